@@ -1,0 +1,2 @@
+import Linalg
+@main struct GEMMBench { static func main() { print(BLAS.configuration) } }

@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "MoEKit",
+  products: [
+    // MARK: Libraries
+    .library(name: "Linalg", targets: ["Linalg"]),
+    // MARK: Examples
+    .executable(name: "gemm-bench", targets: ["gemm-bench"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+  ],
+  targets: [
+    // MARK: System libraries
+    .systemLibrary(
+      name: "COpenBLAS",
+      pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+    ),
+
+    // MARK: Library modules
+    .target(
+      name: "Linalg",
+      dependencies: [
+        "COpenBLAS",
+        .product(name: "RealModule", package: "swift-numerics"),
+      ]
+    ),
+
+    // MARK: Test support (not a product)
+    .target(name: "_TestSupport", dependencies: ["Linalg"]),
+
+    // MARK: Examples
+    .executableTarget(
+      name: "gemm-bench",
+      dependencies: [
+        "Linalg", "COpenBLAS",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/gemm-bench"
+    ),
+
+    // MARK: Tests
+    .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),
+  ]
+)

@@ -1,0 +1,44 @@
+import COpenBLAS
+
+/// The BLAS library's process-wide settings: its thread pool and build.
+///
+/// OpenBLAS keeps one thread count for the whole process; changing it while another
+/// thread is inside a BLAS call is safe for OpenBLAS but changes that call's neighbours,
+/// so set it from one place (a program's start, or `withThreadCount`).
+public enum BLAS {
+  /// The number of threads OpenBLAS uses for one call. Setting a value below 1 sets 1.
+  public static var threadCount: Int {
+    get { Int(openblas_get_num_threads()) }
+    set { openblas_set_num_threads(Int32(Swift.max(1, newValue))) }
+  }
+
+  /// The number of processors OpenBLAS sees.
+  public static var processorCount: Int { Int(openblas_get_num_procs()) }
+
+  /// OpenBLAS's description of its build (version, target CPU, threading model).
+  public static var configuration: String {
+    guard let text = openblas_get_config() else { return "unknown" }
+    return String(cString: text).trimmingTrailingSpaces()
+  }
+
+  /// Runs `body` with BLAS set to `count` threads, then restores the previous count.
+  ///
+  /// `withThreadCount(1) { … }` is for code that already runs several BLAS calls in
+  /// parallel (such as grouped GEMM's concurrent strategy), where BLAS's own threads would
+  /// only oversubscribe the cores.
+  public static func withThreadCount<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+    let previous = threadCount
+    guard previous != count else { return try body() }
+    threadCount = count
+    defer { threadCount = previous }
+    return try body()
+  }
+}
+
+extension String {
+  fileprivate func trimmingTrailingSpaces() -> String {
+    var s = Substring(self)
+    while s.last == " " { s.removeLast() }
+    return String(s)
+  }
+}

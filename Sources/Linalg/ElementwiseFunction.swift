@@ -1,0 +1,66 @@
+import RealModule
+
+/// A scalar function applied to every element of a matrix: the activations and gates of
+/// MoE networks.
+///
+/// Each is computed so that it neither overflows nor loses precision at large `|x|`;
+/// NaN in gives NaN out.
+public enum ElementwiseFunction: String, Sendable, CaseIterable {
+  /// `max(0, x)`.
+  case relu
+  /// `x·Φ(x) = ½·x·(1 + erf(x/√2))`, the exact GELU (Hendrycks & Gimpel 2016,
+  /// arXiv 1606.08415; PyTorch `gelu(approximate='none')`).
+  case gelu
+  /// `½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`, GELU's tanh approximation (GPT-2;
+  /// PyTorch `gelu(approximate='tanh')`).
+  case geluTanh
+  /// `x·σ(x)`, also called swish (Ramachandran et al. 2017; the SwiGLU gate of
+  /// Llama, Mixtral, Qwen and DeepSeek).
+  case silu
+  /// `σ(x) = 1/(1 + e⁻ˣ)` (DeepSeek-V3's expert scores, Qwen2-MoE's shared-expert gate).
+  case sigmoid
+  /// `log(1 + eˣ)`, a smooth ReLU (the noise scale of noisy top-k gating).
+  case softplus
+
+  /// The function at `x`.
+  @inlinable
+  public func callAsFunction<Scalar: BLASScalar>(_ x: Scalar) -> Scalar {
+    switch self {
+    case .relu:
+      return x > 0 ? x : (x.isNaN ? x : 0)
+    case .gelu:
+      return x * (1 + Scalar.erf(x / Scalar.sqrt(2))) / 2
+    case .geluTanh:
+      let inner = Scalar.sqrt(2 / Scalar.pi) * (x + Scalar(0.044715) * x * x * x)
+      return x * (1 + Scalar.tanh(inner)) / 2
+    case .silu:
+      return x * ElementwiseFunction.sigmoid(x)
+    case .sigmoid:
+      // Never exponentiate a positive number, so neither branch overflows.
+      if x >= 0 { return 1 / (1 + Scalar.exp(-x)) }
+      let e = Scalar.exp(x)
+      return e / (1 + e)
+    case .softplus:
+      // max(x, 0) + log(1 + e^−|x|), exact for large |x|.
+      return Swift.max(x, 0) + Scalar.log(onePlus: Scalar.exp(-abs(x)))
+    }
+  }
+}
+
+extension Matrix {
+  /// Replaces every element `x` by `function(x)`.
+  @inlinable
+  public mutating func apply(_ function: ElementwiseFunction) {
+    withUnsafeMutableBufferPointer { p in
+      for i in p.indices { p[i] = function(p[i]) }
+    }
+  }
+
+  /// A matrix of `function(x)` for every element `x`.
+  @inlinable
+  public func applying(_ function: ElementwiseFunction) -> Matrix {
+    var result = self
+    result.apply(function)
+    return result
+  }
+}

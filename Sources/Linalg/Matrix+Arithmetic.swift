@@ -1,0 +1,97 @@
+// Element-wise arithmetic with row-vector broadcasting.
+//
+// Broadcasting rule: the right-hand operand has the left's shape, or is a `1 × columns`
+// row vector applied to every row (a bias added to every token).
+
+extension Matrix {
+  /// `self[i, j] ← combine(self[i, j], other[i, j])`, or `other[0, j]` for a row vector.
+  @inlinable
+  mutating func _combine(
+    _ other: Matrix, _ name: StaticString, _ combine: (Scalar, Scalar) -> Scalar
+  ) {
+    let broadcast = other.rows == 1 && rows != 1
+    precondition(
+      other.columns == columns && (other.rows == rows || broadcast),
+      "\(name): \(other.rows)×\(other.columns) is neither \(rows)×\(columns) nor a 1×\(columns) row vector"
+    )
+    let n = columns
+    other.withUnsafeBufferPointer { b in
+      withUnsafeMutableBufferPointer { a in
+        if broadcast {
+          for start in stride(from: 0, to: a.count, by: Swift.max(n, 1)) {
+            for j in 0..<n { a[start + j] = combine(a[start + j], b[j]) }
+          }
+        } else {
+          for i in a.indices { a[i] = combine(a[i], b[i]) }
+        }
+      }
+    }
+  }
+
+  /// Adds `other` (same shape, or a `1 × columns` row vector broadcast over rows) in place.
+  @inlinable
+  public mutating func add(_ other: Matrix) { _combine(other, "add", +) }
+
+  /// Subtracts `other` (same shape, or a broadcast `1 × columns` row vector) in place.
+  @inlinable
+  public mutating func subtract(_ other: Matrix) { _combine(other, "subtract", -) }
+
+  /// Multiplies element by element with `other` (same shape, or a broadcast `1 × columns`
+  /// row vector; the Hadamard product `⊙`) in place.
+  @inlinable
+  public mutating func multiplyElementwise(by other: Matrix) {
+    _combine(other, "multiplyElementwise", *)
+  }
+
+  /// The Hadamard product `self ⊙ other` (same shape, or a broadcast `1 × columns` row vector).
+  @inlinable
+  public func elementwiseProduct(_ other: Matrix) -> Matrix {
+    var result = self
+    result.multiplyElementwise(by: other)
+    return result
+  }
+
+  /// `lhs + rhs`; `rhs` may be a `1 × columns` row vector broadcast over rows.
+  @inlinable
+  public static func + (lhs: Matrix, rhs: Matrix) -> Matrix {
+    var result = lhs
+    result.add(rhs)
+    return result
+  }
+
+  /// `lhs − rhs`; `rhs` may be a `1 × columns` row vector broadcast over rows.
+  @inlinable
+  public static func - (lhs: Matrix, rhs: Matrix) -> Matrix {
+    var result = lhs
+    result.subtract(rhs)
+    return result
+  }
+
+  /// Adds `rhs` in place (see `+`).
+  @inlinable
+  public static func += (lhs: inout Matrix, rhs: Matrix) { lhs.add(rhs) }
+
+  /// Subtracts `rhs` in place (see `-`).
+  @inlinable
+  public static func -= (lhs: inout Matrix, rhs: Matrix) { lhs.subtract(rhs) }
+
+  /// Every element times `scalar`.
+  @inlinable
+  public static func * (lhs: Matrix, scalar: Scalar) -> Matrix {
+    var result = lhs
+    result.scale(by: scalar)
+    return result
+  }
+
+  /// Every element times `scalar`.
+  @inlinable
+  public static func * (scalar: Scalar, rhs: Matrix) -> Matrix { rhs * scalar }
+
+  /// Multiplies every element by `scalar` in place.
+  @inlinable
+  public static func *= (lhs: inout Matrix, scalar: Scalar) { lhs.scale(by: scalar) }
+
+  /// The element-wise negation.
+  @inlinable
+  public static prefix func - (operand: Matrix) -> Matrix { operand * -1 }
+}

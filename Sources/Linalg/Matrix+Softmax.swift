@@ -1,0 +1,127 @@
+import RealModule
+
+// Row-wise softmax, log-softmax and log-sum-exp, all computed after subtracting the
+// row's maximum so that no exponential overflows (logits of ±1e4 are fine).
+//
+// Special rows, defined so that masks work and bugs stay visible:
+// - a row holding NaN gives NaN everywhere in that row;
+// - a row whose maximum is `-inf` (every entry masked, or no columns) has softmax 0,
+//   log-softmax `-inf` and log-sum-exp `-inf` (an attention row that sees nothing
+//   contributes nothing);
+// - a row holding `+inf` splits the probability equally among its `+inf` entries (the
+//   limit of softmax), so log-sum-exp is `+inf`.
+
+extension Matrix {
+  /// Replaces each row `x` by `softmax(x)ᵢ = exp(xᵢ − m) / Σⱼ exp(xⱼ − m)`, `m = maxⱼ xⱼ`.
+  ///
+  /// See the file comment for NaN and infinite entries.
+  @inlinable
+  public mutating func formSoftmaxRows() {
+    _forEachRow { row in
+      switch Matrix._rowMaximum(row) {
+      case .nan:
+        row.update(repeating: .nan)
+      case let m where m == -.infinity:
+        row.update(repeating: 0)
+      case let m where m == .infinity:
+        Matrix._splitAmongInfinities(row, logarithm: false)
+      case let m:
+        var sum: Scalar = 0
+        for j in row.indices {
+          let e = Scalar.exp(row[j] - m)
+          row[j] = e
+          sum += e
+        }
+        let inverse = 1 / sum
+        for j in row.indices { row[j] *= inverse }
+      }
+    }
+  }
+
+  /// The row-wise softmax (see `formSoftmaxRows`).
+  @inlinable
+  public func softmaxRows() -> Matrix {
+    var result = self
+    result.formSoftmaxRows()
+    return result
+  }
+
+  /// Replaces each row `x` by `log softmax(x)ᵢ = xᵢ − m − log Σⱼ exp(xⱼ − m)`.
+  ///
+  /// See the file comment for NaN and infinite entries.
+  @inlinable
+  public mutating func formLogSoftmaxRows() {
+    _forEachRow { row in
+      let lse = Matrix._logSumExp(UnsafeBufferPointer(row))
+      if lse == .infinity {
+        Matrix._splitAmongInfinities(row, logarithm: true)
+      } else if lse == -.infinity {
+        row.update(repeating: -.infinity)
+      } else {
+        for j in row.indices { row[j] -= lse }
+      }
+    }
+  }
+
+  /// The row-wise log-softmax (see `formLogSoftmaxRows`).
+  @inlinable
+  public func logSoftmaxRows() -> Matrix {
+    var result = self
+    result.formLogSoftmaxRows()
+    return result
+  }
+
+  /// `log Σⱼ exp(xᵢⱼ)` for every row `i`, computed as `m + log Σⱼ exp(xᵢⱼ − m)`.
+  ///
+  /// - Returns: `rows` values (see the file comment for NaN and infinite entries).
+  @inlinable
+  public func logSumExpRows() -> [Scalar] {
+    withUnsafeBufferPointer { p in
+      (0..<rows).map { i in
+        Matrix._logSumExp(UnsafeBufferPointer(rebasing: p[i * columns..<(i + 1) * columns]))
+      }
+    }
+  }
+
+  @inlinable
+  static func _logSumExp(_ row: UnsafeBufferPointer<Scalar>) -> Scalar {
+    let m = _rowMaximum(row)
+    guard m.isFinite else { return m }
+    var sum: Scalar = 0
+    for x in row { sum += Scalar.exp(x - m) }
+    return m + Scalar.log(sum)
+  }
+
+  /// The row's maximum; NaN if it holds a NaN, `-inf` if it is empty.
+  @inlinable
+  static func _rowMaximum(_ row: some Collection<Scalar>) -> Scalar {
+    var m = -Scalar.infinity
+    for x in row {
+      if x.isNaN { return .nan }
+      if x > m { m = x }
+    }
+    return m
+  }
+
+  /// Softmax (or its logarithm) of a row whose maximum is `+inf`: equal shares among the
+  /// `+inf` entries, nothing elsewhere.
+  @inlinable
+  static func _splitAmongInfinities(_ row: UnsafeMutableBufferPointer<Scalar>, logarithm: Bool) {
+    let share = 1 / Scalar(row.count { $0 == .infinity })
+    for j in row.indices {
+      let p: Scalar = row[j] == .infinity ? share : 0
+      row[j] = logarithm ? Scalar.log(p) : p
+    }
+  }
+
+  /// Calls `body` on every row's elements for writing.
+  @inlinable
+  mutating func _forEachRow(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
+    let n = columns
+    withUnsafeMutableBufferPointer { p in
+      for start in stride(from: 0, to: p.count, by: Swift.max(n, 1)) {
+        body(UnsafeMutableBufferPointer(rebasing: p[start..<start + n]))
+      }
+    }
+  }
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what MoEKit needs to build: OpenBLAS (cblas.h, libopenblas) and LAPACKE
+# (lapacke.h, liblapacke). Idempotent: does nothing when the headers are already there.
+# Not root and something missing: prints the exact command to run and exits 1.
+set -euo pipefail
+
+packages=(libopenblas-dev liblapacke-dev pkg-config)
+
+have_headers() {
+  local dirs=(/usr/include /usr/include/x86_64-linux-gnu /usr/include/aarch64-linux-gnu /usr/include/openblas)
+  local cblas="" lapacke=""
+  for d in "${dirs[@]}"; do
+    [ -f "$d/cblas.h" ] && cblas=yes
+    [ -f "$d/lapacke.h" ] && lapacke=yes
+  done
+  [ -n "$cblas" ] && [ -n "$lapacke" ] && command -v pkg-config >/dev/null 2>&1 \
+    && pkg-config --exists openblas
+}
+
+if have_headers; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "bootstrap: OpenBLAS/LAPACKE development files are missing." >&2
+  echo "bootstrap: run this once, then try again:" >&2
+  echo "    sudo apt-get update && sudo apt-get install -y ${packages[*]}" >&2
+  exit 1
+fi
+
+echo "bootstrap: installing ${packages[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${packages[@]}" >/dev/null
+
+if ! have_headers; then
+  echo "bootstrap: installed ${packages[*]} but cblas.h/lapacke.h or openblas.pc are still missing" >&2
+  exit 1
+fi
+echo "bootstrap: done" >&2

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs what the build needs (scripts/bootstrap.sh), then runs the whole test suite.
+# Extra arguments go to `swift test` (e.g. `scripts/test.sh --filter GEMMTests`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+swift build --build-tests
+swift test --skip-build "$@"
