@@ -61,10 +61,13 @@ where Magnitude == Self {
   static func _gesv(
     n: Int, nrhs: Int, a: UnsafeMutablePointer<Self>, lda: Int, ipiv: UnsafeMutablePointer<Int32>,
     b: UnsafeMutablePointer<Self>, ldb: Int) -> Int
-  /// Least squares `min ‖A·X − B‖` for full-rank `A` by QR/LQ (`?gels`, no transpose).
-  static func _gels(
+  /// Minimum-norm least squares `min ‖A·X − B‖` by the SVD (`?gelsd`); singular values
+  /// below `rcond·σ₁` count as zero (`rcond < 0`: machine precision); `rank` receives the
+  /// effective rank.
+  static func _gelsd(
     m: Int, n: Int, nrhs: Int, a: UnsafeMutablePointer<Self>, lda: Int,
-    b: UnsafeMutablePointer<Self>, ldb: Int) -> Int
+    b: UnsafeMutablePointer<Self>, ldb: Int, s: UnsafeMutablePointer<Self>, rcond: Self,
+    rank: UnsafeMutablePointer<Int32>) -> Int
   /// Eigenvalues (ascending) and eigenvectors of a symmetric matrix (`?syevd`, `jobz = 'V'`,
   /// lower triangle).
   static func _syevd(n: Int, a: UnsafeMutablePointer<Self>, lda: Int, w: UnsafeMutablePointer<Self>)

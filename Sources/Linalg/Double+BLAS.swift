@@ -89,14 +89,15 @@ extension Double: BLASScalar {
         Int32(ldb)))
   }
 
-  public static func _gels(
+  public static func _gelsd(
     m: Int, n: Int, nrhs: Int, a: UnsafeMutablePointer<Double>, lda: Int,
-    b: UnsafeMutablePointer<Double>, ldb: Int
+    b: UnsafeMutablePointer<Double>, ldb: Int, s: UnsafeMutablePointer<Double>, rcond: Double,
+    rank: UnsafeMutablePointer<Int32>
   ) -> Int {
     Int(
-      LAPACKE_dgels(
-        LAPACK_ROW_MAJOR, _lapackChar("N"), Int32(m), Int32(n), Int32(nrhs), a,
-        Int32(lda), b, Int32(ldb)))
+      LAPACKE_dgelsd(
+        LAPACK_ROW_MAJOR, Int32(m), Int32(n), Int32(nrhs), a, Int32(lda), b, Int32(ldb), s, rcond,
+        rank))
   }
 
   public static func _syevd(

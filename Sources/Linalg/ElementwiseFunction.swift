@@ -29,10 +29,12 @@ public enum ElementwiseFunction: String, Sendable, CaseIterable {
     case .relu:
       return x > 0 ? x : (x.isNaN ? x : 0)
     case .gelu:
-      return x * (1 + Scalar.erf(x / Scalar.sqrt(2))) / 2
+      // ½·(1 + erf(x/√2)) = ½·erfc(−x/√2), which keeps its precision for negative x.
+      return x * Scalar.erfc(-x / Scalar.sqrt(2)) / 2
     case .geluTanh:
+      // ½·(1 + tanh(z)) = σ(2z), which keeps its precision for negative z.
       let inner = Scalar.sqrt(2 / Scalar.pi) * (x + Scalar(0.044715) * x * x * x)
-      return x * (1 + Scalar.tanh(inner)) / 2
+      return x * ElementwiseFunction.sigmoid(2 * inner)
     case .silu:
       return x * ElementwiseFunction.sigmoid(x)
     case .sigmoid:

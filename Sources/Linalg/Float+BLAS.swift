@@ -89,14 +89,15 @@ extension Float: BLASScalar {
         Int32(ldb)))
   }
 
-  public static func _gels(
+  public static func _gelsd(
     m: Int, n: Int, nrhs: Int, a: UnsafeMutablePointer<Float>, lda: Int,
-    b: UnsafeMutablePointer<Float>, ldb: Int
+    b: UnsafeMutablePointer<Float>, ldb: Int, s: UnsafeMutablePointer<Float>, rcond: Float,
+    rank: UnsafeMutablePointer<Int32>
   ) -> Int {
     Int(
-      LAPACKE_sgels(
-        LAPACK_ROW_MAJOR, _lapackChar("N"), Int32(m), Int32(n), Int32(nrhs), a,
-        Int32(lda), b, Int32(ldb)))
+      LAPACKE_sgelsd(
+        LAPACK_ROW_MAJOR, Int32(m), Int32(n), Int32(nrhs), a, Int32(lda), b, Int32(ldb), s, rcond,
+        rank))
   }
 
   public static func _syevd(

@@ -10,8 +10,6 @@ public enum LinalgError: Error, Equatable, Sendable, CustomStringConvertible {
   case notPositiveDefinite(routine: String, order: Int)
   /// The iteration did not converge; `info` is LAPACK's count of what did not.
   case noConvergence(routine: String, info: Int)
-  /// Diagonal element `index` of the triangular factor is zero: `A` is not of full rank.
-  case rankDeficient(routine: String, index: Int)
 
   public var description: String {
     switch self {
@@ -21,8 +19,6 @@ public enum LinalgError: Error, Equatable, Sendable, CustomStringConvertible {
       "\(routine): matrix is not positive definite (leading minor of order \(order) is not positive)"
     case .noConvergence(let routine, let info):
       "\(routine): did not converge (info = \(info))"
-    case .rankDeficient(let routine, let index):
-      "\(routine): matrix does not have full rank (diagonal element \(index) of the triangular factor is zero)"
     }
   }
 }

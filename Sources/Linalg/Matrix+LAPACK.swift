@@ -127,30 +127,40 @@ extension Matrix {
     return x
   }
 
-  /// The least-squares solution `X = argmin ‖A·X − B‖` of an overdetermined system, or the
-  /// minimum-norm solution of an underdetermined one, for a full-rank `A` (LAPACK `?gels`).
+  /// The minimum-norm least-squares solution `X = argmin ‖A·X − B‖` (LAPACK `?gelsd`, by
+  /// the SVD): the usual least-squares fit for an overdetermined full-rank `A`, the
+  /// smallest exact solution for an underdetermined one, and still well defined when `A`
+  /// is rank-deficient — singular values below `relativeCutoff · σ₁` are treated as zero.
   ///
-  /// - Parameter b: `m × p` right-hand sides.
+  /// - Parameters:
+  ///   - b: `m × p` right-hand sides.
+  ///   - relativeCutoff: the rank threshold relative to the largest singular value;
+  ///     `nil` (the default) means the scalar's machine precision.
   /// - Returns: `n × p`.
-  /// - Throws: `LinalgError.rankDeficient` when `A` does not have full rank.
+  /// - Throws: `LinalgError.noConvergence` when the SVD fails (NaN input).
   /// - Precondition: `b` has as many rows as `A`.
   /// - Complexity: O(m·n·min(m, n)).
-  public func leastSquares(_ b: Matrix) throws -> Matrix {
+  public func leastSquares(_ b: Matrix, relativeCutoff: Scalar? = nil) throws -> Matrix {
     precondition(
       b.rows == rows, "leastSquares: A \(rows)×\(columns) and B \(b.rows)×\(b.columns) differ in rows")
     let (m, n, p) = (rows, columns, b.columns)
     guard m > 0, n > 0, p > 0 else { return Matrix(rows: n, columns: p) }
     var a = self
-    // gels overwrites a max(m, n) × p block: the solution is its first n rows.
+    // gelsd overwrites a max(m, n) × p block: the solution is its first n rows.
     var x = Matrix(rows: Swift.max(m, n), columns: p)
     x[rows: 0..<m] = b
+    var singularValues = [Scalar](repeating: 0, count: Swift.min(m, n))
+    var rank: Int32 = 0
     let info = a.withUnsafeMutableBufferPointer { pa in
       x.withUnsafeMutableBufferPointer { px in
-        Scalar._gels(
-          m: m, n: n, nrhs: p, a: pa.baseAddress!, lda: n, b: px.baseAddress!, ldb: p)
+        singularValues.withUnsafeMutableBufferPointer { ps in
+          Scalar._gelsd(
+            m: m, n: n, nrhs: p, a: pa.baseAddress!, lda: n, b: px.baseAddress!, ldb: p,
+            s: ps.baseAddress!, rcond: relativeCutoff ?? -1, rank: &rank)
+        }
       }
     }
-    try _checkLAPACK(info, "gels") { .rankDeficient(routine: "gels", index: $0) }
+    try _checkLAPACK(info, "gelsd") { .noConvergence(routine: "gelsd", info: $0) }
     return Matrix(rows: n, columns: p, elements: x[rows: 0..<n].elements)
   }
 
