@@ -1,2 +1,195 @@
+import ArgumentParser
+import COpenBLAS
 import Linalg
-@main struct GEMMBench { static func main() { print(BLAS.configuration) } }
+
+/// Measures `Linalg`'s GEMM, grouped GEMM and GEMV against direct CBLAS calls made in
+/// the same run, and prints each figure beside its baseline as a ratio.
+@main
+struct GEMMBench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "gemm-bench",
+    abstract: "GEMM, grouped GEMM and GEMV throughput of Linalg beside direct CBLAS calls.")
+
+  @Option(help: "BLAS threads (default: OpenBLAS's own choice, usually one per core).")
+  var threads: Int?
+
+  @Option(help: "Timed repetitions per figure; the median is reported.")
+  var repetitions: Int = 5
+
+  @Option(help: "Seed for the random operands.")
+  var seed: UInt64 = 1
+
+  @Flag(help: "Small sizes and few repetitions: a smoke run of a few seconds.")
+  var quick = false
+
+  func validate() throws {
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    if repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
+  }
+
+  func run() throws {
+    if let threads { BLAS.threadCount = threads }
+    print("OpenBLAS: \(BLAS.configuration)")
+    print("BLAS threads: \(BLAS.threadCount) of \(BLAS.processorCount) processors\n")
+    let timer = Timer(repetitions: quick ? 2 : repetitions)
+    var generator = Xoshiro256StarStar(seed: seed)
+
+    print("GEMM: C = A·op(B), Linalg `gemm` against a direct `cblas_?gemm` call (median of \(timer.repetitions))")
+    var table = Table(header: ["scalar", "shape (m×k · k×n)", "Linalg GFLOP/s", "direct GFLOP/s", "Linalg/direct"])
+    let squares = quick ? [128, 256] : [256, 512, 1024, 2048]
+    // y = x·Wᵀ shapes of MoE experts: tokens × d_model · (d_ff × d_model)ᵀ.
+    let experts = quick ? [(32, 256, 512)] : [(64, 1024, 4096), (256, 1024, 2816)]
+    for size in squares {
+      table.append(compareGEMM(Float.self, m: size, k: size, n: size, transposeB: false, timer, &generator))
+      table.append(compareGEMM(Double.self, m: size, k: size, n: size, transposeB: false, timer, &generator))
+    }
+    for (m, k, n) in experts {
+      table.append(compareGEMM(Float.self, m: m, k: k, n: n, transposeB: true, timer, &generator))
+    }
+    print(table.render())
+
+    print("Grouped GEMM (Float): every expert's block through one GEMM, sequential (all BLAS threads per group) against concurrent (one thread per group)")
+    var grouped = Table(header: ["case", "1 thread GFLOP/s", "sequential GFLOP/s", "concurrent GFLOP/s", "concurrent/sequential", "automatic picks", "automatic/best"])
+    for scenario in GroupedScenario.all(quick: quick) {
+      grouped.append(compareGrouped(scenario, timer, &generator))
+    }
+    print(grouped.render())
+
+    print("GEMV (Float): y = A·x, Linalg `gemv` against a direct `cblas_sgemv` call")
+    var gemvTable = Table(header: ["shape", "Linalg GB/s", "direct GB/s", "Linalg/direct"])
+    for size in quick ? [512] : [1024, 4096] {
+      gemvTable.append(compareGEMV(size: size, timer, &generator))
+    }
+    print(gemvTable.render())
+  }
+
+  // MARK: Measurements
+
+  func compareGEMM<Scalar: BLASScalar>(
+    _: Scalar.Type, m: Int, k: Int, n: Int, transposeB: Bool, _ timer: Timer,
+    _ generator: inout Xoshiro256StarStar
+  ) -> [String] {
+    let a = Matrix<Scalar>.uniform(rows: m, columns: k, low: -1, high: 1, using: &generator)
+    let b = transposeB
+      ? Matrix<Scalar>.uniform(rows: n, columns: k, low: -1, high: 1, using: &generator)
+      : Matrix<Scalar>.uniform(rows: k, columns: n, low: -1, high: 1, using: &generator)
+    var c = Matrix<Scalar>(rows: m, columns: n)
+    var direct = Matrix<Scalar>(rows: m, columns: n)
+    let (wrapperTime, directTime) = timer.interleaved(
+      { gemm(a, b, transposeB: transposeB, into: &c) },
+      { directGEMM(a, b, transposeB: transposeB, into: &direct) })
+    precondition(c == direct, "gemm and the direct call disagree")
+    let flops = 2.0 * Double(m) * Double(n) * Double(k)
+    let shape = "\(m)×\(k) · \(k)×\(n)" + (transposeB ? " (Bᵀ)" : "")
+    return ["\(Scalar.self)", shape, fixed(flops / wrapperTime / 1e9, 1), fixed(flops / directTime / 1e9, 1), fixed(directTime / wrapperTime, 3)]
+  }
+
+  func compareGrouped(_ scenario: GroupedScenario, _ timer: Timer, _ generator: inout Xoshiro256StarStar) -> [String] {
+    let tokens = scenario.blockSizes.reduce(0, +)
+    let a = Matrix<Float>.uniform(rows: tokens, columns: scenario.inputs, low: -1, high: 1, using: &generator)
+    let weights = scenario.blockSizes.map { _ in
+      Matrix<Float>.uniform(rows: scenario.outputs, columns: scenario.inputs, low: -1, high: 1, using: &generator)
+    }
+    var ranges: [Range<Int>] = []
+    var start = 0
+    for size in scenario.blockSizes {
+      ranges.append(start..<start + size)
+      start += size
+    }
+    var c = Matrix<Float>(rows: tokens, columns: scenario.outputs)
+    func time(_ strategy: GroupedGEMMStrategy) -> Double {
+      timer.median {
+        groupedGEMM(a, rowRanges: ranges, weights: weights, transposeWeights: true, into: &c, strategy: strategy)
+      }
+    }
+    let oneThread = BLAS.withThreadCount(1) { time(.sequential) }
+    let sequential = time(.sequential)
+    let concurrent = time(.concurrent)
+    let automatic = time(.automatic)
+    let flops = 2.0 * Double(tokens) * Double(scenario.inputs) * Double(scenario.outputs)
+    let picked = GroupedGEMMStrategy.resolvingAutomatic(
+      rowCounts: scenario.blockSizes, inputs: scenario.inputs, outputs: scenario.outputs)
+    return [
+      scenario.name, fixed(flops / oneThread / 1e9, 1), fixed(flops / sequential / 1e9, 1), fixed(flops / concurrent / 1e9, 1),
+      fixed(sequential / concurrent, 2), "\(picked)", fixed(min(sequential, concurrent) / automatic, 2),
+    ]
+  }
+
+  func compareGEMV(size: Int, _ timer: Timer, _ generator: inout Xoshiro256StarStar) -> [String] {
+    let a = Matrix<Float>.uniform(rows: size, columns: size, low: -1, high: 1, using: &generator)
+    let x = Matrix<Float>.uniform(rows: size, columns: 1, low: -1, high: 1, using: &generator)
+    var y = Matrix<Float>(rows: size, columns: 1)
+    var direct = y
+    let (wrapperTime, directTime) = timer.interleaved(
+      { gemv(a, x, into: &y) },
+      {
+        a.withUnsafeBufferPointer { pa in
+          x.withUnsafeBufferPointer { px in
+            direct.withUnsafeMutableBufferPointer { py in
+              cblas_sgemv(
+                CblasRowMajor, CblasNoTrans, Int32(size), Int32(size), 1, pa.baseAddress, Int32(size),
+                px.baseAddress, 1, 0, py.baseAddress, 1)
+            }
+          }
+        }
+      })
+    let bytes = Double(size * size * MemoryLayout<Float>.stride)
+    return ["\(size)×\(size)", fixed(bytes / wrapperTime / 1e9, 1), fixed(bytes / directTime / 1e9, 1), fixed(directTime / wrapperTime, 3)]
+  }
+}
+
+/// The baseline: `cblas_sgemm` / `cblas_dgemm` called by hand on the matrices' storage.
+func directGEMM<Scalar: BLASScalar>(
+  _ a: Matrix<Scalar>, _ b: Matrix<Scalar>, transposeB: Bool, into c: inout Matrix<Scalar>
+) {
+  let (m, k, n) = (a.rows, a.columns, c.columns)
+  let trans = transposeB ? CblasTrans : CblasNoTrans
+  a.withUnsafeBufferPointer { pa in
+    b.withUnsafeBufferPointer { pb in
+      c.withUnsafeMutableBufferPointer { pc in
+        if Scalar.self == Float.self {
+          pa.withMemoryRebound(to: Float.self) { fa in
+            pb.withMemoryRebound(to: Float.self) { fb in
+              pc.withMemoryRebound(to: Float.self) { fc in
+                cblas_sgemm(
+                  CblasRowMajor, CblasNoTrans, trans, Int32(m), Int32(n), Int32(k), 1, fa.baseAddress, Int32(k),
+                  fb.baseAddress, Int32(b.columns), 0, fc.baseAddress, Int32(n))
+              }
+            }
+          }
+        } else {
+          pa.withMemoryRebound(to: Double.self) { da in
+            pb.withMemoryRebound(to: Double.self) { db in
+              pc.withMemoryRebound(to: Double.self) { dc in
+                cblas_dgemm(
+                  CblasRowMajor, CblasNoTrans, trans, Int32(m), Int32(n), Int32(k), 1, da.baseAddress, Int32(k),
+                  db.baseAddress, Int32(b.columns), 0, dc.baseAddress, Int32(n))
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/// A set of expert blocks for grouped GEMM: each block is `size × inputs` tokens times an
+/// `outputs × inputs` expert weight (transposed), as in an MoE up-projection.
+struct GroupedScenario {
+  var name: String
+  var blockSizes: [Int]
+  var inputs: Int
+  var outputs: Int
+
+  static func all(quick: Bool) -> [GroupedScenario] {
+    if quick {
+      return [GroupedScenario(name: "8 experts × 32 tokens, 256→512", blockSizes: Array(repeating: 32, count: 8), inputs: 256, outputs: 512)]
+    }
+    return [
+      GroupedScenario(name: "8 balanced experts × 128 tokens, 1024→1408", blockSizes: Array(repeating: 128, count: 8), inputs: 1024, outputs: 1408),
+      GroupedScenario(name: "64 small experts × 16 tokens, 512→256", blockSizes: Array(repeating: 16, count: 64), inputs: 512, outputs: 256),
+      GroupedScenario(name: "64 tiny experts × 4 tokens, 256→128 (decode)", blockSizes: Array(repeating: 4, count: 64), inputs: 256, outputs: 128),
+      GroupedScenario(name: "8 skewed experts (one has 72 %), 1024→1408", blockSizes: [736, 48, 48, 48, 48, 48, 24, 24], inputs: 1024, outputs: 1408),
+    ]
+  }
+}

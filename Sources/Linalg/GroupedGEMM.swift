@@ -2,14 +2,35 @@ import Dispatch
 
 /// How `groupedGEMM` spreads its groups over the cores.
 public enum GroupedGEMMStrategy: Sendable, CaseIterable {
-  /// `concurrent` when its schedule keeps the cores evenly loaded or the groups are too
-  /// small for BLAS to thread on its own; `sequential` otherwise.
+  /// `concurrent` when every group is too small for BLAS to thread by itself, and
+  /// `sequential` otherwise (see `resolvingAutomatic`).
   case automatic
   /// Groups one after another, each with all of BLAS's threads.
   case sequential
   /// Groups in parallel, one BLAS thread each, assigned largest first to the least
   /// loaded worker (a deterministic schedule).
   case concurrent
+}
+
+extension GroupedGEMMStrategy {
+  /// Below this many multiply-adds (`m·n·k`) OpenBLAS runs a GEMM on one thread
+  /// (`SMP_THRESHOLD_MIN · GEMM_MULTITHREAD_THRESHOLD` = 65536 · 4 in its interface).
+  public static let blasThreadingThreshold = 65_536 * 4
+
+  /// What `.automatic` means for groups of `rowCounts` rows, each an `m × inputs` by
+  /// `inputs × outputs` product, under `threads` BLAS threads.
+  ///
+  /// Groups that BLAS would thread by itself gain nothing from running concurrently
+  /// (measured by `gemm-bench` on 2 cores: 0.86–1.03× of sequential), so they run one
+  /// after another; groups all below `blasThreadingThreshold` would each use one core,
+  /// so they run concurrently (1.10–1.16× there).
+  public static func resolvingAutomatic(
+    rowCounts: [Int], inputs: Int, outputs: Int, threads: Int = BLAS.threadCount
+  ) -> GroupedGEMMStrategy {
+    let sizes = rowCounts.filter { $0 > 0 }.map { $0 * inputs * outputs }
+    let small = (sizes.max() ?? 0) <= blasThreadingThreshold
+    return threads > 1 && sizes.count > 1 && small ? .concurrent : .sequential
+  }
 }
 
 /// Many products that share `A`'s storage and `C`'s, each on its own row block with its
@@ -39,14 +60,13 @@ public func groupedGEMM<Scalar: BLASScalar>(
   let active = rowRanges.indices.filter { !rowRanges[$0].isEmpty }
   guard !active.isEmpty, n > 0 else { return }
   let threads = BLAS.threadCount
-  let work = active.map { rowRanges[$0].count * n * k }
-  let schedule = _GroupSchedule(work: work, workers: threads)
-  let concurrent: Bool
-  switch strategy {
-  case .sequential: concurrent = false
-  case .concurrent: concurrent = threads > 1
-  case .automatic: concurrent = threads > 1 && active.count > 1 && schedule.prefersConcurrency
-  }
+  let resolved =
+    strategy == .automatic
+    ? GroupedGEMMStrategy.resolvingAutomatic(
+      rowCounts: active.map { rowRanges[$0].count }, inputs: k, outputs: n, threads: threads)
+    : strategy
+  let concurrent = resolved == .concurrent && threads > 1
+  let schedule = _GroupSchedule(work: active.map { rowRanges[$0].count * n * k }, workers: threads)
 
   c.withUnsafeMutableBufferPointer { pc in
     withExtendedLifetime((a, weights)) {

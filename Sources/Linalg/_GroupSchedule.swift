@@ -4,16 +4,6 @@
 struct _GroupSchedule {
   /// `assignments[w]` lists the job indices worker `w` runs, in order.
   let assignments: [[Int]]
-  /// The largest total work of any worker.
-  let makespan: Int
-  /// The sum of all jobs' work.
-  let totalWork: Int
-  /// The largest single job.
-  let largestJob: Int
-
-  /// Below this many multiply-adds (`m·n·k`) OpenBLAS runs a GEMM on one thread anyway
-  /// (`SMP_THRESHOLD_MIN · GEMM_MULTITHREAD_THRESHOLD` = 65536 · 4 in its interface).
-  static let blasThreadingThreshold = 65_536 * 4
 
   init(work: [Int], workers: Int) {
     let workers = Swift.max(1, Swift.min(workers, work.count))
@@ -26,17 +16,5 @@ struct _GroupSchedule {
       assignments[w].append(job)
     }
     self.assignments = assignments
-    self.makespan = load.max() ?? 0
-    self.totalWork = work.reduce(0, +)
-    self.largestJob = work.max() ?? 0
-  }
-
-  /// Whether running the jobs concurrently (one BLAS thread each) should beat running them
-  /// one after another with all BLAS threads: yes when the schedule is within 25 % of a
-  /// perfect split, or when every job is too small for BLAS to thread by itself.
-  var prefersConcurrency: Bool {
-    guard assignments.count > 1 else { return false }
-    let ideal = Double(totalWork) / Double(assignments.count)
-    return Double(makespan) <= 1.25 * ideal || largestJob < Self.blasThreadingThreshold
   }
 }

@@ -1,4 +1,4 @@
-import Linalg
+@testable import Linalg
 import Testing
 import _TestSupport
 
@@ -52,6 +52,20 @@ import _TestSupport
       return c
     }
     #expect(results.allSatisfy { $0 == results[0] })
+  }
+
+  @Test func scheduleIsLongestJobFirstToTheLeastLoadedWorker() {
+    // Loads go 5 | 4, then 5 | 7, then 8 | 7, then 8 | 10.
+    #expect(_GroupSchedule(work: [5, 4, 3, 3, 3], workers: 2).assignments == [[0, 3], [1, 2, 4]])
+    #expect(_GroupSchedule(work: [1], workers: 4).assignments == [[0]])
+  }
+
+  @Test func automaticRunsConcurrentlyOnlyGroupsBLASWouldNotThread() {
+    let threshold = GroupedGEMMStrategy.blasThreadingThreshold
+    #expect(GroupedGEMMStrategy.resolvingAutomatic(rowCounts: [4, 4, 0], inputs: 256, outputs: 128, threads: 2) == .concurrent)
+    #expect(GroupedGEMMStrategy.resolvingAutomatic(rowCounts: [4, 4], inputs: 256, outputs: 128, threads: 1) == .sequential)
+    #expect(GroupedGEMMStrategy.resolvingAutomatic(rowCounts: [4, 0], inputs: 256, outputs: 128, threads: 2) == .sequential)
+    #expect(GroupedGEMMStrategy.resolvingAutomatic(rowCounts: [1, threshold + 1], inputs: 1, outputs: 1, threads: 2) == .sequential)
   }
 
   @Test func misuseTraps() async {

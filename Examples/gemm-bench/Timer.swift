@@ -1,0 +1,71 @@
+/// Wall-clock timing for benchmarks: every figure is the median over `repetitions` timed
+/// batches, each batch long enough (≥ 50 ms) for the clock to be accurate.
+struct Timer {
+  var repetitions: Int
+  let clock = ContinuousClock()
+
+  /// Seconds per call of `body`.
+  func median(_ body: () -> Void) -> Double {
+    body()  // warm-up: page in the operands, start BLAS's threads
+    let iterations = batchSize(body)
+    let samples = (0..<repetitions).map { _ in seconds(iterations, body) }
+    return samples.sorted()[samples.count / 2]
+  }
+
+  /// Seconds per call of `first` and of `second`, timed in alternating batches so that
+  /// both see the same machine load.
+  func interleaved(_ first: () -> Void, _ second: () -> Void) -> (Double, Double) {
+    first()
+    second()
+    let iterations = batchSize(first)
+    var a: [Double] = []
+    var b: [Double] = []
+    for _ in 0..<repetitions {
+      a.append(seconds(iterations, first))
+      b.append(seconds(iterations, second))
+    }
+    return (a.sorted()[a.count / 2], b.sorted()[b.count / 2])
+  }
+
+  private func batchSize(_ body: () -> Void) -> Int {
+    let once = seconds(1, body)
+    return max(1, Int((0.05 / max(once, 1e-9)).rounded(.up)))
+  }
+
+  private func seconds(_ iterations: Int, _ body: () -> Void) -> Double {
+    let elapsed = clock.measure { for _ in 0..<iterations { body() } }
+    let (whole, attoseconds) = elapsed.components
+    return (Double(whole) + Double(attoseconds) * 1e-18) / Double(iterations)
+  }
+}
+
+/// A plain-text table with right-aligned numeric columns.
+struct Table {
+  var header: [String]
+  var rows: [[String]] = []
+
+  mutating func append(_ row: [String]) { rows.append(row) }
+
+  func render() -> String {
+    let widths = header.indices.map { j in ([header] + rows).map { $0[j].count }.max() ?? 0 }
+    func line(_ cells: [String]) -> String {
+      "| " + zip(cells, widths).map { String(repeating: " ", count: $1 - $0.count) + $0 }.joined(separator: " | ") + " |"
+    }
+    return ([line(header), "|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|"] + rows.map(line))
+      .joined(separator: "\n") + "\n"
+  }
+}
+
+/// `value` with `digits` decimals.
+func fixed(_ value: Double, _ digits: Int) -> String {
+  guard value.isFinite else { return "\(value)" }
+  var scale = 1.0
+  for _ in 0..<digits { scale *= 10 }
+  let rounded = (value * scale).rounded() / scale
+  var text = "\(rounded)"
+  if let dot = text.firstIndex(of: ".") {
+    let decimals = text.distance(from: dot, to: text.endIndex) - 1
+    text += String(repeating: "0", count: max(0, digits - decimals))
+  }
+  return text
+}
