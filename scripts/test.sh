@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs what the build needs (scripts/bootstrap.sh), then runs the whole test suite.
+# Installs what the build needs (scripts/bootstrap.sh), checks formatting against
+# .swift-format, then runs the whole test suite.
 # Extra arguments go to `swift test` (e.g. `scripts/test.sh --filter GEMMTests`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+swift format lint --strict --recursive Package.swift Sources Tests Examples
 swift build --build-tests
 swift test --skip-build "$@"

@@ -34,8 +34,11 @@ struct GEMMBench: ParsableCommand {
     let timer = Timer(repetitions: quick ? 2 : repetitions)
     var generator = Xoshiro256StarStar(seed: seed)
 
-    print("GEMM: C = A·op(B), Linalg `gemm` against a direct `cblas_?gemm` call (median of \(timer.repetitions))")
-    var table = Table(header: ["scalar", "shape (m×k · k×n)", "Linalg GFLOP/s", "direct GFLOP/s", "Linalg/direct"])
+    print(
+      "GEMM: C = A·op(B), Linalg `gemm` against a direct `cblas_?gemm` call (median of \(timer.repetitions))")
+    var table = Table(header: [
+      "scalar", "shape (m×k · k×n)", "Linalg GFLOP/s", "direct GFLOP/s", "Linalg/direct",
+    ])
     let squares = quick ? [128, 256] : [256, 512, 1024, 2048]
     // y = x·Wᵀ shapes of MoE experts: tokens × d_model · (d_ff × d_model)ᵀ.
     let experts = quick ? [(32, 256, 512)] : [(64, 1024, 4096), (256, 1024, 2816)]
@@ -48,8 +51,13 @@ struct GEMMBench: ParsableCommand {
     }
     print(table.render())
 
-    print("Grouped GEMM (Float): every expert's block through one GEMM, sequential (all BLAS threads per group) against concurrent (one thread per group)")
-    var grouped = Table(header: ["case", "1 thread GFLOP/s", "sequential GFLOP/s", "concurrent GFLOP/s", "concurrent/sequential", "automatic picks", "automatic/best"])
+    print(
+      "Grouped GEMM (Float): every expert's block through one GEMM, sequential (all BLAS threads per group) against concurrent (one thread per group)"
+    )
+    var grouped = Table(header: [
+      "case", "1 thread GFLOP/s", "sequential GFLOP/s", "concurrent GFLOP/s", "concurrent/sequential",
+      "automatic picks", "automatic/best",
+    ])
     for scenario in GroupedScenario.all(quick: quick) {
       grouped.append(compareGrouped(scenario, timer, &generator))
     }
@@ -70,7 +78,8 @@ struct GEMMBench: ParsableCommand {
     _ generator: inout Xoshiro256StarStar
   ) -> [String] {
     let a = Matrix<Scalar>.uniform(rows: m, columns: k, low: -1, high: 1, using: &generator)
-    let b = transposeB
+    let b =
+      transposeB
       ? Matrix<Scalar>.uniform(rows: n, columns: k, low: -1, high: 1, using: &generator)
       : Matrix<Scalar>.uniform(rows: k, columns: n, low: -1, high: 1, using: &generator)
     var c = Matrix<Scalar>(rows: m, columns: n)
@@ -81,14 +90,20 @@ struct GEMMBench: ParsableCommand {
     precondition(c == direct, "gemm and the direct call disagree")
     let flops = 2.0 * Double(m) * Double(n) * Double(k)
     let shape = "\(m)×\(k) · \(k)×\(n)" + (transposeB ? " (Bᵀ)" : "")
-    return ["\(Scalar.self)", shape, fixed(flops / wrapperTime / 1e9, 1), fixed(flops / directTime / 1e9, 1), fixed(directTime / wrapperTime, 3)]
+    return [
+      "\(Scalar.self)", shape, fixed(flops / wrapperTime / 1e9, 1), fixed(flops / directTime / 1e9, 1),
+      fixed(directTime / wrapperTime, 3),
+    ]
   }
 
-  func compareGrouped(_ scenario: GroupedScenario, _ timer: Timer, _ generator: inout Xoshiro256StarStar) -> [String] {
+  func compareGrouped(_ scenario: GroupedScenario, _ timer: Timer, _ generator: inout Xoshiro256StarStar)
+    -> [String]
+  {
     let tokens = scenario.blockSizes.reduce(0, +)
     let a = Matrix<Float>.uniform(rows: tokens, columns: scenario.inputs, low: -1, high: 1, using: &generator)
     let weights = scenario.blockSizes.map { _ in
-      Matrix<Float>.uniform(rows: scenario.outputs, columns: scenario.inputs, low: -1, high: 1, using: &generator)
+      Matrix<Float>.uniform(
+        rows: scenario.outputs, columns: scenario.inputs, low: -1, high: 1, using: &generator)
     }
     var ranges: [Range<Int>] = []
     var start = 0
@@ -99,7 +114,8 @@ struct GEMMBench: ParsableCommand {
     var c = Matrix<Float>(rows: tokens, columns: scenario.outputs)
     func time(_ strategy: GroupedGEMMStrategy) -> Double {
       timer.median {
-        groupedGEMM(a, rowRanges: ranges, weights: weights, transposeWeights: true, into: &c, strategy: strategy)
+        groupedGEMM(
+          a, rowRanges: ranges, weights: weights, transposeWeights: true, into: &c, strategy: strategy)
       }
     }
     let oneThread = BLAS.withThreadCount(1) { time(.sequential) }
@@ -110,7 +126,8 @@ struct GEMMBench: ParsableCommand {
     let picked = GroupedGEMMStrategy.resolvingAutomatic(
       rowCounts: scenario.blockSizes, inputs: scenario.inputs, outputs: scenario.outputs)
     return [
-      scenario.name, fixed(flops / oneThread / 1e9, 1), fixed(flops / sequential / 1e9, 1), fixed(flops / concurrent / 1e9, 1),
+      scenario.name, fixed(flops / oneThread / 1e9, 1), fixed(flops / sequential / 1e9, 1),
+      fixed(flops / concurrent / 1e9, 1),
       fixed(sequential / concurrent, 2), "\(picked)", fixed(min(sequential, concurrent) / automatic, 2),
     ]
   }
@@ -134,7 +151,10 @@ struct GEMMBench: ParsableCommand {
         }
       })
     let bytes = Double(size * size * MemoryLayout<Float>.stride)
-    return ["\(size)×\(size)", fixed(bytes / wrapperTime / 1e9, 1), fixed(bytes / directTime / 1e9, 1), fixed(directTime / wrapperTime, 3)]
+    return [
+      "\(size)×\(size)", fixed(bytes / wrapperTime / 1e9, 1), fixed(bytes / directTime / 1e9, 1),
+      fixed(directTime / wrapperTime, 3),
+    ]
   }
 }
 
@@ -152,7 +172,8 @@ func directGEMM<Scalar: BLASScalar>(
             pb.withMemoryRebound(to: Float.self) { fb in
               pc.withMemoryRebound(to: Float.self) { fc in
                 cblas_sgemm(
-                  CblasRowMajor, CblasNoTrans, trans, Int32(m), Int32(n), Int32(k), 1, fa.baseAddress, Int32(k),
+                  CblasRowMajor, CblasNoTrans, trans, Int32(m), Int32(n), Int32(k), 1, fa.baseAddress,
+                  Int32(k),
                   fb.baseAddress, Int32(b.columns), 0, fc.baseAddress, Int32(n))
               }
             }
@@ -162,7 +183,8 @@ func directGEMM<Scalar: BLASScalar>(
             pb.withMemoryRebound(to: Double.self) { db in
               pc.withMemoryRebound(to: Double.self) { dc in
                 cblas_dgemm(
-                  CblasRowMajor, CblasNoTrans, trans, Int32(m), Int32(n), Int32(k), 1, da.baseAddress, Int32(k),
+                  CblasRowMajor, CblasNoTrans, trans, Int32(m), Int32(n), Int32(k), 1, da.baseAddress,
+                  Int32(k),
                   db.baseAddress, Int32(b.columns), 0, dc.baseAddress, Int32(n))
               }
             }
@@ -183,13 +205,25 @@ struct GroupedScenario {
 
   static func all(quick: Bool) -> [GroupedScenario] {
     if quick {
-      return [GroupedScenario(name: "8 experts × 32 tokens, 256→512", blockSizes: Array(repeating: 32, count: 8), inputs: 256, outputs: 512)]
+      return [
+        GroupedScenario(
+          name: "8 experts × 32 tokens, 256→512", blockSizes: Array(repeating: 32, count: 8), inputs: 256,
+          outputs: 512)
+      ]
     }
     return [
-      GroupedScenario(name: "8 balanced experts × 128 tokens, 1024→1408", blockSizes: Array(repeating: 128, count: 8), inputs: 1024, outputs: 1408),
-      GroupedScenario(name: "64 small experts × 16 tokens, 512→256", blockSizes: Array(repeating: 16, count: 64), inputs: 512, outputs: 256),
-      GroupedScenario(name: "64 tiny experts × 4 tokens, 256→128 (decode)", blockSizes: Array(repeating: 4, count: 64), inputs: 256, outputs: 128),
-      GroupedScenario(name: "8 skewed experts (one has 72 %), 1024→1408", blockSizes: [736, 48, 48, 48, 48, 48, 24, 24], inputs: 1024, outputs: 1408),
+      GroupedScenario(
+        name: "8 balanced experts × 128 tokens, 1024→1408", blockSizes: Array(repeating: 128, count: 8),
+        inputs: 1024, outputs: 1408),
+      GroupedScenario(
+        name: "64 small experts × 16 tokens, 512→256", blockSizes: Array(repeating: 16, count: 64),
+        inputs: 512, outputs: 256),
+      GroupedScenario(
+        name: "64 tiny experts × 4 tokens, 256→128 (decode)", blockSizes: Array(repeating: 4, count: 64),
+        inputs: 256, outputs: 128),
+      GroupedScenario(
+        name: "8 skewed experts (one has 72 %), 1024→1408", blockSizes: [736, 48, 48, 48, 48, 48, 24, 24],
+        inputs: 1024, outputs: 1408),
     ]
   }
 }

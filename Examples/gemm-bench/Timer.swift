@@ -49,9 +49,14 @@ struct Table {
   func render() -> String {
     let widths = header.indices.map { j in ([header] + rows).map { $0[j].count }.max() ?? 0 }
     func line(_ cells: [String]) -> String {
-      "| " + zip(cells, widths).map { String(repeating: " ", count: $1 - $0.count) + $0 }.joined(separator: " | ") + " |"
+      "| "
+        + zip(cells, widths).map { String(repeating: " ", count: $1 - $0.count) + $0 }.joined(
+          separator: " | ") + " |"
     }
-    return ([line(header), "|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|"] + rows.map(line))
+    return
+      ([
+        line(header), "|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|",
+      ] + rows.map(line))
       .joined(separator: "\n") + "\n"
   }
 }

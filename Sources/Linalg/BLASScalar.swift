@@ -35,7 +35,8 @@ where Magnitude == Self {
     y: UnsafeMutablePointer<Self>, incY: Int)
   /// `Σ xᵢ·yᵢ` over `n` elements (`?dot`).
   static func _dot(
-    n: Int, x: UnsafePointer<Self>, incX: Int, y: UnsafePointer<Self>, incY: Int) -> Self
+    n: Int, x: UnsafePointer<Self>, incX: Int, y: UnsafePointer<Self>, incY: Int
+  ) -> Self
   /// `x ← α·x` over `n` elements (`?scal`).
   static func _scal(n: Int, alpha: Self, x: UnsafeMutablePointer<Self>, incX: Int)
   /// `‖x‖₂` over `n` elements, computed without overflow (`?nrm2`).
@@ -46,28 +47,33 @@ where Magnitude == Self {
   /// Thin SVD by divide and conquer (`?gesdd`, `jobz = 'S'`).
   static func _gesdd(
     m: Int, n: Int, a: UnsafeMutablePointer<Self>, lda: Int, s: UnsafeMutablePointer<Self>,
-    u: UnsafeMutablePointer<Self>, ldu: Int, vt: UnsafeMutablePointer<Self>, ldvt: Int) -> Int
+    u: UnsafeMutablePointer<Self>, ldu: Int, vt: UnsafeMutablePointer<Self>, ldvt: Int
+  ) -> Int
   /// Householder QR (`?geqrf`).
   static func _geqrf(
-    m: Int, n: Int, a: UnsafeMutablePointer<Self>, lda: Int, tau: UnsafeMutablePointer<Self>)
+    m: Int, n: Int, a: UnsafeMutablePointer<Self>, lda: Int, tau: UnsafeMutablePointer<Self>
+  )
     -> Int
   /// Forms the first `n` columns of Q from `?geqrf`'s reflectors (`?orgqr`).
   static func _orgqr(
-    m: Int, n: Int, k: Int, a: UnsafeMutablePointer<Self>, lda: Int, tau: UnsafePointer<Self>)
+    m: Int, n: Int, k: Int, a: UnsafeMutablePointer<Self>, lda: Int, tau: UnsafePointer<Self>
+  )
     -> Int
   /// Cholesky factor `A = L·Lᵀ`, lower triangle (`?potrf`, `uplo = 'L'`).
   static func _potrf(n: Int, a: UnsafeMutablePointer<Self>, lda: Int) -> Int
   /// LU solve `A·X = B` with partial pivoting (`?gesv`).
   static func _gesv(
     n: Int, nrhs: Int, a: UnsafeMutablePointer<Self>, lda: Int, ipiv: UnsafeMutablePointer<Int32>,
-    b: UnsafeMutablePointer<Self>, ldb: Int) -> Int
+    b: UnsafeMutablePointer<Self>, ldb: Int
+  ) -> Int
   /// Minimum-norm least squares `min ‖A·X − B‖` by the SVD (`?gelsd`); singular values
   /// below `rcond·σ₁` count as zero (`rcond < 0`: machine precision); `rank` receives the
   /// effective rank.
   static func _gelsd(
     m: Int, n: Int, nrhs: Int, a: UnsafeMutablePointer<Self>, lda: Int,
     b: UnsafeMutablePointer<Self>, ldb: Int, s: UnsafeMutablePointer<Self>, rcond: Self,
-    rank: UnsafeMutablePointer<Int32>) -> Int
+    rank: UnsafeMutablePointer<Int32>
+  ) -> Int
   /// Eigenvalues (ascending) and eigenvectors of a symmetric matrix (`?syevd`, `jobz = 'V'`,
   /// lower triangle).
   static func _syevd(n: Int, a: UnsafeMutablePointer<Self>, lda: Int, w: UnsafeMutablePointer<Self>)

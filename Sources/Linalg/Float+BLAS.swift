@@ -3,6 +3,7 @@ import RealModule
 
 /// `Float` computes with the single-precision routines (`cblas_s*`, `LAPACKE_s*`).
 extension Float: BLASScalar {
+  /// Calls `cblas_sgemm`.
   @inlinable
   public static func _gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -16,6 +17,7 @@ extension Float: BLASScalar {
       beta, c, blasint(ldc))
   }
 
+  /// Calls `cblas_sgemv`.
   @inlinable
   public static func _gemv(
     transpose: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
@@ -26,6 +28,7 @@ extension Float: BLASScalar {
       a, blasint(lda), x, blasint(incX), beta, y, blasint(incY))
   }
 
+  /// Calls `cblas_saxpy`.
   @inlinable
   public static func _axpy(
     n: Int, alpha: Float, x: UnsafePointer<Float>, incX: Int,
@@ -34,6 +37,7 @@ extension Float: BLASScalar {
     cblas_saxpy(blasint(n), alpha, x, blasint(incX), y, blasint(incY))
   }
 
+  /// Calls `cblas_sdot`.
   @inlinable
   public static func _dot(
     n: Int, x: UnsafePointer<Float>, incX: Int, y: UnsafePointer<Float>, incY: Int
@@ -41,16 +45,19 @@ extension Float: BLASScalar {
     cblas_sdot(blasint(n), x, blasint(incX), y, blasint(incY))
   }
 
+  /// Calls `cblas_sscal`.
   @inlinable
   public static func _scal(n: Int, alpha: Float, x: UnsafeMutablePointer<Float>, incX: Int) {
     cblas_sscal(blasint(n), alpha, x, blasint(incX))
   }
 
+  /// Calls `cblas_snrm2`.
   @inlinable
   public static func _nrm2(n: Int, x: UnsafePointer<Float>, incX: Int) -> Float {
     cblas_snrm2(blasint(n), x, blasint(incX))
   }
 
+  /// Calls `LAPACKE_sgesdd`.
   public static func _gesdd(
     m: Int, n: Int, a: UnsafeMutablePointer<Float>, lda: Int, s: UnsafeMutablePointer<Float>,
     u: UnsafeMutablePointer<Float>, ldu: Int, vt: UnsafeMutablePointer<Float>, ldvt: Int
@@ -61,12 +68,14 @@ extension Float: BLASScalar {
         u, Int32(ldu), vt, Int32(ldvt)))
   }
 
+  /// Calls `LAPACKE_sgeqrf`.
   public static func _geqrf(
     m: Int, n: Int, a: UnsafeMutablePointer<Float>, lda: Int, tau: UnsafeMutablePointer<Float>
   ) -> Int {
     Int(LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), a, Int32(lda), tau))
   }
 
+  /// Calls `LAPACKE_sorgqr`.
   public static func _orgqr(
     m: Int, n: Int, k: Int, a: UnsafeMutablePointer<Float>, lda: Int, tau: UnsafePointer<Float>
   ) -> Int {
@@ -75,10 +84,12 @@ extension Float: BLASScalar {
         LAPACK_ROW_MAJOR, Int32(m), Int32(n), Int32(k), a, Int32(lda), tau))
   }
 
+  /// Calls `LAPACKE_spotrf`.
   public static func _potrf(n: Int, a: UnsafeMutablePointer<Float>, lda: Int) -> Int {
     Int(LAPACKE_spotrf(LAPACK_ROW_MAJOR, _lapackChar("L"), Int32(n), a, Int32(lda)))
   }
 
+  /// Calls `LAPACKE_sgesv`.
   public static func _gesv(
     n: Int, nrhs: Int, a: UnsafeMutablePointer<Float>, lda: Int, ipiv: UnsafeMutablePointer<Int32>,
     b: UnsafeMutablePointer<Float>, ldb: Int
@@ -89,6 +100,7 @@ extension Float: BLASScalar {
         Int32(ldb)))
   }
 
+  /// Calls `LAPACKE_sgelsd`.
   public static func _gelsd(
     m: Int, n: Int, nrhs: Int, a: UnsafeMutablePointer<Float>, lda: Int,
     b: UnsafeMutablePointer<Float>, ldb: Int, s: UnsafeMutablePointer<Float>, rcond: Float,
@@ -100,6 +112,7 @@ extension Float: BLASScalar {
         rank))
   }
 
+  /// Calls `LAPACKE_ssyevd`.
   public static func _syevd(
     n: Int, a: UnsafeMutablePointer<Float>, lda: Int, w: UnsafeMutablePointer<Float>
   ) -> Int {

@@ -11,6 +11,7 @@ public enum LinalgError: Error, Equatable, Sendable, CustomStringConvertible {
   /// The iteration did not converge; `info` is LAPACK's count of what did not.
   case noConvergence(routine: String, info: Int)
 
+  /// What failed, in which routine, and LAPACK's value.
   public var description: String {
     switch self {
     case .singular(let routine, let pivot):

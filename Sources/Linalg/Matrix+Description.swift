@@ -18,7 +18,8 @@ extension Matrix: CustomStringConvertible {
     let lines = cells.map { row in
       "[" + row.map { String(repeating: " ", count: width - $0.count) + $0 }.joined(separator: ", ") + "]"
     }
-    return "Matrix<\(Scalar.self)> \(rows)×\(columns)" + (lines.isEmpty ? "" : "\n" + lines.joined(separator: "\n"))
+    return "Matrix<\(Scalar.self)> \(rows)×\(columns)"
+      + (lines.isEmpty ? "" : "\n" + lines.joined(separator: "\n"))
   }
 }
 

@@ -56,7 +56,8 @@ extension Matrix {
     source.withUnsafeBufferPointer { s in
       withUnsafeMutableBufferPointer { t in
         for (r, i) in indices.enumerated() {
-          precondition(i >= 0 && i < targetRows, "scatterAddRows: row index \(i) out of range 0..<\(targetRows)")
+          precondition(
+            i >= 0 && i < targetRows, "scatterAddRows: row index \(i) out of range 0..<\(targetRows)")
           let w = weights?[r] ?? 1
           for j in 0..<n { t[i * n + j] += w * s[r * n + j] }
         }

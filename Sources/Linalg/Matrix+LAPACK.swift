@@ -1,30 +1,3 @@
-/// A thin singular value decomposition `A = U·diag(S)·Vᵀ` of an `m × n` matrix, with
-/// `r = min(m, n)`.
-public struct SingularValueDecomposition<Scalar: BLASScalar>: Sendable {
-  /// `m × r`, orthonormal columns (left singular vectors).
-  public var u: Matrix<Scalar>
-  /// `r` singular values, non-negative and descending.
-  public var singularValues: [Scalar]
-  /// `r × n`, orthonormal rows (right singular vectors, transposed).
-  public var vt: Matrix<Scalar>
-}
-
-/// `A = Q·R` for an `m × n` matrix, with `r = min(m, n)`.
-public struct QRDecomposition<Scalar: BLASScalar>: Sendable {
-  /// `m × r`, orthonormal columns (`QᵀQ = I`).
-  public var q: Matrix<Scalar>
-  /// `r × n`, upper triangular (zeros below the diagonal).
-  public var r: Matrix<Scalar>
-}
-
-/// Eigenvalues and eigenvectors of a symmetric `n × n` matrix: `A·V = V·diag(λ)`.
-public struct SymmetricEigendecomposition<Scalar: BLASScalar>: Sendable {
-  /// `n` eigenvalues, ascending.
-  public var eigenvalues: [Scalar]
-  /// `n × n`; column `j` is the unit eigenvector of `eigenvalues[j]`.
-  public var eigenvectors: Matrix<Scalar>
-}
-
 extension Matrix {
   /// The thin SVD by divide and conquer (LAPACK `?gesdd`).
   ///

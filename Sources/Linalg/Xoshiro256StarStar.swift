@@ -44,7 +44,8 @@ extension RandomNumberGenerator {
   @inlinable
   public mutating func nextUniform<Scalar: BLASScalar>(_: Scalar.Type = Scalar.self) -> Scalar {
     let bits = Scalar.significandBitCount + 1
-    return Scalar(next() >> UInt64(64 - bits)) * Scalar(sign: .plus, exponent: Scalar.Exponent(-bits), significand: 1)
+    return Scalar(next() >> UInt64(64 - bits))
+      * Scalar(sign: .plus, exponent: Scalar.Exponent(-bits), significand: 1)
   }
 
   /// A standard normal draw (mean 0, variance 1) by the Box–Muller transform, computed in

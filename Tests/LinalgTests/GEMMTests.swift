@@ -23,7 +23,10 @@ struct GEMMCase: CustomTestStringConvertible, Sendable {
       for tA in [false, true] {
         for tB in [false, true] {
           for (alpha, beta) in [(1.0, 0.0), (-0.5, 1.0), (2.0, -1.5)] {
-            cases.append(GEMMCase(m: m, n: n, k: k, transposeA: tA, transposeB: tB, alpha: alpha, beta: beta, offset: index % 3))
+            cases.append(
+              GEMMCase(
+                m: m, n: n, k: k, transposeA: tA, transposeB: tB, alpha: alpha, beta: beta, offset: index % 3)
+            )
           }
         }
       }
@@ -75,7 +78,8 @@ struct GEMMCase: CustomTestStringConvertible, Sendable {
     let w = Matrix<Double>([[1, 0, 1], [0, 1, 0]])  // out × in
     #expect(matmul(a, w, transposeB: true).nestedRows == [[4, 2], [10, 5]])
     #expect(matmul(a, transposeA: true, a).shape == (3, 3))
-    #expect(matmul(Matrix<Double>(rows: 2, columns: 0), Matrix(rows: 0, columns: 3)).elements == [0, 0, 0, 0, 0, 0])
+    #expect(
+      matmul(Matrix<Double>(rows: 2, columns: 0), Matrix(rows: 0, columns: 3)).elements == [0, 0, 0, 0, 0, 0])
   }
 
   @Test(arguments: [(1, 1), (1, 9), (8, 1), (13, 29)])
@@ -86,9 +90,11 @@ struct GEMMCase: CustomTestStringConvertible, Sendable {
       let x = Reference.randomMatrix(Double.self, rows: inputs, columns: 1, seed: 8)
       var y = Reference.randomMatrix(Double.self, rows: 1, columns: outputs, seed: 9)
       let expected = Reference.gemm(
-        a, transposeA: transpose, x, transposeB: false, alpha: 0.5, beta: 2, c: y.reshaped(rows: outputs, columns: 1))
+        a, transposeA: transpose, x, transposeB: false, alpha: 0.5, beta: 2,
+        c: y.reshaped(rows: outputs, columns: 1))
       gemv(a, transpose: transpose, x, alpha: 0.5, beta: 2, into: &y)
-      let misses = Reference.misses(y.reshaped(rows: outputs, columns: 1), expected.value, bound: expected.bound)
+      let misses = Reference.misses(
+        y.reshaped(rows: outputs, columns: 1), expected.value, bound: expected.bound)
       #expect(misses.isEmpty, "transpose \(transpose): \(misses.prefix(3))")
     }
   }

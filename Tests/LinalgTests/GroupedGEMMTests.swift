@@ -1,12 +1,15 @@
-@testable import Linalg
 import Testing
 import _TestSupport
+
+@testable import Linalg
 
 @Suite struct GroupedGEMMTests {
   /// Token blocks of uneven sizes, one of them empty, as MoE dispatch produces.
   static let blocks = [0..<5, 5..<5, 5..<6, 6..<19, 19..<23]
 
-  func check<Scalar: BLASScalar>(_: Scalar.Type, strategy: GroupedGEMMStrategy, transposeWeights: Bool, threads: Int) {
+  func check<Scalar: BLASScalar>(
+    _: Scalar.Type, strategy: GroupedGEMMStrategy, transposeWeights: Bool, threads: Int
+  ) {
     let (k, n) = (7, 9)
     let a = Reference.randomMatrix(Scalar.self, rows: 25, columns: k, seed: 1)
     let weights = Self.blocks.indices.map { g in
@@ -42,12 +45,15 @@ import _TestSupport
 
   @Test func strategiesAgreeBitForBit() {
     let a = Reference.randomMatrix(Float.self, rows: 64, columns: 32, seed: 3)
-    let weights = (0..<4).map { Reference.randomMatrix(Float.self, rows: 48, columns: 32, seed: 20 + UInt64($0)) }
+    let weights = (0..<4).map {
+      Reference.randomMatrix(Float.self, rows: 48, columns: 32, seed: 20 + UInt64($0))
+    }
     let ranges = [0..<10, 10..<40, 40..<41, 41..<64]
     let results = GroupedGEMMStrategy.allCases.map { strategy in
       var c = Matrix<Float>(rows: 64, columns: 48)
       BLAS.withThreadCount(2) {
-        groupedGEMM(a, rowRanges: ranges, weights: weights, transposeWeights: true, into: &c, strategy: strategy)
+        groupedGEMM(
+          a, rowRanges: ranges, weights: weights, transposeWeights: true, into: &c, strategy: strategy)
       }
       return c
     }
@@ -62,10 +68,18 @@ import _TestSupport
 
   @Test func automaticRunsConcurrentlyOnlyGroupsBLASWouldNotThread() {
     let threshold = GroupedGEMMStrategy.blasThreadingThreshold
-    #expect(GroupedGEMMStrategy.resolvingAutomatic(rowCounts: [4, 4, 0], inputs: 256, outputs: 128, threads: 2) == .concurrent)
-    #expect(GroupedGEMMStrategy.resolvingAutomatic(rowCounts: [4, 4], inputs: 256, outputs: 128, threads: 1) == .sequential)
-    #expect(GroupedGEMMStrategy.resolvingAutomatic(rowCounts: [4, 0], inputs: 256, outputs: 128, threads: 2) == .sequential)
-    #expect(GroupedGEMMStrategy.resolvingAutomatic(rowCounts: [1, threshold + 1], inputs: 1, outputs: 1, threads: 2) == .sequential)
+    #expect(
+      GroupedGEMMStrategy.resolvingAutomatic(rowCounts: [4, 4, 0], inputs: 256, outputs: 128, threads: 2)
+        == .concurrent)
+    #expect(
+      GroupedGEMMStrategy.resolvingAutomatic(rowCounts: [4, 4], inputs: 256, outputs: 128, threads: 1)
+        == .sequential)
+    #expect(
+      GroupedGEMMStrategy.resolvingAutomatic(rowCounts: [4, 0], inputs: 256, outputs: 128, threads: 2)
+        == .sequential)
+    #expect(
+      GroupedGEMMStrategy.resolvingAutomatic(
+        rowCounts: [1, threshold + 1], inputs: 1, outputs: 1, threads: 2) == .sequential)
   }
 
   @Test func misuseTraps() async {
@@ -76,7 +90,9 @@ import _TestSupport
     }
     await #expect(processExitsWith: .failure) {
       var c = Matrix<Float>(rows: 4, columns: 2)
-      groupedGEMM(Matrix<Float>(rows: 4, columns: 3), rowRanges: [0..<4], weights: [Matrix(rows: 2, columns: 2)], into: &c)
+      groupedGEMM(
+        Matrix<Float>(rows: 4, columns: 3), rowRanges: [0..<4], weights: [Matrix(rows: 2, columns: 2)],
+        into: &c)
     }
   }
 }

@@ -71,7 +71,9 @@ import _TestSupport
 
   @Test(arguments: [1, 6, 11])
   func solveSatisfiesTheSystem(n: Int) throws {
-    let a = symmetricPositiveDefinite(Double.self, n: n, seed: 14) + Reference.randomMatrix(Double.self, rows: n, columns: n, seed: 15)
+    let a =
+      symmetricPositiveDefinite(Double.self, n: n, seed: 14)
+      + Reference.randomMatrix(Double.self, rows: n, columns: n, seed: 15)
     let b = Reference.randomMatrix(Double.self, rows: n, columns: 3, seed: 16)
     let x = try a.solve(b)
     #expect(relativeError(matmul(a, x), b) < 1e-12)
@@ -100,7 +102,9 @@ import _TestSupport
     let wide = a.transposed
     let y = try wide.leastSquares(Reference.randomMatrix(Double.self, rows: 4, columns: 1, seed: 19))
     #expect(y.shape == (12, 1))
-    #expect(relativeError(matmul(wide, y), Reference.randomMatrix(Double.self, rows: 4, columns: 1, seed: 19)) < 1e-12)
+    #expect(
+      relativeError(matmul(wide, y), Reference.randomMatrix(Double.self, rows: 4, columns: 1, seed: 19))
+        < 1e-12)
   }
 
   @Test func leastSquaresOfARankDeficientMatrixIsTheMinimumNormSolution() throws {

@@ -6,7 +6,10 @@ import _TestSupport
   @Test func xoshiroMatchesAnIndependentImplementation() {
     // Seed 42 through SplitMix64, then xoshiro256**, computed separately in Python.
     var g = Xoshiro256StarStar(seed: 42)
-    #expect([g.next(), g.next(), g.next()] == [1_546_998_764_402_558_742, 6_990_951_692_964_543_102, 12_544_586_762_248_559_009])
+    #expect(
+      [g.next(), g.next(), g.next()] == [
+        1_546_998_764_402_558_742, 6_990_951_692_964_543_102, 12_544_586_762_248_559_009,
+      ])
   }
 
   @Test func sameSeedSameNumbersDifferentSeedDifferentNumbers() {
@@ -43,7 +46,8 @@ import _TestSupport
     #expect(glorot.elements.allSatisfy { abs($0) <= limit })
     let he = Matrix<Double>.heNormal(rows: out, columns: inputs, using: &g)
     #expect(abs(variance(he) / (2.0 / Double(inputs)) - 1) < 0.05)
-    let normal = Matrix<Double>.normal(rows: out, columns: inputs, mean: 3, standardDeviation: 0.02, using: &g)
+    let normal = Matrix<Double>.normal(
+      rows: out, columns: inputs, mean: 3, standardDeviation: 0.02, using: &g)
     #expect(abs(normal.elements.reduce(0, +) / Double(normal.count) - 3) < 0.001)
   }
 

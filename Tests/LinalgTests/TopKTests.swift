@@ -5,7 +5,9 @@ import _TestSupport
 @Suite struct TopKTests {
   /// Top-k by a full stable sort in `Double`: larger first, NaN last, ties by index.
   static func reference(_ row: [Float], _ k: Int) -> [Int] {
-    let keyed = row.enumerated().map { ($0.offset, $0.element.isNaN ? -Double.infinity : Double($0.element), $0.element.isNaN) }
+    let keyed = row.enumerated().map {
+      ($0.offset, $0.element.isNaN ? -Double.infinity : Double($0.element), $0.element.isNaN)
+    }
     return keyed.sorted { a, b in
       if a.2 != b.2 { return !a.2 }
       if a.1 != b.1 { return a.1 > b.1 }
