@@ -6,6 +6,7 @@ let package = Package(
   products: [
     // MARK: Libraries
     .library(name: "Linalg", targets: ["Linalg"]),
+    .library(name: "MoE", targets: ["MoE"]),
     // MARK: Examples
     .executable(name: "gemm-bench", targets: ["gemm-bench"]),
   ],
@@ -30,8 +31,16 @@ let package = Package(
       ]
     ),
 
+    .target(
+      name: "MoE",
+      dependencies: [
+        "Linalg",
+        .product(name: "RealModule", package: "swift-numerics"),
+      ]
+    ),
+
     // MARK: Test support (not a product)
-    .target(name: "_TestSupport", dependencies: ["Linalg"]),
+    .target(name: "_TestSupport", dependencies: ["Linalg", "MoE"]),
 
     // MARK: Examples
     .executableTarget(
@@ -45,5 +54,6 @@ let package = Package(
 
     // MARK: Tests
     .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),
+    .testTarget(name: "MoETests", dependencies: ["MoE", "Linalg", "_TestSupport"]),
   ]
 )

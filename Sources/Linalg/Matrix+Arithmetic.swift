@@ -43,6 +43,21 @@ extension Matrix {
     _combine(other, "multiplyElementwise", *)
   }
 
+  /// Multiplies row `i` by `factors[i]` for every row, in place (a column-vector
+  /// broadcast: per-token gates and normalisers).
+  ///
+  /// - Precondition: `factors.count == rows`.
+  @inlinable
+  public mutating func scaleRows(by factors: [Scalar]) {
+    precondition(factors.count == rows, "scaleRows: \(factors.count) factors for \(rows) rows")
+    let n = columns
+    withUnsafeMutableBufferPointer { a in
+      for (i, factor) in factors.enumerated() {
+        for j in 0..<n { a[i * n + j] *= factor }
+      }
+    }
+  }
+
   /// The Hadamard product `self ⊙ other` (same shape, or a broadcast `1 × columns` row vector).
   @inlinable
   public func elementwiseProduct(_ other: Matrix) -> Matrix {

@@ -1,0 +1,89 @@
+import Linalg
+
+/// A position-wise feed-forward network, plain or gated, with Hugging Face's projection
+/// names:
+/// - plain: `y = down(act(up(x)))` (the original Transformer, GPT-2, Switch experts);
+/// - gated: `y = down(act(gate(x)) ⊙ up(x))` — SwiGLU with `act = silu` (Llama, Mixtral,
+///   Qwen, DeepSeek), GeGLU with `act = gelu` (Shazeer 2020, "GLU Variants Improve
+///   Transformer", arXiv 2002.05202).
+///
+/// - `x`, `y`: `tokens × dimensions`; `up`, `gate`: `dimensions → hiddenDimensions`;
+///   `down`: `hiddenDimensions → dimensions`.
+public struct FeedForward<Scalar: BLASScalar>: Sendable {
+  /// The gate projection (`gate_proj` / `w1`), present in the gated form only.
+  public var gate: Linear<Scalar>?
+  /// The up projection (`up_proj` / `w3`; `fc1` in the plain form).
+  public var up: Linear<Scalar>
+  /// The down projection (`down_proj` / `w2`).
+  public var down: Linear<Scalar>
+  /// The activation (applied to the gate in the gated form, to `up` in the plain one).
+  public var activation: ElementwiseFunction
+
+  /// A network from its projections; pass `gate` for the gated form.
+  public init(
+    gate: Linear<Scalar>? = nil, up: Linear<Scalar>, down: Linear<Scalar>,
+    activation: ElementwiseFunction = .silu
+  ) {
+    precondition(
+      down.inputDimensions == up.outputDimensions && down.outputDimensions == up.inputDimensions,
+      "FeedForward: up \(up.inputDimensions)→\(up.outputDimensions) and down \(down.inputDimensions)→\(down.outputDimensions) do not compose"
+    )
+    if let gate {
+      precondition(
+        gate.inputDimensions == up.inputDimensions && gate.outputDimensions == up.outputDimensions,
+        "FeedForward: gate \(gate.inputDimensions)→\(gate.outputDimensions) differs from up \(up.inputDimensions)→\(up.outputDimensions)"
+      )
+    }
+    self.gate = gate
+    self.up = up
+    self.down = down
+    self.activation = activation
+  }
+
+  /// A randomly initialised network (`nn.Linear` initialisation, no biases by default as in
+  /// Llama-style models).
+  public init(
+    dimensions: Int, hiddenDimensions: Int, gated: Bool = true, activation: ElementwiseFunction = .silu,
+    bias: Bool = false, using generator: inout some RandomNumberGenerator
+  ) {
+    let gate =
+      gated
+      ? Linear<Scalar>(
+        inputDimensions: dimensions, outputDimensions: hiddenDimensions, bias: bias, using: &generator)
+      : nil
+    let up = Linear<Scalar>(
+      inputDimensions: dimensions, outputDimensions: hiddenDimensions, bias: bias, using: &generator)
+    let down = Linear<Scalar>(
+      inputDimensions: hiddenDimensions, outputDimensions: dimensions, bias: bias, using: &generator)
+    self.init(gate: gate, up: up, down: down, activation: activation)
+  }
+
+  /// Whether this is the gated form.
+  public var isGated: Bool { gate != nil }
+  /// Input and output features.
+  public var dimensions: Int { up.inputDimensions }
+  /// Hidden features.
+  public var hiddenDimensions: Int { up.outputDimensions }
+  /// Number of scalars in all projections.
+  public var parameterCount: Int { (gate?.parameterCount ?? 0) + up.parameterCount + down.parameterCount }
+
+  /// The gated form's hidden activations `act(gate) ⊙ up`, in place in `up` (`gate` is
+  /// overwritten with `act(gate)`). Shared with the MoE layer's expert blocks.
+  static func _gatedHidden(
+    gate: inout Matrix<Scalar>, up: inout Matrix<Scalar>, activation: ElementwiseFunction
+  ) {
+    gate.apply(activation)
+    up.multiplyElementwise(by: gate)
+  }
+
+  /// The network applied to `x` (`tokens × dimensions`).
+  public func callAsFunction(_ x: Matrix<Scalar>) -> Matrix<Scalar> {
+    var hidden = up(x)
+    if var gated = gate?(x) {
+      Self._gatedHidden(gate: &gated, up: &hidden, activation: activation)
+    } else {
+      hidden.apply(activation)
+    }
+    return down(hidden)
+  }
+}

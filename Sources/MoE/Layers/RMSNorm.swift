@@ -1,0 +1,46 @@
+import Linalg
+import RealModule
+
+/// Root-mean-square normalisation of every token:
+/// `y = x / √(mean(x²) + ε) ⊙ γ`.
+///
+/// - `x`, `y`: `tokens × dimensions`; `γ` (`weight`): `1 × dimensions`, initialised to 1.
+///
+/// ### References
+/// Zhang & Sennrich 2019, "Root Mean Square Layer Normalization", arXiv 1910.07467; the
+/// norm of Llama, Mixtral, Qwen and DeepSeek (`LlamaRMSNorm`).
+public struct RMSNorm<Scalar: BLASScalar>: Sendable {
+  /// `γ`, `1 × dimensions`.
+  public var weight: Matrix<Scalar>
+  /// `ε`, added to the mean square.
+  public var epsilon: Scalar
+
+  /// A norm over `dimensions` features with `γ = 1`.
+  public init(dimensions: Int, epsilon: Scalar = 1e-6) {
+    self.weight = Matrix(rows: 1, columns: dimensions, repeating: 1)
+    self.epsilon = epsilon
+  }
+
+  /// Number of scalars in `γ`.
+  public var parameterCount: Int { weight.count }
+
+  /// The normalised tokens.
+  public func callAsFunction(_ x: Matrix<Scalar>) -> Matrix<Scalar> {
+    precondition(
+      x.columns == weight.columns, "RMSNorm: input \(x.rows)×\(x.columns), norm over \(weight.columns)")
+    var y = x
+    let n = x.columns
+    let epsilon = epsilon
+    weight.withUnsafeBufferPointer { gamma in
+      y.withUnsafeMutableBufferPointer { p in
+        for start in stride(from: 0, to: p.count, by: Swift.max(n, 1)) {
+          var sumOfSquares: Scalar = 0
+          for j in 0..<n { sumOfSquares += p[start + j] * p[start + j] }
+          let scale = 1 / Scalar.sqrt(sumOfSquares / Scalar(n) + epsilon)
+          for j in 0..<n { p[start + j] = p[start + j] * scale * gamma[j] }
+        }
+      }
+    }
+    return y
+  }
+}

@@ -1,0 +1,242 @@
+import Linalg
+
+/// The result of a `MoELayer` forward pass.
+public struct MoEForward<Scalar: BLASScalar>: Sendable {
+  /// `T × d`: the weighted sum of each token's experts, plus the shared expert.
+  public var output: Matrix<Scalar>
+  /// What happened to the tokens.
+  public var stats: RoutingStats<Scalar>
+  /// The router's decision, before capacity (for losses and diagnostics).
+  public var decision: RoutingDecision<Scalar>
+}
+
+/// A sparsely activated feed-forward layer: a router sends each token to a few of `E`
+/// expert networks and the layer adds their outputs, weighted by the router:
+/// `y_t = Σ_{e ∈ chosen(t)} w_{t,e} · FFN_e(x_t)  (+ shared(x_t))`.
+///
+/// The forward pass is router → dispatch → experts → combine:
+/// 1. the router's assignments, then capacity (when `capacityFactor` is set);
+/// 2. a counting sort of the kept assignments by expert (O(T·k + E)), stable in token
+///    order, and one gather of the tokens into a contiguous block per expert;
+/// 3. one GEMM per projection per expert on its block, all through `groupedGEMM`;
+/// 4. a weighted scatter-add of each block back onto its tokens.
+///
+/// **Capacity.** Dropless by default. With a capacity factor `cf`, each expert takes at
+/// most `C = ⌈T·k·cf/E⌉` assignments (Switch/GShard). Assignments are admitted in order of
+/// rank — every token's first choice before any token's second — and within a rank in
+/// token order, so later tokens' lower-ranked choices are dropped first. A dropped
+/// assignment contributes zero: the block's residual connection carries the token.
+///
+/// Shapes: `x` and the output are `T × d`; experts are `d → h → d` networks, all of one
+/// form (all gated or all plain, one activation).
+///
+/// ### References
+/// Shazeer et al. 2017 (arXiv 1701.06538); Lepikhin et al. 2020, GShard (arXiv
+/// 2006.16668); Fedus et al. 2021, Switch Transformers (arXiv 2101.03961); Gale et al.
+/// 2022, MegaBlocks (arXiv 2211.15841) for the sort-by-expert dispatch.
+public struct MoELayer<Scalar: BLASScalar>: Sendable {
+  /// Chooses the experts.
+  public var router: any Router<Scalar>
+  /// The routed experts.
+  public var experts: [FeedForward<Scalar>]
+  /// An expert that sees every token, or `nil`.
+  public var sharedExpert: SharedExpert<Scalar>?
+  /// `cf` for capacity `⌈T·k·cf/E⌉`, or `nil` for a dropless layer.
+  public var capacityFactor: Double?
+
+  /// A layer from its parts.
+  ///
+  /// - Precondition: one expert per router output, all of one shape and form.
+  public init(
+    router: any Router<Scalar>, experts: [FeedForward<Scalar>], sharedExpert: SharedExpert<Scalar>? = nil,
+    capacityFactor: Double? = nil
+  ) {
+    precondition(
+      !experts.isEmpty && router.expertCount == experts.count,
+      "MoELayer: the router has \(router.expertCount) outputs for \(experts.count) experts")
+    let first = experts[0]
+    for (e, expert) in experts.enumerated() {
+      precondition(
+        expert.dimensions == first.dimensions && expert.hiddenDimensions == first.hiddenDimensions
+          && expert.isGated == first.isGated && expert.activation == first.activation,
+        "MoELayer: expert \(e) (\(expert.dimensions)→\(expert.hiddenDimensions), gated \(expert.isGated), \(expert.activation)) differs from expert 0 (\(first.dimensions)→\(first.hiddenDimensions), gated \(first.isGated), \(first.activation))"
+      )
+    }
+    if let sharedExpert {
+      precondition(
+        sharedExpert.network.dimensions == first.dimensions,
+        "MoELayer: shared expert width \(sharedExpert.network.dimensions) differs from the experts' \(first.dimensions)")
+    }
+    if let capacityFactor {
+      precondition(capacityFactor > 0, "MoELayer: capacity factor \(capacityFactor) must be positive")
+    }
+    self.router = router
+    self.experts = experts
+    self.sharedExpert = sharedExpert
+    self.capacityFactor = capacityFactor
+  }
+
+  /// A layer of `router.expertCount` randomly initialised experts (`d → h → d`, gated
+  /// SwiGLU unless `gated` is false), with an optional shared expert of width
+  /// `sharedHiddenDimensions`, gated Qwen-style when `gatedSharedExpert`.
+  public init(
+    dimensions: Int, hiddenDimensions: Int, router: any Router<Scalar>, gated: Bool = true,
+    activation: ElementwiseFunction = .silu, sharedHiddenDimensions: Int? = nil, gatedSharedExpert: Bool = false,
+    capacityFactor: Double? = nil, using generator: inout some RandomNumberGenerator
+  ) {
+    let experts = (0..<router.expertCount).map { _ in
+      FeedForward<Scalar>(
+        dimensions: dimensions, hiddenDimensions: hiddenDimensions, gated: gated, activation: activation,
+        using: &generator)
+    }
+    let shared = sharedHiddenDimensions.map { width in
+      SharedExpert(
+        network: FeedForward<Scalar>(
+          dimensions: dimensions, hiddenDimensions: width, gated: gated, activation: activation, using: &generator),
+        gate: gatedSharedExpert
+          ? Linear<Scalar>(inputDimensions: dimensions, outputDimensions: 1, bias: false, using: &generator) : nil)
+    }
+    self.init(router: router, experts: experts, sharedExpert: shared, capacityFactor: capacityFactor)
+  }
+
+  /// `d`.
+  public var dimensions: Int { experts[0].dimensions }
+  /// `E`.
+  public var expertCount: Int { experts.count }
+
+  /// The per-expert capacity for `tokens` tokens at `k` experts each: `⌈T·k·cf/E⌉`, or
+  /// `nil` when dropless.
+  public func capacity(tokens: Int, k: Int) -> Int? {
+    capacityFactor.map { Int((Double(tokens * k) * $0 / Double(expertCount)).rounded(.up)) }
+  }
+
+  /// The layer applied to `x` (`T × d`) in inference mode with the router's default `k`.
+  public func callAsFunction(_ x: Matrix<Scalar>) -> Matrix<Scalar> {
+    var context = RoutingContext()
+    var workspace = MoEWorkspace<Scalar>()
+    return forward(x, context: &context, workspace: &workspace).output
+  }
+
+  /// Like `forward`, but throws instead of leaving tokens with non-finite router logits
+  /// unrouted.
+  ///
+  /// - Throws: `MoEError.nonFiniteRouterLogits` naming the tokens.
+  public func checkedForward(
+    _ x: Matrix<Scalar>, k: Int? = nil, context: inout RoutingContext, workspace: inout MoEWorkspace<Scalar>
+  ) throws -> MoEForward<Scalar> {
+    let result = forward(x, k: k, context: &context, workspace: &workspace)
+    if !result.stats.nonFiniteTokens.isEmpty {
+      throw MoEError.nonFiniteRouterLogits(tokens: result.stats.nonFiniteTokens)
+    }
+    return result
+  }
+
+  /// The layer applied to `x` (`T × d`).
+  ///
+  /// - Parameters:
+  ///   - k: experts per token, or `nil` for the router's default (changeable per call).
+  ///   - context: training mode, random source and token ids for the router.
+  ///   - workspace: buffers reused across calls.
+  /// - Returns: the output, the routing statistics and the router's decision. Tokens with
+  ///   non-finite router logits get no routed expert and are listed in the statistics.
+  public func forward(
+    _ x: Matrix<Scalar>, k: Int? = nil, context: inout RoutingContext, workspace: inout MoEWorkspace<Scalar>
+  ) -> MoEForward<Scalar> {
+    precondition(x.columns == dimensions, "MoELayer: input \(x.rows)×\(x.columns), layer width \(dimensions)")
+    let decision = router.route(x, k: k ?? router.defaultK, context: &context)
+    let capacity = capacity(tokens: x.rows, k: k ?? router.defaultK)
+    let ranges = dispatch(decision, capacity: capacity, workspace: &workspace)
+    let routed = ranges.last?.upperBound ?? 0
+
+    var output = Matrix<Scalar>(rows: x.rows, columns: dimensions)
+    if routed > 0 {
+      runExperts(x, ranges: ranges, workspace: &workspace)
+      output.scatterAddRows(
+        workspace.expertOutput[rows: 0..<routed], to: workspace.sortedTokens, weights: workspace.sortedWeights)
+    }
+    if let sharedExpert { output.add(sharedExpert(x)) }
+
+    var reached = [Bool](repeating: false, count: x.rows)
+    for t in workspace.sortedTokens { reached[t] = true }
+    let stats = RoutingStats(
+      tokensPerExpert: Array(workspace.counts), droppedAssignments: decision.assignments.count - routed,
+      capacity: capacity, meanProbability: decision.probabilities.columnMeans(),
+      tokensWithoutExperts: reached.count { !$0 }, nonFiniteTokens: decision.nonFiniteTokens)
+    return MoEForward(output: output, stats: stats, decision: decision)
+  }
+
+  /// Applies capacity and sorts the kept assignments by expert (a counting sort, stable
+  /// in the router's order), filling `workspace.sortedTokens`, `sortedWeights`, `counts`
+  /// and `offsets`.
+  ///
+  /// - Returns: each expert's block of rows in the sorted order.
+  func dispatch(
+    _ decision: RoutingDecision<Scalar>, capacity: Int?, workspace: inout MoEWorkspace<Scalar>
+  ) -> [Range<Int>] {
+    let assignments = decision.assignments
+    workspace.kept.removeAll(keepingCapacity: true)
+    workspace.kept.append(contentsOf: repeatElement(capacity == nil, count: assignments.count))
+    workspace.counts.removeAll(keepingCapacity: true)
+    workspace.counts.append(contentsOf: repeatElement(0, count: expertCount))
+    if let capacity {
+      // Admit by rank, then by position (token order for token-choice routers).
+      let maxRank = assignments.map(\.rank).max() ?? -1
+      var byRank = [[Int]](repeating: [], count: maxRank + 1)
+      for (i, a) in assignments.enumerated() { byRank[a.rank].append(i) }
+      for i in byRank.joined() where workspace.counts[assignments[i].expert] < capacity {
+        workspace.kept[i] = true
+        workspace.counts[assignments[i].expert] += 1
+      }
+    } else {
+      for a in assignments { workspace.counts[a.expert] += 1 }
+    }
+    workspace.offsets.removeAll(keepingCapacity: true)
+    workspace.offsets.append(0)
+    for e in 0..<expertCount { workspace.offsets.append(workspace.offsets[e] + workspace.counts[e]) }
+    let routed = workspace.offsets[expertCount]
+    workspace.sortedTokens.removeAll(keepingCapacity: true)
+    workspace.sortedTokens.append(contentsOf: repeatElement(0, count: routed))
+    workspace.sortedWeights.removeAll(keepingCapacity: true)
+    workspace.sortedWeights.append(contentsOf: repeatElement(0, count: routed))
+    var cursor = Array(workspace.offsets.dropLast())
+    for (i, a) in assignments.enumerated() where workspace.kept[i] {
+      workspace.sortedTokens[cursor[a.expert]] = a.token
+      workspace.sortedWeights[cursor[a.expert]] = a.weight
+      cursor[a.expert] += 1
+    }
+    return (0..<expertCount).map { workspace.offsets[$0]..<workspace.offsets[$0 + 1] }
+  }
+
+  /// Gathers the sorted tokens and runs every expert on its block, leaving the expert
+  /// outputs in `workspace.expertOutput`.
+  func runExperts(_ x: Matrix<Scalar>, ranges: [Range<Int>], workspace: inout MoEWorkspace<Scalar>) {
+    let routed = ranges.last!.upperBound
+    let first = experts[0]
+    workspace.reserve(
+      rows: routed, dimensions: dimensions, hiddenDimensions: first.hiddenDimensions, gated: first.isGated)
+    let rows = 0..<routed
+    x.gatherRows(workspace.sortedTokens, into: &workspace.input[rows: rows])
+    let input = workspace.input[rows: rows]
+    Self.project(input, experts.map(\.up), ranges, into: &workspace.upOutput[rows: rows])
+    if first.isGated {
+      Self.project(input, experts.map { $0.gate! }, ranges, into: &workspace.gateOutput[rows: rows])
+      FeedForward._gatedHidden(
+        gate: &workspace.gateOutput[rows: rows], up: &workspace.upOutput[rows: rows], activation: first.activation)
+    } else {
+      workspace.upOutput[rows: rows].apply(first.activation)
+    }
+    Self.project(
+      workspace.upOutput[rows: rows], experts.map(\.down), ranges, into: &workspace.expertOutput[rows: rows])
+  }
+
+  /// `output[ranges[e]] = input[ranges[e]]·W_eᵀ + b_e` for every expert `e`, one grouped
+  /// GEMM plus the biases of the layers that have them.
+  static func project(
+    _ input: Matrix<Scalar>, _ layers: [Linear<Scalar>], _ ranges: [Range<Int>], into output: inout Matrix<Scalar>
+  ) {
+    groupedGEMM(input, rowRanges: ranges, weights: layers.map(\.weight), transposeWeights: true, into: &output)
+    for (layer, range) in zip(layers, ranges) where !range.isEmpty {
+      if let bias = layer.bias { output[rows: range].add(bias) }
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import Linalg
+
+/// Buffers a `MoELayer` reuses from one forward pass to the next, so that a steady stream
+/// of batches allocates nothing per token: the gathered tokens, the expert projections,
+/// and the dispatch arrays. Each buffer grows to the largest batch seen and stays.
+///
+/// Keep one workspace per layer (or per thread); it holds no results.
+public struct MoEWorkspace<Scalar: BLASScalar>: Sendable {
+  var input = Matrix<Scalar>(rows: 0, columns: 0)
+  var gateOutput = Matrix<Scalar>(rows: 0, columns: 0)
+  var upOutput = Matrix<Scalar>(rows: 0, columns: 0)
+  var expertOutput = Matrix<Scalar>(rows: 0, columns: 0)
+  /// The token of each gathered row, sorted by expert.
+  var sortedTokens: [Int] = []
+  /// The combine weight of each gathered row.
+  var sortedWeights: [Scalar] = []
+  /// Whether each of the router's assignments survived capacity.
+  var kept: [Bool] = []
+  /// Per-expert counts and their prefix sums (`E + 1`).
+  var counts: [Int] = []
+  var offsets: [Int] = []
+
+  /// An empty workspace; it sizes itself on first use.
+  public init() {}
+
+  /// Makes every matrix buffer hold at least `rows` rows of the right widths.
+  mutating func reserve(rows: Int, dimensions: Int, hiddenDimensions: Int, gated: Bool) {
+    func grow(_ m: inout Matrix<Scalar>, _ columns: Int) {
+      if m.rows < rows || m.columns != columns {
+        m = Matrix(rows: Swift.max(rows, m.columns == columns ? m.rows : 0), columns: columns)
+      }
+    }
+    grow(&input, dimensions)
+    if gated { grow(&gateOutput, hiddenDimensions) }
+    grow(&upOutput, hiddenDimensions)
+    grow(&expertOutput, dimensions)
+  }
+}

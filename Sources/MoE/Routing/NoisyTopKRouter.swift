@@ -1,0 +1,63 @@
+import Linalg
+
+/// Noisy top-k gating: `H = x·W_gᵀ + ε ⊙ softplus(x·W_noiseᵀ)` with `ε ~ N(0, 1)` drawn
+/// from the context's generator in training mode only (`H = x·W_gᵀ` at inference); each
+/// token keeps its `k` largest `H` and its combine weights are the softmax over those `k`
+/// alone, `G = softmax(KeepTopK(H, k))`.
+///
+/// `probabilities` in the decision is `softmax(H)` over all experts; `logits` is the
+/// noise-free `x·W_gᵀ`.
+///
+/// ### References
+/// Shazeer et al. 2017, "Outrageously Large Neural Networks: The Sparsely-Gated
+/// Mixture-of-Experts Layer", arXiv 1701.06538, equations 3–5.
+public struct NoisyTopKRouter<Scalar: BLASScalar>: Router {
+  /// `W_g`, `E × d`, no bias.
+  public var gate: Linear<Scalar>
+  /// `W_noise`, `E × d`, no bias: the learned per-expert noise scale before softplus.
+  public var noise: Linear<Scalar>
+  /// Experts per token when a call does not say.
+  public var defaultK: Int
+
+  /// A router from its two projections.
+  public init(gate: Linear<Scalar>, noise: Linear<Scalar>, k: Int) {
+    precondition(
+      gate.weight.shape == noise.weight.shape,
+      "NoisyTopKRouter: gate \(gate.weight.rows)×\(gate.weight.columns) and noise \(noise.weight.rows)×\(noise.weight.columns) differ"
+    )
+    self.gate = gate
+    self.noise = noise
+    self.defaultK = k
+    _checkK(k)
+  }
+
+  /// A router with randomly initialised projections (`d → E`, no bias).
+  public init(dimensions: Int, expertCount: Int, k: Int, using generator: inout some RandomNumberGenerator) {
+    self.init(
+      gate: Linear(inputDimensions: dimensions, outputDimensions: expertCount, bias: false, using: &generator),
+      noise: Linear(inputDimensions: dimensions, outputDimensions: expertCount, bias: false, using: &generator),
+      k: k)
+  }
+
+  /// `E`.
+  public var expertCount: Int { gate.outputDimensions }
+
+  /// The noisy top-k routing of `x` (`T × d`); noise only when `context.isTraining`.
+  public func route(_ x: Matrix<Scalar>, k: Int, context: inout RoutingContext) -> RoutingDecision<Scalar> {
+    _checkK(k)
+    let logits = gate(x)
+    var h = logits
+    if context.isTraining {
+      var scale = noise(x)
+      scale.apply(.softplus)
+      let epsilon = Matrix<Scalar>.normal(rows: h.rows, columns: h.columns, using: &context.generator)
+      h.add(epsilon.elementwiseProduct(scale))
+    }
+    let probabilities = h.softmaxRows()
+    // softmax over the kept k equals the full softmax renormalised over them.
+    var decision = _TokenChoice.decide(
+      logits: h, scores: probabilities, selection: h, k: k, normalize: true)
+    decision.logits = logits
+    return decision
+  }
+}
