@@ -7,8 +7,10 @@ let package = Package(
     // MARK: Libraries
     .library(name: "Linalg", targets: ["Linalg"]),
     .library(name: "MoE", targets: ["MoE"]),
+    .library(name: "Report", targets: ["Report"]),
     // MARK: Examples
     .executable(name: "gemm-bench", targets: ["gemm-bench"]),
+    .executable(name: "moe-tour", targets: ["moe-tour"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -39,6 +41,8 @@ let package = Package(
       ]
     ),
 
+    .target(name: "Report"),
+
     // MARK: Test support (not a product)
     .target(name: "_TestSupport", dependencies: ["Linalg", "MoE"]),
 
@@ -46,14 +50,25 @@ let package = Package(
     .executableTarget(
       name: "gemm-bench",
       dependencies: [
-        "Linalg", "COpenBLAS",
+        "Linalg", "COpenBLAS", "Report",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Examples/gemm-bench"
+    ),
+    .executableTarget(
+      name: "moe-tour",
+      dependencies: [
+        "Linalg", "MoE", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/moe-tour"
     ),
 
     // MARK: Tests
     .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),
     .testTarget(name: "MoETests", dependencies: ["MoE", "Linalg", "_TestSupport"]),
+    .testTarget(name: "ReportTests", dependencies: ["Report"]),
+    // Runs the example executables, which `swift build --build-tests` builds beside it.
+    .testTarget(name: "ExamplesTests", dependencies: ["gemm-bench", "moe-tour"]),
   ]
 )

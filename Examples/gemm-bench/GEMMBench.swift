@@ -1,6 +1,7 @@
 import ArgumentParser
 import COpenBLAS
 import Linalg
+import Report
 
 /// Measures `Linalg`'s GEMM, grouped GEMM and GEMV against direct CBLAS calls made in
 /// the same run, and prints each figure beside its baseline as a ratio.
@@ -36,9 +37,9 @@ struct GEMMBench: ParsableCommand {
 
     print(
       "GEMM: C = A·op(B), Linalg `gemm` against a direct `cblas_?gemm` call (median of \(timer.repetitions))")
-    var table = Table(header: [
-      "scalar", "shape (m×k · k×n)", "Linalg GFLOP/s", "direct GFLOP/s", "Linalg/direct",
-    ])
+    var table = Table(
+      header: ["scalar", "shape (m×k · k×n)", "Linalg GFLOP/s", "direct GFLOP/s", "Linalg/direct"],
+      alignments: [.left, .left, .right, .right, .right])
     let squares = quick ? [128, 256] : [256, 512, 1024, 2048]
     // y = x·Wᵀ shapes of MoE experts: tokens × d_model · (d_ff × d_model)ᵀ.
     let experts = quick ? [(32, 256, 512)] : [(64, 1024, 4096), (256, 1024, 2816)]
@@ -49,26 +50,30 @@ struct GEMMBench: ParsableCommand {
     for (m, k, n) in experts {
       table.append(compareGEMM(Float.self, m: m, k: k, n: n, transposeB: true, timer, &generator))
     }
-    print(table.render())
+    print(table.markdown)
 
     print(
       "Grouped GEMM (Float): every expert's block through one GEMM, sequential (all BLAS threads per group) against concurrent (one thread per group)"
     )
-    var grouped = Table(header: [
-      "case", "1 thread GFLOP/s", "sequential GFLOP/s", "concurrent GFLOP/s", "concurrent/sequential",
-      "automatic picks", "automatic/best",
-    ])
+    var grouped = Table(
+      header: [
+        "case", "1 thread GFLOP/s", "sequential GFLOP/s", "concurrent GFLOP/s", "concurrent/sequential",
+        "automatic picks", "automatic/best",
+      ],
+      alignments: [.left, .right, .right, .right, .right, .left, .right])
     for scenario in GroupedScenario.all(quick: quick) {
       grouped.append(compareGrouped(scenario, timer, &generator))
     }
-    print(grouped.render())
+    print(grouped.markdown)
 
     print("GEMV (Float): y = A·x, Linalg `gemv` against a direct `cblas_sgemv` call")
-    var gemvTable = Table(header: ["shape", "Linalg GB/s", "direct GB/s", "Linalg/direct"])
+    var gemvTable = Table(
+      header: ["shape", "Linalg GB/s", "direct GB/s", "Linalg/direct"],
+      alignments: [.left, .right, .right, .right])
     for size in quick ? [512] : [1024, 4096] {
       gemvTable.append(compareGEMV(size: size, timer, &generator))
     }
-    print(gemvTable.render())
+    print(gemvTable.markdown)
   }
 
   // MARK: Measurements
@@ -91,8 +96,9 @@ struct GEMMBench: ParsableCommand {
     let flops = 2.0 * Double(m) * Double(n) * Double(k)
     let shape = "\(m)×\(k) · \(k)×\(n)" + (transposeB ? " (Bᵀ)" : "")
     return [
-      "\(Scalar.self)", shape, fixed(flops / wrapperTime / 1e9, 1), fixed(flops / directTime / 1e9, 1),
-      fixed(directTime / wrapperTime, 3),
+      "\(Scalar.self)", shape, Format.fixed(flops / wrapperTime / 1e9, 1),
+      Format.fixed(flops / directTime / 1e9, 1),
+      Format.fixed(directTime / wrapperTime, 3),
     ]
   }
 
@@ -126,9 +132,10 @@ struct GEMMBench: ParsableCommand {
     let picked = GroupedGEMMStrategy.resolvingAutomatic(
       rowCounts: scenario.blockSizes, inputs: scenario.inputs, outputs: scenario.outputs)
     return [
-      scenario.name, fixed(flops / oneThread / 1e9, 1), fixed(flops / sequential / 1e9, 1),
-      fixed(flops / concurrent / 1e9, 1),
-      fixed(sequential / concurrent, 2), "\(picked)", fixed(min(sequential, concurrent) / automatic, 2),
+      scenario.name, Format.fixed(flops / oneThread / 1e9, 1), Format.fixed(flops / sequential / 1e9, 1),
+      Format.fixed(flops / concurrent / 1e9, 1),
+      Format.fixed(sequential / concurrent, 2), "\(picked)",
+      Format.fixed(min(sequential, concurrent) / automatic, 2),
     ]
   }
 
@@ -152,8 +159,9 @@ struct GEMMBench: ParsableCommand {
       })
     let bytes = Double(size * size * MemoryLayout<Float>.stride)
     return [
-      "\(size)×\(size)", fixed(bytes / wrapperTime / 1e9, 1), fixed(bytes / directTime / 1e9, 1),
-      fixed(directTime / wrapperTime, 3),
+      "\(size)×\(size)", Format.fixed(bytes / wrapperTime / 1e9, 1),
+      Format.fixed(bytes / directTime / 1e9, 1),
+      Format.fixed(directTime / wrapperTime, 3),
     ]
   }
 }

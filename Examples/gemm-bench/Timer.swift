@@ -38,39 +38,3 @@ struct Timer {
     return (Double(whole) + Double(attoseconds) * 1e-18) / Double(iterations)
   }
 }
-
-/// A plain-text table with right-aligned numeric columns.
-struct Table {
-  var header: [String]
-  var rows: [[String]] = []
-
-  mutating func append(_ row: [String]) { rows.append(row) }
-
-  func render() -> String {
-    let widths = header.indices.map { j in ([header] + rows).map { $0[j].count }.max() ?? 0 }
-    func line(_ cells: [String]) -> String {
-      "| "
-        + zip(cells, widths).map { String(repeating: " ", count: $1 - $0.count) + $0 }.joined(
-          separator: " | ") + " |"
-    }
-    return
-      ([
-        line(header), "|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|",
-      ] + rows.map(line))
-      .joined(separator: "\n") + "\n"
-  }
-}
-
-/// `value` with `digits` decimals.
-func fixed(_ value: Double, _ digits: Int) -> String {
-  guard value.isFinite else { return "\(value)" }
-  var scale = 1.0
-  for _ in 0..<digits { scale *= 10 }
-  let rounded = (value * scale).rounded() / scale
-  var text = "\(rounded)"
-  if let dot = text.firstIndex(of: ".") {
-    let decimals = text.distance(from: dot, to: text.endIndex) - 1
-    text += String(repeating: "0", count: max(0, digits - decimals))
-  }
-  return text
-}

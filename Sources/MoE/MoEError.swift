@@ -9,7 +9,8 @@ public enum MoEError: Error, Equatable, Sendable, CustomStringConvertible {
     switch self {
     case .nonFiniteRouterLogits(let tokens):
       let shown = tokens.prefix(8).map(String.init).joined(separator: ", ")
-      return "router logits are not finite for \(tokens.count) token(s): \(shown)\(tokens.count > 8 ? ", …" : "")"
+      return
+        "router logits are not finite for \(tokens.count) token(s): \(shown)\(tokens.count > 8 ? ", …" : "")"
     }
   }
 }

@@ -65,7 +65,8 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable {
     if let sharedExpert {
       precondition(
         sharedExpert.network.dimensions == first.dimensions,
-        "MoELayer: shared expert width \(sharedExpert.network.dimensions) differs from the experts' \(first.dimensions)")
+        "MoELayer: shared expert width \(sharedExpert.network.dimensions) differs from the experts' \(first.dimensions)"
+      )
     }
     if let capacityFactor {
       precondition(capacityFactor > 0, "MoELayer: capacity factor \(capacityFactor) must be positive")
@@ -81,7 +82,8 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable {
   /// `sharedHiddenDimensions`, gated Qwen-style when `gatedSharedExpert`.
   public init(
     dimensions: Int, hiddenDimensions: Int, router: any Router<Scalar>, gated: Bool = true,
-    activation: ElementwiseFunction = .silu, sharedHiddenDimensions: Int? = nil, gatedSharedExpert: Bool = false,
+    activation: ElementwiseFunction = .silu, sharedHiddenDimensions: Int? = nil,
+    gatedSharedExpert: Bool = false,
     capacityFactor: Double? = nil, using generator: inout some RandomNumberGenerator
   ) {
     let experts = (0..<router.expertCount).map { _ in
@@ -92,9 +94,11 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable {
     let shared = sharedHiddenDimensions.map { width in
       SharedExpert(
         network: FeedForward<Scalar>(
-          dimensions: dimensions, hiddenDimensions: width, gated: gated, activation: activation, using: &generator),
+          dimensions: dimensions, hiddenDimensions: width, gated: gated, activation: activation,
+          using: &generator),
         gate: gatedSharedExpert
-          ? Linear<Scalar>(inputDimensions: dimensions, outputDimensions: 1, bias: false, using: &generator) : nil)
+          ? Linear<Scalar>(inputDimensions: dimensions, outputDimensions: 1, bias: false, using: &generator)
+          : nil)
     }
     self.init(router: router, experts: experts, sharedExpert: shared, capacityFactor: capacityFactor)
   }
@@ -152,7 +156,8 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable {
     if routed > 0 {
       runExperts(x, ranges: ranges, workspace: &workspace)
       output.scatterAddRows(
-        workspace.expertOutput[rows: 0..<routed], to: workspace.sortedTokens, weights: workspace.sortedWeights)
+        workspace.expertOutput[rows: 0..<routed], to: workspace.sortedTokens, weights: workspace.sortedWeights
+      )
     }
     if let sharedExpert { output.add(sharedExpert(x)) }
 
@@ -221,7 +226,8 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable {
     if first.isGated {
       Self.project(input, experts.map { $0.gate! }, ranges, into: &workspace.gateOutput[rows: rows])
       FeedForward._gatedHidden(
-        gate: &workspace.gateOutput[rows: rows], up: &workspace.upOutput[rows: rows], activation: first.activation)
+        gate: &workspace.gateOutput[rows: rows], up: &workspace.upOutput[rows: rows],
+        activation: first.activation)
     } else {
       workspace.upOutput[rows: rows].apply(first.activation)
     }
@@ -232,9 +238,11 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable {
   /// `output[ranges[e]] = input[ranges[e]]·W_eᵀ + b_e` for every expert `e`, one grouped
   /// GEMM plus the biases of the layers that have them.
   static func project(
-    _ input: Matrix<Scalar>, _ layers: [Linear<Scalar>], _ ranges: [Range<Int>], into output: inout Matrix<Scalar>
+    _ input: Matrix<Scalar>, _ layers: [Linear<Scalar>], _ ranges: [Range<Int>],
+    into output: inout Matrix<Scalar>
   ) {
-    groupedGEMM(input, rowRanges: ranges, weights: layers.map(\.weight), transposeWeights: true, into: &output)
+    groupedGEMM(
+      input, rowRanges: ranges, weights: layers.map(\.weight), transposeWeights: true, into: &output)
     for (layer, range) in zip(layers, ranges) where !range.isEmpty {
       if let bias = layer.bias { output[rows: range].add(bias) }
     }

@@ -21,7 +21,8 @@ import _TestSupport
   func expectClose(_ a: [[Double]], _ b: [[Double]], _ comment: Comment? = nil) {
     #expect(a.count == b.count, comment)
     for (x, y) in zip(a, b) {
-      #expect(x.count == y.count && zip(x, y).allSatisfy { abs($0 - $1) < 1e-12 }, "\(x) vs \(y) \(comment ?? "")")
+      #expect(
+        x.count == y.count && zip(x, y).allSatisfy { abs($0 - $1) < 1e-12 }, "\(x) vs \(y) \(comment ?? "")")
     }
   }
 
@@ -44,7 +45,8 @@ import _TestSupport
   @Test func topKSoftmaxWithoutRenormalisationAndPerCallK() {
     let router = TopKSoftmaxRouter(gate: Self.identityGate(4), k: 2, normalizeTopK: false)
     let d = router.route(Self.topKTokens)
-    expectClose(summary(d), [[0, 3, 0.4], [0, 2, 0.3], [1, 0, 0.25], [1, 1, 0.25], [2, 0, 0.7], [2, 1, 0.1]])
+    expectClose(
+      summary(d), [[0, 3, 0.4], [0, 2, 0.3], [1, 0, 0.25], [1, 1, 0.25], [2, 0, 0.7], [2, 1, 0.1]])
     var context = RoutingContext()
     let switchRouting = router.route(Self.topKTokens, k: 1, context: &context)
     expectClose(summary(switchRouting), [[0, 3, 0.4], [1, 0, 0.25], [2, 0, 0.7]])
@@ -55,7 +57,8 @@ import _TestSupport
     let router = NoisyTopKRouter(gate: Self.identityGate(4), noise: zero, k: 2)
     // Inference: no noise, softmax over the kept two logits.
     let plain = router.route(Self.topKTokens)
-    expectClose(summary(plain), summary(TopKSoftmaxRouter(gate: Self.identityGate(4), k: 2).route(Self.topKTokens)))
+    expectClose(
+      summary(plain), summary(TopKSoftmaxRouter(gate: Self.identityGate(4), k: 2).route(Self.topKTokens)))
     // Training: H = logits + ε·softplus(0) = logits + ε·ln 2, with ε from the context's generator.
     var context = RoutingContext(isTraining: true, seed: 9)
     let noisy = router.route(Self.topKTokens, k: 2, context: &context)
@@ -103,9 +106,13 @@ import _TestSupport
     // Token 1: selection [.5, .1, .9, .35], groups 0.6 vs 1.25 → experts 2, 3 (.4, .35).
     expectClose(
       summary(router.route(Self.deepSeekTokens)),
-      [[0, 0, 2.5 * 0.9 / 1.7], [0, 1, 2.5 * 0.8 / 1.7], [1, 2, 2.5 * 0.4 / 0.75], [1, 3, 2.5 * 0.35 / 0.75]])
+      [
+        [0, 0, 2.5 * 0.9 / 1.7], [0, 1, 2.5 * 0.8 / 1.7], [1, 2, 2.5 * 0.4 / 0.75],
+        [1, 3, 2.5 * 0.35 / 0.75],
+      ])
     // Without groups token 1 takes experts 2 (.9 biased) and 0 (.5); weights stay unbiased.
-    let ungrouped = GroupLimitedRouter(gate: Self.identityGate(4), k: 2, selectionBias: bias, normalizeTopK: false)
+    let ungrouped = GroupLimitedRouter(
+      gate: Self.identityGate(4), k: 2, selectionBias: bias, normalizeTopK: false)
     expectClose(
       summary(ungrouped.route(Self.deepSeekTokens)), [[0, 0, 0.9], [0, 1, 0.8], [1, 2, 0.4], [1, 0, 0.5]])
   }

@@ -30,7 +30,8 @@ public struct BlockStack<Scalar: BLASScalar>: Sendable {
       let sublayer: FeedForwardSublayer<Scalar> =
         isMoE
         ? .moe(makeMoE(i, &generator))
-        : .dense(FeedForward(dimensions: dimensions, hiddenDimensions: denseHiddenDimensions, using: &generator))
+        : .dense(
+          FeedForward(dimensions: dimensions, hiddenDimensions: denseHiddenDimensions, using: &generator))
       return TransformerBlock(feedForwardNorm: RMSNorm(dimensions: dimensions), feedForward: sublayer)
     }
   }

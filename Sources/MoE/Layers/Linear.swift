@@ -38,7 +38,8 @@ public struct Linear<Scalar: BLASScalar>: Sendable {
       rows: outputDimensions, columns: inputDimensions, low: -limit, high: limit, using: &generator)
     let bias =
       bias
-      ? Matrix<Scalar>.uniform(rows: 1, columns: outputDimensions, low: -limit, high: limit, using: &generator)
+      ? Matrix<Scalar>.uniform(
+        rows: 1, columns: outputDimensions, low: -limit, high: limit, using: &generator)
       : nil
     self.init(weight: weight, bias: bias)
   }

@@ -31,7 +31,8 @@ public struct ExpertChoiceRouter<Scalar: BLASScalar>: Router {
     using generator: inout some RandomNumberGenerator
   ) {
     self.init(
-      gate: Linear(inputDimensions: dimensions, outputDimensions: expertCount, bias: false, using: &generator),
+      gate: Linear(
+        inputDimensions: dimensions, outputDimensions: expertCount, bias: false, using: &generator),
       capacityFactor: capacityFactor)
   }
 

@@ -39,7 +39,8 @@ public struct SinkhornRouter<Scalar: BLASScalar>: Router {
   /// A router with a randomly initialised gate (`d → E`, no bias).
   public init(dimensions: Int, expertCount: Int, k: Int, using generator: inout some RandomNumberGenerator) {
     self.init(
-      gate: Linear(inputDimensions: dimensions, outputDimensions: expertCount, bias: false, using: &generator),
+      gate: Linear(
+        inputDimensions: dimensions, outputDimensions: expertCount, bias: false, using: &generator),
       k: k)
   }
 
@@ -51,7 +52,9 @@ public struct SinkhornRouter<Scalar: BLASScalar>: Router {
     _checkK(k)
     let logits = gate(x)
     let probabilities = logits.softmaxRows()
-    let selection = context.isTraining ? balanced(probabilities, skipping: _TokenChoice.nonFiniteTokens(logits)) : probabilities
+    let selection =
+      context.isTraining
+      ? balanced(probabilities, skipping: _TokenChoice.nonFiniteTokens(logits)) : probabilities
     return _TokenChoice.decide(
       logits: logits, scores: probabilities, selection: selection, k: k, normalize: normalizeTopK)
   }

@@ -30,7 +30,8 @@ public struct SyntheticRouter<Scalar: BLASScalar>: Router {
     case .uniform:
       weights = [Double](repeating: 1, count: expertCount)
     case .zipf(let s):
-      precondition(s >= 0 && s.isFinite, "SyntheticRouter: Zipf exponent \(s) must be finite and non-negative")
+      precondition(
+        s >= 0 && s.isFinite, "SyntheticRouter: Zipf exponent \(s) must be finite and non-negative")
       weights = (0..<expertCount).map { Double.pow(Double($0 + 1), -s) }
     }
     let total = weights.reduce(0, +)

@@ -33,7 +33,8 @@ public struct TopKSoftmaxRouter<Scalar: BLASScalar>: Router {
     using generator: inout some RandomNumberGenerator
   ) {
     self.init(
-      gate: Linear(inputDimensions: dimensions, outputDimensions: expertCount, bias: false, using: &generator),
+      gate: Linear(
+        inputDimensions: dimensions, outputDimensions: expertCount, bias: false, using: &generator),
       k: k, normalizeTopK: normalizeTopK)
   }
 

@@ -1,0 +1,70 @@
+/// A table of text cells that renders as Markdown (GitHub's pipe tables), padded so that
+/// it also reads well in a terminal.
+///
+/// ```swift
+/// var table = Table(header: ["model", "GFLOP/s"], alignments: [.left, .right])
+/// table.append(["dense", "1.0"])
+/// print(table.markdown)
+/// ```
+public struct Table: Sendable, Equatable {
+  /// How a column's cells line up.
+  public enum Alignment: Sendable, Equatable {
+    /// Text flush left (`:---`).
+    case left
+    /// Text flush right (`---:`), for numbers.
+    case right
+  }
+
+  /// The column titles.
+  public var header: [String]
+  /// One alignment per column.
+  public var alignments: [Alignment]
+  /// The rows, each with one cell per column.
+  public private(set) var rows: [[String]] = []
+
+  /// An empty table; columns are right-aligned unless `alignments` says otherwise.
+  public init(header: [String], alignments: [Alignment]? = nil) {
+    precondition(
+      alignments == nil || alignments!.count == header.count,
+      "Table: \(alignments?.count ?? 0) alignments for \(header.count) columns")
+    self.header = header
+    self.alignments = alignments ?? Array(repeating: .right, count: header.count)
+  }
+
+  /// Adds a row.
+  ///
+  /// - Precondition: one cell per column.
+  public mutating func append(_ row: [String]) {
+    precondition(row.count == header.count, "Table: a row of \(row.count) cells for \(header.count) columns")
+    rows.append(row)
+  }
+
+  /// The table as padded Markdown, one line per row, ending with a newline. A `|` inside
+  /// a cell is escaped.
+  public var markdown: String {
+    let escaped = ([header] + rows).map { $0.map { $0.replacingAll("|", with: "\\|") } }
+    let widths = header.indices.map { j in Swift.max(3, escaped.map { $0[j].count }.max() ?? 0) }
+    func line(_ cells: [String]) -> String {
+      let padded = cells.indices.map { j in
+        let gap = String(repeating: " ", count: widths[j] - cells[j].count)
+        return alignments[j] == .left ? cells[j] + gap : gap + cells[j]
+      }
+      return "| " + padded.joined(separator: " | ") + " |"
+    }
+    let rule = widths.indices.map { j in
+      alignments[j] == .left
+        ? ":" + String(repeating: "-", count: widths[j] + 1)
+        : String(repeating: "-", count: widths[j] + 1) + ":"
+    }
+    return ([line(escaped[0]), "|" + rule.joined(separator: "|") + "|"] + escaped.dropFirst().map(line))
+      .joined(separator: "\n") + "\n"
+  }
+}
+
+extension String {
+  fileprivate func replacingAll(_ target: Character, with replacement: String) -> String {
+    var result = ""
+    for c in self { if c == target { result += replacement } else { result.append(c) } }
+    return result
+  }
+}

@@ -1,0 +1,32 @@
+import Foundation
+
+/// Runs an example executable built beside the test bundle and captures what it prints.
+enum ExampleRunner {
+  struct Result {
+    var status: Int32
+    var output: String
+    var errors: String
+  }
+
+  /// The folder SwiftPM puts the products in (the test bundle's own folder).
+  static var productsFolder: URL {
+    URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+  }
+
+  static func run(_ name: String, _ arguments: [String]) throws -> Result {
+    let process = Process()
+    process.executableURL = productsFolder.appendingPathComponent(name)
+    process.arguments = arguments
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Result(
+      status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+      errors: String(decoding: errorData, as: UTF8.self))
+  }
+}

@@ -1,0 +1,34 @@
+import Report
+import Testing
+
+@Suite struct TableTests {
+  @Test func rendersPaddedMarkdown() {
+    var table = Table(header: ["name", "value"], alignments: [.left, .right])
+    table.append(["dense", "1.0"])
+    table.append(["a|b", "12.25"])
+    #expect(
+      table.markdown == """
+        | name  | value |
+        |:------|------:|
+        | dense |   1.0 |
+        | a\\|b  | 12.25 |
+
+        """)
+  }
+
+  @Test func fixedDecimals() {
+    #expect(Format.fixed(2.5, 2) == "2.50")
+    #expect(Format.fixed(-0.004, 2) == "0.00")
+    #expect(Format.fixed(-1.005, 1) == "-1.0")
+    #expect(Format.fixed(1234.5678, 3) == "1234.568")
+    #expect(Format.fixed(7, 0) == "7")
+    #expect(Format.fixed(0.05, 1) == "0.1")
+    #expect(Format.fixed(.nan, 2) == "nan")
+  }
+
+  @Test func bars() {
+    #expect(Format.bar(1, maximum: 1, width: 3) == "███")
+    #expect(Format.bar(0.5, maximum: 1, width: 3) == "█▌")
+    #expect(Format.bar(0, maximum: 1, width: 3) == "")
+  }
+}
