@@ -128,8 +128,9 @@ public struct GroupLimitedRouter<Scalar: BLASScalar>: Router {
       groupScores = top.rowSums()
     }
     let keep = Matrix(rows: selection.rows, columns: groupCount, elements: groupScores).topKRows(topKGroup)
+    var eligible = [Bool](repeating: false, count: groupCount)
     for t in 0..<selection.rows {
-      var eligible = [Bool](repeating: false, count: groupCount)
+      for g in 0..<groupCount { eligible[g] = false }
       for r in 0..<topKGroup { eligible[keep.index(row: t, rank: r)] = true }
       for g in 0..<groupCount where !eligible[g] {
         for e in g * size..<(g + 1) * size { selection[t, e] = -.infinity }

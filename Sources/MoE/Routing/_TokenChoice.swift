@@ -6,7 +6,10 @@ import Linalg
 enum _TokenChoice {
   /// The tokens whose logits hold NaN or an infinity, in order.
   static func nonFiniteTokens<Scalar: BLASScalar>(_ logits: Matrix<Scalar>) -> [Int] {
-    (0..<logits.rows).filter { i in logits[row: i].contains { !$0.isFinite } }
+    let n = logits.columns
+    return logits.withUnsafeBufferPointer { p in
+      (0..<logits.rows).filter { i in p[i * n..<(i + 1) * n].contains { !$0.isFinite } }
+    }
   }
 
   /// Assignments for every finite token: top-`k` of `selection`, weights from `scores`.
@@ -21,15 +24,12 @@ enum _TokenChoice {
     var assignments: [ExpertAssignment<Scalar>] = []
     assignments.reserveCapacity(logits.rows * k)
     for t in 0..<logits.rows where !isSkipped[t] {
-      let experts = (0..<k).map { top.index(row: t, rank: $0) }
-      var weights = experts.map { scores[t, $0] }
-      if normalize {
-        // The 1e-20 floor follows DeepSeek-V3 and keeps an all-zero row finite.
-        let total = weights.reduce(0, +) + Scalar(1e-20)
-        weights = weights.map { $0 / total }
-      }
-      for (rank, (e, w)) in zip(experts, weights).enumerated() {
-        assignments.append(ExpertAssignment(token: t, expert: e, weight: w * scale, rank: rank))
+      let chosen = t * k..<(t + 1) * k
+      // The 1e-20 floor follows DeepSeek-V3 and keeps an all-zero row finite.
+      let total = normalize ? chosen.reduce(Scalar(1e-20)) { $0 + scores[t, top.indices[$1]] } : 1
+      for (rank, i) in chosen.enumerated() {
+        let e = top.indices[i]
+        assignments.append(ExpertAssignment(token: t, expert: e, weight: scores[t, e] / total * scale, rank: rank))
       }
     }
     return RoutingDecision(
