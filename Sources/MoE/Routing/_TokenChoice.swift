@@ -29,7 +29,8 @@ enum _TokenChoice {
       let total = normalize ? chosen.reduce(Scalar(1e-20)) { $0 + scores[t, top.indices[$1]] } : 1
       for (rank, i) in chosen.enumerated() {
         let e = top.indices[i]
-        assignments.append(ExpertAssignment(token: t, expert: e, weight: scores[t, e] / total * scale, rank: rank))
+        assignments.append(
+          ExpertAssignment(token: t, expert: e, weight: scores[t, e] / total * scale, rank: rank))
       }
     }
     return RoutingDecision(
