@@ -8,6 +8,7 @@ let package = Package(
     .library(name: "Linalg", targets: ["Linalg"]),
     .library(name: "MoE", targets: ["MoE"]),
     .library(name: "Report", targets: ["Report"]),
+    .library(name: "CostModel", targets: ["CostModel"]),
     // MARK: Examples
     .executable(name: "gemm-bench", targets: ["gemm-bench"]),
     .executable(name: "moe-tour", targets: ["moe-tour"]),
@@ -42,6 +43,13 @@ let package = Package(
     ),
 
     .target(name: "Report"),
+    .target(
+      name: "CostModel",
+      dependencies: [
+        "Linalg",
+        .product(name: "RealModule", package: "swift-numerics"),
+      ]
+    ),
 
     // MARK: Test support (not a product)
     .target(name: "_TestSupport", dependencies: ["Linalg", "MoE"]),
@@ -68,6 +76,7 @@ let package = Package(
     .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),
     .testTarget(name: "MoETests", dependencies: ["MoE", "Linalg", "_TestSupport"]),
     .testTarget(name: "ReportTests", dependencies: ["Report"]),
+    .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
     // Runs the example executables, which `swift build --build-tests` builds beside it.
     .testTarget(name: "ExamplesTests", dependencies: ["gemm-bench", "moe-tour"]),
   ]

@@ -1,0 +1,95 @@
+/// The attention of a transformer layer, as far as its cost is concerned.
+///
+/// - `grouped`: multi-head attention (`kvHeads == heads`, MHA; Vaswani et al. 2017) or
+///   grouped-query attention (`kvHeads < heads`, GQA; Ainslie et al. 2023, arXiv
+///   2305.13245): `q` is `d → heads·headDim`, `k` and `v` are `d → kvHeads·headDim`, `o`
+///   is `heads·headDim → d`.
+/// - `latent`: multi-head latent attention (MLA; DeepSeek-V2, arXiv 2405.04434 §2.1):
+///   queries through an optional low-rank `d → qLoRARank → heads·(nope + rope)`, keys and
+///   values from one compressed latent `d → kvLoRARank (+ rope)` that is what the KV cache
+///   stores, expanded by `kvLoRARank → heads·(nope + v)`.
+public enum AttentionKind: Sendable, Equatable {
+  /// MHA or GQA with optional biases on `q`, `k`, `v` (Qwen2) and optional per-head
+  /// RMSNorms on `q` and `k` (Qwen3, OLMoE, of width `headDim` or of the whole projection).
+  case grouped(heads: Int, kvHeads: Int, headDim: Int, qkvBias: Bool, qkNorm: QKNorm)
+  /// MLA; `qLoRARank == nil` means queries are projected directly (DeepSeek-V2-Lite).
+  case latent(heads: Int, qLoRARank: Int?, kvLoRARank: Int, nopeHeadDim: Int, ropeHeadDim: Int, vHeadDim: Int)
+
+  /// Normalisation of queries and keys before the scores.
+  public enum QKNorm: Sendable, Equatable {
+    /// None (Llama, Mixtral, DeepSeek).
+    case none
+    /// One RMSNorm of `headDim` for queries and one for keys, shared by all heads (Qwen3).
+    case perHead
+    /// RMSNorms over the whole query projection and the whole key projection (OLMoE).
+    case perProjection
+  }
+
+  /// Multi-head attention: `heads` heads of `headDim`, keys and values for every head.
+  public static func mha(heads: Int, headDim: Int, qkvBias: Bool = false) -> AttentionKind {
+    .grouped(heads: heads, kvHeads: heads, headDim: headDim, qkvBias: qkvBias, qkNorm: .none)
+  }
+
+  /// Grouped-query attention: `heads` query heads sharing `kvHeads` key/value heads.
+  public static func gqa(heads: Int, kvHeads: Int, headDim: Int, qkvBias: Bool = false) -> AttentionKind {
+    .grouped(heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: qkvBias, qkNorm: .none)
+  }
+
+  /// Number of query heads.
+  public var heads: Int {
+    switch self {
+    case .grouped(let heads, _, _, _, _), .latent(let heads, _, _, _, _, _): heads
+    }
+  }
+
+  /// Weights of one layer's attention for a model of width `d`: projections, biases and
+  /// the norms inside attention (not the pre-attention norm).
+  public func parameters(width d: Int) -> Int {
+    switch self {
+    case .grouped(let h, let kv, let hd, let bias, let qkNorm):
+      let projections = d * h * hd + 2 * d * kv * hd + h * hd * d
+      let biases = bias ? h * hd + 2 * kv * hd : 0
+      let norms: Int
+      switch qkNorm {
+      case .none: norms = 0
+      case .perHead: norms = 2 * hd
+      case .perProjection: norms = h * hd + kv * hd
+      }
+      return projections + biases + norms
+    case .latent(let h, let qRank, let kvRank, let nope, let rope, let v):
+      let query = qRank.map { d * $0 + $0 + $0 * h * (nope + rope) } ?? d * h * (nope + rope)
+      let keyValue = d * (kvRank + rope) + kvRank + kvRank * h * (nope + v)
+      return query + keyValue + h * v * d
+    }
+  }
+
+  /// Scalars cached per token per layer: `2·kvHeads·headDim` for MHA/GQA, the latent
+  /// plus the shared rope key, `kvLoRARank + ropeHeadDim`, for MLA.
+  public var cachedValuesPerToken: Int {
+    switch self {
+    case .grouped(_, let kv, let hd, _, _): 2 * kv * hd
+    case .latent(_, _, let kvRank, _, let rope, _): kvRank + rope
+    }
+  }
+
+  /// Multiply-adds per query head per attended position: scores plus the weighted sum of
+  /// values. MLA is counted in its absorbed form (the key and value up-projections folded
+  /// into the query and output, as efficient inference does): scores over the latent and
+  /// rope key, values over the latent.
+  public var multiplyAddsPerHeadPerPosition: Int {
+    switch self {
+    case .grouped(_, _, let hd, _, _): 2 * hd
+    case .latent(_, _, let kvRank, _, let rope, _): (kvRank + rope) + kvRank
+    }
+  }
+
+  /// The share of the projection weights that belongs to individual query heads (`q` and
+  /// `o`): what skipping a head saves. Keys and values are kept for the cache.
+  public func perHeadParameters(width d: Int) -> Int {
+    switch self {
+    case .grouped(let h, _, let hd, _, _): 2 * d * h * hd
+    case .latent(let h, let qRank, _, let nope, let rope, let v):
+      (qRank ?? d) * h * (nope + rope) + h * v * d
+    }
+  }
+}

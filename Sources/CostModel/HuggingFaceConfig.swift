@@ -1,0 +1,171 @@
+import Foundation
+
+/// Builds an `Architecture` from a Hugging Face `config.json`, reading the fields the
+/// `transformers` modeling code reads, with its defaults.
+///
+/// Supported `model_type`s: `llama`, `mistral`, `mixtral`, `qwen2_moe`, `qwen3_moe`,
+/// `deepseek` (DeepSeek-MoE 16B), `deepseek_v2`, `deepseek_v3`, `olmoe`. Anything else is
+/// `ConfigError.unsupportedModelType` listing these — never a guess. Missing, mistyped,
+/// out-of-range and mutually inconsistent fields are typed errors naming the field.
+///
+/// What is counted follows `Architecture`: DeepSeek-V3's multi-token-prediction layers
+/// (`num_nextn_predict_layers`) go to `multiTokenPredictionModules`, outside the main
+/// model's totals. Sliding-window attention (Mistral) is not modelled: attention FLOPs at
+/// contexts beyond the window are overestimated.
+public enum HuggingFaceConfig {
+  /// The `model_type` values the importer understands.
+  public static let supportedModelTypes = [
+    "llama", "mistral", "mixtral", "qwen2_moe", "qwen3_moe", "deepseek", "deepseek_v2", "deepseek_v3",
+    "olmoe",
+  ]
+
+  /// Reads and imports the `config.json` at `path`.
+  public static func architecture(contentsOfFile path: String) throws -> Architecture {
+    let data: Data
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+      throw ConfigError.unreadableFile(path: path, reason: "\(error.localizedDescription)")
+    }
+    let name = URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent
+    return try architecture(json: data, name: name.isEmpty ? nil : name)
+  }
+
+  /// Imports a `config.json` held in `json`; `name` labels it (default: `model_type`).
+  public static func architecture(json: Data, name: String? = nil) throws -> Architecture {
+    let value: JSONValue
+    do {
+      value = try JSONDecoder().decode(JSONValue.self, from: json)
+    } catch {
+      throw ConfigError.invalidJSON(reason: Self.reason(error))
+    }
+    guard case .object(let fields) = value else { throw ConfigError.notAnObject }
+    let config = _ConfigReader(fields: fields)
+    guard let type = try config.string("model_type") else { throw ConfigError.missingField("model_type") }
+    guard supportedModelTypes.contains(type) else {
+      throw ConfigError.unsupportedModelType(type, supported: supportedModelTypes)
+    }
+    return try build(type: type, config: config, name: name ?? type)
+  }
+
+  static func reason(_ error: any Error) -> String {
+    switch error {
+    case DecodingError.dataCorrupted(let context):
+      context.underlyingError.map { "\($0.localizedDescription)" } ?? context.debugDescription
+    default: "\(error)"
+    }
+  }
+
+  static func build(type: String, config c: _ConfigReader, name: String) throws -> Architecture {
+    let vocabulary = try c.int("vocab_size")
+    let width = try c.int("hidden_size")
+    let layers = try c.int("num_hidden_layers")
+    let tied = try c.bool("tie_word_embeddings", fallback: false)
+    let attention = try Self.attention(type: type, config: c, width: width)
+    let denseHidden = try c.int("intermediate_size")
+    let mlpBias = try c.bool("mlp_bias", fallback: false)
+    let dense = FeedForwardShape(hidden: denseHidden, bias: mlpBias)
+    let architecture: (MoEShape?, [Bool]?, Int)
+    switch type {
+    case "llama", "mistral":
+      architecture = (nil, nil, 0)
+    case "mixtral":
+      let moe = try Self.moe(c, experts: "num_local_experts", expertHidden: "intermediate_size")
+      architecture = (moe, nil, 0)
+    case "olmoe":
+      let moe = try Self.moe(c, experts: "num_experts", expertHidden: "intermediate_size")
+      architecture = (moe, nil, 0)
+    case "qwen2_moe", "qwen3_moe":
+      var moe = try Self.moe(c, experts: "num_experts", expertHidden: "moe_intermediate_size")
+      if type == "qwen2_moe", let shared = try c.optionalInt("shared_expert_intermediate_size", minimum: 0),
+        shared > 0
+      {
+        moe.sharedExperts = 1
+        moe.sharedExpert = FeedForwardShape(hidden: shared)
+        moe.sharedExpertGate = true
+      }
+      let step = try c.int("decoder_sparse_step", fallback: 1)
+      let mlpOnly = Set(try c.indices("mlp_only_layers", below: layers))
+      let flags = (0..<layers).map { ($0 + 1) % step == 0 && !mlpOnly.contains($0) }
+      architecture = (moe, flags, 0)
+    default:  // the DeepSeek family
+      guard c.has("n_routed_experts") else {
+        architecture = (nil, nil, 0)
+        break
+      }
+      var moe = try Self.moe(c, experts: "n_routed_experts", expertHidden: "moe_intermediate_size")
+      moe.sharedExperts = try c.int("n_shared_experts", minimum: 0, fallback: 0)
+      let firstDense = try c.int("first_k_dense_replace", minimum: 0, fallback: 0)
+      guard firstDense <= layers else {
+        throw ConfigError.outOfRange(
+          field: "first_k_dense_replace", value: "\(firstDense)",
+          requirement: "at most num_hidden_layers (\(layers))")
+      }
+      let frequency = try c.int("moe_layer_freq", fallback: 1)
+      let flags = (0..<layers).map { $0 >= firstDense && $0 % frequency == 0 }
+      let mtp = type == "deepseek_v3" ? try c.int("num_nextn_predict_layers", minimum: 0, fallback: 0) : 0
+      if type != "deepseek", let groups = try c.optionalInt("n_group") {
+        let kept = try c.int("topk_group", fallback: groups)
+        guard moe.routedExperts % groups == 0, kept <= groups else {
+          throw ConfigError.inconsistent(
+            fields: ["n_routed_experts", "n_group", "topk_group"],
+            reason: "\(moe.routedExperts) experts in \(groups) equal groups, keeping \(kept)")
+        }
+        guard moe.topK <= moe.routedExperts / groups * kept else {
+          throw ConfigError.inconsistent(
+            fields: ["num_experts_per_tok", "n_group", "topk_group"],
+            reason: "\(moe.topK) experts per token cannot come from \(kept) of \(groups) groups")
+        }
+      }
+      architecture = (moe, flags, mtp)
+    }
+    let (moe, flags, mtp) = architecture
+    return Architecture(
+      name: name, vocabularySize: vocabulary, width: width, layers: layers, attention: attention,
+      denseFeedForward: dense, moe: moe, isMoELayer: flags, tiedEmbeddings: tied,
+      multiTokenPredictionModules: mtp)
+  }
+
+  /// The attention fields of `type`.
+  static func attention(type: String, config c: _ConfigReader, width: Int) throws -> AttentionKind {
+    let heads = try c.int("num_attention_heads")
+    if type == "deepseek_v2" || type == "deepseek_v3" {
+      return .latent(
+        heads: heads, qLoRARank: try c.optionalInt("q_lora_rank"), kvLoRARank: try c.int("kv_lora_rank"),
+        nopeHeadDim: try c.int("qk_nope_head_dim"), ropeHeadDim: try c.int("qk_rope_head_dim", minimum: 0),
+        vHeadDim: try c.int("v_head_dim"))
+    }
+    let kvHeads = try c.int("num_key_value_heads", fallback: heads)
+    guard heads % kvHeads == 0 else {
+      throw ConfigError.inconsistent(
+        fields: ["num_attention_heads", "num_key_value_heads"],
+        reason: "\(heads) query heads cannot share \(kvHeads) key/value heads evenly")
+    }
+    let headDim: Int
+    if let explicit = try c.optionalInt("head_dim") {
+      headDim = explicit
+    } else {
+      guard width % heads == 0 else {
+        throw ConfigError.inconsistent(
+          fields: ["hidden_size", "num_attention_heads"],
+          reason: "without head_dim, \(width) must divide evenly into \(heads) heads")
+      }
+      headDim = width / heads
+    }
+    let bias = type == "qwen2_moe" ? true : try c.bool("attention_bias", fallback: false)
+    let qkNorm: AttentionKind.QKNorm =
+      type == "qwen3_moe" ? .perHead : type == "olmoe" ? .perProjection : .none
+    return .grouped(heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: bias, qkNorm: qkNorm)
+  }
+
+  /// The routed-expert fields, named per model family.
+  static func moe(_ c: _ConfigReader, experts: String, expertHidden: String) throws -> MoEShape {
+    let count = try c.int(experts)
+    let k = try c.int("num_experts_per_tok")
+    guard k <= count else {
+      throw ConfigError.inconsistent(
+        fields: ["num_experts_per_tok", experts], reason: "\(k) experts per token out of \(count)")
+    }
+    return MoEShape(routedExperts: count, topK: k, expert: FeedForwardShape(hidden: try c.int(expertHidden)))
+  }
+}
