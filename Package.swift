@@ -12,6 +12,7 @@ let package = Package(
     // MARK: Examples
     .executable(name: "gemm-bench", targets: ["gemm-bench"]),
     .executable(name: "moe-tour", targets: ["moe-tour"]),
+    .executable(name: "cost-tables", targets: ["cost-tables"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -71,6 +72,14 @@ let package = Package(
       ],
       path: "Examples/moe-tour"
     ),
+    .executableTarget(
+      name: "cost-tables",
+      dependencies: [
+        "CostModel", "Linalg", "MoE", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/cost-tables"
+    ),
 
     // MARK: Tests
     .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),
@@ -78,6 +87,6 @@ let package = Package(
     .testTarget(name: "ReportTests", dependencies: ["Report"]),
     .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
     // Runs the example executables, which `swift build --build-tests` builds beside it.
-    .testTarget(name: "ExamplesTests", dependencies: ["gemm-bench", "moe-tour"]),
+    .testTarget(name: "ExamplesTests", dependencies: ["gemm-bench", "moe-tour", "cost-tables"]),
   ]
 )

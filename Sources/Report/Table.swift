@@ -61,6 +61,53 @@ public struct Table: Sendable, Equatable {
   }
 }
 
+extension Table {
+  /// The table as CSV (RFC 4180): a header line, then one line per row; a cell holding a
+  /// comma, a quote or a line break is quoted, its quotes doubled.
+  public var csv: String {
+    func field(_ text: String) -> String {
+      guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+      return "\"" + text.replacingAll("\"", with: "\"\"") + "\""
+    }
+    return ([header] + rows).map { $0.map(field).joined(separator: ",") }.joined(separator: "\n") + "\n"
+  }
+
+  /// The rows as JSON objects keyed by the header, as a JSON array. Cells are strings
+  /// unless `numericColumns` names their column and they parse as a finite number.
+  public func jsonRecords(numericColumns: Set<String> = []) -> String {
+    let objects = rows.map { row in
+      "{" + zip(header, row).map { key, cell in
+        let value = numericColumns.contains(key) && Double(cell)?.isFinite == true ? cell : JSON.quoted(cell)
+        return JSON.quoted(key) + ": " + value
+      }.joined(separator: ", ") + "}"
+    }
+    return "[" + objects.joined(separator: ",\n ") + "]"
+  }
+}
+
+/// Minimal JSON text helpers.
+public enum JSON {
+  /// `text` as a JSON string literal, with quotes, backslashes and control characters
+  /// escaped.
+  public static func quoted(_ text: String) -> String {
+    var result = "\""
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\"": result += "\\\""
+      case "\\": result += "\\\\"
+      case "\n": result += "\\n"
+      case "\r": result += "\\r"
+      case "\t": result += "\\t"
+      case _ where scalar.value < 0x20:
+        let hex = String(scalar.value, radix: 16)
+        result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: result.unicodeScalars.append(scalar)
+      }
+    }
+    return result + "\""
+  }
+}
+
 extension String {
   fileprivate func replacingAll(_ target: Character, with replacement: String) -> String {
     var result = ""

@@ -48,6 +48,8 @@ import Testing
       v3.activeParameters - v3.embeddingParameters, 37e9, 0.015, "DeepSeek-V3 active w/o input embedding")
     // One MTP module: a MoE layer, a 2d×d projection, three norms: 11.61B, outside the total.
     #expect(v3.multiTokenPredictionParameters == 11_507_286_016 + 2 * 7168 * 7168 + 3 * 7168)
+    #expect(v3.isMoELayer == ReferenceArchitectures.deepSeekV3.isMoELayer)
+    #expect(v3.totalParameters == ReferenceArchitectures.deepSeekV3.totalParameters)
     // MLA caches 512 + 64 scalars per layer per token.
     #expect(v3.kvCacheBytesPerToken(.bf16) == 61 * 576 * 2)
   }

@@ -16,6 +16,23 @@ import Testing
         """)
   }
 
+  @Test func csvQuotesWhatNeedsIt() {
+    var table = Table(header: ["a", "b"])
+    table.append(["1,5", "say \"hi\""])
+    table.append(["plain", "x"])
+    #expect(table.csv == "a,b\n\"1,5\",\"say \"\"hi\"\"\"\nplain,x\n")
+  }
+
+  @Test func jsonRecordsKeepNumbersAndEscapeStrings() {
+    var table = Table(header: ["name", "value"])
+    table.append(["tab\there \"q\"", "2.5"])
+    table.append(["n/a", "nan"])
+    #expect(
+      table.jsonRecords(numericColumns: ["value"])
+        == "[{\"name\": \"tab\\there \\\"q\\\"\", \"value\": 2.5},\n {\"name\": \"n/a\", \"value\": \"nan\"}]")
+    #expect(JSON.quoted("\u{1}") == "\"\\u0001\"")
+  }
+
   @Test func fixedDecimals() {
     #expect(Format.fixed(2.5, 2) == "2.50")
     #expect(Format.fixed(-0.004, 2) == "0.00")

@@ -1,0 +1,97 @@
+import ArgumentParser
+import CostModel
+import Foundation
+import Report
+
+/// Reproduces the article's comparison tables, checks them against exact accounting of
+/// concrete architectures, measures scaled-down versions here, and costs any supported
+/// Hugging Face model.
+@main
+struct CostTables: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "cost-tables",
+    abstract: "The article's dense-vs-MoE cost tables: quoted, recomputed, checked and measured.",
+    discussion: """
+      Without --config: Table 1 under the article's convention, Table 1 under exact accounting
+      with its claims checked, a measured column on this machine, and Table 2 recomputed.
+      With --config: the same figures for one Hugging Face model.
+      """)
+
+  enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case markdown, csv, json
+  }
+
+  @Option(help: "Output format: markdown, csv or json.")
+  var format: OutputFormat = .markdown
+
+  @Option(help: "Hardware for projected latency: h100-sxm, a100-sxm, rtx4090 or this-machine (measured).")
+  var hardware = "h100-sxm"
+
+  @Option(help: "Number format of weights and KV cache: fp32, bf16, fp16, fp8 or int4.")
+  var dtype = "bf16"
+
+  @Option(help: "Context length (tokens attended) for FLOPs, KV cache and latency.")
+  var context = 4096
+
+  @Option(help: "Decode batch size (sequences per step) for latency and memory.")
+  var batch = 1
+
+  @Option(help: "Path to a Hugging Face config.json to cost instead of the article's tables.")
+  var config: String?
+
+  @Flag(help: "Skip the measured column (no timing runs).")
+  var noMeasure = false
+
+  @Option(help: "Width divisor for the measured, scaled-down architectures.")
+  var scale = 16
+
+  @Option(help: "Tokens per timed forward pass in the measured column.")
+  var measureTokens = 64
+
+  func validate() throws {
+    guard DataType(rawValue: dtype) != nil else {
+      throw ValidationError(
+        "--dtype must be one of \(DataType.allCases.map(\.rawValue).joined(separator: ", ")), got \(dtype)")
+    }
+    let names = HardwareProfile.builtIn.map(\.name) + ["this-machine"]
+    guard names.contains(hardware) else {
+      throw ValidationError("--hardware must be one of \(names.joined(separator: ", ")), got \(hardware)")
+    }
+    guard context >= 1 else { throw ValidationError("--context must be at least 1, got \(context)") }
+    guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
+    guard scale >= 1 else { throw ValidationError("--scale must be at least 1, got \(scale)") }
+    guard measureTokens >= 1 else { throw ValidationError("--measure-tokens must be at least 1, got \(measureTokens)") }
+  }
+
+  func run() throws {
+    let settings = Settings(
+      dataType: DataType(rawValue: dtype)!,
+      hardware: hardware == "this-machine"
+        ? HardwareProfile.calibrated() : HardwareProfile.builtIn.first { $0.name == hardware }!,
+      context: context, batch: batch)
+    if let config {
+      let architecture = try HuggingFaceConfig.architecture(contentsOfFile: config)
+      print(ModelReport(architecture: architecture, settings: settings).render(format))
+      return
+    }
+    var sections = ArticleSections(settings: settings).sections()
+    if !noMeasure {
+      sections.insert(
+        Measurement(settings: settings, scale: scale, tokens: measureTokens).section(),
+        at: sections.count - 1)
+    }
+    print(Section.render(sections, format))
+  }
+}
+
+/// The choices every figure depends on.
+struct Settings {
+  var dataType: DataType
+  var hardware: HardwareProfile
+  var context: Int
+  var batch: Int
+
+  var description: String {
+    "\(dataType.rawValue) weights and cache, context \(context), decode batch \(batch), \(hardware.name) (\(hardware.source))"
+  }
+}
