@@ -14,8 +14,10 @@ struct ArticleSections {
 
   func table1Convention() -> Section {
     var table = Table(
-      header: ["architecture", "total (B)", "k/E", "active = total·k/E (B)", "quoted active", "cost = active/7B",
-        "quoted cost", "check"],
+      header: [
+        "architecture", "total (B)", "k/E", "active = total·k/E (B)", "quoted active", "cost = active/7B",
+        "quoted cost", "check",
+      ],
       alignments: [.left, .right, .right, .right, .right, .right, .right, .left])
     var notes: [String] = []
     for row in Article.table1UnderConvention() {
@@ -29,14 +31,18 @@ struct ArticleSections {
         )
       }
       table.append([
-        q.architecture, Format.fixed(q.total, 0), ratio, Format.fixed(row.active, 2), Format.fixed(q.active, 2),
+        q.architecture, Format.fixed(q.total, 0), ratio, Format.fixed(row.active, 2),
+        Format.fixed(q.active, 2),
         Format.fixed(row.relativeCost, 2) + "x", Format.fixed(q.relativeCost, 2) + "x", check,
       ])
     }
-    notes.append("MMLU scores and latencies are quoted, not derived by this convention; latency is checked in the next table.")
+    notes.append(
+      "MMLU scores and latencies are quoted, not derived by this convention; latency is checked in the next table."
+    )
     return Section(
       key: "table1_convention", title: "Table 1 under the article's convention",
-      formulas: ["active = total × k / E   (dense: active = total)", "relative cost = active / 7B"], table: table,
+      formulas: ["active = total × k / E   (dense: active = total)", "relative cost = active / 7B"],
+      table: table,
       numericColumns: ["total (B)", "active = total·k/E (B)", "quoted active"], notes: notes)
   }
 
@@ -46,7 +52,9 @@ struct ArticleSections {
     let architectures = ReferenceArchitectures.table1
     let s = settings
     let baseFLOPs = architectures[0].forwardFLOPsPerToken(context: s.context)
-    let baseLatency = DecodeProjection(architectures[0], on: s.hardware, batch: s.batch, context: s.context, dataType: s.dataType).seconds
+    let baseLatency = DecodeProjection(
+      architectures[0], on: s.hardware, batch: s.batch, context: s.context, dataType: s.dataType
+    ).seconds
     var table = Table(
       header: [
         "architecture", "total (B)", "active (B)", "active w/o emb. (B)", "GFLOP/token", "weights (GB)",
@@ -56,7 +64,8 @@ struct ArticleSections {
     for (index, a) in architectures.enumerated() {
       let quoted = Article.table1[Swift.min(index, Article.table1.count - 1)]
       let flops = a.forwardFLOPsPerToken(context: s.context)
-      let projection = DecodeProjection(a, on: s.hardware, batch: s.batch, context: s.context, dataType: s.dataType)
+      let projection = DecodeProjection(
+        a, on: s.hardware, batch: s.batch, context: s.context, dataType: s.dataType)
       let cost = flops / baseFLOPs
       var flags: [String] = []
       let total = Double(a.totalParameters) / 1e9
@@ -87,7 +96,8 @@ struct ArticleSections {
       table.append([
         a.name, billions(a.totalParameters), billions(a.activeParameters),
         billions(a.activeParametersExcludingEmbeddings), Format.fixed(flops / 1e9, 2),
-        Format.fixed(a.weightBytes(s.dataType) / 1e9, 1), Format.fixed(a.kvCacheBytesPerToken(s.dataType) / 1024, 0),
+        Format.fixed(a.weightBytes(s.dataType) / 1e9, 1),
+        Format.fixed(a.kvCacheBytesPerToken(s.dataType) / 1024, 0),
         Format.fixed(milliseconds, 2), Format.fixed(cost, 2) + "x",
         "\(Format.fixed(quoted.total, 0)) / \(Format.fixed(quoted.active, 2)) / \(Format.fixed(quoted.relativeCost, 2))x / \(Format.fixed(quoted.latencyMilliseconds, 1))",
         flags.isEmpty ? "supported" : flags.joined(separator: "; "),
@@ -104,7 +114,10 @@ struct ArticleSections {
         "decode time = max(batch × FLOP/token ÷ peak, bytes read per step ÷ bandwidth)",
       ],
       table: table,
-      numericColumns: ["total (B)", "active (B)", "active w/o emb. (B)", "GFLOP/token", "weights (GB)", "KV cache/token (KiB)", "decode ms/token"],
+      numericColumns: [
+        "total (B)", "active (B)", "active w/o emb. (B)", "GFLOP/token", "weights (GB)",
+        "KV cache/token (KiB)", "decode ms/token",
+      ],
       notes: [
         "Expert widths chosen to reach the stated totals: MoE 7B \(moe7.expert.hidden), MoE 70B \(moe70.expert.hidden), DeepSeek-MoE 16B as described \(described.expert.hidden) (SwiGLU, multiples of 64).",
         "Quoted latencies of a few milliseconds per token are only reachable at batch 1 if the weights stream faster than \(s.hardware.name)'s \(Format.fixed(s.hardware.memoryBandwidth / 1e12, 2)) TB/s; the article does not say which hardware or batch it measured.",
@@ -118,9 +131,11 @@ struct ArticleSections {
     let dense70 = ReferenceArchitectures.llama2_70B
     let moe70 = ReferenceArchitectures.moe70B
     let moe = moe70.moe!
-    var table = Table(header: ["claim", "recomputed", "formula", "verdict"], alignments: [.left, .left, .left, .left])
+    var table = Table(
+      header: ["claim", "recomputed", "formula", "verdict"], alignments: [.left, .left, .left, .left])
 
-    let flopRatio = dense70.forwardFLOPsPerToken(context: s.context) / moe70.forwardFLOPsPerToken(context: s.context)
+    let flopRatio =
+      dense70.forwardFLOPsPerToken(context: s.context) / moe70.forwardFLOPsPerToken(context: s.context)
     let expertRatio = Double(moe.routedExperts) / Double(moe.topK)
     table.append([
       "top-2 of 16 experts cuts compute ≈ 8× against a dense model of equal total size",
@@ -139,8 +154,15 @@ struct ArticleSections {
       "active \(percent(activeShare)); projected latency \(percent(latency1)) at batch 1, \(percent(latency64)) at batch 64",
       "active(MoE)/active(dense); decode roofline on \(s.hardware.name)",
       [
-        verdict(activeShare, 0.125, tolerance: 0.02, otherwise: "12.5 % is k/E, but attention and embeddings are always active"),
-        "latency " + verdict(latency1, 0.37, otherwise: "the roofline gives \(percent(latency1)) at batch 1; a batch of 64 touches \(Format.fixed(moe.expectedDistinctExperts(tokens: 64), 1)) of 16 experts"),
+        verdict(
+          activeShare, 0.125, tolerance: 0.02,
+          otherwise: "12.5 % is k/E, but attention and embeddings are always active"),
+        "latency "
+          + verdict(
+            latency1, 0.37,
+            otherwise:
+              "the roofline gives \(percent(latency1)) at batch 1; a batch of 64 touches \(Format.fixed(moe.expectedDistinctExperts(tokens: 64), 1)) of 16 experts"
+          ),
       ].joined(separator: "; "),
     ])
 
@@ -165,7 +187,9 @@ struct ArticleSections {
       "E; E/k; total/active",
       Double(moe.routedExperts) == 16 && allExperts / activeExperts != 16
         ? "16× holds against one expert; against the active path (\(moe.topK) experts) it is \(Format.fixed(allExperts / activeExperts, 0))×"
-        : verdict(allExperts / activeExperts, 16, tolerance: 0.5, otherwise: "the ratio is \(Format.fixed(allExperts / activeExperts, 1))×"),
+        : verdict(
+          allExperts / activeExperts, 16, tolerance: 0.5,
+          otherwise: "the ratio is \(Format.fixed(allExperts / activeExperts, 1))×"),
     ])
     return Section(key: "claims", title: "The article's claims, recomputed", table: table)
   }
@@ -190,14 +214,18 @@ struct ArticleSections {
     let published = ReferenceArchitectures.deepSeekMoE16B
     let quotedShare = 1 - rows[0].active / 16
     let exactShare = 1 - Double(published.activeParameters) / Double(published.totalParameters)
-    let flopShare = 1 - published.forwardFLOPsPerToken(context: s.context) / denseEquivalent(published).forwardFLOPsPerToken(context: s.context)
+    let flopShare =
+      1 - published.forwardFLOPsPerToken(context: s.context)
+      / denseEquivalent(published).forwardFLOPsPerToken(context: s.context)
     table.append([
       rows[0].model, rows[0].approach, percent(rows[0].reductionPercent / 100),
       "\(percent(quotedShare)) (2.8B of 16B); published model \(percent(exactShare)); FLOPs vs a dense model of equal size \(percent(flopShare))",
       "1 − active/total; 1 − FLOP(MoE)/FLOP(dense of equal total)",
       verdict(
         quotedShare, rows[0].reductionPercent / 100,
-        otherwise: "\(Format.fixed(rows[0].reductionPercent, 0)) % would need \(Format.fixed(16 * (1 - rows[0].reductionPercent / 100), 1))B active of 16B"),
+        otherwise:
+          "\(Format.fixed(rows[0].reductionPercent, 0)) % would need \(Format.fixed(16 * (1 - rows[0].reductionPercent / 100), 1))B active of 16B"
+      ),
     ])
 
     // GLM-4: sparse attention in the layers after the 20th.
@@ -216,13 +244,17 @@ struct ArticleSections {
       "Σ sparse layers attention-score FLOPs × (1 − p) / FLOP(dense), GLM-4-9B shape (\(Format.fixed(dense / 1e9, 1)) GFLOP/token)",
       verdict(
         reduction(positionFraction: 0, context: s.context), rows[1].reductionPercent / 100,
-        otherwise: needed.map { "\(Format.fixed(rows[1].reductionPercent, 0)) % needs a context of \($0) tokens or more even with the sparse layers' attention removed" }
+        otherwise: needed.map {
+          "\(Format.fixed(rows[1].reductionPercent, 0)) % needs a context of \($0) tokens or more even with the sparse layers' attention removed"
+        }
           ?? "attention scores are too small a share at any context up to 16M tokens"),
     ])
 
     // ERNIE 4.5: head pruning on a 65B-class dense model.
     var ernie = ReferenceArchitectures.llama2_70B
-    ernie.attentionSparsity = AttentionSparsity(headFractions: [.init(share: 0.5, fraction: 0.85), .init(share: 0.5, fraction: 0.4)])
+    ernie.attentionSparsity = AttentionSparsity(headFractions: [
+      .init(share: 0.5, fraction: 0.85), .init(share: 0.5, fraction: 0.4),
+    ])
     var qaOnly = ReferenceArchitectures.llama2_70B
     qaOnly.attentionSparsity = AttentionSparsity(headFractions: [.init(share: 1, fraction: 0.4)])
     let base = ReferenceArchitectures.llama2_70B.forwardFLOPsPerToken(context: s.context)
@@ -245,7 +277,9 @@ struct ArticleSections {
       "1 − active/72B",
       verdict(
         qwen, rows[3].reductionPercent / 100, tolerance: 0.02,
-        otherwise: "\(Format.fixed(rows[3].reductionPercent, 0)) % would need \(Format.fixed(72 * (1 - rows[3].reductionPercent / 100), 1))B active"),
+        otherwise:
+          "\(Format.fixed(rows[3].reductionPercent, 0)) % would need \(Format.fixed(72 * (1 - rows[3].reductionPercent / 100), 1))B active"
+      ),
     ])
     return Section(
       key: "table2", title: "Table 2 recomputed from each mechanism",
@@ -259,7 +293,9 @@ struct ArticleSections {
   /// feed-forward weights (a SwiGLU of the same total): the "dense model of equal total
   /// size".
   func denseEquivalent(_ a: Architecture) -> Architecture {
-    let feedForward = (0..<a.layers).reduce(0) { $0 + a.totalParameters(layer: $1) - a.attentionAndNormParametersPerLayer }
+    let feedForward = (0..<a.layers).reduce(0) {
+      $0 + a.totalParameters(layer: $1) - a.attentionAndNormParametersPerLayer
+    }
     var dense = a
     dense.moe = nil
     dense.isMoELayer = Array(repeating: false, count: a.layers)
@@ -269,7 +305,9 @@ struct ArticleSections {
 
   /// "supported" when `recomputed` is within `tolerance` of `quoted` (both fractions),
   /// otherwise "not supported: " and the reason.
-  func verdict(_ recomputed: Double, _ quoted: Double, tolerance: Double = 0.05, otherwise reason: String) -> String {
+  func verdict(_ recomputed: Double, _ quoted: Double, tolerance: Double = 0.05, otherwise reason: String)
+    -> String
+  {
     abs(recomputed - quoted) <= tolerance ? "supported" : "not supported: " + reason
   }
 
@@ -288,5 +326,6 @@ struct ArticleSections {
   /// groups of 128, SwiGLU 13696, vocabulary 151552), standing in for the GLM-4 family.
   static let glm4Shape = Architecture(
     name: "GLM-4-9B shape", vocabularySize: 151_552, width: 4096, layers: 40,
-    attention: .gqa(heads: 32, kvHeads: 2, headDim: 128, qkvBias: true), denseFeedForward: FeedForwardShape(hidden: 13696))
+    attention: .gqa(heads: 32, kvHeads: 2, headDim: 128, qkvBias: true),
+    denseFeedForward: FeedForwardShape(hidden: 13696))
 }

@@ -60,7 +60,9 @@ struct CostTables: ParsableCommand {
     guard context >= 1 else { throw ValidationError("--context must be at least 1, got \(context)") }
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
     guard scale >= 1 else { throw ValidationError("--scale must be at least 1, got \(scale)") }
-    guard measureTokens >= 1 else { throw ValidationError("--measure-tokens must be at least 1, got \(measureTokens)") }
+    guard measureTokens >= 1 else {
+      throw ValidationError("--measure-tokens must be at least 1, got \(measureTokens)")
+    }
   }
 
   func run() throws {

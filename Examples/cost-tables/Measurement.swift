@@ -16,7 +16,10 @@ struct Measurement {
   func section() -> Section {
     let architectures = ReferenceArchitectures.table1.map(scaled)
     var table = Table(
-      header: ["architecture (widths ÷ \(scale))", "FFN weights (M)", "µs/token", "measured vs Dense 7B", "predicted vs Dense 7B", "measured/predicted"],
+      header: [
+        "architecture (widths ÷ \(scale))", "FFN weights (M)", "µs/token", "measured vs Dense 7B",
+        "predicted vs Dense 7B", "measured/predicted",
+      ],
       alignments: [.left, .right, .right, .right, .right, .right])
     var generator = Xoshiro256StarStar(seed: 7)
     var baseline: (measured: Double, predicted: Double)?
@@ -37,7 +40,8 @@ struct Measurement {
       ])
     }
     return Section(
-      key: "measured", title: "Measured here: Table 1's architectures scaled down (\(tokens) tokens per forward pass, Float)",
+      key: "measured",
+      title: "Measured here: Table 1's architectures scaled down (\(tokens) tokens per forward pass, Float)",
       formulas: ["predicted = Σ layers 2 × active feed-forward weights (the scaled stack's FLOP/token)"],
       table: table, numericColumns: ["FFN weights (M)", "µs/token"],
       notes: [
@@ -67,7 +71,9 @@ struct Measurement {
 
   /// FLOPs per token of `a`'s feed-forward stack: 2 per weight a token multiplies.
   func feedForwardFLOPs(_ a: Architecture) -> Double {
-    (0..<a.layers).reduce(0) { $0 + 2 * Double(a.activeParameters(layer: $1) - a.attentionAndNormParametersPerLayer) }
+    (0..<a.layers).reduce(0) {
+      $0 + 2 * Double(a.activeParameters(layer: $1) - a.attentionAndNormParametersPerLayer)
+    }
   }
 
   /// A stack of `a`'s layers: dense SwiGLU blocks or MoE blocks with top-k softmax routing
@@ -80,7 +86,8 @@ struct Measurement {
       let moe = a.moe!
       return MoELayer<Float>(
         dimensions: a.width, hiddenDimensions: moe.expert.hidden,
-        router: TopKSoftmaxRouter(dimensions: a.width, expertCount: moe.routedExperts, k: moe.topK, using: &g),
+        router: TopKSoftmaxRouter(
+          dimensions: a.width, expertCount: moe.routedExperts, k: moe.topK, using: &g),
         sharedHiddenDimensions: moe.sharedExperts > 0 ? moe.sharedExperts * moe.sharedExpert.hidden : nil,
         gatedSharedExpert: moe.sharedExpertGate, using: &g)
     }

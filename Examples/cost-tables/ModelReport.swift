@@ -10,7 +10,8 @@ struct ModelReport {
   var fields: [(String, String, Bool)] {
     let a = architecture
     let s = settings
-    let projection = DecodeProjection(a, on: s.hardware, batch: s.batch, context: s.context, dataType: s.dataType)
+    let projection = DecodeProjection(
+      a, on: s.hardware, batch: s.batch, context: s.context, dataType: s.dataType)
     let flops = a.forwardFLOPsPerToken(context: s.context)
     var fields: [(String, String, Bool)] = [
       ("name", a.name, false),
@@ -30,17 +31,24 @@ struct ModelReport {
       ("training_flops_per_token", "\(a.trainingFLOPs(tokens: 1, context: s.context))", true),
       ("weight_bytes", "\(a.weightBytes(s.dataType))", true),
       ("kv_cache_bytes_per_token", "\(a.kvCacheBytesPerToken(s.dataType))", true),
-      ("inference_memory_bytes", "\(a.inferenceMemoryBytes(batch: s.batch, context: s.context, dataType: s.dataType))", true),
+      (
+        "inference_memory_bytes",
+        "\(a.inferenceMemoryBytes(batch: s.batch, context: s.context, dataType: s.dataType))", true
+      ),
       ("bytes_read_per_decode_step", "\(projection.bytes)", true),
       ("hardware", s.hardware.name, false),
       ("decode_latency_ms", "\(1000 * projection.seconds)", true),
       ("decode_bound", projection.isMemoryBound ? "memory" : "compute", false),
-      ("prefill_tokens_per_second", "\(a.prefillTokensPerSecond(on: s.hardware, context: s.context, dataType: s.dataType))", true),
+      (
+        "prefill_tokens_per_second",
+        "\(a.prefillTokensPerSecond(on: s.hardware, context: s.context, dataType: s.dataType))", true
+      ),
     ]
     if let moe = a.moe {
       fields.append(("routed_experts", "\(moe.routedExperts)", true))
       fields.append(("experts_per_token", "\(moe.topK)", true))
-      fields.append(("expected_distinct_experts_per_layer", "\(moe.expectedDistinctExperts(tokens: s.batch))", true))
+      fields.append(
+        ("expected_distinct_experts_per_layer", "\(moe.expectedDistinctExperts(tokens: s.batch))", true))
     }
     return fields
   }
@@ -49,12 +57,15 @@ struct ModelReport {
     let fields = fields
     switch format {
     case .json:
-      return "{\n" + fields.map { "  " + JSON.quoted($0.0) + ": " + ($0.2 ? $0.1 : JSON.quoted($0.1)) }.joined(separator: ",\n")
+      return "{\n"
+        + fields.map { "  " + JSON.quoted($0.0) + ": " + ($0.2 ? $0.1 : JSON.quoted($0.1)) }.joined(
+          separator: ",\n")
         + "\n}"
     case .csv, .markdown:
       var table = Table(header: ["field", "value"], alignments: [.left, .right])
       for (key, value, _) in fields { table.append([key, value]) }
-      return format == .csv ? table.csv : "## \(architecture.name) (\(settings.description))\n\n" + table.markdown
+      return format == .csv
+        ? table.csv : "## \(architecture.name) (\(settings.description))\n\n" + table.markdown
     }
   }
 }

@@ -14,9 +14,13 @@ struct Section {
     case .markdown:
       return sections.map { section in
         var text = "## \(section.title)\n\n"
-        if !section.formulas.isEmpty { text += section.formulas.map { "    " + $0 }.joined(separator: "\n") + "\n\n" }
+        if !section.formulas.isEmpty {
+          text += section.formulas.map { "    " + $0 }.joined(separator: "\n") + "\n\n"
+        }
         text += section.table.markdown
-        if !section.notes.isEmpty { text += "\n" + section.notes.map { "- " + $0 }.joined(separator: "\n") + "\n" }
+        if !section.notes.isEmpty {
+          text += "\n" + section.notes.map { "- " + $0 }.joined(separator: "\n") + "\n"
+        }
         return text
       }.joined(separator: "\n")
     case .csv:

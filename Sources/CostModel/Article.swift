@@ -24,9 +24,11 @@ public enum Article {
 
   /// Table 1 as quoted.
   public static let table1: [Table1Row] = [
-    Table1Row(architecture: "Dense 7B", total: 7, active: 7, relativeCost: 1.0, mmlu: 64.3, latencyMilliseconds: 2.1),
     Table1Row(
-      architecture: "Dense 70B", total: 70, active: 70, relativeCost: 10.0, mmlu: 83.2, latencyMilliseconds: 8.5),
+      architecture: "Dense 7B", total: 7, active: 7, relativeCost: 1.0, mmlu: 64.3, latencyMilliseconds: 2.1),
+    Table1Row(
+      architecture: "Dense 70B", total: 70, active: 70, relativeCost: 10.0, mmlu: 83.2,
+      latencyMilliseconds: 8.5),
     Table1Row(
       architecture: "MoE 7B (8 experts, top-2)", total: 7, active: 1.75, relativeCost: 0.25, mmlu: 66.1,
       latencyMilliseconds: 1.8, experts: 8, topK: 2),
@@ -52,7 +54,9 @@ public enum Article {
     /// Whether the formula reproduces the quoted active figure (to 0.5 %).
     public var activeMatches: Bool { abs(active - quoted.active) <= 0.005 * quoted.active }
     /// Whether the quoted cost follows from the quoted active figure (to 0.5 %).
-    public var costMatches: Bool { abs(relativeCostFromQuotedActive - quoted.relativeCost) <= 0.005 * quoted.relativeCost }
+    public var costMatches: Bool {
+      abs(relativeCostFromQuotedActive - quoted.relativeCost) <= 0.005 * quoted.relativeCost
+    }
   }
 
   /// Table 1 under the article's convention.
@@ -87,10 +91,12 @@ public enum Article {
       company: "DeepSeek", model: "DeepSeek-MoE", approach: "Full MoE (16 experts, top-2)", active: 2.8,
       activeIsEstimate: false, reductionPercent: 75),
     Table2Row(
-      company: "Zhipu AI", model: "GLM-4", approach: "Dense-sparse hybrid (first 20 layers dense, rest sparse attention)",
+      company: "Zhipu AI", model: "GLM-4",
+      approach: "Dense-sparse hybrid (first 20 layers dense, rest sparse attention)",
       active: 52, activeIsEstimate: true, reductionPercent: 40),
     Table2Row(
-      company: "Baidu", model: "ERNIE 4.5", approach: "Task-adaptive head pruning (85 % of heads for code, 40 % for Q&A)",
+      company: "Baidu", model: "ERNIE 4.5",
+      approach: "Task-adaptive head pruning (85 % of heads for code, 40 % for Q&A)",
       active: 65, activeIsEstimate: true, reductionPercent: 35),
     Table2Row(
       company: "Alibaba", model: "Qwen2.5-MoE", approach: "Shared-expert MoE (90 % of dense 72B)", active: 18,

@@ -34,7 +34,8 @@ extension HardwareProfile {
     let bandwidth = Double(m * m * MemoryLayout<Float>.stride) / gemvSeconds
     let memory = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE)))
     return HardwareProfile(
-      name: "this-machine", peakFLOPS16: flops, peakFLOPS8: nil, peakFLOPS32: flops, memoryBandwidth: bandwidth,
+      name: "this-machine", peakFLOPS16: flops, peakFLOPS8: nil, peakFLOPS32: flops,
+      memoryBandwidth: bandwidth,
       memoryCapacity: memory,
       source: "measured here with Linalg: sgemm 1024³ and sgemv 4096², \(BLAS.threadCount) BLAS threads")
   }

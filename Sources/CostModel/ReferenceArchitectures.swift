@@ -27,10 +27,12 @@ public enum ReferenceArchitectures {
   /// multi-token-prediction module; 671B total, 37B active.
   public static let deepSeekV3 = Architecture(
     name: "DeepSeek-V3", vocabularySize: 129_280, width: 7168, layers: 61,
-    attention: .latent(heads: 128, qLoRARank: 1536, kvLoRARank: 512, nopeHeadDim: 128, ropeHeadDim: 64, vHeadDim: 128),
+    attention: .latent(
+      heads: 128, qLoRARank: 1536, kvLoRARank: 512, nopeHeadDim: 128, ropeHeadDim: 64, vHeadDim: 128),
     denseFeedForward: FeedForwardShape(hidden: 18432),
     moe: MoEShape(routedExperts: 256, topK: 8, expert: FeedForwardShape(hidden: 2048), sharedExperts: 1),
-    isMoELayer: Array(repeating: false, count: 3) + Array(repeating: true, count: 58), multiTokenPredictionModules: 1)
+    isMoELayer: Array(repeating: false, count: 3) + Array(repeating: true, count: 58),
+    multiTokenPredictionModules: 1)
 
   /// `base` with every MoE-eligible layer's feed-forward replaced by `experts` SwiGLU
   /// experts, `topK` per token, the expert width chosen (a multiple of 64) so that the
@@ -50,14 +52,16 @@ public enum ReferenceArchitectures {
     let fixed = Double(variant.totalParameters)
     let perUnitWidth = moeLayers * Double(experts * 3 * d)
     let hidden = Int(((totalParameters - fixed) / perUnitWidth / 64).rounded()) * 64
-    variant.moe = MoEShape(routedExperts: experts, topK: topK, expert: FeedForwardShape(hidden: Swift.max(64, hidden)))
+    variant.moe = MoEShape(
+      routedExperts: experts, topK: topK, expert: FeedForwardShape(hidden: Swift.max(64, hidden)))
     return variant
   }
 
   /// "MoE 7B (8 experts, top-2)": Llama-2-7B's attention and embeddings with 8 top-2
   /// experts per layer sized for 7B total.
   public static let moe7B = moeVariant(
-    of: llama2_7B, name: "MoE 7B (8 experts top-2, Llama-2-7B attention)", experts: 8, topK: 2, totalParameters: 7e9)
+    of: llama2_7B, name: "MoE 7B (8 experts top-2, Llama-2-7B attention)", experts: 8, topK: 2,
+    totalParameters: 7e9)
 
   /// "MoE 70B (16 experts, top-2)": Llama-2-70B's attention and embeddings with 16 top-2
   /// experts per layer sized for 70B total.

@@ -51,15 +51,11 @@ public enum ElementwiseFunction: String, Sendable, CaseIterable {
 
 extension Matrix {
   /// Replaces every element `x` by `function(x)`.
-  @inlinable
   public mutating func apply(_ function: ElementwiseFunction) {
-    withUnsafeMutableBufferPointer { p in
-      for i in p.indices { p[i] = function(p[i]) }
-    }
+    withUnsafeMutableBufferPointer { Scalar._applyKernel($0, function) }
   }
 
   /// A matrix of `function(x)` for every element `x`.
-  @inlinable
   public func applying(_ function: ElementwiseFunction) -> Matrix {
     var result = self
     result.apply(function)

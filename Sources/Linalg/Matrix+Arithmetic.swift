@@ -4,11 +4,8 @@
 // row vector applied to every row (a bias added to every token).
 
 extension Matrix {
-  /// `self[i, j] ← combine(self[i, j], other[i, j])`, or `other[0, j]` for a row vector.
-  @inlinable
-  mutating func _combine(
-    _ other: Matrix, _ name: StaticString, _ combine: (Scalar, Scalar) -> Scalar
-  ) {
+  /// `self[i, j] ← self[i, j] ∘ other[i, j]`, or `∘ other[0, j]` for a row vector.
+  mutating func _combine(_ other: Matrix, _ name: StaticString, _ operation: _ElementwiseOperation) {
     let broadcast = other.rows == 1 && rows != 1
     precondition(
       other.columns == columns && (other.rows == rows || broadcast),
@@ -17,49 +14,36 @@ extension Matrix {
     let n = columns
     other.withUnsafeBufferPointer { b in
       withUnsafeMutableBufferPointer { a in
-        if broadcast {
-          for start in stride(from: 0, to: a.count, by: Swift.max(n, 1)) {
-            for j in 0..<n { a[start + j] = combine(a[start + j], b[j]) }
-          }
-        } else {
-          for i in a.indices { a[i] = combine(a[i], b[i]) }
-        }
+        Scalar._combineKernel(a, b, columns: n, broadcast: broadcast, operation)
       }
     }
   }
 
   /// Adds `other` (same shape, or a `1 × columns` row vector broadcast over rows) in place.
-  @inlinable
-  public mutating func add(_ other: Matrix) { _combine(other, "add", +) }
+  public mutating func add(_ other: Matrix) { _combine(other, "add", .add) }
 
   /// Subtracts `other` (same shape, or a broadcast `1 × columns` row vector) in place.
-  @inlinable
-  public mutating func subtract(_ other: Matrix) { _combine(other, "subtract", -) }
+  public mutating func subtract(_ other: Matrix) { _combine(other, "subtract", .subtract) }
 
   /// Multiplies element by element with `other` (same shape, or a broadcast `1 × columns`
   /// row vector; the Hadamard product `⊙`) in place.
-  @inlinable
   public mutating func multiplyElementwise(by other: Matrix) {
-    _combine(other, "multiplyElementwise", *)
+    _combine(other, "multiplyElementwise", .multiply)
   }
 
   /// Multiplies row `i` by `factors[i]` for every row, in place (a column-vector
   /// broadcast: per-token gates and normalisers).
   ///
   /// - Precondition: `factors.count == rows`.
-  @inlinable
   public mutating func scaleRows(by factors: [Scalar]) {
     precondition(factors.count == rows, "scaleRows: \(factors.count) factors for \(rows) rows")
     let n = columns
-    withUnsafeMutableBufferPointer { a in
-      for (i, factor) in factors.enumerated() {
-        for j in 0..<n { a[i * n + j] *= factor }
-      }
+    factors.withUnsafeBufferPointer { f in
+      withUnsafeMutableBufferPointer { a in Scalar._scaleRowsKernel(a, columns: n, f) }
     }
   }
 
   /// The Hadamard product `self ⊙ other` (same shape, or a broadcast `1 × columns` row vector).
-  @inlinable
   public func elementwiseProduct(_ other: Matrix) -> Matrix {
     var result = self
     result.multiplyElementwise(by: other)
@@ -67,7 +51,6 @@ extension Matrix {
   }
 
   /// `lhs + rhs`; `rhs` may be a `1 × columns` row vector broadcast over rows.
-  @inlinable
   public static func + (lhs: Matrix, rhs: Matrix) -> Matrix {
     var result = lhs
     result.add(rhs)
@@ -75,7 +58,6 @@ extension Matrix {
   }
 
   /// `lhs − rhs`; `rhs` may be a `1 × columns` row vector broadcast over rows.
-  @inlinable
   public static func - (lhs: Matrix, rhs: Matrix) -> Matrix {
     var result = lhs
     result.subtract(rhs)
@@ -83,15 +65,12 @@ extension Matrix {
   }
 
   /// Adds `rhs` in place (see `+`).
-  @inlinable
   public static func += (lhs: inout Matrix, rhs: Matrix) { lhs.add(rhs) }
 
   /// Subtracts `rhs` in place (see `-`).
-  @inlinable
   public static func -= (lhs: inout Matrix, rhs: Matrix) { lhs.subtract(rhs) }
 
   /// Every element times `scalar`.
-  @inlinable
   public static func * (lhs: Matrix, scalar: Scalar) -> Matrix {
     var result = lhs
     result.scale(by: scalar)
@@ -99,14 +78,11 @@ extension Matrix {
   }
 
   /// Every element times `scalar`.
-  @inlinable
   public static func * (scalar: Scalar, rhs: Matrix) -> Matrix { rhs * scalar }
 
   /// Multiplies every element by `scalar` in place.
-  @inlinable
   public static func *= (lhs: inout Matrix, scalar: Scalar) { lhs.scale(by: scalar) }
 
   /// The element-wise negation.
-  @inlinable
   public static prefix func - (operand: Matrix) -> Matrix { operand * -1 }
 }

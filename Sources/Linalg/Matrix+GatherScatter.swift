@@ -8,27 +8,21 @@ extension Matrix {
   /// - Parameters:
   ///   - indices: rows of `self` to read, any order, repeats allowed.
   ///   - output: `indices.count × columns`, overwritten (no allocation).
-  @inlinable
   public func gatherRows(_ indices: [Int], into output: inout Matrix) {
     precondition(
       output.rows == indices.count && output.columns == columns,
       "gatherRows: \(indices.count) rows of a \(rows)×\(columns) matrix do not fit \(output.rows)×\(output.columns)"
     )
+    _checkRowIndices(indices, "gatherRows")
     let n = columns
-    let sourceRows = rows
     withUnsafeBufferPointer { source in
-      output.withUnsafeMutableBufferPointer { target in
-        for (r, i) in indices.enumerated() {
-          precondition(i >= 0 && i < sourceRows, "gatherRows: row index \(i) out of range 0..<\(sourceRows)")
-          _ = UnsafeMutableBufferPointer(rebasing: target[r * n..<(r + 1) * n])
-            .update(fromContentsOf: source[i * n..<(i + 1) * n])
-        }
+      indices.withUnsafeBufferPointer { index in
+        output.withUnsafeMutableBufferPointer { Scalar._gatherRowsKernel(source, columns: n, index, $0) }
       }
     }
   }
 
   /// The rows `self[indices[0]], self[indices[1]], …` as a new `indices.count × columns` matrix.
-  @inlinable
   public func gatheringRows(_ indices: [Int]) -> Matrix {
     var output = Matrix(rows: indices.count, columns: columns)
     gatherRows(indices, into: &output)
@@ -42,7 +36,6 @@ extension Matrix {
   ///   - source: `indices.count × columns`.
   ///   - indices: rows of `self` to add into; repeats accumulate.
   ///   - weights: one factor per row of `source`, or `nil` for all ones.
-  @inlinable
   public mutating func scatterAddRows(_ source: Matrix, to indices: [Int], weights: [Scalar]? = nil) {
     precondition(
       source.rows == indices.count && source.columns == columns,
@@ -51,17 +44,25 @@ extension Matrix {
     precondition(
       weights == nil || weights!.count == indices.count,
       "scatterAddRows: \(weights?.count ?? 0) weights for \(indices.count) rows")
+    _checkRowIndices(indices, "scatterAddRows")
     let n = columns
-    let targetRows = rows
     source.withUnsafeBufferPointer { s in
-      withUnsafeMutableBufferPointer { t in
-        for (r, i) in indices.enumerated() {
-          precondition(
-            i >= 0 && i < targetRows, "scatterAddRows: row index \(i) out of range 0..<\(targetRows)")
-          let w = weights?[r] ?? 1
-          for j in 0..<n { t[i * n + j] += w * s[r * n + j] }
+      indices.withUnsafeBufferPointer { index in
+        withUnsafeMutableBufferPointer { t in
+          if let weights {
+            weights.withUnsafeBufferPointer { Scalar._scatterAddRowsKernel(s, columns: n, index, $0, t) }
+          } else {
+            Scalar._scatterAddRowsKernel(s, columns: n, index, nil, t)
+          }
         }
       }
+    }
+  }
+
+  /// Traps unless every index is a row of this matrix.
+  func _checkRowIndices(_ indices: [Int], _ name: StaticString) {
+    for i in indices {
+      precondition(i >= 0 && i < rows, "\(name): row index \(i) out of range 0..<\(rows)")
     }
   }
 }

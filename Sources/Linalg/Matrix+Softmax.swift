@@ -15,31 +15,12 @@ extension Matrix {
   /// Replaces each row `x` by `softmax(x)ᵢ = exp(xᵢ − m) / Σⱼ exp(xⱼ − m)`, `m = maxⱼ xⱼ`.
   ///
   /// See the file comment for NaN and infinite entries.
-  @inlinable
   public mutating func formSoftmaxRows() {
-    _forEachRow { row in
-      switch Matrix._rowMaximum(row) {
-      case .nan:
-        row.update(repeating: .nan)
-      case let m where m == -.infinity:
-        row.update(repeating: 0)
-      case let m where m == .infinity:
-        Matrix._splitAmongInfinities(row, logarithm: false)
-      case let m:
-        var sum: Scalar = 0
-        for j in row.indices {
-          let e = Scalar.exp(row[j] - m)
-          row[j] = e
-          sum += e
-        }
-        let inverse = 1 / sum
-        for j in row.indices { row[j] *= inverse }
-      }
-    }
+    let n = columns
+    withUnsafeMutableBufferPointer { Scalar._softmaxRowsKernel($0, columns: n, logarithm: false) }
   }
 
   /// The row-wise softmax (see `formSoftmaxRows`).
-  @inlinable
   public func softmaxRows() -> Matrix {
     var result = self
     result.formSoftmaxRows()
@@ -49,22 +30,12 @@ extension Matrix {
   /// Replaces each row `x` by `log softmax(x)ᵢ = xᵢ − m − log Σⱼ exp(xⱼ − m)`.
   ///
   /// See the file comment for NaN and infinite entries.
-  @inlinable
   public mutating func formLogSoftmaxRows() {
-    _forEachRow { row in
-      let lse = Matrix._logSumExp(UnsafeBufferPointer(row))
-      if lse == .infinity {
-        Matrix._splitAmongInfinities(row, logarithm: true)
-      } else if lse == -.infinity {
-        row.update(repeating: -.infinity)
-      } else {
-        for j in row.indices { row[j] -= lse }
-      }
-    }
+    let n = columns
+    withUnsafeMutableBufferPointer { Scalar._softmaxRowsKernel($0, columns: n, logarithm: true) }
   }
 
   /// The row-wise log-softmax (see `formLogSoftmaxRows`).
-  @inlinable
   public func logSoftmaxRows() -> Matrix {
     var result = self
     result.formLogSoftmaxRows()
@@ -101,27 +72,5 @@ extension Matrix {
       if x > m { m = x }
     }
     return m
-  }
-
-  /// Softmax (or its logarithm) of a row whose maximum is `+inf`: equal shares among the
-  /// `+inf` entries, nothing elsewhere.
-  @inlinable
-  static func _splitAmongInfinities(_ row: UnsafeMutableBufferPointer<Scalar>, logarithm: Bool) {
-    let share = 1 / Scalar(row.count { $0 == .infinity })
-    for j in row.indices {
-      let p: Scalar = row[j] == .infinity ? share : 0
-      row[j] = logarithm ? Scalar.log(p) : p
-    }
-  }
-
-  /// Calls `body` on every row's elements for writing.
-  @inlinable
-  mutating func _forEachRow(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
-    let n = columns
-    withUnsafeMutableBufferPointer { p in
-      for start in stride(from: 0, to: p.count, by: Swift.max(n, 1)) {
-        body(UnsafeMutableBufferPointer(rebasing: p[start..<start + n]))
-      }
-    }
   }
 }

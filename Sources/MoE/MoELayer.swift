@@ -143,6 +143,8 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable {
   ///   - workspace: buffers reused across calls.
   /// - Returns: the output, the routing statistics and the router's decision. Tokens with
   ///   non-finite router logits get no routed expert and are listed in the statistics.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(
     _ x: Matrix<Scalar>, k: Int? = nil, context: inout RoutingContext, workspace: inout MoEWorkspace<Scalar>
   ) -> MoEForward<Scalar> {
@@ -175,6 +177,8 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable {
   /// and `offsets`.
   ///
   /// - Returns: each expert's block of rows in the sorted order.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   func dispatch(
     _ decision: RoutingDecision<Scalar>, capacity: Int?, workspace: inout MoEWorkspace<Scalar>
   ) -> [Range<Int>] {
@@ -214,6 +218,8 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable {
 
   /// Gathers the sorted tokens and runs every expert on its block, leaving the expert
   /// outputs in `workspace.expertOutput`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   func runExperts(_ x: Matrix<Scalar>, ranges: [Range<Int>], workspace: inout MoEWorkspace<Scalar>) {
     let routed = ranges.last!.upperBound
     let first = experts[0]
@@ -237,6 +243,8 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable {
 
   /// `output[ranges[e]] = input[ranges[e]]·W_eᵀ + b_e` for every expert `e`, one grouped
   /// GEMM plus the biases of the layers that have them.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   static func project(
     _ input: Matrix<Scalar>, _ layers: [Linear<Scalar>], _ ranges: [Range<Int>],
     into output: inout Matrix<Scalar>

@@ -76,10 +76,12 @@ extension Table {
   /// unless `numericColumns` names their column and they parse as a finite number.
   public func jsonRecords(numericColumns: Set<String> = []) -> String {
     let objects = rows.map { row in
-      "{" + zip(header, row).map { key, cell in
-        let value = numericColumns.contains(key) && Double(cell)?.isFinite == true ? cell : JSON.quoted(cell)
-        return JSON.quoted(key) + ": " + value
-      }.joined(separator: ", ") + "}"
+      "{"
+        + zip(header, row).map { key, cell in
+          let value =
+            numericColumns.contains(key) && Double(cell)?.isFinite == true ? cell : JSON.quoted(cell)
+          return JSON.quoted(key) + ": " + value
+        }.joined(separator: ", ") + "}"
     }
     return "[" + objects.joined(separator: ",\n ") + "]"
   }

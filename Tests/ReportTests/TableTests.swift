@@ -29,7 +29,8 @@ import Testing
     table.append(["n/a", "nan"])
     #expect(
       table.jsonRecords(numericColumns: ["value"])
-        == "[{\"name\": \"tab\\there \\\"q\\\"\", \"value\": 2.5},\n {\"name\": \"n/a\", \"value\": \"nan\"}]")
+        == "[{\"name\": \"tab\\there \\\"q\\\"\", \"value\": 2.5},\n {\"name\": \"n/a\", \"value\": \"nan\"}]"
+    )
     #expect(JSON.quoted("\u{1}") == "\"\\u0001\"")
   }
 

@@ -33,23 +33,7 @@ public struct LayerNorm<Scalar: BLASScalar>: Sendable {
     precondition(
       x.columns == weight.columns, "LayerNorm: input \(x.rows)×\(x.columns), norm over \(weight.columns)")
     var y = x
-    let n = x.columns
-    let epsilon = epsilon
-    weight.withUnsafeBufferPointer { gamma in
-      bias.withUnsafeBufferPointer { beta in
-        y.withUnsafeMutableBufferPointer { p in
-          for start in stride(from: 0, to: p.count, by: Swift.max(n, 1)) {
-            var mean: Scalar = 0
-            for j in 0..<n { mean += p[start + j] }
-            mean /= Scalar(n)
-            var variance: Scalar = 0
-            for j in 0..<n { variance += (p[start + j] - mean) * (p[start + j] - mean) }
-            let scale = 1 / Scalar.sqrt(variance / Scalar(n) + epsilon)
-            for j in 0..<n { p[start + j] = (p[start + j] - mean) * scale * gamma[j] + beta[j] }
-          }
-        }
-      }
-    }
+    y.layerNormalizeRows(gain: weight, bias: bias, epsilon: epsilon)
     return y
   }
 }

@@ -29,18 +29,7 @@ public struct RMSNorm<Scalar: BLASScalar>: Sendable {
     precondition(
       x.columns == weight.columns, "RMSNorm: input \(x.rows)×\(x.columns), norm over \(weight.columns)")
     var y = x
-    let n = x.columns
-    let epsilon = epsilon
-    weight.withUnsafeBufferPointer { gamma in
-      y.withUnsafeMutableBufferPointer { p in
-        for start in stride(from: 0, to: p.count, by: Swift.max(n, 1)) {
-          var sumOfSquares: Scalar = 0
-          for j in 0..<n { sumOfSquares += p[start + j] * p[start + j] }
-          let scale = 1 / Scalar.sqrt(sumOfSquares / Scalar(n) + epsilon)
-          for j in 0..<n { p[start + j] = p[start + j] * scale * gamma[j] }
-        }
-      }
-    }
+    y.rmsNormalizeRows(gain: weight, epsilon: epsilon)
     return y
   }
 }

@@ -47,6 +47,8 @@ public struct ExpertChoiceRouter<Scalar: BLASScalar>: Router {
   }
 
   /// The expert-choice routing of `x` (`T × d`); `k` is ignored (see the type's summary).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func route(_ x: Matrix<Scalar>, k: Int, context: inout RoutingContext) -> RoutingDecision<Scalar> {
     let logits = gate(x)
     let probabilities = logits.softmaxRows()

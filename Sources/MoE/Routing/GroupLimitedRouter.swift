@@ -115,6 +115,8 @@ public struct GroupLimitedRouter<Scalar: BLASScalar>: Router {
 
   /// Sets the selection scores of every expert outside each token's `topKGroup` best
   /// groups to `-inf`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   func maskIneligibleGroups(_ selection: inout Matrix<Scalar>) {
     let size = expertCount / groupCount
     // One row per (token, group): the group's selection scores.

@@ -33,6 +33,8 @@ public struct HashRouter<Scalar: BLASScalar>: Router {
   /// only the token count.
   ///
   /// - Precondition: `context.tokenIDs` holds `x.rows` ids within the vocabulary.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func route(_ x: Matrix<Scalar>, k: Int, context: inout RoutingContext) -> RoutingDecision<Scalar> {
     _checkK(k)
     guard let ids = context.tokenIDs, ids.count == x.rows else {

