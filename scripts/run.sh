@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the build needs (scripts/bootstrap.sh), builds in release mode and runs
-# MoEKit's main job: for now the GEMM benchmark. Extra arguments go to the job
-# (e.g. `scripts/run.sh --quick`).
+# MoEKit's main job: the cost tables (`cost-tables`). Extra arguments go to it
+# (e.g. `scripts/run.sh --format json`, `scripts/run.sh --config path/to/config.json`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-swift build -c release --product gemm-bench
-"$(swift build -c release --show-bin-path)/gemm-bench" "$@"
+swift build -c release --product cost-tables
+"$(swift build -c release --show-bin-path)/cost-tables" "$@"

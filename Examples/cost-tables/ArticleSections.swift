@@ -70,7 +70,7 @@ struct ArticleSections {
       var flags: [String] = []
       let total = Double(a.totalParameters) / 1e9
       let active = Double(a.activeParameters) / 1e9
-      if abs(total - quoted.total) > 0.03 * quoted.total {
+      if abs(total - quoted.total) > 0.05 * quoted.total {
         flags.append("total \(Format.fixed(total, 2))B ≠ \(Format.fixed(quoted.total, 0))B")
       }
       if abs(active - quoted.active) > 0.05 * quoted.active {

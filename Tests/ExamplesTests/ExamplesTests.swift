@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 /// The examples, run as a user would run them.
@@ -26,5 +27,55 @@ import Testing
     #expect(result.output.contains("GEMV"))
     let bad = try ExampleRunner.run("gemm-bench", ["--threads", "0"])
     #expect(bad.status != 0 && bad.errors.contains("--threads"))
+  }
+}
+
+@Suite struct CostTablesTests {
+  @Test func printsEverySectionWithoutMeasuring() throws {
+    let result = try ExampleRunner.run("cost-tables", ["--no-measure"])
+    #expect(result.status == 0, "\(result.errors)")
+    for title in [
+      "Table 1 under the article's convention", "Table 1 under exact accounting", "The article's claims",
+      "Table 2 recomputed",
+    ] {
+      #expect(result.output.contains(title), "missing \(title)")
+    }
+    #expect(!result.output.contains("Measured here"))
+  }
+
+  @Test func costsAHuggingFaceConfigAsJSON() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-\(UInt64.random(in: 0..<1 << 40))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let config = folder.appendingPathComponent("config.json")
+    try Data(
+      #"{"model_type": "mixtral", "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8, "num_local_experts": 8, "num_experts_per_tok": 2}"#
+        .utf8
+    ).write(to: config)
+    let result = try ExampleRunner.run("cost-tables", ["--config", config.path, "--format", "json"])
+    #expect(result.status == 0, "\(result.errors)")
+    let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+    #expect(object?["total_parameters"] as? Int == 46_702_792_704)
+    #expect(object?["active_parameters"] as? Int == 12_879_925_248)
+    #expect(object?["active_parameters_excluding_embeddings"] != nil)
+  }
+
+  @Test func rejectsBadInputWithAMessage() throws {
+    let missing = try ExampleRunner.run("cost-tables", ["--config", "/nonexistent/config.json"])
+    #expect(missing.status != 0 && missing.errors.contains("cannot read"))
+    let dtype = try ExampleRunner.run("cost-tables", ["--dtype", "fp64"])
+    #expect(dtype.status != 0 && dtype.errors.contains("--dtype"))
+    let hardware = try ExampleRunner.run("cost-tables", ["--hardware", "tpu"])
+    #expect(hardware.status != 0 && hardware.errors.contains("--hardware"))
+  }
+
+  @Test func csvAndJSONFormatsParse() throws {
+    let json = try ExampleRunner.run("cost-tables", ["--no-measure", "--format", "json"])
+    #expect(json.status == 0)
+    let object = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
+    #expect(Set(object?.keys ?? [:].keys) == ["table1_convention", "table1_exact", "claims", "table2"])
+    let csv = try ExampleRunner.run("cost-tables", ["--no-measure", "--format", "csv"])
+    #expect(csv.status == 0 && csv.output.contains("# Table 2"))
   }
 }
