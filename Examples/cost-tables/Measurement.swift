@@ -53,7 +53,6 @@ struct Measurement {
   /// `a` with its width and every FFN width divided by `scale` (at least 1).
   func scaled(_ a: Architecture) -> Architecture {
     var s = a
-    s.name = a.name.components(separatedBy: " (").first ?? a.name
     s.width = Swift.max(1, a.width / scale)
     s.denseFeedForward.hidden = Swift.max(1, a.denseFeedForward.hidden / scale)
     if var moe = a.moe {

@@ -156,3 +156,19 @@ import Testing
     expectWithin(lite.activeParameters - lite.embeddingParameters, 2.4e9, 0.025, "DeepSeek-V2-Lite active")
   }
 }
+
+@Suite struct CostModelReadmeExampleTests {
+  /// The README's "`CostModel` at a glance" snippet, on a config file written here.
+  @Test func glanceSnippetRuns() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-readme-\(UInt64.random(in: 0..<1 << 40)).json"
+    ).path
+    try Data(PublishedModels.mixtral8x7B.utf8).write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let mixtral = try HuggingFaceConfig.architecture(contentsOfFile: path)
+    #expect(mixtral.totalParameters == 46_702_792_704 && mixtral.activeParameters == 12_879_925_248)
+    let flops = mixtral.forwardFLOPsPerToken(context: 4096)
+    let step = DecodeProjection(mixtral, on: .h100, batch: 8, context: 4096, dataType: .bf16)
+    #expect(step.flops == 8 * flops && step.isMemoryBound)
+  }
+}
