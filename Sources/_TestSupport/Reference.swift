@@ -77,10 +77,4 @@ public enum Reference {
     var generator = Xoshiro256StarStar(seed: seed)
     return Matrix.uniform(rows: rows, columns: columns, low: -1, high: 1, using: &generator)
   }
-
-  /// A loose relative tolerance for `Scalar` results compared with a `Double` reference
-  /// after a handful of operations: `1e-5` for Float, `1e-12` for Double.
-  public static func tolerance<Scalar: BLASScalar>(_: Scalar.Type) -> Double {
-    Scalar.self == Float.self ? 1e-5 : 1e-12
-  }
 }

@@ -44,6 +44,14 @@ public struct Linear<Scalar: BLASScalar>: Sendable {
     self.init(weight: weight, bias: bias)
   }
 
+  /// A router's gate: `dimensions → expertCount` logits, no bias, initialised as
+  /// `nn.Linear`.
+  public static func routerGate(
+    dimensions: Int, expertCount: Int, using generator: inout some RandomNumberGenerator
+  ) -> Linear {
+    Linear(inputDimensions: dimensions, outputDimensions: expertCount, bias: false, using: &generator)
+  }
+
   /// Number of input features.
   public var inputDimensions: Int { weight.columns }
   /// Number of output features.

@@ -31,8 +31,7 @@ public struct ExpertChoiceRouter<Scalar: BLASScalar>: Router {
     using generator: inout some RandomNumberGenerator
   ) {
     self.init(
-      gate: Linear(
-        inputDimensions: dimensions, outputDimensions: expertCount, bias: false, using: &generator),
+      gate: Linear.routerGate(dimensions: dimensions, expertCount: expertCount, using: &generator),
       capacityFactor: capacityFactor)
   }
 

@@ -34,10 +34,8 @@ public struct NoisyTopKRouter<Scalar: BLASScalar>: Router {
   /// A router with randomly initialised projections (`d → E`, no bias).
   public init(dimensions: Int, expertCount: Int, k: Int, using generator: inout some RandomNumberGenerator) {
     self.init(
-      gate: Linear(
-        inputDimensions: dimensions, outputDimensions: expertCount, bias: false, using: &generator),
-      noise: Linear(
-        inputDimensions: dimensions, outputDimensions: expertCount, bias: false, using: &generator),
+      gate: Linear.routerGate(dimensions: dimensions, expertCount: expertCount, using: &generator),
+      noise: Linear.routerGate(dimensions: dimensions, expertCount: expertCount, using: &generator),
       k: k)
   }
 

@@ -39,8 +39,7 @@ public struct SinkhornRouter<Scalar: BLASScalar>: Router {
   /// A router with a randomly initialised gate (`d → E`, no bias).
   public init(dimensions: Int, expertCount: Int, k: Int, using generator: inout some RandomNumberGenerator) {
     self.init(
-      gate: Linear(
-        inputDimensions: dimensions, outputDimensions: expertCount, bias: false, using: &generator),
+      gate: Linear.routerGate(dimensions: dimensions, expertCount: expertCount, using: &generator),
       k: k)
   }
 

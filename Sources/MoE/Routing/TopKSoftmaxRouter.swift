@@ -33,8 +33,7 @@ public struct TopKSoftmaxRouter<Scalar: BLASScalar>: Router {
     using generator: inout some RandomNumberGenerator
   ) {
     self.init(
-      gate: Linear(
-        inputDimensions: dimensions, outputDimensions: expertCount, bias: false, using: &generator),
+      gate: Linear.routerGate(dimensions: dimensions, expertCount: expertCount, using: &generator),
       k: k, normalizeTopK: normalizeTopK)
   }
 
