@@ -5,8 +5,14 @@ import RealModule
 
 extension BLASScalar {
   /// See `BLASScalar._applyKernel`.
-  public static func _applyKernel(_ x: UnsafeMutableBufferPointer<Self>, _ function: ElementwiseFunction) {
-    for i in x.indices { x[i] = function(x[i]) }
+  public static func _applyKernel(
+    _ x: UnsafeMutableBufferPointer<Self>, _ function: ElementwiseFunction, derivative: Bool
+  ) {
+    if derivative {
+      for i in x.indices { x[i] = function.derivative(x[i]) }
+    } else {
+      for i in x.indices { x[i] = function(x[i]) }
+    }
   }
 
   /// See `BLASScalar._combineKernel`.

@@ -87,8 +87,9 @@ where Magnitude == Self {
   // (the `MoE` module) still runs specialised loops: one dynamic call per matrix, not one
   // per element (measured: a 64×256→688 SwiGLU block from generic code, 4.7 ms → 1.1 ms).
 
-  /// `x ← f(x)` for every element.
-  static func _applyKernel(_ x: UnsafeMutableBufferPointer<Self>, _ function: ElementwiseFunction)
+  /// `x ← f(x)`, or `x ← f′(x)` when `derivative`, for every element.
+  static func _applyKernel(
+    _ x: UnsafeMutableBufferPointer<Self>, _ function: ElementwiseFunction, derivative: Bool)
   /// `a ← a ∘ b` element by element, or `a[i, j] ← a[i, j] ∘ b[j]` when `broadcast`.
   static func _combineKernel(
     _ a: UnsafeMutableBufferPointer<Self>, _ b: UnsafeBufferPointer<Self>, columns: Int, broadcast: Bool,

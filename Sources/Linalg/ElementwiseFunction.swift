@@ -49,10 +49,45 @@ public enum ElementwiseFunction: String, Sendable, CaseIterable {
   }
 }
 
+extension ElementwiseFunction {
+  /// The derivative `f′(x)`, for backward passes:
+  /// relu `[x > 0]` (0 at 0); gelu `Φ(x) + x·φ(x)`; geluTanh
+  /// `s + x·s·(1 − s)·2c·(1 + 3·0.044715·x²)` with `s = σ(2u)`, `c = √(2/π)`; silu
+  /// `σ(x)·(1 + x·(1 − σ(x)))`; sigmoid `σ(x)·(1 − σ(x))`; softplus `σ(x)`.
+  @inlinable
+  public func derivative<Scalar: BLASScalar>(_ x: Scalar) -> Scalar {
+    switch self {
+    case .relu:
+      return x > 0 ? 1 : (x.isNaN ? x : 0)
+    case .gelu:
+      let density = Scalar.exp(-x * x / 2) / Scalar.sqrt(2 * Scalar.pi)
+      return Scalar.erfc(-x / Scalar.sqrt(2)) / 2 + x * density
+    case .geluTanh:
+      let c = Scalar.sqrt(2 / Scalar.pi)
+      let a = Scalar(0.044715)
+      let s = ElementwiseFunction.sigmoid(2 * c * (x + a * x * x * x))
+      return s + x * s * (1 - s) * 2 * c * (1 + 3 * a * x * x)
+    case .silu:
+      let s = ElementwiseFunction.sigmoid(x)
+      return s * (1 + x * (1 - s))
+    case .sigmoid:
+      let s = ElementwiseFunction.sigmoid(x)
+      return s * (1 - s)
+    case .softplus:
+      return ElementwiseFunction.sigmoid(x)
+    }
+  }
+}
+
 extension Matrix {
+  /// Replaces every element `x` by `function′(x)` (see `ElementwiseFunction.derivative`).
+  public mutating func applyDerivative(of function: ElementwiseFunction) {
+    withUnsafeMutableBufferPointer { Scalar._applyKernel($0, function, derivative: true) }
+  }
+
   /// Replaces every element `x` by `function(x)`.
   public mutating func apply(_ function: ElementwiseFunction) {
-    withUnsafeMutableBufferPointer { Scalar._applyKernel($0, function) }
+    withUnsafeMutableBufferPointer { Scalar._applyKernel($0, function, derivative: false) }
   }
 
   /// A matrix of `function(x)` for every element `x`.

@@ -250,9 +250,9 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable {
     into output: inout Matrix<Scalar>
   ) {
     groupedGEMM(
-      input, rowRanges: ranges, weights: layers.map(\.weight), transposeWeights: true, into: &output)
+      input, rowRanges: ranges, weights: layers.map(\.weight.value), transposeWeights: true, into: &output)
     for (layer, range) in zip(layers, ranges) where !range.isEmpty {
-      if let bias = layer.bias { output[rows: range].add(bias) }
+      if let bias = layer.bias { output[rows: range].add(bias.value) }
     }
   }
 }

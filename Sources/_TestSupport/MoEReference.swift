@@ -7,8 +7,8 @@ public enum MoEReference {
   /// `W·x + b` for one token by a plain loop.
   public static func linear(_ layer: Linear<Double>, _ x: [Double]) -> [Double] {
     (0..<layer.outputDimensions).map { o in
-      var sum = layer.bias?[0, o] ?? 0
-      for i in 0..<layer.inputDimensions { sum += layer.weight[o, i] * x[i] }
+      var sum = layer.bias?.value[0, o] ?? 0
+      for i in 0..<layer.inputDimensions { sum += layer.weight.value[o, i] * x[i] }
       return sum
     }
   }

@@ -21,14 +21,14 @@ import _TestSupport
   @Test func linearInitialisationIsPyTorchs() {
     var g = Xoshiro256StarStar(seed: 2)
     let layer = Linear<Double>(inputDimensions: 16, outputDimensions: 64, using: &g)
-    #expect(layer.weight.elements.allSatisfy { abs($0) <= 0.25 })
-    #expect(layer.weight.elements.map(abs).max()! > 0.24)
+    #expect(layer.weight.value.elements.allSatisfy { abs($0) <= 0.25 })
+    #expect(layer.weight.value.elements.map(abs).max()! > 0.24)
   }
 
   @Test func rmsNormByHand() {
     // Row [3, 4]: mean square 12.5, so y = [3, 4] / √12.5 ⊙ γ.
     var norm = RMSNorm<Double>(dimensions: 2, epsilon: 0)
-    norm.weight = Matrix([[1, 2]])
+    norm.weight.value = Matrix([[1, 2]])
     let y = norm(Matrix([[3, 4]]))
     #expect(abs(y[0, 0] - 3 / 12.5.squareRoot()) < 1e-15)
     #expect(abs(y[0, 1] - 8 / 12.5.squareRoot()) < 1e-15)
@@ -37,7 +37,7 @@ import _TestSupport
   @Test func layerNormByHand() {
     // Row [1, 2, 3]: mean 2, population variance 2/3.
     var norm = LayerNorm<Double>(dimensions: 3, epsilon: 0)
-    norm.bias = Matrix([[0, 1, 0]])
+    norm.bias.value = Matrix([[0, 1, 0]])
     let y = norm(Matrix([[1, 2, 3]]))
     let s = (2.0 / 3).squareRoot()
     #expect(y.isApproximatelyEqual(to: Matrix([[-1 / s, 1, 1 / s]]), relativeTolerance: 1e-14))

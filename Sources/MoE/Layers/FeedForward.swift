@@ -9,7 +9,7 @@ import Linalg
 ///
 /// - `x`, `y`: `tokens × dimensions`; `up`, `gate`: `dimensions → hiddenDimensions`;
 ///   `down`: `hiddenDimensions → dimensions`.
-public struct FeedForward<Scalar: BLASScalar>: Sendable {
+public struct FeedForward<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// The gate projection (`gate_proj` / `w1`), present in the gated form only.
   public var gate: Linear<Scalar>?
   /// The up projection (`up_proj` / `w3`; `fc1` in the plain form).
@@ -85,5 +85,61 @@ public struct FeedForward<Scalar: BLASScalar>: Sendable {
       hidden.apply(activation)
     }
     return down(hidden)
+  }
+
+  /// What the backward pass needs from the forward pass.
+  public struct Cache: Sendable {
+    /// The input `x`.
+    public var input: Matrix<Scalar>
+    /// `gate(x)` before the activation (gated form only).
+    public var gateOutput: Matrix<Scalar>?
+    /// `up(x)` (before the activation in the plain form).
+    public var upOutput: Matrix<Scalar>
+    /// The input of `down`.
+    public var hidden: Matrix<Scalar>
+  }
+
+  /// The forward pass, keeping what `backward` needs.
+  public func forwardForTraining(_ x: Matrix<Scalar>) -> (output: Matrix<Scalar>, cache: Cache) {
+    let upOutput = up(x)
+    var hidden = upOutput
+    let gateOutput = gate?(x)
+    if let gateOutput {
+      hidden.multiplyElementwise(by: gateOutput.applying(activation))
+    } else {
+      hidden.apply(activation)
+    }
+    let cache = Cache(input: x, gateOutput: gateOutput, upOutput: upOutput, hidden: hidden)
+    return (down(hidden), cache)
+  }
+
+  /// The backward pass: accumulates every trainable projection's gradients and returns
+  /// `∂x`. Gated: `∂H = dy·W_down`, `∂up = ∂H ⊙ act(G)`, `∂G = ∂H ⊙ up ⊙ act′(G)`; plain:
+  /// `∂P = ∂H ⊙ act′(P)`.
+  ///
+  /// - Parameters:
+  ///   - dy: `∂loss/∂y`, `tokens × dimensions`.
+  ///   - cache: from `forwardForTraining` of the same input.
+  /// - Returns: `∂loss/∂x`, `tokens × dimensions`.
+  public mutating func backward(_ dy: Matrix<Scalar>, cache: Cache) -> Matrix<Scalar> {
+    let dHidden = down.backward(dy, input: cache.hidden)
+    if let gateOutput = cache.gateOutput {
+      let dUp = dHidden.elementwiseProduct(gateOutput.applying(activation))
+      var dGate = gateOutput
+      dGate.applyDerivative(of: activation)
+      dGate.multiplyElementwise(by: dHidden.elementwiseProduct(cache.upOutput))
+      return gate!.backward(dGate, input: cache.input) + up.backward(dUp, input: cache.input)
+    }
+    var dUp = cache.upOutput
+    dUp.applyDerivative(of: activation)
+    dUp.multiplyElementwise(by: dHidden)
+    return up.backward(dUp, input: cache.input)
+  }
+
+  /// Visits `gate`, `up` and `down` (Hugging Face's `gate_proj`/`up_proj`/`down_proj`).
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
+    if gate != nil { gate!.visitParameters(prefix: Self._join(prefix, "gate"), body) }
+    up.visitParameters(prefix: Self._join(prefix, "up"), body)
+    down.visitParameters(prefix: Self._join(prefix, "down"), body)
   }
 }

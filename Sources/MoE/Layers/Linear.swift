@@ -10,11 +10,11 @@ import RealModule
 ///
 /// ### References
 /// PyTorch `torch.nn.Linear`; MLX `MLXNN.Linear`.
-public struct Linear<Scalar: BLASScalar>: Sendable {
-  /// `outputDimensions × inputDimensions`.
-  public var weight: Matrix<Scalar>
-  /// `1 × outputDimensions`, or `nil` for a layer without bias.
-  public var bias: Matrix<Scalar>?
+public struct Linear<Scalar: BLASScalar>: Sendable, ParameterContainer {
+  /// `W`, `outputDimensions × inputDimensions`.
+  public var weight: Parameter<Scalar>
+  /// `b`, `1 × outputDimensions`, or `nil` for a layer without bias.
+  public var bias: Parameter<Scalar>?
 
   /// A layer with the given weight (`out × in`) and optional bias (`1 × out`).
   public init(weight: Matrix<Scalar>, bias: Matrix<Scalar>? = nil) {
@@ -23,8 +23,8 @@ public struct Linear<Scalar: BLASScalar>: Sendable {
         bias.rows == 1 && bias.columns == weight.rows,
         "Linear: bias \(bias.rows)×\(bias.columns) does not match weight \(weight.rows)×\(weight.columns)")
     }
-    self.weight = weight
-    self.bias = bias
+    self.weight = Parameter(weight)
+    self.bias = bias.map { Parameter($0) }
   }
 
   /// A layer initialised as PyTorch's `nn.Linear`: weight and bias uniform in
@@ -53,16 +53,16 @@ public struct Linear<Scalar: BLASScalar>: Sendable {
   }
 
   /// Number of input features.
-  public var inputDimensions: Int { weight.columns }
+  public var inputDimensions: Int { weight.value.columns }
   /// Number of output features.
-  public var outputDimensions: Int { weight.rows }
+  public var outputDimensions: Int { weight.value.rows }
   /// Number of scalars in the weight and bias.
   public var parameterCount: Int { weight.count + (bias?.count ?? 0) }
 
   /// `x·Wᵀ + b` written into `output` (`tokens × outputDimensions`), allocating nothing.
   public func forward(_ x: Matrix<Scalar>, into output: inout Matrix<Scalar>) {
-    gemm(x, weight, transposeB: true, into: &output)
-    if let bias { output.add(bias) }
+    gemm(x, weight.value, transposeB: true, into: &output)
+    if let bias { output.add(bias.value) }
   }
 
   /// `x·Wᵀ + b` for `x` of `tokens × inputDimensions`.
@@ -70,5 +70,24 @@ public struct Linear<Scalar: BLASScalar>: Sendable {
     var output = Matrix<Scalar>(rows: x.rows, columns: outputDimensions)
     forward(x, into: &output)
     return output
+  }
+
+  /// The backward pass for `y = x·Wᵀ + b`: accumulates `∂W += dyᵀ·x` and `∂b += Σ_t dy_t`
+  /// (for trainable parameters) and returns `∂x = dy·W`.
+  ///
+  /// - Parameters:
+  ///   - dy: `∂loss/∂y`, `tokens × outputDimensions`.
+  ///   - x: the forward pass's input, `tokens × inputDimensions`.
+  /// - Returns: `tokens × inputDimensions`.
+  public mutating func backward(_ dy: Matrix<Scalar>, input x: Matrix<Scalar>) -> Matrix<Scalar> {
+    weight.accumulateGradient { gemm(dy, transposeA: true, x, beta: 1, into: &$0) }
+    bias?.accumulateGradient { $0.add(Matrix(row: dy.columnSums())) }
+    return matmul(dy, weight.value)
+  }
+
+  /// Visits `weight` and `bias`.
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
+    body(Self._join(prefix, "weight"), &weight)
+    if bias != nil { body(Self._join(prefix, "bias"), &bias!) }
   }
 }

@@ -22,8 +22,8 @@ public struct NoisyTopKRouter<Scalar: BLASScalar>: Router {
   /// A router from its two projections.
   public init(gate: Linear<Scalar>, noise: Linear<Scalar>, k: Int) {
     precondition(
-      gate.weight.shape == noise.weight.shape,
-      "NoisyTopKRouter: gate \(gate.weight.rows)×\(gate.weight.columns) and noise \(noise.weight.rows)×\(noise.weight.columns) differ"
+      gate.weight.value.shape == noise.weight.value.shape,
+      "NoisyTopKRouter: gate \(gate.outputDimensions)×\(gate.inputDimensions) and noise \(noise.outputDimensions)×\(noise.inputDimensions) differ"
     )
     self.gate = gate
     self.noise = noise

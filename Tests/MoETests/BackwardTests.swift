@@ -1,0 +1,102 @@
+import Linalg
+import MoE
+import Testing
+import _TestSupport
+
+/// Every backward pass against central finite differences in `Double`.
+@Suite struct BackwardTests {
+  static let tolerance = 1e-6
+
+  func random(_ rows: Int, _ columns: Int, seed: UInt64, scale: Double = 1) -> Matrix<Double> {
+    Reference.randomMatrix(Double.self, rows: rows, columns: columns, seed: seed) * scale
+  }
+
+  /// Checks `∂L/∂x` and every parameter's gradient of a layer with `forward` and
+  /// `backward(dy, x) -> dx`.
+  func check<Layer: ParameterContainer>(
+    _ layer: Layer, input x: Matrix<Double>, outputs: Int, _ label: String,
+    forward: @escaping (Layer, Matrix<Double>) -> Matrix<Double>,
+    backward: @escaping (inout Layer, Matrix<Double>, Matrix<Double>) -> Matrix<Double>
+  ) where Layer.Scalar == Double {
+    let r = random(x.rows, outputs, seed: 99)
+    var copy = layer
+    let dx = backward(&copy, r, x)
+    let numeric = GradientCheck.numericalGradient(at: x) { GradientCheck.projection(forward(layer, $0), r) }
+    #expect(GradientCheck.relativeError(dx, numeric) < Self.tolerance, "\(label): ∂x")
+    for (name, error) in GradientCheck.parameterErrors(
+      layer, projection: r, forward: { forward($0, x) }, backward: { _ = backward(&$0, $1, x) })
+    {
+      #expect(error < Self.tolerance, "\(label): \(name) relative error \(error)")
+    }
+  }
+
+  @Test(arguments: [false, true])
+  func linear(bias: Bool) {
+    var g = Xoshiro256StarStar(seed: 1)
+    let layer = Linear<Double>(inputDimensions: 4, outputDimensions: 3, bias: bias, using: &g)
+    check(layer, input: random(5, 4, seed: 2), outputs: 3, "Linear bias \(bias)") {
+      $0($1)
+    } backward: {
+      $0.backward($1, input: $2)
+    }
+  }
+
+  @Test func rmsNorm() {
+    var norm = RMSNorm<Double>(dimensions: 5, epsilon: 1e-6)
+    norm.weight.value = random(1, 5, seed: 3)
+    check(norm, input: random(4, 5, seed: 4), outputs: 5, "RMSNorm") {
+      $0($1)
+    } backward: {
+      $0.backward($1, input: $2)
+    }
+  }
+
+  @Test func layerNorm() {
+    var norm = LayerNorm<Double>(dimensions: 5)
+    norm.weight.value = random(1, 5, seed: 5)
+    norm.bias.value = random(1, 5, seed: 6)
+    check(norm, input: random(4, 5, seed: 7), outputs: 5, "LayerNorm") {
+      $0($1)
+    } backward: {
+      $0.backward($1, input: $2)
+    }
+  }
+
+  @Test(arguments: ElementwiseFunction.allCases)
+  func activationDerivative(_ f: ElementwiseFunction) {
+    // Away from relu's kink at 0.
+    for x in [-6.0, -2.5, -0.7, -0.1, 0.3, 1.1, 4.0, 9.0] {
+      let h = 1e-6
+      let numeric = (f(x + h) - f(x - h)) / (2 * h)
+      let error = abs(f.derivative(x) - numeric) / max(abs(numeric), 1e-8)
+      #expect(error < Self.tolerance, "\(f)′(\(x)) = \(f.derivative(x)), numeric \(numeric)")
+    }
+  }
+
+  @Test(arguments: [true, false], ElementwiseFunction.allCases)
+  func feedForward(gated: Bool, activation: ElementwiseFunction) {
+    var g = Xoshiro256StarStar(seed: 8)
+    let network = FeedForward<Double>(
+      dimensions: 4, hiddenDimensions: 6, gated: gated, activation: activation, bias: true, using: &g)
+    check(
+      network, input: random(3, 4, seed: 9, scale: 2), outputs: 4, "FeedForward gated \(gated) \(activation)"
+    ) {
+      $0($1)
+    } backward: { network, dy, x in
+      network.backward(dy, cache: network.forwardForTraining(x).cache)
+    }
+  }
+
+  @Test func frozenParametersGetNoGradient() {
+    var g = Xoshiro256StarStar(seed: 10)
+    var network = FeedForward<Double>(dimensions: 4, hiddenDimensions: 6, using: &g)
+    network.setTrainable { $0.hasPrefix("down") }
+    let x = random(3, 4, seed: 11)
+    _ = network.backward(random(3, 4, seed: 12), cache: network.forwardForTraining(x).cache)
+    let gradients = network.namedParameters.map { ($0.name, $0.parameter.gradient != nil) }
+    #expect(gradients.map(\.0) == ["gate.weight", "up.weight", "down.weight"])
+    #expect(gradients.map(\.1) == [false, false, true])
+    #expect(network.parameterCount(trainableOnly: true) == 24)
+    #expect(network.parameterCount() == 72)
+  }
+}
