@@ -34,7 +34,7 @@ public struct MoEForward<Scalar: BLASScalar>: Sendable {
 /// Shazeer et al. 2017 (arXiv 1701.06538); Lepikhin et al. 2020, GShard (arXiv
 /// 2006.16668); Fedus et al. 2021, Switch Transformers (arXiv 2101.03961); Gale et al.
 /// 2022, MegaBlocks (arXiv 2211.15841) for the sort-by-expert dispatch.
-public struct MoELayer<Scalar: BLASScalar>: Sendable {
+public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// Chooses the experts.
   public var router: any Router<Scalar>
   /// The routed experts.
@@ -173,8 +173,8 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable {
   }
 
   /// Applies capacity and sorts the kept assignments by expert (a counting sort, stable
-  /// in the router's order), filling `workspace.sortedTokens`, `sortedWeights`, `counts`
-  /// and `offsets`.
+  /// in the router's order), filling `workspace.sortedTokens`, `sortedWeights`,
+  /// `sortedAssignments`, `counts` and `offsets`.
   ///
   /// - Returns: each expert's block of rows in the sorted order.
   @_specialize(where Scalar == Float)
@@ -207,10 +207,13 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable {
     workspace.sortedTokens.append(contentsOf: repeatElement(0, count: routed))
     workspace.sortedWeights.removeAll(keepingCapacity: true)
     workspace.sortedWeights.append(contentsOf: repeatElement(0, count: routed))
+    workspace.sortedAssignments.removeAll(keepingCapacity: true)
+    workspace.sortedAssignments.append(contentsOf: repeatElement(0, count: routed))
     var cursor = Array(workspace.offsets.dropLast())
     for (i, a) in assignments.enumerated() where workspace.kept[i] {
       workspace.sortedTokens[cursor[a.expert]] = a.token
       workspace.sortedWeights[cursor[a.expert]] = a.weight
+      workspace.sortedAssignments[cursor[a.expert]] = i
       cursor[a.expert] += 1
     }
     return (0..<expertCount).map { workspace.offsets[$0]..<workspace.offsets[$0 + 1] }
@@ -231,14 +234,15 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable {
     Self.project(input, experts.map(\.up), ranges, into: &workspace.upOutput[rows: rows])
     if first.isGated {
       Self.project(input, experts.map { $0.gate! }, ranges, into: &workspace.gateOutput[rows: rows])
-      FeedForward._gatedHidden(
-        gate: &workspace.gateOutput[rows: rows], up: &workspace.upOutput[rows: rows],
-        activation: first.activation)
+      workspace.hidden[rows: rows] = workspace.gateOutput[rows: rows]
+      workspace.hidden[rows: rows].apply(first.activation)
+      workspace.hidden[rows: rows].multiplyElementwise(by: workspace.upOutput[rows: rows])
     } else {
-      workspace.upOutput[rows: rows].apply(first.activation)
+      workspace.hidden[rows: rows] = workspace.upOutput[rows: rows]
+      workspace.hidden[rows: rows].apply(first.activation)
     }
     Self.project(
-      workspace.upOutput[rows: rows], experts.map(\.down), ranges, into: &workspace.expertOutput[rows: rows])
+      workspace.hidden[rows: rows], experts.map(\.down), ranges, into: &workspace.expertOutput[rows: rows])
   }
 
   /// `output[ranges[e]] = input[ranges[e]]·W_eᵀ + b_e` for every expert `e`, one grouped

@@ -9,11 +9,15 @@ public struct MoEWorkspace<Scalar: BLASScalar>: Sendable {
   var input = Matrix<Scalar>(rows: 0, columns: 0)
   var gateOutput = Matrix<Scalar>(rows: 0, columns: 0)
   var upOutput = Matrix<Scalar>(rows: 0, columns: 0)
+  /// The experts' hidden activations, the input of `down`.
+  var hidden = Matrix<Scalar>(rows: 0, columns: 0)
   var expertOutput = Matrix<Scalar>(rows: 0, columns: 0)
   /// The token of each gathered row, sorted by expert.
   var sortedTokens: [Int] = []
   /// The combine weight of each gathered row.
   var sortedWeights: [Scalar] = []
+  /// The index in `RoutingDecision.assignments` of each gathered row.
+  var sortedAssignments: [Int] = []
   /// Whether each of the router's assignments survived capacity.
   var kept: [Bool] = []
   /// Per-expert counts and their prefix sums (`E + 1`).
@@ -33,6 +37,7 @@ public struct MoEWorkspace<Scalar: BLASScalar>: Sendable {
     grow(&input, dimensions)
     if gated { grow(&gateOutput, hiddenDimensions) }
     grow(&upOutput, hiddenDimensions)
+    grow(&hidden, hiddenDimensions)
     grow(&expertOutput, dimensions)
   }
 }

@@ -100,3 +100,85 @@ import _TestSupport
     #expect(network.parameterCount() == 72)
   }
 }
+
+/// The MoE layer's backward pass for every router, with and without shared experts and
+/// capacity drops, against central differences.
+@Suite struct MoEBackwardTests {
+  @Test(arguments: MoELayerTests.RouterKind.allCases, MoELayerTests.SharedKind.allCases)
+  func moeLayer(kind: MoELayerTests.RouterKind, shared: MoELayerTests.SharedKind) {
+    for capacityFactor in [nil, 0.75] as [Double?] {
+      let layer = MoELayerTests.layer(kind, shared: shared, capacityFactor: capacityFactor, seed: 21)
+      let x = Reference.randomMatrix(Double.self, rows: 7, columns: MoELayerTests.d, seed: 22) * 2
+      let label = "\(kind) shared \(shared) cf \(String(describing: capacityFactor))"
+      func context() -> RoutingContext {
+        RoutingContext(isTraining: true, seed: 5, tokenIDs: (0..<7).map { $0 * 3 % 50 })
+      }
+      BackwardTests().check(layer, input: x, outputs: MoELayerTests.d, label) { layer, x in
+        var c = context()
+        return layer.forwardForTraining(x, context: &c).result.output
+      } backward: { layer, dy, x in
+        var c = context()
+        let cache = layer.forwardForTraining(x, context: &c).cache
+        return layer.backward(dy, cache: cache)
+      }
+    }
+  }
+
+  @Test func trainingForwardEqualsInferenceForward() {
+    let layer = MoELayerTests.layer(.topK, shared: .qwen, capacityFactor: 0.75, seed: 23)
+    let x = Reference.randomMatrix(Double.self, rows: 9, columns: MoELayerTests.d, seed: 24)
+    var a = RoutingContext()
+    var b = RoutingContext()
+    var workspace = MoEWorkspace<Double>()
+    let training = layer.forwardForTraining(x, context: &a).result.output
+    #expect(
+      training.isApproximatelyEqual(
+        to: layer.forward(x, context: &b, workspace: &workspace).output, relativeTolerance: 1e-14))
+  }
+
+  @Test(arguments: [MoELayerTests.RouterKind.topK, .deepSeekV3, .expertChoice])
+  func balancingLossGradientsReachTheRouter(kind: MoELayerTests.RouterKind) {
+    let layer = MoELayerTests.layer(kind, shared: .none, capacityFactor: nil, seed: 25)
+    let x = Reference.randomMatrix(Double.self, rows: 6, columns: MoELayerTests.d, seed: 26)
+    let r = Reference.randomMatrix(Double.self, rows: 6, columns: MoELayerTests.d, seed: 27)
+    let balance = LoadBalancingLoss(coefficient: 0.5)
+    let z = RouterZLoss(coefficient: 0.3)
+    let sequence = SequenceBalanceLoss(coefficient: 0.7)
+    func loss(_ layer: MoELayer<Double>, _ x: Matrix<Double>) -> Double {
+      var c = RoutingContext()
+      let result = layer.forwardForTraining(x, context: &c).result
+      return GradientCheck.projection(result.output, r) + balance.evaluate(result.decision).loss
+        + z.evaluate(result.decision).loss + sequence.evaluate(result.decision, sequenceLength: 3, k: 2).loss
+    }
+    var analytic = layer
+    var c = RoutingContext()
+    let (result, cache) = layer.forwardForTraining(x, context: &c)
+    let dp =
+      balance.evaluate(result.decision).probabilityGradient
+      + sequence.evaluate(result.decision, sequenceLength: 3, k: 2).probabilityGradient
+    let dx = analytic.backward(
+      r, cache: cache, probabilityGradient: dp, logitGradient: z.evaluate(result.decision).logitGradient)
+    let numericX = GradientCheck.numericalGradient(at: x) { loss(layer, $0) }
+    #expect(GradientCheck.relativeError(dx, numericX) < BackwardTests.tolerance, "\(kind): ∂x")
+    let gate = analytic.namedParameters.first { $0.name == "router.gate.weight" }!
+    let numericGate = GradientCheck.numericalGradient(at: gate.parameter.value) { value in
+      var perturbed = layer
+      perturbed.visitParameters(prefix: "") { name, p in if name == "router.gate.weight" { p.value = value } }
+      return loss(perturbed, x)
+    }
+    #expect(
+      GradientCheck.relativeError(gate.parameter.gradient!, numericGate) < BackwardTests.tolerance,
+      "\(kind): gate")
+  }
+
+  @Test func parameterNamesFollowTheHuggingFaceLayout() {
+    var layer = MoELayerTests.layer(.noisy, shared: .qwen, capacityFactor: nil, seed: 28)
+    var names: [String] = []
+    layer.visitParameters(prefix: "layers.3.moe") { name, _ in names.append(name) }
+    #expect(names.first == "layers.3.moe.router.gate.weight")
+    #expect(names.contains("layers.3.moe.router.noise.weight"))
+    #expect(names.contains("layers.3.moe.experts.3.down.weight"))
+    #expect(names.contains("layers.3.moe.shared_expert.up.weight"))
+    #expect(names.last == "layers.3.moe.shared_expert_gate.weight")
+  }
+}

@@ -67,24 +67,9 @@ public struct FeedForward<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// Number of scalars in all projections.
   public var parameterCount: Int { (gate?.parameterCount ?? 0) + up.parameterCount + down.parameterCount }
 
-  /// The gated form's hidden activations `act(gate) ⊙ up`, in place in `up` (`gate` is
-  /// overwritten with `act(gate)`). Shared with the MoE layer's expert blocks.
-  static func _gatedHidden(
-    gate: inout Matrix<Scalar>, up: inout Matrix<Scalar>, activation: ElementwiseFunction
-  ) {
-    gate.apply(activation)
-    up.multiplyElementwise(by: gate)
-  }
-
   /// The network applied to `x` (`tokens × dimensions`).
   public func callAsFunction(_ x: Matrix<Scalar>) -> Matrix<Scalar> {
-    var hidden = up(x)
-    if var gated = gate?(x) {
-      Self._gatedHidden(gate: &gated, up: &hidden, activation: activation)
-    } else {
-      hidden.apply(activation)
-    }
-    return down(hidden)
+    forwardForTraining(x).output
   }
 
   /// What the backward pass needs from the forward pass.

@@ -74,4 +74,18 @@ public struct ExpertChoiceRouter<Scalar: BLASScalar>: Router {
       tokenCount: x.rows, expertCount: expertCount, assignments: assignments, logits: logits,
       probabilities: probabilities, nonFiniteTokens: skipped)
   }
+
+  /// The backward pass through `w = S[t, e]` and `S = softmax(x·W_gᵀ)` over experts.
+  public mutating func backward(
+    _ x: Matrix<Scalar>, decision: RoutingDecision<Scalar>, gradient: RoutingGradient<Scalar>
+  ) -> Matrix<Scalar> {
+    let ds = _RouterBackward.totalScoreGradient(decision, gradient, normalize: false)
+    let dl = _RouterBackward.softmaxBackward(ds, scores: decision.probabilities)
+    return _RouterBackward.gateBackward(&gate, x, logitGradient: dl, decision, gradient)
+  }
+
+  /// Visits `gate.weight`.
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
+    gate.visitParameters(prefix: Self._join(prefix, "gate"), body)
+  }
 }

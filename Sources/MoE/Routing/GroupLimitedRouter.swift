@@ -139,4 +139,24 @@ public struct GroupLimitedRouter<Scalar: BLASScalar>: Router {
       }
     }
   }
+
+  /// The backward pass through `w = scale · s_e` (renormalised when `normalizeTopK`) and
+  /// `s = σ(x·W_gᵀ)` or `softmax(x·W_gᵀ)`. The selection bias gets no gradient: it is
+  /// moved by `AuxiliaryLossFreeBalancer`.
+  public mutating func backward(
+    _ x: Matrix<Scalar>, decision: RoutingDecision<Scalar>, gradient: RoutingGradient<Scalar>
+  ) -> Matrix<Scalar> {
+    let ds = _RouterBackward.totalScoreGradient(
+      decision, gradient, normalize: normalizeTopK, scale: routedScalingFactor)
+    let dl =
+      scoring == .softmax
+      ? _RouterBackward.softmaxBackward(ds, scores: decision.probabilities)
+      : _RouterBackward.sigmoidBackward(ds, scores: decision.probabilities)
+    return _RouterBackward.gateBackward(&gate, x, logitGradient: dl, decision, gradient)
+  }
+
+  /// Visits `gate.weight` (the selection bias is a buffer, not a parameter).
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
+    gate.visitParameters(prefix: Self._join(prefix, "gate"), body)
+  }
 }

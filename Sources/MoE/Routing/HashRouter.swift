@@ -58,4 +58,14 @@ public struct HashRouter<Scalar: BLASScalar>: Router {
       tokenCount: x.rows, expertCount: expertCount, assignments: assignments,
       logits: Matrix(rows: x.rows, columns: expertCount), probabilities: probabilities)
   }
+
+  /// No parameters, nothing to learn: `∂L/∂x = 0`.
+  public mutating func backward(
+    _ x: Matrix<Scalar>, decision: RoutingDecision<Scalar>, gradient: RoutingGradient<Scalar>
+  ) -> Matrix<Scalar> {
+    Matrix(rows: x.rows, columns: x.columns)
+  }
+
+  /// No parameters.
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {}
 }

@@ -47,17 +47,46 @@ public struct NoisyTopKRouter<Scalar: BLASScalar>: Router {
     _checkK(k)
     let logits = gate(x)
     var h = logits
+    var epsilon: Matrix<Scalar>?
     if context.isTraining {
       var scale = noise(x)
       scale.apply(.softplus)
-      let epsilon = Matrix<Scalar>.normal(rows: h.rows, columns: h.columns, using: &context.generator)
-      h.add(epsilon.elementwiseProduct(scale))
+      let draw = Matrix<Scalar>.normal(rows: h.rows, columns: h.columns, using: &context.generator)
+      h.add(draw.elementwiseProduct(scale))
+      epsilon = draw
     }
     let probabilities = h.softmaxRows()
     // softmax over the kept k equals the full softmax renormalised over them.
     var decision = _TokenChoice.decide(
       logits: h, scores: probabilities, selection: h, k: k, normalize: true)
     decision.logits = logits
+    decision.sampledNoise = epsilon
     return decision
+  }
+
+  /// The backward pass through `G = softmax over the kept H`, `H = x·W_gᵀ + ε ⊙
+  /// softplus(x·W_noiseᵀ)`: `∂H` reaches `W_g` directly and `W_noise` through
+  /// `∂H ⊙ ε ⊙ σ(x·W_noiseᵀ)` (training only; `decision.sampledNoise` holds `ε`).
+  public mutating func backward(
+    _ x: Matrix<Scalar>, decision: RoutingDecision<Scalar>, gradient: RoutingGradient<Scalar>
+  ) -> Matrix<Scalar> {
+    let ds = _RouterBackward.totalScoreGradient(decision, gradient, normalize: true)
+    let dh = _RouterBackward.softmaxBackward(ds, scores: decision.probabilities)
+    var dx = _RouterBackward.gateBackward(&gate, x, logitGradient: dh, decision, gradient)
+    if let epsilon = decision.sampledNoise {
+      var slope = noise(x)
+      slope.apply(.sigmoid)
+      var dNoise = dh.elementwiseProduct(epsilon)
+      dNoise.multiplyElementwise(by: slope)
+      for t in decision.nonFiniteTokens { dNoise[row: t] = [Scalar](repeating: 0, count: dNoise.columns) }
+      dx.add(noise.backward(dNoise, input: x))
+    }
+    return dx
+  }
+
+  /// Visits `gate.weight` and `noise.weight`.
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
+    gate.visitParameters(prefix: Self._join(prefix, "gate"), body)
+    noise.visitParameters(prefix: Self._join(prefix, "noise"), body)
   }
 }

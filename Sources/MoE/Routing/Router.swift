@@ -23,9 +23,7 @@ public struct RoutingContext: Sendable {
 ///
 /// Routers are values: everything a call needs beyond the tokens comes in through
 /// `RoutingContext`, so the same router and context give the same decision.
-public protocol Router<Scalar>: Sendable {
-  /// The scalar type of the tokens and weights.
-  associatedtype Scalar: BLASScalar
+public protocol Router<Scalar>: Sendable, ParameterContainer {
 
   /// `E`, the number of routed experts.
   var expertCount: Int { get }
@@ -38,6 +36,14 @@ public protocol Router<Scalar>: Sendable {
   ///
   /// - Precondition: `1 ≤ k ≤ expertCount` for schemes that use `k`.
   func route(_ x: Matrix<Scalar>, k: Int, context: inout RoutingContext) -> RoutingDecision<Scalar>
+
+  /// The backward pass of `route(x, …)` that produced `decision`: accumulates the
+  /// router's parameter gradients and returns `∂L/∂x` (`T × d`). Which experts were chosen
+  /// is not differentiated; the gradient flows through the combine weights and the
+  /// direct probability and logit gradients. Routers without parameters return zeros.
+  mutating func backward(
+    _ x: Matrix<Scalar>, decision: RoutingDecision<Scalar>, gradient: RoutingGradient<Scalar>
+  ) -> Matrix<Scalar>
 }
 
 extension Router {

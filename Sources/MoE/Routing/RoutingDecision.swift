@@ -42,6 +42,9 @@ public struct RoutingDecision<Scalar: BLASScalar>: Sendable {
   /// Tokens whose logits held NaN or an infinity: they get no expert at all (their MoE
   /// output is zero, so the residual carries them) rather than a silent default.
   public var nonFiniteTokens: [Int]
+  /// The standard normal noise `ε` (`T × E`) a noisy router drew in training, kept for its
+  /// backward pass; `nil` otherwise.
+  public var sampledNoise: Matrix<Scalar>?
 
   /// A decision from its parts.
   public init(

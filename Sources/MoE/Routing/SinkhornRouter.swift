@@ -72,4 +72,19 @@ public struct SinkhornRouter<Scalar: BLASScalar>: Router {
     }
     return k
   }
+
+  /// The backward pass through the combine weights, which are the unbalanced
+  /// `p = softmax(x·W_gᵀ)` of the chosen experts (renormalised when `normalizeTopK`).
+  public mutating func backward(
+    _ x: Matrix<Scalar>, decision: RoutingDecision<Scalar>, gradient: RoutingGradient<Scalar>
+  ) -> Matrix<Scalar> {
+    let ds = _RouterBackward.totalScoreGradient(decision, gradient, normalize: normalizeTopK)
+    let dl = _RouterBackward.softmaxBackward(ds, scores: decision.probabilities)
+    return _RouterBackward.gateBackward(&gate, x, logitGradient: dl, decision, gradient)
+  }
+
+  /// Visits `gate.weight`.
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
+    gate.visitParameters(prefix: Self._join(prefix, "gate"), body)
+  }
 }

@@ -81,4 +81,14 @@ public struct SyntheticRouter<Scalar: BLASScalar>: Router {
       logits: Matrix(rows: x.rows, columns: expertCount) { _, e in Scalar.log(distribution[e]) },
       probabilities: probabilities)
   }
+
+  /// No parameters, nothing to learn: `∂L/∂x = 0`.
+  public mutating func backward(
+    _ x: Matrix<Scalar>, decision: RoutingDecision<Scalar>, gradient: RoutingGradient<Scalar>
+  ) -> Matrix<Scalar> {
+    Matrix(rows: x.rows, columns: x.columns)
+  }
+
+  /// No parameters.
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {}
 }

@@ -48,4 +48,19 @@ public struct TopKSoftmaxRouter<Scalar: BLASScalar>: Router {
     return _TokenChoice.decide(
       logits: logits, scores: probabilities, selection: probabilities, k: k, normalize: normalizeTopK)
   }
+
+  /// The backward pass through `w = p_e` (renormalised when `normalizeTopK`) and
+  /// `p = softmax(x·W_gᵀ)`.
+  public mutating func backward(
+    _ x: Matrix<Scalar>, decision: RoutingDecision<Scalar>, gradient: RoutingGradient<Scalar>
+  ) -> Matrix<Scalar> {
+    let ds = _RouterBackward.totalScoreGradient(decision, gradient, normalize: normalizeTopK)
+    let dl = _RouterBackward.softmaxBackward(ds, scores: decision.probabilities)
+    return _RouterBackward.gateBackward(&gate, x, logitGradient: dl, decision, gradient)
+  }
+
+  /// Visits `gate.weight`.
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
+    gate.visitParameters(prefix: Self._join(prefix, "gate"), body)
+  }
 }

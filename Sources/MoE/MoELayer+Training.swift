@@ -1,0 +1,154 @@
+import Linalg
+
+extension MoELayer {
+  /// What `MoELayer.backward` needs from the forward pass: the input, the router's
+  /// decision, the dispatch and every expert activation (a workspace of its own).
+  public struct Cache: Sendable {
+    /// `x`, `T × d`.
+    public var input: Matrix<Scalar>
+    /// The router's decision.
+    public var decision: RoutingDecision<Scalar>
+    /// Each expert's block of rows in the sorted order.
+    public var ranges: [Range<Int>]
+    /// The gathered tokens and expert activations.
+    var workspace: MoEWorkspace<Scalar>
+    /// The shared expert's cache.
+    public var shared: SharedExpert<Scalar>.Cache?
+  }
+
+  /// The forward pass, keeping what `backward` needs (its buffers are its own, so the
+  /// cache stays valid however many other passes run).
+  public func forwardForTraining(
+    _ x: Matrix<Scalar>, k: Int? = nil, context: inout RoutingContext
+  ) -> (result: MoEForward<Scalar>, cache: Cache) {
+    var workspace = MoEWorkspace<Scalar>()
+    var result = forward(x, k: k, context: &context, workspace: &workspace)
+    var sharedCache: SharedExpert<Scalar>.Cache?
+    if let sharedExpert {
+      // `forward` added the shared output already; recompute it with its cache.
+      let (sharedOutput, cache) = sharedExpert.forwardForTraining(x)
+      sharedCache = cache
+      result.output = routedOutput(workspace: workspace, tokens: x.rows) + sharedOutput
+    }
+    let ranges = (0..<expertCount).map { workspace.offsets[$0]..<workspace.offsets[$0 + 1] }
+    return (
+      result,
+      Cache(input: x, decision: result.decision, ranges: ranges, workspace: workspace, shared: sharedCache)
+    )
+  }
+
+  /// The weighted sum of the routed experts' outputs alone.
+  func routedOutput(workspace: MoEWorkspace<Scalar>, tokens: Int) -> Matrix<Scalar> {
+    var output = Matrix<Scalar>(rows: tokens, columns: dimensions)
+    let routed = workspace.sortedTokens.count
+    if routed > 0 {
+      output.scatterAddRows(
+        workspace.expertOutput[rows: 0..<routed], to: workspace.sortedTokens, weights: workspace.sortedWeights
+      )
+    }
+    return output
+  }
+
+  /// The backward pass of `forwardForTraining`: accumulates the gradients of every
+  /// trainable expert, the router and the shared expert, and returns `∂L/∂x`.
+  ///
+  /// For an assignment `a` of token `t` to expert `e` with weight `w_a`:
+  /// `∂(expert output) = w_a · dy_t`, `∂w_a = dy_t · FFN_e(x_t)`; the experts run their
+  /// backward passes block by block through grouped GEMMs; dropped assignments contribute
+  /// nothing and get `∂w = 0`.
+  ///
+  /// - Parameters:
+  ///   - dy: `∂L/∂output`, `T × d`.
+  ///   - cache: from `forwardForTraining`.
+  ///   - probabilityGradient: `∂L/∂decision.probabilities` from balancing losses, if any.
+  ///   - logitGradient: `∂L/∂decision.logits` (the router z-loss), if any.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func backward(
+    _ dy: Matrix<Scalar>, cache: Cache, probabilityGradient: Matrix<Scalar>? = nil,
+    logitGradient: Matrix<Scalar>? = nil
+  ) -> Matrix<Scalar> {
+    let x = cache.input
+    let w = cache.workspace
+    let routed = w.sortedTokens.count
+    var dx = Matrix<Scalar>(rows: x.rows, columns: dimensions)
+    var weightGradients = [Scalar](repeating: 0, count: cache.decision.assignments.count)
+    if routed > 0 {
+      let rows = 0..<routed
+      var dOutput = dy.gatheringRows(w.sortedTokens)
+      let dWeights = dOutput.elementwiseProduct(w.expertOutput[rows: rows]).rowSums()
+      for (i, assignment) in w.sortedAssignments.enumerated() { weightGradients[assignment] = dWeights[i] }
+      dOutput.scaleRows(by: w.sortedWeights)
+      let dInput = expertsBackward(dOutput, ranges: cache.ranges, workspace: w)
+      dx.scatterAddRows(dInput, to: w.sortedTokens)
+    }
+    dx.add(
+      router.backward(
+        x, decision: cache.decision,
+        gradient: RoutingGradient(
+          weights: weightGradients, probabilities: probabilityGradient, logits: logitGradient)))
+    if let shared = cache.shared {
+      dx.add(sharedExpert!.backward(dy, cache: shared, input: x))
+    }
+    return dx
+  }
+
+  /// Every expert's backward pass on its block: `dOutput` is `∂L/∂(expert output)` in the
+  /// sorted order; returns `∂L/∂(gathered input)`.
+  mutating func expertsBackward(
+    _ dOutput: Matrix<Scalar>, ranges: [Range<Int>], workspace w: MoEWorkspace<Scalar>
+  ) -> Matrix<Scalar> {
+    let routed = dOutput.rows
+    let rows = 0..<routed
+    let first = experts[0]
+    let input = w.input[rows: rows]
+    var dHidden = Matrix<Scalar>(rows: routed, columns: first.hiddenDimensions)
+    groupedGEMM(dOutput, rowRanges: ranges, weights: experts.map(\.down.weight.value), into: &dHidden)
+    accumulate(\.down, dOutput, w.hidden[rows: rows], ranges)
+    var dInput = Matrix<Scalar>(rows: routed, columns: dimensions)
+    if first.isGated {
+      let gateOutput = w.gateOutput[rows: rows]
+      let dUp = dHidden.elementwiseProduct(gateOutput.applying(first.activation))
+      var dGate = gateOutput
+      dGate.applyDerivative(of: first.activation)
+      dGate.multiplyElementwise(by: dHidden.elementwiseProduct(w.upOutput[rows: rows]))
+      groupedGEMM(dGate, rowRanges: ranges, weights: experts.map { $0.gate!.weight.value }, into: &dInput)
+      groupedGEMM(dUp, rowRanges: ranges, weights: experts.map(\.up.weight.value), beta: 1, into: &dInput)
+      accumulate(\.gate!, dGate, input, ranges)
+      accumulate(\.up, dUp, input, ranges)
+    } else {
+      var dUp = w.upOutput[rows: rows]
+      dUp.applyDerivative(of: first.activation)
+      dUp.multiplyElementwise(by: dHidden)
+      groupedGEMM(dUp, rowRanges: ranges, weights: experts.map(\.up.weight.value), into: &dInput)
+      accumulate(\.up, dUp, input, ranges)
+    }
+    return dInput
+  }
+
+  /// `∂W_e += dOutput[block]ᵀ · input[block]` and `∂b_e += Σ dOutput[block]` for the
+  /// projection at `layer` of every expert with a non-empty block.
+  mutating func accumulate(
+    _ layer: WritableKeyPath<FeedForward<Scalar>, Linear<Scalar>>, _ dOutput: Matrix<Scalar>,
+    _ input: Matrix<Scalar>, _ ranges: [Range<Int>]
+  ) {
+    for (e, block) in ranges.enumerated() where !block.isEmpty {
+      experts[e][keyPath: layer].weight.accumulateGradient {
+        gemm(dOutput[rows: block], transposeA: true, input[rows: block], beta: 1, into: &$0)
+      }
+      experts[e][keyPath: layer].bias?.accumulateGradient {
+        $0.add(Matrix(row: dOutput[rows: block].columnSums()))
+      }
+    }
+  }
+
+  /// Visits `router.*`, `experts.{j}.*` and the shared expert (`shared_expert.*`,
+  /// `shared_expert_gate.weight`).
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
+    router.visitParameters(prefix: Self._join(prefix, "router"), body)
+    for j in experts.indices { experts[j].visitParameters(prefix: Self._join(prefix, "experts.\(j)"), body) }
+    if sharedExpert != nil {
+      sharedExpert!.visitParameters(prefix: Self._join(prefix, "shared_expert"), body)
+    }
+  }
+}
