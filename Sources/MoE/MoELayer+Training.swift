@@ -60,13 +60,12 @@ extension MoELayer {
   /// - Parameters:
   ///   - dy: `∂L/∂output`, `T × d`.
   ///   - cache: from `forwardForTraining`.
-  ///   - probabilityGradient: `∂L/∂decision.probabilities` from balancing losses, if any.
-  ///   - logitGradient: `∂L/∂decision.logits` (the router z-loss), if any.
+  ///   - routerLoss: the balancing losses' gradients on the router's probabilities and
+  ///     logits, if any.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func backward(
-    _ dy: Matrix<Scalar>, cache: Cache, probabilityGradient: Matrix<Scalar>? = nil,
-    logitGradient: Matrix<Scalar>? = nil
+    _ dy: Matrix<Scalar>, cache: Cache, routerLoss: RouterLossGradient<Scalar>? = nil
   ) -> Matrix<Scalar> {
     let x = cache.input
     let w = cache.workspace
@@ -86,7 +85,7 @@ extension MoELayer {
       router.backward(
         x, decision: cache.decision,
         gradient: RoutingGradient(
-          weights: weightGradients, probabilities: probabilityGradient, logits: logitGradient)))
+          weights: weightGradients, probabilities: routerLoss?.probabilities, logits: routerLoss?.logits)))
     if let shared = cache.shared {
       dx.add(sharedExpert!.backward(dy, cache: shared, input: x))
     }

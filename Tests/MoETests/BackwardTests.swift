@@ -157,7 +157,8 @@ import _TestSupport
       balance.evaluate(result.decision).probabilityGradient
       + sequence.evaluate(result.decision, sequenceLength: 3, k: 2).probabilityGradient
     let dx = analytic.backward(
-      r, cache: cache, probabilityGradient: dp, logitGradient: z.evaluate(result.decision).logitGradient)
+      r, cache: cache,
+      routerLoss: RouterLossGradient(probabilities: dp, logits: z.evaluate(result.decision).logitGradient))
     let numericX = GradientCheck.numericalGradient(at: x) { loss(layer, $0) }
     #expect(GradientCheck.relativeError(dx, numericX) < BackwardTests.tolerance, "\(kind): ∂x")
     let gate = analytic.namedParameters.first { $0.name == "router.gate.weight" }!
@@ -180,5 +181,37 @@ import _TestSupport
     #expect(names.contains("layers.3.moe.experts.3.down.weight"))
     #expect(names.contains("layers.3.moe.shared_expert.up.weight"))
     #expect(names.last == "layers.3.moe.shared_expert_gate.weight")
+  }
+}
+
+@Suite struct StackBackwardTests {
+  @Test func stackOfDenseAndMoEBlocks() {
+    var g = Xoshiro256StarStar(seed: 31)
+    let (d, h) = (4, 5)
+    let stack = BlockStack<Double>(
+      layout: .firstDense(layers: 3, firstDenseLayers: 1), dimensions: d, denseHiddenDimensions: 6, using: &g
+    ) { layer, g in
+      MoELayer(
+        dimensions: d, hiddenDimensions: h,
+        router: layer == 1
+          ? TopKSoftmaxRouter(dimensions: d, expertCount: 4, k: 2, using: &g) as any Router<Double>
+          : GroupLimitedRouter(
+            gate: .routerGate(dimensions: d, expertCount: 4, using: &g), k: 2, groupCount: 2, topKGroup: 1),
+        sharedHiddenDimensions: 3, gatedSharedExpert: layer == 2, using: &g)
+    }
+    var names: [String] = []
+    var copy = stack
+    copy.visitParameters(prefix: "") { name, _ in names.append(name) }
+    #expect(names.contains("layers.0.mlp.up.weight") && names.contains("layers.2.moe.experts.3.gate.weight"))
+    #expect(names.contains("layers.1.norm.weight"))
+    let x = Reference.randomMatrix(Double.self, rows: 5, columns: d, seed: 32)
+    BackwardTests().check(stack, input: x, outputs: d, "stack") { stack, x in
+      var c = RoutingContext()
+      return stack.forwardForTraining(x, context: &c).result.output
+    } backward: { stack, dy, x in
+      var c = RoutingContext()
+      let caches = stack.forwardForTraining(x, context: &c).caches
+      return stack.backward(dy, caches: caches)
+    }
   }
 }

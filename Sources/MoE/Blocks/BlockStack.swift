@@ -11,7 +11,7 @@ public struct StackForward<Scalar: BLASScalar>: Sendable {
 /// Residual blocks applied one after another, dense or MoE per a `StackLayout`.
 ///
 /// Shapes: `x` and the output are `T × d`.
-public struct BlockStack<Scalar: BLASScalar>: Sendable {
+public struct BlockStack<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// The blocks, first to last.
   public var blocks: [TransformerBlock<Scalar>]
 
@@ -50,5 +50,44 @@ public struct BlockStack<Scalar: BLASScalar>: Sendable {
       layers.append(moe)
     }
     return StackForward(output: h, layers: layers)
+  }
+
+  /// The forward pass, keeping every block's cache for `backward`.
+  public func forwardForTraining(
+    _ x: Matrix<Scalar>, context: inout RoutingContext
+  ) -> (result: StackForward<Scalar>, caches: [TransformerBlock<Scalar>.Cache]) {
+    var h = x
+    var layers: [MoEForward<Scalar>?] = []
+    var caches: [TransformerBlock<Scalar>.Cache] = []
+    for block in blocks {
+      let (output, moe, cache) = block.forwardForTraining(h, context: &context)
+      h = output
+      layers.append(moe)
+      caches.append(cache)
+    }
+    return (StackForward(output: h, layers: layers), caches)
+  }
+
+  /// The backward pass through every block, last to first.
+  ///
+  /// - Parameter routerLosses: per layer, the balancing-loss gradients of its router (or
+  ///   `nil`); an empty array means none.
+  public mutating func backward(
+    _ dy: Matrix<Scalar>, caches: [TransformerBlock<Scalar>.Cache],
+    routerLosses: [RouterLossGradient<Scalar>?] = []
+  ) -> Matrix<Scalar> {
+    precondition(
+      caches.count == blocks.count, "BlockStack.backward: \(caches.count) caches for \(blocks.count) blocks")
+    var gradient = dy
+    for i in blocks.indices.reversed() {
+      gradient = blocks[i].backward(
+        gradient, cache: caches[i], routerLoss: i < routerLosses.count ? routerLosses[i] : nil)
+    }
+    return gradient
+  }
+
+  /// Visits every block's parameters as `layers.{i}.*`.
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
+    for i in blocks.indices { blocks[i].visitParameters(prefix: Self._join(prefix, "layers.\(i)"), body) }
   }
 }

@@ -7,11 +7,25 @@ import Linalg
 /// changing `forward`'s callers.
 ///
 /// Shapes: `x` and the output are `T × d`.
-public struct TransformerBlock<Scalar: BLASScalar>: Sendable {
+public struct TransformerBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// The norm in front of the feed-forward (`post_attention_layernorm` in Hugging Face).
   public var feedForwardNorm: RMSNorm<Scalar>
+  /// The dense feed-forward network of a dense block (exactly one of `dense` and `moe` is
+  /// set; both are stored directly so that backward passes update them in place).
+  public private(set) var dense: FeedForward<Scalar>?
+  /// The MoE layer of a MoE block.
+  public private(set) var moe: MoELayer<Scalar>?
+
   /// The feed-forward sublayer.
-  public var feedForward: FeedForwardSublayer<Scalar>
+  public var feedForward: FeedForwardSublayer<Scalar> {
+    get { moe.map { .moe($0) } ?? .dense(dense!) }
+    set {
+      switch newValue {
+      case .dense(let network): (dense, moe) = (network, nil)
+      case .moe(let layer): (dense, moe) = (nil, layer)
+      }
+    }
+  }
 
   /// A block from its parts.
   public init(feedForwardNorm: RMSNorm<Scalar>, feedForward: FeedForwardSublayer<Scalar>) {
@@ -30,6 +44,56 @@ public struct TransformerBlock<Scalar: BLASScalar>: Sendable {
     case .moe(let layer):
       let result = layer.forward(normalized, context: &context, workspace: &workspace)
       return (x + result.output, result)
+    }
+  }
+
+  /// What the block's backward pass needs from its forward pass.
+  public struct Cache: Sendable {
+    /// The block's input.
+    public var input: Matrix<Scalar>
+    /// The feed-forward's input, `norm(x)`.
+    public var normalized: Matrix<Scalar>
+    /// The dense network's cache, for a dense block.
+    public var dense: FeedForward<Scalar>.Cache?
+    /// The MoE layer's cache, for a MoE block.
+    public var moe: MoELayer<Scalar>.Cache?
+  }
+
+  /// The forward pass, keeping what `backward` needs.
+  public func forwardForTraining(
+    _ x: Matrix<Scalar>, context: inout RoutingContext
+  ) -> (output: Matrix<Scalar>, moe: MoEForward<Scalar>?, cache: Cache) {
+    let normalized = feedForwardNorm(x)
+    switch feedForward {
+    case .dense(let network):
+      let (y, cache) = network.forwardForTraining(normalized)
+      return (x + y, nil, Cache(input: x, normalized: normalized, dense: cache, moe: nil))
+    case .moe(let layer):
+      let (result, cache) = layer.forwardForTraining(normalized, context: &context)
+      return (x + result.output, result, Cache(input: x, normalized: normalized, dense: nil, moe: cache))
+    }
+  }
+
+  /// The backward pass of `x + ffn(norm(x))`: `∂x = dy + norm′ᵀ(ffn′ᵀ(dy))`.
+  ///
+  /// - Parameter routerLoss: balancing-loss gradients for a MoE block's router.
+  public mutating func backward(
+    _ dy: Matrix<Scalar>, cache: Cache, routerLoss: RouterLossGradient<Scalar>? = nil
+  ) -> Matrix<Scalar> {
+    let dNormalized =
+      moe != nil
+      ? moe!.backward(dy, cache: cache.moe!, routerLoss: routerLoss)
+      : dense!.backward(dy, cache: cache.dense!)
+    return dy + feedForwardNorm.backward(dNormalized, input: cache.input)
+  }
+
+  /// Visits `norm.weight`, then `mlp.*` (dense) or `moe.*`.
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
+    feedForwardNorm.visitParameters(prefix: Self._join(prefix, "norm"), body)
+    if moe != nil {
+      moe!.visitParameters(prefix: Self._join(prefix, "moe"), body)
+    } else {
+      dense!.visitParameters(prefix: Self._join(prefix, "mlp"), body)
     }
   }
 }

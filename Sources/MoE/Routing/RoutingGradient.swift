@@ -20,6 +20,32 @@ public struct RoutingGradient<Scalar: BLASScalar>: Sendable {
   }
 }
 
+/// The gradients balancing losses put directly on a router's outputs: its probabilities
+/// (`LoadBalancingLoss`, `SequenceBalanceLoss`) and its logits (`RouterZLoss`), each
+/// `T × E`. Sums of several losses simply add.
+public struct RouterLossGradient<Scalar: BLASScalar>: Sendable {
+  /// `∂L/∂probabilities`, or `nil`.
+  public var probabilities: Matrix<Scalar>?
+  /// `∂L/∂logits`, or `nil`.
+  public var logits: Matrix<Scalar>?
+
+  /// A gradient from its parts.
+  public init(probabilities: Matrix<Scalar>? = nil, logits: Matrix<Scalar>? = nil) {
+    self.probabilities = probabilities
+    self.logits = logits
+  }
+
+  /// Adds `gradient` to the probability gradient.
+  public mutating func addProbabilities(_ gradient: Matrix<Scalar>) {
+    probabilities = probabilities.map { $0 + gradient } ?? gradient
+  }
+
+  /// Adds `gradient` to the logit gradient.
+  public mutating func addLogits(_ gradient: Matrix<Scalar>) {
+    logits = logits.map { $0 + gradient } ?? gradient
+  }
+}
+
 /// The backward steps the learned routers share. Selection (which experts) is not
 /// differentiated; gradients reach the gate through the combine weights.
 enum _RouterBackward {
