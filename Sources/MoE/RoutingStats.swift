@@ -16,6 +16,20 @@ public struct RoutingStats<Scalar: BLASScalar>: Sendable {
   /// Tokens whose router logits held NaN or an infinity; they were not routed.
   public var nonFiniteTokens: [Int]
 
+  /// Statistics from their parts (a `MoELayer` makes them; this is for tests and
+  /// simulations).
+  public init(
+    tokensPerExpert: [Int], droppedAssignments: Int, capacity: Int?, meanProbability: [Scalar],
+    tokensWithoutExperts: Int, nonFiniteTokens: [Int]
+  ) {
+    self.tokensPerExpert = tokensPerExpert
+    self.droppedAssignments = droppedAssignments
+    self.capacity = capacity
+    self.meanProbability = meanProbability
+    self.tokensWithoutExperts = tokensWithoutExperts
+    self.nonFiniteTokens = nonFiniteTokens
+  }
+
   /// Total assignments processed.
   public var processedAssignments: Int { tokensPerExpert.reduce(0, +) }
 
