@@ -13,6 +13,7 @@ let package = Package(
     .executable(name: "gemm-bench", targets: ["gemm-bench"]),
     .executable(name: "moe-tour", targets: ["moe-tour"]),
     .executable(name: "cost-tables", targets: ["cost-tables"]),
+    .executable(name: "routing-collapse", targets: ["routing-collapse"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -80,6 +81,14 @@ let package = Package(
       ],
       path: "Examples/cost-tables"
     ),
+    .executableTarget(
+      name: "routing-collapse",
+      dependencies: [
+        "Linalg", "MoE", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/routing-collapse"
+    ),
 
     // MARK: Tests
     .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),
@@ -87,6 +96,7 @@ let package = Package(
     .testTarget(name: "ReportTests", dependencies: ["Report"]),
     .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
     // Runs the example executables, which `swift build --build-tests` builds beside it.
-    .testTarget(name: "ExamplesTests", dependencies: ["gemm-bench", "moe-tour", "cost-tables"]),
+    .testTarget(
+      name: "ExamplesTests", dependencies: ["gemm-bench", "moe-tour", "cost-tables", "routing-collapse"]),
   ]
 )

@@ -79,3 +79,28 @@ import Testing
     #expect(csv.status == 0 && csv.output.contains("# Table 2"))
   }
 }
+
+@Suite struct RoutingCollapseTests {
+  @Test func shortRunWritesItsTableCSVAndSVG() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-collapse-\(UInt64.random(in: 0..<1 << 40))")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let result = try ExampleRunner.run(
+      "routing-collapse",
+      ["--seeds", "1", "--steps", "3", "--batch", "16", "--output-directory", folder.path])
+    #expect(result.status == 0, "\(result.errors)")
+    #expect(result.output.contains("| no balancing") && result.output.contains("| expert choice"))
+    let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+    #expect(files.contains("loads-no-balancing.csv") && files.contains("loads-no-balancing.svg"))
+    let csv = try String(
+      contentsOfFile: folder.appendingPathComponent("loads-no-balancing.csv").path, encoding: .utf8)
+    #expect(csv.hasPrefix("step,layer,expert_0") && csv.split(separator: "\n").count == 1 + 3 * 2)
+  }
+
+  @Test func rejectsBadOptions() throws {
+    let k = try ExampleRunner.run("routing-collapse", ["--top-k", "9"])
+    #expect(k.status != 0 && k.errors.contains("--top-k"))
+    let rate = try ExampleRunner.run("routing-collapse", ["--learning-rate", "-1"])
+    #expect(rate.status != 0 && rate.errors.contains("--learning-rate"))
+  }
+}

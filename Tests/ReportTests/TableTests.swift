@@ -1,3 +1,4 @@
+import Foundation
 import Report
 import Testing
 
@@ -48,5 +49,35 @@ import Testing
     #expect(Format.bar(1, maximum: 1, width: 3) == "███")
     #expect(Format.bar(0.5, maximum: 1, width: 3) == "█▌")
     #expect(Format.bar(0, maximum: 1, width: 3) == "")
+  }
+}
+
+@Suite struct LineChartTests {
+  @Test func svgHasOneLinePerSeriesAndEscapesText() {
+    let chart = LineChart(
+      title: "load <by> step", xLabel: "step", yLabel: "share",
+      series: [.init(name: "a&b", values: [0, 0.5, 1]), .init(name: "c", values: [1, .nan, 0])])
+    let svg = chart.svg
+    #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n"))
+    #expect(svg.components(separatedBy: "<polyline").count == 3)
+    #expect(svg.contains("load &lt;by&gt; step") && svg.contains("a&amp;b"))
+    #expect(!svg.contains("nan"))
+  }
+}
+
+@Suite struct AtomicFileTests {
+  @Test func writesAndReplacesWithoutLeavingTemporaries() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-atomic-\(UInt64.random(in: 0..<1 << 40))")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let path = folder.appendingPathComponent("out.csv").path
+    try AtomicFile.write("first", to: path)
+    try AtomicFile.write("second", to: path)
+    #expect(try String(contentsOfFile: path, encoding: .utf8) == "second")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["out.csv"])
+  }
+
+  @Test func aFolderThatCannotBeMadeThrows() {
+    #expect(throws: (any Error).self) { try AtomicFile.write("x", to: "/proc/moekit/nope/out.csv") }
   }
 }

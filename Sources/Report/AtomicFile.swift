@@ -1,0 +1,26 @@
+import Foundation
+
+/// Writes files so that readers never see half of one: the text goes to a temporary file
+/// in the same folder, which is then renamed over the target.
+public enum AtomicFile {
+  /// Writes `text` as UTF-8 to `path`, creating the folder if needed.
+  ///
+  /// - Throws: the file system's error when the folder cannot be made or the file
+  ///   written; the target is then left as it was.
+  public static func write(_ text: String, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let folder = url.deletingLastPathComponent()
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let temporary = folder.appendingPathComponent(
+      ".\(url.lastPathComponent).\(UInt64.random(in: 0..<UInt64.max)).tmp")
+    do {
+      try Data(text.utf8).write(to: temporary)
+      if rename(temporary.path, url.path) != 0 {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+      }
+    } catch {
+      try? FileManager.default.removeItem(at: temporary)
+      throw error
+    }
+  }
+}
