@@ -14,6 +14,7 @@ let package = Package(
     .executable(name: "moe-tour", targets: ["moe-tour"]),
     .executable(name: "cost-tables", targets: ["cost-tables"]),
     .executable(name: "routing-collapse", targets: ["routing-collapse"]),
+    .executable(name: "moe-bench", targets: ["moe-bench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -89,6 +90,14 @@ let package = Package(
       ],
       path: "Examples/routing-collapse"
     ),
+    .executableTarget(
+      name: "moe-bench",
+      dependencies: [
+        "Linalg", "MoE", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/moe-bench"
+    ),
 
     // MARK: Tests
     .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),
@@ -97,6 +106,7 @@ let package = Package(
     .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
     // Runs the example executables, which `swift build --build-tests` builds beside it.
     .testTarget(
-      name: "ExamplesTests", dependencies: ["gemm-bench", "moe-tour", "cost-tables", "routing-collapse"]),
+      name: "ExamplesTests",
+      dependencies: ["gemm-bench", "moe-tour", "cost-tables", "routing-collapse", "moe-bench"]),
   ]
 )

@@ -42,7 +42,9 @@ struct RoutingCollapse: ParsableCommand {
   @Option(help: "Peak learning rate of Adam (warm-up over the first 10 % of steps, then cosine decay).")
   var learningRate = 1e-2
 
-  @Option(help: "Folder for the per-step load CSVs and SVG charts (seed 0 of each configuration).")
+  @Option(
+    name: .customLong("output-dir"),
+    help: "Folder for the per-step load CSVs and SVG charts (seed 0 of each configuration).")
   var outputDirectory = "routing-collapse-output"
 
   func validate() throws {

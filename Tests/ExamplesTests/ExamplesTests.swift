@@ -87,7 +87,7 @@ import Testing
     defer { try? FileManager.default.removeItem(at: folder) }
     let result = try ExampleRunner.run(
       "routing-collapse",
-      ["--seeds", "1", "--steps", "3", "--batch", "16", "--output-directory", folder.path])
+      ["--seeds", "1", "--steps", "3", "--batch", "16", "--output-dir", folder.path])
     #expect(result.status == 0, "\(result.errors)")
     #expect(result.output.contains("| no balancing") && result.output.contains("| expert choice"))
     let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
@@ -102,5 +102,15 @@ import Testing
     #expect(k.status != 0 && k.errors.contains("--top-k"))
     let rate = try ExampleRunner.run("routing-collapse", ["--learning-rate", "-1"])
     #expect(rate.status != 0 && rate.errors.contains("--learning-rate"))
+  }
+}
+
+@Suite struct MoEBenchTests {
+  @Test func quickRunPrintsTheRatio() throws {
+    let result = try ExampleRunner.run("moe-bench", ["--quick", "--repetitions", "1"])
+    #expect(result.status == 0, "\(result.errors)")
+    #expect(result.output.contains("backward/forward = "))
+    let bad = try ExampleRunner.run("moe-bench", ["--top-k", "0"])
+    #expect(bad.status != 0 && bad.errors.contains("--top-k"))
   }
 }
