@@ -93,3 +93,42 @@ import _TestSupport
     #expect(last < 1e-3, "final loss \(last)")
   }
 }
+
+@Suite struct TrainingReadmeExampleTests {
+  /// The README's "Training at a glance" loop on a small regression.
+  @Test func glanceLoopLowersTheLoss() {
+    var rng = Xoshiro256StarStar(seed: 3)
+    var stack = BlockStack<Float>(
+      layout: .allMoE(layers: 2), dimensions: 32, denseHiddenDimensions: 64, using: &rng
+    ) {
+      _, g in
+      MoELayer(
+        dimensions: 32, hiddenDimensions: 64,
+        router: TopKSoftmaxRouter(dimensions: 32, expertCount: 8, k: 2, using: &g), using: &g)
+    }
+    let x = Matrix<Float>.normal(rows: 32, columns: 32, using: &rng)
+    let y = x.applying(.sigmoid)
+    var adam = Adam<Float>()
+    let balance = LoadBalancingLoss(coefficient: 0.01)
+    var losses: [Float] = []
+    for step in 0..<100 {
+      var context = RoutingContext(isTraining: true, seed: UInt64(step))
+      let (result, caches) = stack.forwardForTraining(x, context: &context)
+      let (loss, dy) = MeanSquaredError.evaluate(result.output, target: y)
+      losses.append(loss)
+      let routerLosses = result.layers.map { layer in
+        layer.map { RouterLossGradient(probabilities: balance.evaluate($0.decision).probabilityGradient) }
+      }
+      stack.zeroGradients()
+      _ = stack.backward(dy, caches: caches, routerLosses: routerLosses)
+      stack.clipGradients(maxNorm: 1)
+      adam.update(&stack, learningRate: 1e-3)
+    }
+    #expect(losses.last! < 0.5 * losses.first!, "loss \(losses.first!) → \(losses.last!)")
+    stack.setTrainable { $0.contains(".router.") }
+    #expect(
+      stack.namedParameters.filter(\.parameter.isTrainable).allSatisfy {
+        $0.name.hasSuffix("router.gate.weight")
+      })
+  }
+}
