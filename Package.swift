@@ -9,6 +9,7 @@ let package = Package(
     .library(name: "MoE", targets: ["MoE"]),
     .library(name: "Report", targets: ["Report"]),
     .library(name: "CostModel", targets: ["CostModel"]),
+    .library(name: "ModelIO", targets: ["ModelIO"]),
     // MARK: Examples
     .executable(name: "gemm-bench", targets: ["gemm-bench"]),
     .executable(name: "moe-tour", targets: ["moe-tour"]),
@@ -53,6 +54,8 @@ let package = Package(
         .product(name: "RealModule", package: "swift-numerics"),
       ]
     ),
+
+    .target(name: "ModelIO", dependencies: ["Linalg", "MoE", "CostModel", "Report"]),
 
     // MARK: Test support (not a product)
     .target(name: "_TestSupport", dependencies: ["Linalg", "MoE"]),
@@ -104,6 +107,7 @@ let package = Package(
     .testTarget(name: "MoETests", dependencies: ["MoE", "Linalg", "_TestSupport"]),
     .testTarget(name: "ReportTests", dependencies: ["Report"]),
     .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
+    .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "MoE", "Linalg", "CostModel", "_TestSupport"]),
     // Runs the example executables, which `swift build --build-tests` builds beside it.
     .testTarget(
       name: "ExamplesTests",

@@ -50,6 +50,22 @@ public struct Matrix<Scalar: BLASScalar> {
     self.init(_buffer: buffer, offset: 0, rows: rows, columns: columns)
   }
 
+  /// A matrix over read-only memory that `owner` keeps valid — a memory-mapped file, say —
+  /// without copying it. The matrix keeps `owner` alive and never writes to the memory: its
+  /// first mutation copies the elements into storage of its own.
+  ///
+  /// - Precondition: `memory` holds `rows * columns` initialised elements, aligned for
+  ///   `Scalar`.
+  public init(rows: Int, columns: Int, unsafeMemory memory: UnsafePointer<Scalar>, owner: AnyObject) {
+    precondition(rows >= 0 && columns >= 0, "Matrix shape \(rows)×\(columns) has a negative side")
+    precondition(
+      Int(bitPattern: memory) % MemoryLayout<Scalar>.alignment == 0,
+      "Matrix(unsafeMemory:): memory is not aligned for \(Scalar.self)")
+    self.init(
+      _buffer: _MatrixBuffer(external: UnsafeRawPointer(memory), owner: owner), offset: 0, rows: rows,
+      columns: columns)
+  }
+
   /// A `rows × columns` matrix with every element equal to `value` (zeros by default).
   @inlinable
   public init(rows: Int, columns: Int, repeating value: Scalar = 0) {
@@ -179,7 +195,7 @@ public struct Matrix<Scalar: BLASScalar> {
   /// Gives this value its own storage if it shares it with another.
   @inlinable
   mutating func _makeUnique() {
-    if !isKnownUniquelyReferenced(&_buffer) { _copyStorage() }
+    if !isKnownUniquelyReferenced(&_buffer) || _buffer.isReadOnly { _copyStorage() }
   }
 
   /// Copies the elements into a fresh buffer (the copy-on-write slow path).

@@ -11,14 +11,20 @@
 final class _MatrixBuffer: @unchecked Sendable {
   /// Start of the memory.
   @usableFromInline let base: UnsafeMutableRawPointer
-  /// The buffer that owns the memory, for an alias; `nil` when this buffer owns it.
-  @usableFromInline let owner: _MatrixBuffer?
+  /// What keeps the memory alive when this buffer does not own it: the parent buffer of
+  /// an alias, or the owner of external memory (a memory-mapped file); `nil` when this
+  /// buffer owns the memory.
+  @usableFromInline let owner: AnyObject?
+  /// Whether the memory belongs to someone else and must never be written: a matrix over
+  /// it copies before its first write, however uniquely it holds this buffer.
+  @usableFromInline let isReadOnly: Bool
 
   /// An uninitialised block of `byteCount` bytes owned by this buffer.
   @usableFromInline
   init(byteCount: Int) {
     base = .allocate(byteCount: Swift.max(byteCount, 1), alignment: 64)
     owner = nil
+    isReadOnly = false
   }
 
   /// An alias of `owner`'s memory starting `byteOffset` bytes in.
@@ -26,6 +32,15 @@ final class _MatrixBuffer: @unchecked Sendable {
   init(aliasing owner: _MatrixBuffer, byteOffset: Int) {
     base = owner.base + byteOffset
     self.owner = owner
+    isReadOnly = owner.isReadOnly
+  }
+
+  /// Read-only memory owned by `owner`, which this buffer keeps alive.
+  @usableFromInline
+  init(external base: UnsafeRawPointer, owner: AnyObject) {
+    self.base = UnsafeMutableRawPointer(mutating: base)
+    self.owner = owner
+    isReadOnly = true
   }
 
   deinit {

@@ -8,13 +8,20 @@ public enum AtomicFile {
   /// - Throws: the file system's error when the folder cannot be made or the file
   ///   written; the target is then left as it was.
   public static func write(_ text: String, to path: String) throws {
+    try write(Data(text.utf8), to: path)
+  }
+
+  /// Writes `data` to `path`, creating the folder if needed.
+  ///
+  /// - Throws: as `write(_:to:)` for text.
+  public static func write(_ data: Data, to path: String) throws {
     let url = URL(fileURLWithPath: path)
     let folder = url.deletingLastPathComponent()
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let temporary = folder.appendingPathComponent(
       ".\(url.lastPathComponent).\(UInt64.random(in: 0..<UInt64.max)).tmp")
     do {
-      try Data(text.utf8).write(to: temporary)
+      try data.write(to: temporary)
       if rename(temporary.path, url.path) != 0 {
         throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
       }
