@@ -107,7 +107,8 @@ let package = Package(
     .testTarget(name: "MoETests", dependencies: ["MoE", "Linalg", "_TestSupport"]),
     .testTarget(name: "ReportTests", dependencies: ["Report"]),
     .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
-    .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "MoE", "Linalg", "CostModel", "_TestSupport"]),
+    .testTarget(
+      name: "ModelIOTests", dependencies: ["ModelIO", "MoE", "Linalg", "CostModel", "_TestSupport"]),
     // Runs the example executables, which `swift build --build-tests` builds beside it.
     .testTarget(
       name: "ExamplesTests",

@@ -100,7 +100,8 @@ enum Fixtures {
     #expect(pa == pb)
     a[0, 0] = 7
     #expect(b[0, 0] == 2 && a[0, 0] == 7)
-    #expect(try SafeTensorsFile(contentsOfFile: path).matrix("w", as: Float.self)[0, 0] == 2)  // the file is untouched
+    // The file is untouched.
+    #expect(try SafeTensorsFile(contentsOfFile: path).matrix("w", as: Float.self)[0, 0] == 2)
   }
 
   /// A corpus of broken files, each with the error it must produce.
