@@ -33,14 +33,7 @@ public enum HuggingFaceConfig {
 
   /// Imports a `config.json` held in `json`; `name` labels it (default: `model_type`).
   public static func architecture(json: Data, name: String? = nil) throws -> Architecture {
-    let value: JSONValue
-    do {
-      value = try JSONDecoder().decode(JSONValue.self, from: json)
-    } catch {
-      throw ConfigError.invalidJSON(reason: Self.reason(error))
-    }
-    guard case .object(let fields) = value else { throw ConfigError.notAnObject }
-    let config = _ConfigReader(fields: fields)
+    let config = try ConfigFields(json: json)
     guard let type = try config.string("model_type") else { throw ConfigError.missingField("model_type") }
     guard supportedModelTypes.contains(type) else {
       throw ConfigError.unsupportedModelType(type, supported: supportedModelTypes)
@@ -56,7 +49,7 @@ public enum HuggingFaceConfig {
     }
   }
 
-  static func build(type: String, config c: _ConfigReader, name: String) throws -> Architecture {
+  static func build(type: String, config c: ConfigFields, name: String) throws -> Architecture {
     let vocabulary = try c.int("vocab_size")
     let width = try c.int("hidden_size")
     let layers = try c.int("num_hidden_layers")
@@ -127,7 +120,7 @@ public enum HuggingFaceConfig {
   }
 
   /// The attention fields of `type`.
-  static func attention(type: String, config c: _ConfigReader, width: Int) throws -> AttentionKind {
+  static func attention(type: String, config c: ConfigFields, width: Int) throws -> AttentionKind {
     let heads = try c.int("num_attention_heads")
     if type == "deepseek_v2" || type == "deepseek_v3" {
       return .latent(
@@ -159,7 +152,7 @@ public enum HuggingFaceConfig {
   }
 
   /// The routed-expert fields, named per model family.
-  static func moe(_ c: _ConfigReader, experts: String, expertHidden: String) throws -> MoEShape {
+  static func moe(_ c: ConfigFields, experts: String, expertHidden: String) throws -> MoEShape {
     let count = try c.int(experts)
     let k = try c.int("num_experts_per_tok")
     guard k <= count else {

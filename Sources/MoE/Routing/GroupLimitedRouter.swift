@@ -16,9 +16,10 @@ import Linalg
 ///    weights are the *unbiased* scores `s_e`, divided by their sum (+1e-20) when
 ///    `normalizeTopK` is set, then multiplied by `routedScalingFactor`.
 ///
-/// Ties go to the lower expert (or group) index. Hugging Face's code fills ineligible
-/// experts with 0 rather than excluding them; here they are excluded, which differs only
-/// when eligible selection scores are negative.
+/// Ties go to the lower expert (or group) index. Experts outside the kept groups get the
+/// selection score `ineligibleScore`: `-inf` (the default) excludes them; Hugging Face's
+/// `transformers` fills them with 0, which differs only when eligible selection scores
+/// are negative — `ModelIO` sets 0 to compute exactly what `transformers` does.
 ///
 /// ### References
 /// DeepSeek-AI 2024, "DeepSeek-V3 Technical Report", arXiv 2412.19437, §2.1.2;
@@ -59,6 +60,8 @@ public struct GroupLimitedRouter<Scalar: BLASScalar>: Router {
   public var routedScalingFactor: Scalar
   /// Experts per token when a call does not say.
   public var defaultK: Int
+  /// The selection score given to experts outside the kept groups.
+  public var ineligibleScore: Scalar = -.infinity
 
   /// A router; the defaults are plain (ungrouped, unbiased, unscaled) sigmoid top-k.
   public init(
@@ -114,7 +117,7 @@ public struct GroupLimitedRouter<Scalar: BLASScalar>: Router {
   }
 
   /// Sets the selection scores of every expert outside each token's `topKGroup` best
-  /// groups to `-inf`.
+  /// groups to `ineligibleScore`.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   func maskIneligibleGroups(_ selection: inout Matrix<Scalar>) {
@@ -135,7 +138,7 @@ public struct GroupLimitedRouter<Scalar: BLASScalar>: Router {
       for g in 0..<groupCount { eligible[g] = false }
       for r in 0..<topKGroup { eligible[keep.index(row: t, rank: r)] = true }
       for g in 0..<groupCount where !eligible[g] {
-        for e in g * size..<(g + 1) * size { selection[t, e] = -.infinity }
+        for e in g * size..<(g + 1) * size { selection[t, e] = ineligibleScore }
       }
     }
   }

@@ -1,0 +1,32 @@
+import CostModel
+
+/// Why a Hugging Face checkpoint's layer could not be built.
+public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible {
+  /// A tensor the configuration calls for is not in the weights.
+  case missingTensor(String)
+  /// A tensor's shape contradicts the configuration.
+  case shapeMismatch(name: String, expected: [Int], found: [Int])
+  /// The layer index is outside the model.
+  case layerOutOfRange(layer: Int, layers: Int)
+  /// The configuration is unusable (the field is named).
+  case config(ConfigError)
+  /// `hidden_act` names an activation MoEKit does not have.
+  case unsupportedActivation(String)
+  /// `model_type` is not one whose MoE blocks MoEKit loads.
+  case unsupportedModelType(String, supported: [String])
+
+  /// The problem, naming the tensor or field.
+  public var description: String {
+    switch self {
+    case .missingTensor(let name): "the weights lack tensor \"\(name)\""
+    case .shapeMismatch(let name, let expected, let found):
+      "tensor \"\(name)\" has shape \(found), but the config implies \(expected)"
+    case .layerOutOfRange(let layer, let layers): "layer \(layer) is outside 0..<\(layers)"
+    case .config(let error): "\(error)"
+    case .unsupportedActivation(let name):
+      "hidden_act \"\(name)\" is not supported (silu, gelu, gelu_pytorch_tanh, relu are)"
+    case .unsupportedModelType(let type, let supported):
+      "model_type \"\(type)\" has no MoE block loader; supported: \(supported.joined(separator: ", "))"
+    }
+  }
+}

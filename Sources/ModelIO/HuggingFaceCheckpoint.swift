@@ -1,0 +1,223 @@
+import CostModel
+import Foundation
+import Linalg
+import MoE
+
+/// A Hugging Face checkpoint — `config.json` plus safetensors weights — from which MoEKit
+/// builds any layer's feed-forward block with the forward semantics of `transformers`:
+///
+/// - **Mixtral** (`mixtral`): `model.layers.{i}.block_sparse_moe.gate.weight`,
+///   `….experts.{j}.w1/w3/w2.weight` (gate/up/down); softmax over all experts → top-k →
+///   renormalise (`TopKSoftmaxRouter`).
+/// - **Qwen2-MoE / Qwen3-MoE** (`qwen2_moe`, `qwen3_moe`): `model.layers.{i}.mlp.gate.weight`,
+///   `….mlp.experts.{j}.gate_proj/up_proj/down_proj.weight`; softmax → top-k → renormalise
+///   only when `norm_topk_prob` (default false); Qwen2-MoE adds `mlp.shared_expert.*`
+///   scaled by `sigmoid(mlp.shared_expert_gate(x))`; `decoder_sparse_step` and
+///   `mlp_only_layers` pick the MoE layers, the others are dense `mlp.*_proj`.
+/// - **DeepSeek-V3** (`deepseek_v3`): `mlp.gate.weight` and `mlp.gate.e_score_correction_bias`;
+///   sigmoid scores, the bias for selection only, groups scored by their two best biased
+///   scores with the other groups' experts filled with 0 as `transformers` does
+///   (`GroupLimitedRouter.ineligibleScore = 0`), top-k, weights divided by their sum + 1e-20
+///   when `norm_topk_prob` (default true), times `routed_scaling_factor` (default 2.5);
+///   `mlp.shared_experts.*` added unscaled; layers before `first_k_dense_replace` (and off
+///   `moe_layer_freq`) dense.
+///
+/// Everything is computed in the matrices' scalar type (`Float` matches `transformers`'
+/// float32 router arithmetic; bf16 and f16 weights are widened on load). Ties in top-k go to
+/// the lower expert index; PyTorch leaves their order unspecified. Missing tensors, shapes
+/// that contradict the config, and unusable config fields are typed `CheckpointError`s.
+public struct HuggingFaceCheckpoint: Sendable {
+  /// The model types whose blocks load.
+  public static let supportedModelTypes = ["mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v3"]
+
+  /// The configuration's fields.
+  public let config: ConfigFields
+  /// `model_type`.
+  public let modelType: String
+  /// The weights.
+  public let weights: any TensorSource
+  /// `num_hidden_layers`.
+  public let layerCount: Int
+  /// `hidden_size`.
+  public let width: Int
+
+  /// A checkpoint from a `config.json`'s bytes and its weights.
+  ///
+  /// - Throws: `CheckpointError.config` or `.unsupportedModelType`.
+  public init(config json: Data, weights: any TensorSource) throws {
+    do {
+      config = try ConfigFields(json: json)
+      guard let type = try config.string("model_type") else { throw ConfigError.missingField("model_type") }
+      modelType = type
+      layerCount = try config.int("num_hidden_layers")
+      width = try config.int("hidden_size")
+    } catch let error as ConfigError {
+      throw CheckpointError.config(error)
+    }
+    guard Self.supportedModelTypes.contains(modelType) else {
+      throw CheckpointError.unsupportedModelType(modelType, supported: Self.supportedModelTypes)
+    }
+    self.weights = weights
+  }
+
+  /// A checkpoint from a `config.json` file and a `.safetensors` file or a
+  /// `model.safetensors.index.json`.
+  public init(configFile: String, weightsFile: String) throws {
+    let json: Data
+    do {
+      json = try Data(contentsOf: URL(fileURLWithPath: configFile))
+    } catch {
+      throw CheckpointError.config(.unreadableFile(path: configFile, reason: error.localizedDescription))
+    }
+    let weights: any TensorSource =
+      weightsFile.hasSuffix(".json")
+      ? try ShardedCheckpoint(indexFile: weightsFile) : try SafeTensorsFile(contentsOfFile: weightsFile)
+    try self.init(config: json, weights: weights)
+  }
+
+  /// Whether layer `i`'s feed-forward is a MoE block.
+  public func isMoE(layer i: Int) throws -> Bool {
+    try checked {
+      switch modelType {
+      case "mixtral": return true
+      case "deepseek_v3":
+        let first = try config.int("first_k_dense_replace", minimum: 0, fallback: 0)
+        let frequency = try config.int("moe_layer_freq", fallback: 1)
+        return i >= first && i % frequency == 0
+      default:
+        let step = try config.int("decoder_sparse_step", fallback: 1)
+        let mlpOnly = Set(try config.indices("mlp_only_layers", below: layerCount))
+        return try config.int("num_experts", minimum: 0, fallback: 0) > 0 && (i + 1) % step == 0
+          && !mlpOnly.contains(i)
+      }
+    }
+  }
+
+  /// Layer `i`'s feed-forward block, dense or MoE, as `transformers` computes it.
+  public func feedForward<Scalar: BLASScalar>(layer i: Int, as: Scalar.Type = Scalar.self) throws
+    -> FeedForwardSublayer<Scalar>
+  {
+    guard i >= 0 && i < layerCount else {
+      throw CheckpointError.layerOutOfRange(layer: i, layers: layerCount)
+    }
+    let activation = try self.activation()
+    if try !isMoE(layer: i) {
+      let hidden = try checked { try config.int("intermediate_size") }
+      return .dense(try network("model.layers.\(i).mlp", hidden: hidden, activation: activation, Scalar.self))
+    }
+    return .moe(try moe(layer: i, activation: activation, Scalar.self))
+  }
+
+  func moe<Scalar: BLASScalar>(layer i: Int, activation: ElementwiseFunction, _: Scalar.Type) throws
+    -> MoELayer<Scalar>
+  {
+    let mixtral = modelType == "mixtral"
+    let prefix = "model.layers.\(i)." + (mixtral ? "block_sparse_moe" : "mlp")
+    let (experts, k, hidden) = try checked {
+      (
+        try config.int(
+          mixtral ? "num_local_experts" : modelType == "deepseek_v3" ? "n_routed_experts" : "num_experts"),
+        try config.int("num_experts_per_tok"),
+        try config.int(mixtral ? "intermediate_size" : "moe_intermediate_size")
+      )
+    }
+    guard k <= experts else {
+      throw CheckpointError.config(
+        .inconsistent(fields: ["num_experts_per_tok"], reason: "\(k) experts per token out of \(experts)"))
+    }
+    let gate = Linear<Scalar>(weight: try tensor("\(prefix).gate.weight", [experts, width], Scalar.self))
+    let names = mixtral ? ("w1", "w3", "w2") : ("gate_proj", "up_proj", "down_proj")
+    let routed = try (0..<experts).map { j in
+      try network("\(prefix).experts.\(j)", hidden: hidden, activation: activation, names: names, Scalar.self)
+    }
+    let router: any Router<Scalar>
+    var shared: SharedExpert<Scalar>?
+    switch modelType {
+    case "mixtral":
+      router = TopKSoftmaxRouter(gate: gate, k: k, normalizeTopK: true)
+    case "deepseek_v3":
+      let (groups, keptGroups, normalize, scaling, sharedCount) = try checked {
+        (
+          try config.int("n_group", fallback: 1), try config.int("topk_group", fallback: 1),
+          try config.bool("norm_topk_prob", fallback: true),
+          try config.double("routed_scaling_factor", fallback: 2.5),
+          try config.int("n_shared_experts", minimum: 0, fallback: 0)
+        )
+      }
+      guard experts % groups == 0, keptGroups <= groups, k <= experts / groups * keptGroups else {
+        throw CheckpointError.config(
+          .inconsistent(
+            fields: ["n_routed_experts", "n_group", "topk_group", "num_experts_per_tok"],
+            reason: "\(k) of \(experts) experts from \(keptGroups) of \(groups) groups"))
+      }
+      let bias = try tensor("\(prefix).gate.e_score_correction_bias", [experts], Scalar.self)
+      var groupLimited = GroupLimitedRouter(
+        gate: gate, k: k, scoring: .sigmoid, selectionBias: bias, groupCount: groups, topKGroup: keptGroups,
+        groupScore: .sumOfTopTwo, normalizeTopK: normalize, routedScalingFactor: Scalar(scaling))
+      groupLimited.ineligibleScore = 0
+      router = groupLimited
+      if sharedCount > 0 {
+        shared = SharedExpert(
+          network: try network(
+            "\(prefix).shared_experts", hidden: hidden * sharedCount, activation: activation, Scalar.self))
+      }
+    default:
+      let normalize = try checked { try config.bool("norm_topk_prob", fallback: false) }
+      router = TopKSoftmaxRouter(gate: gate, k: k, normalizeTopK: normalize)
+      let sharedHidden = try checked {
+        try config.int("shared_expert_intermediate_size", minimum: 0, fallback: 0)
+      }
+      if modelType == "qwen2_moe" && sharedHidden > 0 {
+        shared = SharedExpert(
+          network: try network(
+            "\(prefix).shared_expert", hidden: sharedHidden, activation: activation, Scalar.self),
+          gate: Linear(weight: try tensor("\(prefix).shared_expert_gate.weight", [1, width], Scalar.self)))
+      }
+    }
+    return MoELayer(router: router, experts: routed, sharedExpert: shared)
+  }
+
+  /// A gated network `prefix.{gate,up,down}` of width `hidden`.
+  func network<Scalar: BLASScalar>(
+    _ prefix: String, hidden: Int, activation: ElementwiseFunction,
+    names: (gate: String, up: String, down: String) = ("gate_proj", "up_proj", "down_proj"), _: Scalar.Type
+  ) throws -> FeedForward<Scalar> {
+    FeedForward(
+      gate: Linear(weight: try tensor("\(prefix).\(names.gate).weight", [hidden, width], Scalar.self)),
+      up: Linear(weight: try tensor("\(prefix).\(names.up).weight", [hidden, width], Scalar.self)),
+      down: Linear(weight: try tensor("\(prefix).\(names.down).weight", [width, hidden], Scalar.self)),
+      activation: activation)
+  }
+
+  /// The named tensor, checked against the shape the config implies (a vector for a
+  /// one-element `shape`, read as `1 × n`).
+  func tensor<Scalar: BLASScalar>(_ name: String, _ shape: [Int], _: Scalar.Type) throws -> Matrix<Scalar> {
+    guard weights.contains(name) else { throw CheckpointError.missingTensor(name) }
+    let found = try weights.shape(of: name)
+    guard found == shape else {
+      throw CheckpointError.shapeMismatch(name: name, expected: shape, found: found)
+    }
+    return try weights.matrix(name, as: Scalar.self)
+  }
+
+  /// `hidden_act` as an `ElementwiseFunction`.
+  func activation() throws -> ElementwiseFunction {
+    let name = try checked { try config.string("hidden_act") } ?? "silu"
+    switch name {
+    case "silu", "swish": return .silu
+    case "gelu": return .gelu
+    case "gelu_pytorch_tanh", "gelu_new": return .geluTanh
+    case "relu": return .relu
+    default: throw CheckpointError.unsupportedActivation(name)
+    }
+  }
+
+  /// Runs `body`, turning its `ConfigError`s into `CheckpointError.config`.
+  func checked<T>(_ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch let error as ConfigError {
+      throw CheckpointError.config(error)
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import CostModel
+import Foundation
+import Linalg
+
+/// Where named weight tensors come from: one safetensors file, or a sharded checkpoint.
+public protocol TensorSource: Sendable {
+  /// Whether a tensor of that name exists.
+  func contains(_ name: String) -> Bool
+  /// The shape of the named tensor.
+  func shape(of name: String) throws -> [Int]
+  /// The named floating-point tensor as a matrix (see `SafeTensorsFile.matrix`).
+  func matrix<Scalar: BLASScalar>(_ name: String, as: Scalar.Type) throws -> Matrix<Scalar>
+}
+
+extension SafeTensorsFile: TensorSource {
+  /// Whether a tensor of that name exists.
+  public func contains(_ name: String) -> Bool { tensors[name] != nil }
+
+  /// The shape of the named tensor.
+  public func shape(of name: String) throws -> [Int] { try info(name).shape }
+}
+
+/// A checkpoint split over several safetensors files, listed by a
+/// `model.safetensors.index.json` whose `weight_map` maps each tensor name to its file
+/// (relative to the index's folder). Files are opened when first needed.
+public struct ShardedCheckpoint: TensorSource {
+  /// Tensor name → shard file name.
+  public let weightMap: [String: String]
+  let shards: [String: SafeTensorsFile]
+
+  /// Reads the index at `path` and maps every shard it names.
+  ///
+  /// - Throws: `SafeTensorsError` for an unreadable or malformed index or shard.
+  public init(indexFile path: String) throws {
+    let data: Data
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+      throw SafeTensorsError.unreadableFile(path: path, reason: error.localizedDescription)
+    }
+    guard case .object(let top)? = try? JSONDecoder().decode(JSONValue.self, from: data),
+      case .object(let map)? = top["weight_map"]
+    else {
+      throw SafeTensorsError.invalidHeader(reason: "\(path): an index needs a \"weight_map\" object")
+    }
+    var weightMap: [String: String] = [:]
+    for (name, file) in map {
+      guard case .string(let shard) = file, !shard.contains("/") else {
+        throw SafeTensorsError.invalidTensorEntry(
+          name: name, problem: "weight_map entry must be a file name in the index's folder")
+      }
+      weightMap[name] = shard
+    }
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+    var shards: [String: SafeTensorsFile] = [:]
+    for shard in Set(weightMap.values) {
+      shards[shard] = try SafeTensorsFile(contentsOfFile: folder.appendingPathComponent(shard).path)
+    }
+    self.weightMap = weightMap
+    self.shards = shards
+  }
+
+  func file(for name: String) throws -> SafeTensorsFile {
+    guard let shard = weightMap[name], let file = shards[shard], file.contains(name) else {
+      throw SafeTensorsError.tensorNotFound(name)
+    }
+    return file
+  }
+
+  /// Whether the index lists the tensor and its shard holds it.
+  public func contains(_ name: String) -> Bool { (try? file(for: name)) != nil }
+
+  /// The shape of the named tensor.
+  public func shape(of name: String) throws -> [Int] { try file(for: name).shape(of: name) }
+
+  /// The named tensor as a matrix.
+  public func matrix<Scalar: BLASScalar>(_ name: String, as: Scalar.Type) throws -> Matrix<Scalar> {
+    try file(for: name).matrix(name, as: Scalar.self)
+  }
+}
