@@ -16,6 +16,7 @@ let package = Package(
     .executable(name: "cost-tables", targets: ["cost-tables"]),
     .executable(name: "routing-collapse", targets: ["routing-collapse"]),
     .executable(name: "moe-bench", targets: ["moe-bench"]),
+    .executable(name: "moe-run", targets: ["moe-run"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -101,6 +102,14 @@ let package = Package(
       ],
       path: "Examples/moe-bench"
     ),
+    .executableTarget(
+      name: "moe-run",
+      dependencies: [
+        "Linalg", "MoE", "ModelIO", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/moe-run"
+    ),
 
     // MARK: Tests
     .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),
@@ -112,6 +121,9 @@ let package = Package(
     // Runs the example executables, which `swift build --build-tests` builds beside it.
     .testTarget(
       name: "ExamplesTests",
-      dependencies: ["gemm-bench", "moe-tour", "cost-tables", "routing-collapse", "moe-bench"]),
+      dependencies: [
+        "gemm-bench", "moe-tour", "cost-tables", "routing-collapse", "moe-bench", "moe-run", "ModelIO", "MoE",
+        "Linalg",
+      ]),
   ]
 )

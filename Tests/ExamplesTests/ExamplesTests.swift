@@ -1,4 +1,7 @@
 import Foundation
+import Linalg
+import MoE
+import ModelIO
 import Testing
 
 /// The examples, run as a user would run them.
@@ -112,5 +115,55 @@ import Testing
     #expect(result.output.contains("backward/forward = "))
     let bad = try ExampleRunner.run("moe-bench", ["--top-k", "0"])
     #expect(bad.status != 0 && bad.errors.contains("--top-k"))
+  }
+}
+
+@Suite struct MoERunTests {
+  @Test func runsAQwenLayerAndWritesOutputAndRouting() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-run-\(UInt64.random(in: 0..<1 << 40))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+    var g = Xoshiro256StarStar(seed: 1)
+    let (d, h, e) = (8, 6, 4)
+    let gate = Linear<Float>.routerGate(dimensions: d, expertCount: e, using: &g)
+    let experts = (0..<e).map { _ in FeedForward<Float>(dimensions: d, hiddenDimensions: h, using: &g) }
+    let layer = MoELayer(router: TopKSoftmaxRouter(gate: gate, k: 2, normalizeTopK: true), experts: experts)
+    var tensors: [String: Tensor] = ["model.layers.0.mlp.gate.weight": Tensor(gate.weight.value, as: .f32)]
+    for (j, expert) in experts.enumerated() {
+      for (name, linear) in [("gate_proj", expert.gate!), ("up_proj", expert.up), ("down_proj", expert.down)]
+      {
+        tensors["model.layers.0.mlp.experts.\(j).\(name).weight"] = Tensor(linear.weight.value, as: .f32)
+      }
+    }
+    try SafeTensorsWriter.write(tensors, to: path("model.safetensors"))
+    let config =
+      #"{"model_type": "qwen3_moe", "hidden_size": 8, "num_hidden_layers": 1, "intermediate_size": 16, "moe_intermediate_size": 6, "num_experts": 4, "num_experts_per_tok": 2, "norm_topk_prob": true}"#
+    FileManager.default.createFile(atPath: path("config.json"), contents: Data(config.utf8))
+    let x = Matrix<Float>.normal(rows: 5, columns: d, using: &g)
+    try NpyArray(x).write(to: path("x.npy"))
+    let result = try ExampleRunner.run(
+      "moe-run",
+      [
+        "--config", path("config.json"), "--weights", path("model.safetensors"), "--layer", "0", "--input",
+        path("x.npy"),
+        "--output", path("y.npy"), "--routing", path("routing.json"),
+      ])
+    #expect(result.status == 0, "\(result.errors)")
+    #expect(try NpyArray(contentsOfFile: path("y.npy")).matrix(as: Float.self) == layer(x))
+    let routing =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("routing.json"))))
+      as? [String: Any]
+    #expect((routing?["tokens"] as? [Any])?.count == 5)
+
+    let wrong = try ExampleRunner.run(
+      "moe-run",
+      [
+        "--config", path("config.json"), "--weights", path("model.safetensors"), "--layer", "3", "--input",
+        path("x.npy"), "--output", path("z.npy"),
+      ])
+    #expect(wrong.status != 0 && wrong.errors.contains("outside 0..<1"))
+    #expect(!FileManager.default.fileExists(atPath: path("z.npy")))
   }
 }

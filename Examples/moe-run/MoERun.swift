@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Linalg
+import MoE
+import ModelIO
+import Report
+
+/// Runs one layer's feed-forward block of a Hugging Face checkpoint on an input array, so
+/// that the result can be compared with `transformers` directly.
+@main
+struct MoERun: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "moe-run",
+    abstract: "Run layer N's feed-forward block (dense or MoE) of a Hugging Face checkpoint on a .npy input.",
+    discussion: """
+      The input is a float32 (or float64) tokens × hidden_size array; the output is exactly
+      what model.layers[N].mlp (Mixtral: block_sparse_moe) returns for it in transformers — no
+      norm before, no residual after — written as float32. Supported model types: \
+      \(HuggingFaceCheckpoint.supportedModelTypes.joined(separator: ", ")).
+      """)
+
+  @Option(help: "The checkpoint's config.json.")
+  var config: String
+
+  @Option(help: "model.safetensors, or model.safetensors.index.json for a sharded checkpoint.")
+  var weights: String
+
+  @Option(help: "The layer whose feed-forward block to run.")
+  var layer: Int
+
+  @Option(help: "Input .npy: tokens × hidden_size, float32 or float64.")
+  var input: String
+
+  @Option(help: "Output .npy (float32), written atomically.")
+  var output: String
+
+  @Option(help: "Also write each token's chosen experts and combine weights to this JSON file.")
+  var routing: String?
+
+  func validate() throws {
+    guard layer >= 0 else { throw ValidationError("--layer must be non-negative, got \(layer)") }
+  }
+
+  func run() throws {
+    let checkpoint = try HuggingFaceCheckpoint(configFile: config, weightsFile: weights)
+    let block = try checkpoint.feedForward(layer: layer, as: Float.self)
+    let x = try NpyArray(contentsOfFile: input).matrix(as: Float.self)
+    guard x.columns == checkpoint.width else {
+      throw ValidationError("--input has \(x.columns) columns, but hidden_size is \(checkpoint.width)")
+    }
+    let y: Matrix<Float>
+    var decision: RoutingDecision<Float>?
+    switch block {
+    case .dense(let network):
+      y = network(x)
+    case .moe(let moe):
+      var context = RoutingContext()
+      var workspace = MoEWorkspace<Float>()
+      let result = moe.forward(x, context: &context, workspace: &workspace)
+      y = result.output
+      decision = result.decision
+    }
+    try NpyArray(y).write(to: output)
+    if let routing {
+      try AtomicFile.write(Self.routingJSON(layer: layer, decision: decision, tokens: x.rows), to: routing)
+    }
+  }
+
+  /// `{"layer": N, "moe": true, "tokens": [{"experts": […], "weights": […]}, …]}`; a dense
+  /// layer has `"moe": false` and no tokens.
+  static func routingJSON(layer: Int, decision: RoutingDecision<Float>?, tokens: Int) -> String {
+    guard let decision else { return "{\"layer\": \(layer), \"moe\": false, \"tokens\": []}\n" }
+    var experts = [[Int]](repeating: [], count: tokens)
+    var weights = [[Float]](repeating: [], count: tokens)
+    for a in decision.assignments {
+      experts[a.token].append(a.expert)
+      weights[a.token].append(a.weight)
+    }
+    let rows = (0..<tokens).map { t in
+      "{\"experts\": [\(experts[t].map(String.init).joined(separator: ", "))], \"weights\": [\(weights[t].map { "\($0)" }.joined(separator: ", "))]}"
+    }
+    return "{\"layer\": \(layer), \"moe\": true, \"tokens\": [\n  " + rows.joined(separator: ",\n  ")
+      + "\n]}\n"
+  }
+}
