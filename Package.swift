@@ -111,6 +111,11 @@ let package = Package(
       path: "Examples/moe-run"
     ),
 
+    // MARK: Fuzz targets (replay runners unless built by scripts/fuzz.sh)
+    .executableTarget(name: "fuzz-safetensors", dependencies: ["ModelIO"], path: "Fuzz/fuzz-safetensors"),
+    .executableTarget(name: "fuzz-npy", dependencies: ["ModelIO"], path: "Fuzz/fuzz-npy"),
+    .executableTarget(name: "fuzz-config", dependencies: ["CostModel"], path: "Fuzz/fuzz-config"),
+
     // MARK: Tests
     .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),
     .testTarget(name: "MoETests", dependencies: ["MoE", "Linalg", "_TestSupport"]),

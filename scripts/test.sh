@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-swift format lint --strict --recursive Package.swift Sources Tests Examples
+swift format lint --strict --recursive Package.swift Sources Tests Examples Fuzz
 swift build --build-tests
 swift test --skip-build --disable-xctest "$@"

@@ -57,8 +57,12 @@ struct CostTables: ParsableCommand {
     guard names.contains(hardware) else {
       throw ValidationError("--hardware must be one of \(names.joined(separator: ", ")), got \(hardware)")
     }
-    guard context >= 1 else { throw ValidationError("--context must be at least 1, got \(context)") }
-    guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
+    guard context >= 1 && context <= 1 << 24 else {
+      throw ValidationError("--context must be in 1...\(1 << 24), got \(context)")
+    }
+    guard batch >= 1 && batch <= 1 << 20 else {
+      throw ValidationError("--batch must be in 1...\(1 << 20), got \(batch)")
+    }
     guard scale >= 1 else { throw ValidationError("--scale must be at least 1, got \(scale)") }
     guard measureTokens >= 1 else {
       throw ValidationError("--measure-tokens must be at least 1, got \(measureTokens)")

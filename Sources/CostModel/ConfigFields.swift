@@ -3,6 +3,11 @@ import Foundation
 /// Typed, validating access to the fields of a Hugging Face `config.json` object: every
 /// accessor throws a `ConfigError` naming the field when it is missing, mistyped or out of
 /// range.
+///
+/// Whole numbers are bounded above (`limits`, else 2²⁴) so that no configuration, however
+/// large its numbers, can overflow the parameter counts built from it: widths up to 2¹⁶,
+/// hidden sizes up to 2²⁰, at most 2¹² layers, heads and experts — generous next to any
+/// published model.
 public struct ConfigFields: Sendable {
   /// The raw fields.
   public let fields: [String: JSONValue]
@@ -30,7 +35,26 @@ public struct ConfigFields: Sendable {
     return false
   }
 
-  /// A whole number at least `minimum`; `fallback` when absent or `null`.
+  /// The largest value accepted for each bounded field (others: 2²⁴).
+  public static let limits: [String: Int] = {
+    var limits: [String: Int] = [
+      "hidden_size": 1 << 16, "vocab_size": 1 << 24, "num_nextn_predict_layers": 64,
+    ]
+    for key in [
+      "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim", "qk_nope_head_dim",
+      "qk_rope_head_dim", "v_head_dim", "num_local_experts", "num_experts", "n_routed_experts",
+      "n_shared_experts",
+      "num_experts_per_tok", "n_group", "topk_group", "decoder_sparse_step", "moe_layer_freq",
+      "first_k_dense_replace",
+    ] { limits[key] = 1 << 12 }
+    for key in ["intermediate_size", "moe_intermediate_size", "shared_expert_intermediate_size"] {
+      limits[key] = 1 << 20
+    }
+    for key in ["q_lora_rank", "kv_lora_rank"] { limits[key] = 1 << 16 }
+    return limits
+  }()
+
+  /// A whole number in `minimum...limit` (see `limits`); `fallback` when absent or `null`.
   public func int(_ key: String, minimum: Int = 1, fallback: Int? = nil) throws -> Int {
     guard let value = fields[key], value != .null else {
       if let fallback { return fallback }
@@ -40,8 +64,9 @@ public struct ConfigFields: Sendable {
       throw ConfigError.wrongType(field: key, expected: "a whole number")
     }
     let n = Int(x)
-    guard n >= minimum else {
-      throw ConfigError.outOfRange(field: key, value: "\(n)", requirement: "at least \(minimum)")
+    let maximum = Self.limits[key] ?? 1 << 24
+    guard n >= minimum && n <= maximum else {
+      throw ConfigError.outOfRange(field: key, value: "\(n)", requirement: "within \(minimum)...\(maximum)")
     }
     return n
   }

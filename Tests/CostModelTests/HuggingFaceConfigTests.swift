@@ -172,3 +172,15 @@ import Testing
     #expect(step.flops == 8 * flops && step.isMemoryBound)
   }
 }
+
+@Suite struct ConfigLimitsTests {
+  /// A configuration at every limit must still be costed without overflowing.
+  @Test func theLargestAcceptedConfigDoesNotOverflow() throws {
+    let json =
+      #"{"model_type": "deepseek_v3", "vocab_size": 16777216, "hidden_size": 65536, "intermediate_size": 1048576, "moe_intermediate_size": 1048576, "num_hidden_layers": 4096, "num_attention_heads": 4096, "n_shared_experts": 4096, "n_routed_experts": 4096, "num_experts_per_tok": 4096, "q_lora_rank": 65536, "kv_lora_rank": 65536, "qk_nope_head_dim": 4096, "qk_rope_head_dim": 4096, "v_head_dim": 4096, "num_nextn_predict_layers": 64}"#
+    let a = try HuggingFaceConfig.architecture(json: Data(json.utf8))
+    #expect(a.totalParameters > 0 && a.activeParameters > 0 && a.multiTokenPredictionParameters > 0)
+    #expect(a.forwardFLOPsPerToken(context: 1 << 24).isFinite)
+    #expect(a.bytesReadPerDecodeStep(batch: 1 << 20, context: 1 << 24, dataType: .fp32).isFinite)
+  }
+}

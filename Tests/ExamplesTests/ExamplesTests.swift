@@ -167,3 +167,19 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: path("z.npy")))
   }
 }
+
+@Suite struct FuzzCorpusTests {
+  /// Every seed and every input that once crashed a parser replays without a crash.
+  @Test(arguments: ["safetensors", "npy", "config"])
+  func corpusReplaysCleanly(target: String) throws {
+    let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("Fuzz/Corpus/\(target)")
+    let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).map {
+      folder.appendingPathComponent($0).path
+    }
+    #expect(!files.isEmpty)
+    let result = try ExampleRunner.run("fuzz-\(target)", files)
+    #expect(result.status == 0, "\(result.errors)")
+    #expect(result.output.contains("replayed \(files.count) inputs"))
+  }
+}
