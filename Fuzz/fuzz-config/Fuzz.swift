@@ -11,6 +11,7 @@ func check(_ bytes: UnsafeRawBufferPointer) {
 }
 
 #if FUZZING
+  /// libFuzzer's entry point: one input.
   @_cdecl("LLVMFuzzerTestOneInput")
   public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     check(UnsafeRawBufferPointer(start: data, count: size))
@@ -26,6 +27,7 @@ func check(_ bytes: UnsafeRawBufferPointer) {
 
   // SwiftPM links executables with `main` renamed to `<module>_main`; libFuzzer's own
   // driver takes over from there.
+  /// The program's entry point under SwiftPM's renaming: hands over to libFuzzer.
   @_cdecl("fuzz_config_main")
   public func entry(
     _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
