@@ -193,3 +193,35 @@ import Testing
     }
   }
 }
+
+@Suite struct ModelIOReadmeExampleTests {
+  /// The README's "`ModelIO` at a glance" snippet, on files written here.
+  @Test func glanceSnippetRuns() throws {
+    let folder = TemporaryFolder()
+    var g = Xoshiro256StarStar(seed: 6)
+    let gate = Linear<Float>.routerGate(dimensions: 8, expertCount: 2, using: &g)
+    var tensors: [String: Tensor] = ["model.layers.1.mlp.gate.weight": Tensor(gate.weight.value, as: .f32)]
+    for j in 0..<2 {
+      let expert = FeedForward<Float>(dimensions: 8, hiddenDimensions: 4, using: &g)
+      tensors.merge(HuggingFaceCheckpointTests.tensors(expert, "model.layers.1.mlp.experts.\(j)")) { $1 }
+    }
+    try SafeTensorsWriter.write(tensors, to: folder.path("model.safetensors"))
+    let config =
+      #"{"model_type": "qwen3_moe", "hidden_size": 8, "num_hidden_layers": 2, "intermediate_size": 4, "moe_intermediate_size": 4, "num_experts": 2, "num_experts_per_tok": 1}"#
+    FileManager.default.createFile(atPath: folder.path("config.json"), contents: Data(config.utf8))
+    try NpyArray(Matrix<Float>.normal(rows: 3, columns: 8, using: &g)).write(to: folder.path("x.npy"))
+
+    let file = try SafeTensorsFile(contentsOfFile: folder.path("model.safetensors"))
+    let loadedGate = try file.matrix("model.layers.1.mlp.gate.weight", as: Float.self)
+    try SafeTensorsWriter.write(["w": Tensor(loadedGate, as: .bf16)], to: folder.path("out.safetensors"))
+    let x = try NpyArray(contentsOfFile: folder.path("x.npy")).matrix(as: Float.self)
+    let checkpoint = try HuggingFaceCheckpoint(
+      configFile: folder.path("config.json"), weightsFile: folder.path("model.safetensors"))
+    guard case .moe(let layer) = try checkpoint.feedForward(layer: 1, as: Float.self) else {
+      Issue.record("layer 1 should be MoE")
+      return
+    }
+    #expect(layer(x).shape == (3, 8))
+    #expect(loadedGate == gate.weight.value)
+  }
+}
