@@ -112,9 +112,12 @@ let package = Package(
     ),
 
     // MARK: Fuzz targets (replay runners unless built by scripts/fuzz.sh)
-    .executableTarget(name: "fuzz-safetensors", dependencies: ["ModelIO"], path: "Fuzz/fuzz-safetensors"),
-    .executableTarget(name: "fuzz-npy", dependencies: ["ModelIO"], path: "Fuzz/fuzz-npy"),
-    .executableTarget(name: "fuzz-config", dependencies: ["CostModel"], path: "Fuzz/fuzz-config"),
+    .target(name: "_FuzzSupport", path: "Fuzz/_FuzzSupport"),
+    .executableTarget(
+      name: "fuzz-safetensors", dependencies: ["ModelIO", "_FuzzSupport"], path: "Fuzz/fuzz-safetensors"),
+    .executableTarget(name: "fuzz-npy", dependencies: ["ModelIO", "_FuzzSupport"], path: "Fuzz/fuzz-npy"),
+    .executableTarget(
+      name: "fuzz-config", dependencies: ["CostModel", "_FuzzSupport"], path: "Fuzz/fuzz-config"),
 
     // MARK: Tests
     .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),

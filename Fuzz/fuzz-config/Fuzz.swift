@@ -1,9 +1,10 @@
 import CostModel
 import Foundation
+import _FuzzSupport
 
 // A libFuzzer target over the config parser: no input may crash it. Built normally, it
-// replays the files given as arguments (a regression run over the corpus); built by
-// `scripts/fuzz.sh config SECONDS` with `-D FUZZING`, libFuzzer drives it.
+// replays the files given as arguments; built by `scripts/fuzz.sh config SECONDS`,
+// libFuzzer drives it.
 
 /// Parses one input; every failure must be a thrown error.
 func check(_ bytes: UnsafeRawBufferPointer) {
@@ -18,33 +19,14 @@ func check(_ bytes: UnsafeRawBufferPointer) {
     return 0
   }
 
-  @_silgen_name("LLVMFuzzerRunDriver")
-  func runDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-  ) -> CInt
-
-  // SwiftPM links executables with `main` renamed to `<module>_main`; libFuzzer's own
-  // driver takes over from there.
-  /// The program's entry point under SwiftPM's renaming: hands over to libFuzzer.
+  /// The program's entry point under SwiftPM's renaming of `main`.
   @_cdecl("fuzz_config_main")
-  public func entry(
-    _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-  ) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runDriver(&count, &arguments, fuzz)
+  public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    FuzzDriver.run(argc, argv, fuzz)
   }
 #else
   @main
   enum Replay {
-    static func main() throws {
-      for path in CommandLine.arguments.dropFirst() {
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        bytes.withUnsafeBytes { check($0) }
-      }
-      print("replayed \(CommandLine.arguments.count - 1) inputs")
-    }
+    static func main() throws { try FuzzDriver.replay(check) }
   }
 #endif
