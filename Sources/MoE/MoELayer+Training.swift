@@ -22,31 +22,18 @@ extension MoELayer {
     _ x: Matrix<Scalar>, k: Int? = nil, context: inout RoutingContext
   ) -> (result: MoEForward<Scalar>, cache: Cache) {
     var workspace = MoEWorkspace<Scalar>()
-    var result = forward(x, k: k, context: &context, workspace: &workspace)
+    var result = routedForward(x, k: k, context: &context, workspace: &workspace)
     var sharedCache: SharedExpert<Scalar>.Cache?
     if let sharedExpert {
-      // `forward` added the shared output already; recompute it with its cache.
       let (sharedOutput, cache) = sharedExpert.forwardForTraining(x)
       sharedCache = cache
-      result.output = routedOutput(workspace: workspace, tokens: x.rows) + sharedOutput
+      result.output.add(sharedOutput)
     }
     let ranges = (0..<expertCount).map { workspace.offsets[$0]..<workspace.offsets[$0 + 1] }
     return (
       result,
       Cache(input: x, decision: result.decision, ranges: ranges, workspace: workspace, shared: sharedCache)
     )
-  }
-
-  /// The weighted sum of the routed experts' outputs alone.
-  func routedOutput(workspace: MoEWorkspace<Scalar>, tokens: Int) -> Matrix<Scalar> {
-    var output = Matrix<Scalar>(rows: tokens, columns: dimensions)
-    let routed = workspace.sortedTokens.count
-    if routed > 0 {
-      output.scatterAddRows(
-        workspace.expertOutput[rows: 0..<routed], to: workspace.sortedTokens, weights: workspace.sortedWeights
-      )
-    }
-    return output
   }
 
   /// The backward pass of `forwardForTraining`: accumulates the gradients of every

@@ -148,6 +148,17 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public func forward(
     _ x: Matrix<Scalar>, k: Int? = nil, context: inout RoutingContext, workspace: inout MoEWorkspace<Scalar>
   ) -> MoEForward<Scalar> {
+    var result = routedForward(x, k: k, context: &context, workspace: &workspace)
+    if let sharedExpert { result.output.add(sharedExpert(x)) }
+    return result
+  }
+
+  /// The forward pass without the shared expert: routing, dispatch, experts and combine.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  func routedForward(
+    _ x: Matrix<Scalar>, k: Int?, context: inout RoutingContext, workspace: inout MoEWorkspace<Scalar>
+  ) -> MoEForward<Scalar> {
     precondition(x.columns == dimensions, "MoELayer: input \(x.rows)×\(x.columns), layer width \(dimensions)")
     let decision = router.route(x, k: k ?? router.defaultK, context: &context)
     let capacity = capacity(tokens: x.rows, k: k ?? router.defaultK)
@@ -161,8 +172,6 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
         workspace.expertOutput[rows: 0..<routed], to: workspace.sortedTokens, weights: workspace.sortedWeights
       )
     }
-    if let sharedExpert { output.add(sharedExpert(x)) }
-
     var reached = [Bool](repeating: false, count: x.rows)
     for t in workspace.sortedTokens { reached[t] = true }
     let stats = RoutingStats(
