@@ -26,7 +26,8 @@ struct Measurement {
     for a in architectures {
       let stack = build(a, using: &generator)
       let x = Matrix<Float>.normal(rows: tokens, columns: a.width, using: &generator)
-      let seconds = medianSeconds { _ = stack.forward(x, context: &$0) }
+      var context = RoutingContext()
+      let seconds = Stopwatch.median(repetitions: 5) { _ = stack.forward(x, context: &context) }
       let perToken = seconds / Double(tokens)
       let predicted = feedForwardFLOPs(a)
       let base = baseline ?? (perToken, predicted)
@@ -90,17 +91,5 @@ struct Measurement {
         sharedHiddenDimensions: moe.sharedExperts > 0 ? moe.sharedExperts * moe.sharedExpert.hidden : nil,
         gatedSharedExpert: moe.sharedExpertGate, using: &g)
     }
-  }
-
-  /// The median of 5 timed runs after one warm-up.
-  func medianSeconds(_ body: (inout RoutingContext) -> Void) -> Double {
-    let clock = ContinuousClock()
-    var context = RoutingContext()
-    body(&context)
-    let samples = (0..<5).map { _ in
-      let (seconds, attoseconds) = clock.measure { body(&context) }.components
-      return Double(seconds) + Double(attoseconds) * 1e-18
-    }
-    return samples.sorted()[2]
   }
 }

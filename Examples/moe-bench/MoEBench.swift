@@ -51,19 +51,14 @@ struct MoEBench: ParsableCommand {
     let dy = Matrix<Float>.normal(rows: t, columns: d, using: &g)
     var context = RoutingContext()
     var workspace = MoEWorkspace<Float>()
-    let clock = ContinuousClock()
-    func median(_ body: () -> Void) -> Double {
-      body()
-      let samples = (0..<repetitions).map { _ in
-        let (s, a) = clock.measure(body).components
-        return Double(s) + Double(a) * 1e-18
-      }
-      return samples.sorted()[samples.count / 2]
+    let forward = Stopwatch.median(repetitions: repetitions) {
+      _ = layer.forward(x, context: &context, workspace: &workspace)
     }
-    let forward = median { _ = layer.forward(x, context: &context, workspace: &workspace) }
-    let training = median { _ = layer.forwardForTraining(x, context: &context) }
+    let training = Stopwatch.median(repetitions: repetitions) {
+      _ = layer.forwardForTraining(x, context: &context)
+    }
     let (_, cache) = layer.forwardForTraining(x, context: &context)
-    let backward = median {
+    let backward = Stopwatch.median(repetitions: repetitions) {
       layer.zeroGradients()
       _ = layer.backward(dy, cache: cache)
     }

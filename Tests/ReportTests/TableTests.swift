@@ -81,3 +81,12 @@ import Testing
     #expect(throws: (any Error).self) { try AtomicFile.write("x", to: "/proc/moekit/nope/out.csv") }
   }
 }
+
+@Suite struct StopwatchTests {
+  @Test func runsTheBodyOnceMoreThanItTimes() {
+    var calls = 0
+    let seconds = Stopwatch.median(repetitions: 3) { calls += 1 }
+    #expect(calls == 4)
+    #expect(seconds >= 0)
+  }
+}

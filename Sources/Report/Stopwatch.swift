@@ -1,0 +1,17 @@
+/// Wall-clock timing for the examples' measurements.
+public enum Stopwatch {
+  /// Seconds `body` takes: the median of `repetitions` timed runs after one untimed
+  /// warm-up run (which pages operands in and starts BLAS's threads).
+  public static func median(repetitions: Int, _ body: () -> Void) -> Double {
+    precondition(repetitions >= 1, "Stopwatch.median: \(repetitions) repetitions")
+    body()
+    let samples = (0..<repetitions).map { _ in seconds(body) }.sorted()
+    return samples[samples.count / 2]
+  }
+
+  /// Seconds one run of `body` takes.
+  public static func seconds(_ body: () -> Void) -> Double {
+    let (whole, attoseconds) = ContinuousClock().measure(body).components
+    return Double(whole) + Double(attoseconds) * 1e-18
+  }
+}
