@@ -10,6 +10,7 @@ let package = Package(
     .library(name: "Report", targets: ["Report"]),
     .library(name: "CostModel", targets: ["CostModel"]),
     .library(name: "ModelIO", targets: ["ModelIO"]),
+    .library(name: "MoEKit", targets: ["MoEKit"]),
     // MARK: Examples
     .executable(name: "gemm-bench", targets: ["gemm-bench"]),
     .executable(name: "moe-tour", targets: ["moe-tour"]),
@@ -57,6 +58,8 @@ let package = Package(
     ),
 
     .target(name: "ModelIO", dependencies: ["Linalg", "MoE", "CostModel", "Report"]),
+
+    .target(name: "MoEKit", dependencies: ["CostModel", "Linalg", "MoE", "ModelIO", "Report"]),
 
     // MARK: Test support (not a product)
     .target(name: "_TestSupport", dependencies: ["Linalg", "MoE"]),
@@ -124,6 +127,7 @@ let package = Package(
     .testTarget(name: "MoETests", dependencies: ["MoE", "Linalg", "_TestSupport"]),
     .testTarget(name: "ReportTests", dependencies: ["Report"]),
     .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
+    .testTarget(name: "MoEKitTests", dependencies: ["MoEKit"]),
     .testTarget(
       name: "ModelIOTests", dependencies: ["ModelIO", "MoE", "Linalg", "CostModel", "_TestSupport"]),
     // Runs the example executables, which `swift build --build-tests` builds beside it.
