@@ -18,6 +18,7 @@ let package = Package(
     .executable(name: "routing-collapse", targets: ["routing-collapse"]),
     .executable(name: "moe-bench", targets: ["moe-bench"]),
     .executable(name: "moe-run", targets: ["moe-run"]),
+    .executable(name: "dense-vs-sparse", targets: ["dense-vs-sparse"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -31,11 +32,14 @@ let package = Package(
       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
     ),
 
+    // MARK: C kernels (vectorised float loops BLAS lacks)
+    .target(name: "CKernels"),
+
     // MARK: Library modules
     .target(
       name: "Linalg",
       dependencies: [
-        "COpenBLAS",
+        "COpenBLAS", "CKernels",
         .product(name: "RealModule", package: "swift-numerics"),
       ]
     ),
@@ -96,6 +100,14 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Examples/routing-collapse"
+    ),
+    .executableTarget(
+      name: "dense-vs-sparse",
+      dependencies: [
+        "Linalg", "MoE", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/dense-vs-sparse"
     ),
     .executableTarget(
       name: "moe-bench",

@@ -74,6 +74,30 @@ struct GEMMBench: ParsableCommand {
       gemvTable.append(compareGEMV(size: size, timer, &generator))
     }
     print(gemvTable.markdown)
+
+    print(
+      "Few rows against a transposed weight (Float, a decode step: y = x·Wᵀ): Linalg `gemm` (its few-rows kernel up to \(fewRowsLimit) rows) against `cblas_sgemm` and one `cblas_sgemv` per row, in GB/s of weights read"
+    )
+    var fewRows = Table(
+      header: [
+        "rows", "weight", "Linalg GB/s", "sgemm GB/s", "sgemv×rows GB/s", "Linalg/sgemm", "Linalg/sgemv×rows",
+      ],
+      alignments: [.right, .left, .right, .right, .right, .right, .right])
+    let (n, k) = quick ? (512, 256) : (14336, 4096)
+    let weight = Matrix<Float>.uniform(rows: n, columns: k, low: -1, high: 1, using: &generator)
+    for m in quick ? [1, 8] : [1, 2, 4, 8, 16] {
+      fewRows.append(compareFewRows(m: m, weight: weight, timer, &generator))
+    }
+    print(fewRows.markdown)
+
+    print("Activations (Float): Linalg's vectorised kernels against the scalar function in a loop")
+    var activations = Table(
+      header: ["kernel", "elements", "Linalg ns/element", "scalar ns/element", "scalar/Linalg"],
+      alignments: [.left, .right, .right, .right, .right])
+    for row in compareActivations(count: quick ? 4096 : 4096 * 2816, timer, &generator) {
+      activations.append(row)
+    }
+    print(activations.markdown)
   }
 
   // MARK: Measurements
@@ -137,6 +161,92 @@ struct GEMMBench: ParsableCommand {
       Format.fixed(sequential / concurrent, 2), "\(picked)",
       Format.fixed(min(sequential, concurrent) / automatic, 2),
     ]
+  }
+
+  /// The row count up to which `gemm` uses its few-rows kernel.
+  var fewRowsLimit: Int { 8 }
+
+  func compareFewRows(m: Int, weight: Matrix<Float>, _ timer: Timer, _ generator: inout Xoshiro256StarStar)
+    -> [String]
+  {
+    let (n, k) = (weight.rows, weight.columns)
+    let x = Matrix<Float>.uniform(rows: m, columns: k, low: -1, high: 1, using: &generator)
+    var linalg = Matrix<Float>(rows: m, columns: n)
+    var direct = linalg
+    var perRow = linalg
+    let (linalgTime, directTime) = timer.interleaved(
+      { gemm(x, weight, transposeB: true, into: &linalg) },
+      { directGEMM(x, weight, transposeB: true, into: &direct) })
+    let perRowTime = timer.median {
+      weight.withUnsafeBufferPointer { w in
+        x.withUnsafeBufferPointer { px in
+          perRow.withUnsafeMutableBufferPointer { py in
+            for i in 0..<m {
+              cblas_sgemv(
+                CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w.baseAddress, Int32(k),
+                px.baseAddress! + i * k, 1, 0, py.baseAddress! + i * n, 1)
+            }
+          }
+        }
+      }
+    }
+    precondition(
+      linalg.isApproximatelyEqual(to: direct, absoluteTolerance: 1e-3, relativeTolerance: 1e-4),
+      "few-rows gemm and sgemm disagree")
+    let bytes = Double(n * k * MemoryLayout<Float>.stride)
+    return [
+      "\(m)", "\(n)×\(k)", Format.fixed(bytes / linalgTime / 1e9, 1),
+      Format.fixed(bytes / directTime / 1e9, 1),
+      Format.fixed(bytes / perRowTime / 1e9, 1), Format.fixed(directTime / linalgTime, 2),
+      Format.fixed(perRowTime / linalgTime, 2),
+    ]
+  }
+
+  /// Each kernel against the scalar function in a loop, both in place on a buffer that
+  /// is refilled from the same arguments before every call (the copy is in both times).
+  func compareActivations(count: Int, _ timer: Timer, _ generator: inout Xoshiro256StarStar) -> [[String]] {
+    let x = Matrix<Float>.uniform(rows: 1, columns: count, low: -8, high: 8, using: &generator)
+    let u = Matrix<Float>.uniform(rows: 1, columns: count, low: -1, high: 1, using: &generator)
+    var y = Matrix<Float>(rows: 1, columns: count)
+    func refill() {
+      y.withUnsafeMutableBufferPointer { target in
+        x.withUnsafeBufferPointer { _ = target.update(fromContentsOf: $0) }
+      }
+    }
+    func row(_ name: String, _ vector: Double, _ scalar: Double) -> [String] {
+      [
+        name, "\(count)", Format.fixed(vector / Double(count) * 1e9, 2),
+        Format.fixed(scalar / Double(count) * 1e9, 2), Format.fixed(scalar / vector, 1),
+      ]
+    }
+    var rows: [[String]] = []
+    for function in [ElementwiseFunction.silu, .sigmoid] {
+      let (vector, scalar) = timer.interleaved(
+        {
+          refill()
+          y.apply(function)
+        },
+        {
+          refill()
+          y.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = function(p[i]) } }
+        })
+      rows.append(row("\(function)", vector, scalar))
+    }
+    let (vector, scalar) = timer.interleaved(
+      {
+        refill()
+        y.applyGated(.silu, multiplying: u)
+      },
+      {
+        refill()
+        u.withUnsafeBufferPointer { pu in
+          y.withUnsafeMutableBufferPointer { p in
+            for i in p.indices { p[i] = ElementwiseFunction.silu(p[i]) * pu[i] }
+          }
+        }
+      })
+    rows.append(row("silu(g)·u (SwiGLU)", vector, scalar))
+    return rows
   }
 
   func compareGEMV(size: Int, _ timer: Timer, _ generator: inout Xoshiro256StarStar) -> [String] {

@@ -8,11 +8,34 @@ extension BLASScalar {
   public static func _applyKernel(
     _ x: UnsafeMutableBufferPointer<Self>, _ function: ElementwiseFunction, derivative: Bool
   ) {
+    _applyLoop(x, function, derivative: derivative)
+  }
+
+  /// The scalar loop behind `_applyKernel`, for conformances that vectorise some cases.
+  @inline(__always)
+  static func _applyLoop(
+    _ x: UnsafeMutableBufferPointer<Self>, _ function: ElementwiseFunction, derivative: Bool
+  ) {
     if derivative {
       for i in x.indices { x[i] = function.derivative(x[i]) }
     } else {
       for i in x.indices { x[i] = function(x[i]) }
     }
+  }
+
+  /// See `BLASScalar._applyGatedKernel`.
+  public static func _applyGatedKernel(
+    _ g: UnsafeMutableBufferPointer<Self>, _ u: UnsafeBufferPointer<Self>, _ function: ElementwiseFunction
+  ) {
+    _applyGatedLoop(g, u, function)
+  }
+
+  /// The scalar loop behind `_applyGatedKernel`.
+  @inline(__always)
+  static func _applyGatedLoop(
+    _ g: UnsafeMutableBufferPointer<Self>, _ u: UnsafeBufferPointer<Self>, _ function: ElementwiseFunction
+  ) {
+    for i in g.indices { g[i] = function(g[i]) * u[i] }
   }
 
   /// See `BLASScalar._combineKernel`.

@@ -90,6 +90,9 @@ where Magnitude == Self {
   /// `x ← f(x)`, or `x ← f′(x)` when `derivative`, for every element.
   static func _applyKernel(
     _ x: UnsafeMutableBufferPointer<Self>, _ function: ElementwiseFunction, derivative: Bool)
+  /// `g ← f(g) ⊙ u` element by element: the hidden layer of a gated feed-forward network.
+  static func _applyGatedKernel(
+    _ g: UnsafeMutableBufferPointer<Self>, _ u: UnsafeBufferPointer<Self>, _ function: ElementwiseFunction)
   /// `a ← a ∘ b` element by element, or `a[i, j] ← a[i, j] ∘ b[j]` when `broadcast`.
   static func _combineKernel(
     _ a: UnsafeMutableBufferPointer<Self>, _ b: UnsafeBufferPointer<Self>, columns: Int, broadcast: Bool,

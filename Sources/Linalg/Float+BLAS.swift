@@ -3,14 +3,19 @@ import RealModule
 
 /// `Float` computes with the single-precision routines (`cblas_s*`, `LAPACKE_s*`).
 extension Float: BLASScalar {
-  /// Calls `cblas_sgemm`.
-  @inlinable
+  /// Calls `cblas_sgemm`, or for a few rows against a transposed weight (a decode step)
+  /// the kernel of `_FewRowsGEMM`, which reads the weights once at memory speed.
   public static func _gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
     alpha: Float, a: UnsafePointer<Float>, lda: Int,
     b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
+    if _FewRowsGEMM.applies(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k) {
+      _FewRowsGEMM.run(
+        m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, w: b, ldw: ldb, beta: beta, c: c, ldc: ldc)
+      return
+    }
     cblas_sgemm(
       CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
       blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),

@@ -9,6 +9,13 @@ extension Matrix {
   ///   - indices: rows of `self` to read, any order, repeats allowed.
   ///   - output: `indices.count × columns`, overwritten (no allocation).
   public func gatherRows(_ indices: [Int], into output: inout Matrix) {
+    gatherRows(indices[...], into: &output)
+  }
+
+  /// Writes `self[indices[r]]` into row `r` of `output` for every position `r` of a slice
+  /// of indices (row `r − indices.startIndex`), so a block of a larger index array
+  /// needs no copy.
+  public func gatherRows(_ indices: ArraySlice<Int>, into output: inout Matrix) {
     precondition(
       output.rows == indices.count && output.columns == columns,
       "gatherRows: \(indices.count) rows of a \(rows)×\(columns) matrix do not fit \(output.rows)×\(output.columns)"
@@ -37,6 +44,13 @@ extension Matrix {
   ///   - indices: rows of `self` to add into; repeats accumulate.
   ///   - weights: one factor per row of `source`, or `nil` for all ones.
   public mutating func scatterAddRows(_ source: Matrix, to indices: [Int], weights: [Scalar]? = nil) {
+    scatterAddRows(source, to: indices[...], weights: weights?[...])
+  }
+
+  /// `scatterAddRows` for slices of larger index and weight arrays (no copies).
+  public mutating func scatterAddRows(
+    _ source: Matrix, to indices: ArraySlice<Int>, weights: ArraySlice<Scalar>?
+  ) {
     precondition(
       source.rows == indices.count && source.columns == columns,
       "scatterAddRows: source \(source.rows)×\(source.columns) does not match \(indices.count) indices into \(rows)×\(columns)"
@@ -60,7 +74,7 @@ extension Matrix {
   }
 
   /// Traps unless every index is a row of this matrix.
-  func _checkRowIndices(_ indices: [Int], _ name: StaticString) {
+  func _checkRowIndices(_ indices: ArraySlice<Int>, _ name: StaticString) {
     for i in indices {
       precondition(i >= 0 && i < rows, "\(name): row index \(i) out of range 0..<\(rows)")
     }

@@ -66,6 +66,51 @@ import _TestSupport
     }
   }
 
+  /// `Float`'s vectorised `silu`, `sigmoid` and SwiGLU (`applyGated`) over a dense sweep
+  /// of arguments (every binade from subnormal to overflow, both signs, a length that
+  /// leaves a scalar tail) within 4 ulp of the `Double` formula, or within `4·(1 + |x|)`
+  /// subnormal steps where `e^−|x|` underflows into the subnormals (as the scalar `exp`
+  /// does).
+  @Test(arguments: [ElementwiseFunction.silu, .sigmoid])
+  func vectorisedFloatKernelsAreWithinFourULP(_ f: ElementwiseFunction) {
+    var arguments: [Float] = [
+      0, -0, Float.leastNormalMagnitude / 3, -Float.leastNormalMagnitude / 3, 88, -88, 103, -103, 104.5,
+      -104.5, 200, -200,
+    ]
+    var t: Float = 1e-30
+    while t < 120 {
+      arguments += [t, -t]
+      t *= 1.0137
+    }
+    let x = Matrix<Float>(row: arguments)
+    let up = Matrix<Float>(row: arguments.indices.map { Float($0 % 7) - 2.75 })
+    var gated = x
+    gated.applyGated(f, multiplying: up)
+    let y = x.applying(f)
+    for (i, argument) in arguments.enumerated() {
+      let expected = Self.reference(f, Double(argument))
+      for (actual, target) in [(y[0, i], expected), (gated[0, i], expected * Double(up[0, i]))] {
+        let tolerance = max(
+          4 * Double(Float(target).ulp), 4 * (1 + abs(Double(argument))) * Double(Float.leastNonzeroMagnitude)
+        )
+        #expect(
+          abs(Double(actual) - target) <= tolerance, "\(f)(\(argument)) = \(actual), expected \(target)")
+      }
+    }
+    #expect(
+      Matrix<Float>(row: [Float](repeating: .nan, count: 9)).applying(f).elements.allSatisfy { $0.isNaN })
+  }
+
+  @Test func applyGatedMatchesTheFunctionTimesTheOtherMatrix() {
+    let g = Reference.randomMatrix(Double.self, rows: 3, columns: 5, seed: 3)
+    let u = Reference.randomMatrix(Double.self, rows: 3, columns: 5, seed: 4)
+    for f in ElementwiseFunction.allCases {
+      var gated = g
+      gated.applyGated(f, multiplying: u)
+      #expect(gated == g.applying(f).elementwiseProduct(u), "\(f)")
+    }
+  }
+
   @Test(arguments: ElementwiseFunction.allCases)
   func nanPropagates(_ f: ElementwiseFunction) {
     #expect(Matrix<Float>([[.nan]]).applying(f)[0, 0].isNaN)

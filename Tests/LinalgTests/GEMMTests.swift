@@ -65,6 +65,34 @@ struct GEMMCase: CustomTestStringConvertible, Sendable {
     check(Double.self, c, seed: 43)
   }
 
+  /// A few rows against a transposed weight: the shapes `Float` sends to its few-rows
+  /// kernel (1…8 rows, weight rows not a multiple of 2, `k` not a multiple of 8, `k` below
+  /// one vector, `k` large enough that the weight rows go in several L2-sized chunks), and
+  /// 9 rows just past it, against the naive reference.
+  static let fewRowsCases: [GEMMCase] = [1, 2, 3, 4, 5, 7, 8, 9].flatMap { m in
+    [(257, 67), (6001, 3), (97, 2000)].flatMap { n, k in
+      [(1.0, 0.0), (-0.5, 1.0), (2.0, -1.5)].map { alpha, beta in
+        GEMMCase(
+          m: m, n: n, k: k, transposeA: false, transposeB: true, alpha: alpha, beta: beta, offset: m % 3)
+      }
+    }
+  }
+
+  @Test(arguments: fewRowsCases)
+  func fewRowsProductsMatchNaiveReference(_ c: GEMMCase) {
+    check(Float.self, c, seed: 7)
+  }
+
+  /// The few-rows kernel splits the weight rows over threads; each entry is one thread's
+  /// dot product, so one and two threads give the same bits.
+  @Test func fewRowsProductsDoNotDependOnThreadCount() {
+    let a = Reference.randomMatrix(Float.self, rows: 6, columns: 300, seed: 1)
+    let w = Reference.randomMatrix(Float.self, rows: 1031, columns: 300, seed: 2)
+    let one = BLAS.withThreadCount(1) { matmul(a, w, transposeB: true) }
+    let two = BLAS.withThreadCount(2) { matmul(a, w, transposeB: true) }
+    #expect(one == two)
+  }
+
   @Test func betaZeroOverwritesNaN() {
     let a = Matrix<Float>([[1, 2]])
     let b = Matrix<Float>([[3], [4]])
