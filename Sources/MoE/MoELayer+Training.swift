@@ -22,7 +22,7 @@ extension MoELayer {
     _ x: Matrix<Scalar>, k: Int? = nil, context: inout RoutingContext
   ) -> (result: MoEForward<Scalar>, cache: Cache) {
     var workspace = MoEWorkspace<Scalar>()
-    var result = routedForward(x, k: k, context: &context, workspace: &workspace)
+    var result = routedForward(x, k: k, context: &context, workspace: &workspace, keepingActivations: true)
     var sharedCache: SharedExpert<Scalar>.Cache?
     if let sharedExpert {
       let (sharedOutput, cache) = sharedExpert.forwardForTraining(x)

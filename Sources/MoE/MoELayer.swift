@@ -154,10 +154,16 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
   }
 
   /// The forward pass without the shared expert: routing, dispatch, experts and combine.
+  ///
+  /// In inference the sorted rows go through the experts in tiles of whole expert blocks
+  /// (see `MoEWorkspace.tileRowLimit`), so the working memory stays about the size of the
+  /// layer's input and output; with `keepingActivations` (training) one tile holds every
+  /// row and the workspace keeps the activations the backward pass needs.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   func routedForward(
-    _ x: Matrix<Scalar>, k: Int?, context: inout RoutingContext, workspace: inout MoEWorkspace<Scalar>
+    _ x: Matrix<Scalar>, k: Int?, context: inout RoutingContext, workspace: inout MoEWorkspace<Scalar>,
+    keepingActivations: Bool = false
   ) -> MoEForward<Scalar> {
     precondition(x.columns == dimensions, "MoELayer: input \(x.rows)×\(x.columns), layer width \(dimensions)")
     let decision = router.route(x, k: k ?? router.defaultK, context: &context)
@@ -166,11 +172,18 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
     let routed = ranges.last?.upperBound ?? 0
 
     var output = Matrix<Scalar>(rows: x.rows, columns: dimensions)
-    if routed > 0 {
-      runExperts(x, ranges: ranges, workspace: &workspace)
-      output.scatterAddRows(
-        workspace.expertOutput[rows: 0..<routed], to: workspace.sortedTokens, weights: workspace.sortedWeights
+    let first = experts[0]
+    let rowLimit =
+      keepingActivations
+      ? routed
+      : MoEWorkspace<Scalar>.tileRowLimit(
+        tokens: x.rows, dimensions: dimensions, hiddenDimensions: first.hiddenDimensions, gated: first.isGated
       )
+    for tile in Self.tiles(ranges, rowLimit: rowLimit) {
+      runExperts(x, ranges: ranges, tile: tile, keepingActivations: keepingActivations, workspace: &workspace)
+      output.scatterAddRows(
+        workspace.expertOutput[rows: 0..<tile.count], to: workspace.sortedTokens[tile],
+        weights: workspace.sortedWeights[tile])
     }
     var reached = [Bool](repeating: false, count: x.rows)
     for t in workspace.sortedTokens { reached[t] = true }
@@ -179,6 +192,27 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
       capacity: capacity, meanProbability: decision.probabilities.columnMeans(),
       tokensWithoutExperts: reached.count { !$0 }, nonFiniteTokens: decision.nonFiniteTokens)
     return MoEForward(output: output, stats: stats, decision: decision)
+  }
+
+  /// Cuts the sorted rows `0..<ranges.last.upperBound` into consecutive tiles of at most
+  /// `rowLimit` rows that split an expert's block only when the block alone exceeds the
+  /// limit, so each expert still costs one GEMM per projection whenever it fits.
+  static func tiles(_ ranges: [Range<Int>], rowLimit: Int) -> [Range<Int>] {
+    var tiles: [Range<Int>] = []
+    var (start, end) = (0, 0)
+    for block in ranges where !block.isEmpty {
+      if block.upperBound - start > rowLimit && end > start {
+        tiles.append(start..<end)
+        start = end
+      }
+      while block.upperBound - start > rowLimit {
+        tiles.append(start..<start + rowLimit)
+        start += rowLimit
+      }
+      end = block.upperBound
+    }
+    if end > start { tiles.append(start..<end) }
+    return tiles
   }
 
   /// Applies capacity and sorts the kept assignments by expert (a counting sort, stable
@@ -228,30 +262,50 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
     return (0..<expertCount).map { workspace.offsets[$0]..<workspace.offsets[$0 + 1] }
   }
 
-  /// Gathers the sorted tokens and runs every expert on its block, leaving the expert
-  /// outputs in `workspace.expertOutput`.
+  /// Gathers the sorted rows of `tile` and runs every expert on its part of them, leaving
+  /// the expert outputs in the first `tile.count` rows of `workspace.expertOutput`.
+  ///
+  /// With `keepingActivations`, `gateOutput`, `upOutput` and `hidden` keep the values the
+  /// backward pass needs; otherwise the activation is applied in place (`gateOutput`
+  /// becomes the hidden layer) and `hidden` is not used.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  func runExperts(_ x: Matrix<Scalar>, ranges: [Range<Int>], workspace: inout MoEWorkspace<Scalar>) {
-    let routed = ranges.last!.upperBound
+  func runExperts(
+    _ x: Matrix<Scalar>, ranges: [Range<Int>], tile: Range<Int>, keepingActivations: Bool,
+    workspace: inout MoEWorkspace<Scalar>
+  ) {
     let first = experts[0]
     workspace.reserve(
-      rows: routed, dimensions: dimensions, hiddenDimensions: first.hiddenDimensions, gated: first.isGated)
-    let rows = 0..<routed
-    x.gatherRows(workspace.sortedTokens, into: &workspace.input[rows: rows])
+      rows: tile.count, dimensions: dimensions, hiddenDimensions: first.hiddenDimensions,
+      gated: first.isGated,
+      keepingActivations: keepingActivations)
+    let local = ranges.map {
+      ($0.clamped(to: tile).lowerBound - tile.lowerBound)..<($0.clamped(to: tile).upperBound - tile.lowerBound)
+    }
+    let rows = 0..<tile.count
+    x.gatherRows(workspace.sortedTokens[tile], into: &workspace.input[rows: rows])
     let input = workspace.input[rows: rows]
-    Self.project(input, experts.map(\.up), ranges, into: &workspace.upOutput[rows: rows])
+    Self.project(input, experts.map(\.up), local, into: &workspace.upOutput[rows: rows])
     if first.isGated {
-      Self.project(input, experts.map { $0.gate! }, ranges, into: &workspace.gateOutput[rows: rows])
-      workspace.hidden[rows: rows] = workspace.gateOutput[rows: rows]
-      workspace.hidden[rows: rows].apply(first.activation)
-      workspace.hidden[rows: rows].multiplyElementwise(by: workspace.upOutput[rows: rows])
-    } else {
+      Self.project(input, experts.map { $0.gate! }, local, into: &workspace.gateOutput[rows: rows])
+      if keepingActivations {
+        workspace.hidden[rows: rows] = workspace.gateOutput[rows: rows]
+        workspace.hidden[rows: rows].applyGated(first.activation, multiplying: workspace.upOutput[rows: rows])
+      } else {
+        workspace.gateOutput[rows: rows].applyGated(
+          first.activation, multiplying: workspace.upOutput[rows: rows])
+      }
+    } else if keepingActivations {
       workspace.hidden[rows: rows] = workspace.upOutput[rows: rows]
       workspace.hidden[rows: rows].apply(first.activation)
+    } else {
+      workspace.upOutput[rows: rows].apply(first.activation)
     }
-    Self.project(
-      workspace.hidden[rows: rows], experts.map(\.down), ranges, into: &workspace.expertOutput[rows: rows])
+    let hidden =
+      keepingActivations
+      ? workspace.hidden[rows: rows]
+      : first.isGated ? workspace.gateOutput[rows: rows] : workspace.upOutput[rows: rows]
+    Self.project(hidden, experts.map(\.down), local, into: &workspace.expertOutput[rows: rows])
   }
 
   /// `output[ranges[e]] = input[ranges[e]]·W_eᵀ + b_e` for every expert `e`, one grouped

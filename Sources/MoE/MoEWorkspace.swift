@@ -27,8 +27,31 @@ public struct MoEWorkspace<Scalar: BLASScalar>: Sendable {
   /// An empty workspace; it sizes itself on first use.
   public init() {}
 
-  /// Makes every matrix buffer hold at least `rows` rows of the right widths.
-  mutating func reserve(rows: Int, dimensions: Int, hiddenDimensions: Int, gated: Bool) {
+  /// The matrix buffers' size in bytes: the layer's working memory beyond its weights,
+  /// input and output (the dispatch arrays add `O(T·k)` integers).
+  public var byteCount: Int {
+    [input, gateOutput, upOutput, hidden, expertOutput].reduce(0) { $0 + $1.count }
+      * MemoryLayout<Scalar>.stride
+  }
+
+  /// The fewest rows an inference tile holds, whatever the batch: below this, GEMMs lose
+  /// efficiency faster than memory is saved.
+  public static var minimumTileRows: Int { 256 }
+
+  /// The most sorted rows an inference pass sends through the experts at once for a batch
+  /// of `tokens` tokens: as many as make the tile's buffers (`2d + 2h` scalars a row when
+  /// gated, `2d + h` otherwise) the size of the layer's input and output (`2·T·d`), and at
+  /// least `minimumTileRows`.
+  public static func tileRowLimit(tokens: Int, dimensions: Int, hiddenDimensions: Int, gated: Bool) -> Int {
+    let perRow = 2 * dimensions + (gated ? 2 : 1) * hiddenDimensions
+    return Swift.max(minimumTileRows, 2 * tokens * dimensions / Swift.max(perRow, 1))
+  }
+
+  /// Makes every matrix buffer the pass uses hold at least `rows` rows of the right
+  /// widths (`hidden` only when `keepingActivations`).
+  mutating func reserve(
+    rows: Int, dimensions: Int, hiddenDimensions: Int, gated: Bool, keepingActivations: Bool
+  ) {
     func grow(_ m: inout Matrix<Scalar>, _ columns: Int) {
       if m.rows < rows || m.columns != columns {
         m = Matrix(rows: Swift.max(rows, m.columns == columns ? m.rows : 0), columns: columns)
@@ -37,7 +60,7 @@ public struct MoEWorkspace<Scalar: BLASScalar>: Sendable {
     grow(&input, dimensions)
     if gated { grow(&gateOutput, hiddenDimensions) }
     grow(&upOutput, hiddenDimensions)
-    grow(&hidden, hiddenDimensions)
+    if keepingActivations { grow(&hidden, hiddenDimensions) }
     grow(&expertOutput, dimensions)
   }
 }

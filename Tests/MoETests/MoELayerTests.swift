@@ -1,7 +1,8 @@
 import Linalg
-import MoE
 import Testing
 import _TestSupport
+
+@testable import MoE
 
 /// The MoE layer against the per-token `Double` reference for every router, with and
 /// without shared experts and capacity drops, plus the structural identities.
@@ -121,6 +122,32 @@ import _TestSupport
       let reused = layer.forward(x, context: &context, workspace: &workspace).output
       #expect(reused == layer(x), "batch of \(rows)")
     }
+  }
+
+  @Test func tilesKeepWholeExpertBlocksWithinTheLimit() {
+    // Limit 5: block 2 (7 rows) alone exceeds it and is split; its tail shares a tile.
+    #expect(
+      MoELayer<Double>.tiles([0..<3, 3..<3, 3..<10, 10..<12], rowLimit: 5) == [0..<3, 3..<8, 8..<12])
+    #expect(MoELayer<Double>.tiles([0..<4, 4..<8, 8..<13], rowLimit: 10) == [0..<8, 8..<13])
+    #expect(MoELayer<Double>.tiles([0..<0, 0..<0], rowLimit: 4).isEmpty)
+  }
+
+  /// 300 tokens at k = 2 make 600 sorted rows, more than one tile (at least 256 rows, here
+  /// exactly 256): the tiled pass still matches the reference, and the workspace holds one
+  /// tile, not the whole batch.
+  @Test func largeBatchesRunInTilesAndMatchTheReference() {
+    let layer = Self.layer(.topK, shared: .deepSeek, capacityFactor: nil)
+    var g = Xoshiro256StarStar(seed: 10)
+    let x = Matrix<Double>.normal(rows: 300, columns: Self.d, using: &g)
+    var context = RoutingContext()
+    var workspace = MoEWorkspace<Double>()
+    let result = layer.forward(x, context: &context, workspace: &workspace)
+    let expected = MoEReference.moe(layer, x, decision: result.decision, capacity: nil)
+    #expect(Reference.maxRelativeError(result.output, expected) < 1e-12)
+    let limit = MoEWorkspace<Double>.tileRowLimit(
+      tokens: 300, dimensions: Self.d, hiddenDimensions: Self.h, gated: true)
+    #expect(limit == MoEWorkspace<Double>.minimumTileRows)
+    #expect(workspace.byteCount <= limit * (2 * Self.d + 2 * Self.h) * MemoryLayout<Double>.stride)
   }
 
   @Test func perCallKChangesTheActiveExperts() {

@@ -69,7 +69,14 @@ public struct FeedForward<Scalar: BLASScalar>: Sendable, ParameterContainer {
 
   /// The network applied to `x` (`tokens × dimensions`).
   public func callAsFunction(_ x: Matrix<Scalar>) -> Matrix<Scalar> {
-    forwardForTraining(x).output
+    var upOutput = up(x)
+    guard let gate else {
+      upOutput.apply(activation)
+      return down(upOutput)
+    }
+    var hidden = gate(x)
+    hidden.applyGated(activation, multiplying: upOutput)
+    return down(hidden)
   }
 
   /// What the backward pass needs from the forward pass.
@@ -87,11 +94,13 @@ public struct FeedForward<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// The forward pass, keeping what `backward` needs.
   public func forwardForTraining(_ x: Matrix<Scalar>) -> (output: Matrix<Scalar>, cache: Cache) {
     let upOutput = up(x)
-    var hidden = upOutput
     let gateOutput = gate?(x)
+    var hidden: Matrix<Scalar>
     if let gateOutput {
-      hidden.multiplyElementwise(by: gateOutput.applying(activation))
+      hidden = gateOutput
+      hidden.applyGated(activation, multiplying: upOutput)
     } else {
+      hidden = upOutput
       hidden.apply(activation)
     }
     let cache = Cache(input: x, gateOutput: gateOutput, upOutput: upOutput, hidden: hidden)
