@@ -334,6 +334,9 @@ struct GroupedScenario {
         name: "8 balanced experts × 128 tokens, 1024→1408", blockSizes: Array(repeating: 128, count: 8),
         inputs: 1024, outputs: 1408),
       GroupedScenario(
+        name: "8 balanced experts × 512 tokens, 1024→2816 (C1)", blockSizes: Array(repeating: 512, count: 8),
+        inputs: 1024, outputs: 2816),
+      GroupedScenario(
         name: "64 small experts × 16 tokens, 512→256", blockSizes: Array(repeating: 16, count: 64),
         inputs: 512, outputs: 256),
       GroupedScenario(

@@ -1,5 +1,4 @@
 import CKernels
-import COpenBLAS
 import Dispatch
 
 /// `C ← α·A·Wᵀ + β·C` for an `A` of a few rows against a large `W` (`n × k`, row-major):
@@ -9,7 +8,10 @@ import Dispatch
 /// than the product and moves the weights at a third of `sgemv`'s bandwidth; one `sgemv`
 /// per row reads the weights once per row. This kernel (`mk_sgemm_few_rows`, AVX2+FMA
 /// with a portable fallback) reads each weight row once for all rows of `A`, and splits
-/// `W`'s rows over the BLAS thread count; a single row goes to `sgemv`. `Float._gemm` sends the products that qualify
+/// `W`'s rows over the BLAS thread count. It also takes single rows: the same speed as
+/// `sgemv` when measured alone, and faster inside a MoE decode step, where OpenBLAS's
+/// worker threads, still spinning after an `sgemv`, compete with the next expert's
+/// product for the cores (`dense-vs-sparse` C3 T = 8 with 2 threads: 233 → 170 ms). `Float._gemm` sends the products that qualify
 /// here (`gemm-bench` measures both sides).
 enum _FewRowsGEMM {
   /// The most rows of `A` the kernel takes; above this, BLAS's packed GEMM is faster.
@@ -29,22 +31,14 @@ enum _FewRowsGEMM {
     m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
     w: UnsafePointer<Float>, ldw: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
-    if m == 1 {
-      // One row is a matrix–vector product, where OpenBLAS's own `sgemv` (threaded by
-      // itself) is as fast as this kernel or faster.
-      if beta == 0 { c.update(repeating: 0, count: n) }  // β = 0 overwrites NaN too
-      cblas_sgemv(
-        CblasRowMajor, CblasNoTrans, blasint(n), blasint(k), alpha, w, blasint(ldw), a, 1, beta, c, 1)
-      return
-    }
     let workers = Swift.max(1, Swift.min(BLAS.threadCount, n * k / weightsPerThread, n / 2))
     guard workers > 1 else {
       mk_sgemm_few_rows(m, 0, n, k, alpha, a, lda, w, ldw, beta, c, ldc)
       return
     }
     let pointers = _Pointers(a: a, w: w, c: c)
-    // Even boundaries keep the kernel's pairs of weight rows whole.
-    let share = (n / workers + 1) & ~1
+    // Boundaries at multiples of 4 keep the kernel's blocks of weight rows whole.
+    let share = (n / workers + 3) & ~3
     DispatchQueue.concurrentPerform(iterations: workers) { worker in
       let begin = Swift.min(n, worker * share)
       let end = worker == workers - 1 ? n : Swift.min(n, begin + share)

@@ -33,6 +33,46 @@ import Testing
   }
 }
 
+@Suite struct DenseVsSparseTests {
+  @Test func quickRunPrintsEveryConfigurationAndTheGoals() throws {
+    let result = try ExampleRunner.run("dense-vs-sparse", ["--quick", "--repetitions", "1"])
+    #expect(result.status == 0, "\(result.errors)")
+    for name in ["C1", "C2", "C3", "C4"] { #expect(result.output.contains("\(name) — "), "missing \(name)") }
+    #expect(result.output.contains("bandwidth ideal ms"))
+    #expect(result.output.contains("MoE backward ÷ forward (C1 shape)"))
+  }
+
+  /// One JSON object per configuration, batch size and thread count, with the fields the
+  /// issue names, parsed back.
+  @Test func jsonHasOneObjectPerConfigurationBatchAndThreadCount() throws {
+    let result = try ExampleRunner.run(
+      "dense-vs-sparse",
+      ["--quick", "--repetitions", "1", "--config", "C3,C1", "--threads", "1,2", "--format", "json"])
+    #expect(result.status == 0, "\(result.errors)")
+    let objects = try #require(
+      try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]])
+    #expect(objects.count == 2 * 2 + 1 * 2)
+    for object in objects {
+      for key in [
+        "config", "threads", "moe_ms", "dense_equal_active_ms", "dense_equal_total_ms", "ratio_to_ideal",
+      ] {
+        #expect(object[key] != nil && !(object[key] is NSNull), "\(key) missing in \(object)")
+      }
+      let decode = object["config"] as? String == "C3"
+      #expect((object["bandwidth_ideal_ms"] is NSNull) != decode)
+    }
+  }
+
+  @Test func badOptionsAreRejected() throws {
+    let unknown = try ExampleRunner.run("dense-vs-sparse", ["--config", "C9"])
+    #expect(unknown.status != 0 && unknown.errors.contains("C9"))
+    let threads = try ExampleRunner.run("dense-vs-sparse", ["--threads", "1,x"])
+    #expect(threads.status != 0 && threads.errors.contains("--threads"))
+    let k = try ExampleRunner.run("dense-vs-sparse", ["--config", "C1", "--top-k", "9"])
+    #expect(k.status != 0 && k.errors.contains("--top-k"))
+  }
+}
+
 @Suite struct CostTablesTests {
   @Test func printsEverySectionWithoutMeasuring() throws {
     let result = try ExampleRunner.run("cost-tables", ["--no-measure"])

@@ -70,7 +70,7 @@ struct GEMMCase: CustomTestStringConvertible, Sendable {
   /// one vector, `k` large enough that the weight rows go in several L2-sized chunks), and
   /// 9 rows just past it, against the naive reference.
   static let fewRowsCases: [GEMMCase] = [1, 2, 3, 4, 5, 7, 8, 9].flatMap { m in
-    [(257, 67), (6001, 3), (97, 2000)].flatMap { n, k in
+    [(259, 67), (6001, 3), (97, 2000)].flatMap { n, k in
       [(1.0, 0.0), (-0.5, 1.0), (2.0, -1.5)].map { alpha, beta in
         GEMMCase(
           m: m, n: n, k: k, transposeA: false, transposeB: true, alpha: alpha, beta: beta, offset: m % 3)
