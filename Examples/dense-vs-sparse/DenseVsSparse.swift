@@ -31,7 +31,7 @@ struct DenseVsSparse: ParsableCommand {
   var threads = "1,2"
 
   @Option(help: "Timed repetitions per figure after one warm-up; the median is reported.")
-  var repetitions = 3
+  var repetitions = 5
 
   @Option(help: "Output format: text or json (one object per configuration, batch size and thread count).")
   var format: OutputFormat = .text

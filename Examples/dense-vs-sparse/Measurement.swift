@@ -71,9 +71,10 @@ struct Measurement {
     return "{" + fields.map { JSON.quoted($0.0) + ": " + $0.1 }.joined(separator: ", ") + "}"
   }
 
-  /// Builds `scenario`'s networks one at a time (so that only one set of weights is
-  /// resident), times each at every batch size and thread count, and returns one
-  /// measurement per batch size and thread count.
+  /// Builds `scenario`'s MoE layer and both dense networks, then for every batch size and
+  /// thread count times them (and, at decode, `sgemv` on one expert's weight) in
+  /// alternating rounds, so that each ratio compares times taken at the same moments.
+  /// All three networks are resident at once: about 13 GB for C3.
   static func run(_ scenario: Scenario, threads: [Int], repetitions: Int, seed: UInt64) -> [Measurement] {
     PeakMemory.reset()
     let previousThreads = BLAS.threadCount
@@ -81,69 +82,54 @@ struct Measurement {
     var generator = Xoshiro256StarStar(seed: seed)
     let d = scenario.dimensions
     let inputs = scenario.tokenCounts.map { Matrix<Float>.normal(rows: $0, columns: d, using: &generator) }
-    let cases = scenario.tokenCounts.indices.flatMap { i in threads.map { (i, $0) } }
-    func timeAll(_ body: (Matrix<Float>) -> Void) -> [Double] {
-      cases.map { i, count in
-        BLAS.threadCount = count
-        return Stopwatch.median(repetitions: repetitions) { body(inputs[i]) }
-      }
-    }
+    var layer = MoELayer<Float>(
+      dimensions: d, hiddenDimensions: scenario.hidden,
+      router: TopKSoftmaxRouter(
+        dimensions: d, expertCount: scenario.experts, k: scenario.topK, using: &generator),
+      sharedHiddenDimensions: scenario.sharedHidden, using: &generator)
+    let equalActive = FeedForward<Float>(
+      dimensions: d, hiddenDimensions: scenario.equalActiveHidden, using: &generator)
+    let equalTotal = FeedForward<Float>(
+      dimensions: d, hiddenDimensions: scenario.equalTotalHidden, using: &generator)
+    let expertWeight = layer.experts[0].up.weight.value
+    let vector = Matrix<Float>(rows: expertWeight.columns, columns: 1, repeating: 0.5)
+    var product = Matrix<Float>(rows: expertWeight.rows, columns: 1)
 
-    let peaks = threads.map { count in BLAS.withThreadCount(count) { sgemmGFLOPs() } }
-    var moe: [Double] = []
-    var distinct: [Int] = []
-    var working: [Int] = []
-    var backward: [Double?] = []
-    var bandwidth: [Double?] = []
-    do {
-      var layer = MoELayer<Float>(
-        dimensions: d, hiddenDimensions: scenario.hidden,
-        router: TopKSoftmaxRouter(
-          dimensions: d, expertCount: scenario.experts, k: scenario.topK, using: &generator),
-        sharedHiddenDimensions: scenario.sharedHidden, using: &generator)
-      for (i, count) in cases {
-        BLAS.threadCount = count
-        var context = RoutingContext()
-        var workspace = MoEWorkspace<Float>()
-        let seconds = Stopwatch.median(repetitions: repetitions) {
-          _ = layer.forward(inputs[i], context: &context, workspace: &workspace)
-        }
-        let stats = layer.forward(inputs[i], context: &context, workspace: &workspace).stats
-        moe.append(seconds)
-        distinct.append(stats.tokensPerExpert.count { $0 > 0 })
-        working.append(workspace.byteCount)
-        bandwidth.append(scenario.isDecode ? sgemvGBPerSecond(layer.experts[0].up.weight.value) : nil)
-        if scenario.measuresBackward {
-          let dy = Matrix<Float>.normal(rows: inputs[i].rows, columns: d, using: &generator)
-          let (_, cache) = layer.forwardForTraining(inputs[i], context: &context)
-          backward.append(
-            Stopwatch.median(repetitions: repetitions) {
-              layer.zeroGradients()
-              _ = layer.backward(dy, cache: cache)
-            })
-        } else {
-          backward.append(nil)
+    var measurements: [Measurement] = []
+    for (x, count) in inputs.flatMap({ x in threads.map { (x, $0) } }) {
+      BLAS.threadCount = count
+      let peak = sgemmGFLOPs()
+      var context = RoutingContext()
+      var workspace = MoEWorkspace<Float>()
+      var bodies: [() -> Void] = [
+        { _ = layer.forward(x, context: &context, workspace: &workspace) },
+        { _ = equalActive(x) },
+        { _ = equalTotal(x) },
+      ]
+      if scenario.isDecode { bodies.append { gemv(expertWeight, vector, into: &product) } }
+      let times = Stopwatch.interleavedMedians(repetitions: repetitions, bodies)
+      let stats = layer.forward(x, context: &context, workspace: &workspace).stats
+      var backward: Double?
+      if scenario.measuresBackward {
+        let dy = Matrix<Float>.normal(rows: x.rows, columns: d, using: &generator)
+        let (_, cache) = layer.forwardForTraining(x, context: &context)
+        backward = Stopwatch.median(repetitions: repetitions) {
+          layer.zeroGradients()
+          _ = layer.backward(dy, cache: cache)
         }
       }
+      measurements.append(
+        Measurement(
+          scenario: scenario, tokens: x.rows, threads: count, moe: times[0], denseEqualActive: times[1],
+          denseEqualTotal: times[2], distinctExperts: stats.tokensPerExpert.count { $0 > 0 }, sgemmPeak: peak,
+          sgemvBandwidth: scenario.isDecode ? Double(expertWeight.count * 4) / times[3] / 1e9 : nil,
+          workingMemory: workspace.byteCount, backward: backward, peakResident: nil))
     }
-    let equalActive = {
-      let network = FeedForward<Float>(
-        dimensions: d, hiddenDimensions: scenario.equalActiveHidden, using: &generator)
-      return timeAll { _ = network($0) }
-    }()
-    let equalTotal = {
-      let network = FeedForward<Float>(
-        dimensions: d, hiddenDimensions: scenario.equalTotalHidden, using: &generator)
-      return timeAll { _ = network($0) }
-    }()
     let peakResident = PeakMemory.bytes
-    return cases.indices.map { c in
-      let (i, count) = cases[c]
-      return Measurement(
-        scenario: scenario, tokens: scenario.tokenCounts[i], threads: count, moe: moe[c],
-        denseEqualActive: equalActive[c], denseEqualTotal: equalTotal[c], distinctExperts: distinct[c],
-        sgemmPeak: peaks[threads.firstIndex(of: count)!], sgemvBandwidth: bandwidth[c],
-        workingMemory: working[c], backward: backward[c], peakResident: peakResident)
+    return measurements.map {
+      var m = $0
+      m.peakResident = peakResident
+      return m
     }
   }
 
@@ -154,13 +140,5 @@ struct Measurement {
     var c = Matrix<Float>(rows: 1024, columns: 1024)
     let seconds = Stopwatch.median(repetitions: 5) { gemm(a, a, into: &c) }
     return 2 * 1024 * 1024 * 1024 / seconds / 1e9
-  }
-
-  /// `sgemv` GB/s reading `weight` (median of 5): the decode ceiling.
-  static func sgemvGBPerSecond(_ weight: Matrix<Float>) -> Double {
-    let x = Matrix<Float>(rows: weight.columns, columns: 1, repeating: 0.5)
-    var y = Matrix<Float>(rows: weight.rows, columns: 1)
-    let seconds = Stopwatch.median(repetitions: 5) { gemv(weight, x, into: &y) }
-    return Double(weight.count * 4) / seconds / 1e9
   }
 }

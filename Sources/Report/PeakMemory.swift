@@ -22,7 +22,8 @@ public enum PeakMemory {
   public static var bytes: Int? {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
     for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-      let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+      // "VmHWM:\t   13500 kB": a tab, then padding spaces that large values leave out.
+      let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
       guard fields.count >= 3, let kilobytes = Int(fields[1]) else { return nil }
       return kilobytes * 1024
     }
