@@ -27,6 +27,27 @@ extension Matrix {
     return result
   }
 
+  /// The gradient through a row softmax: with `self` the probabilities `P = softmax(S)`
+  /// and `gradient` `∂L/∂P`, returns `∂L/∂S = P ⊙ (∂L/∂P − rowsum(P ⊙ ∂L/∂P))`.
+  ///
+  /// - Precondition: both matrices have the same shape.
+  public func softmaxRowsBackward(_ gradient: Matrix) -> Matrix {
+    precondition(
+      rows == gradient.rows && columns == gradient.columns,
+      "softmaxRowsBackward: probabilities \(rows)×\(columns), gradient \(gradient.rows)×\(gradient.columns)")
+    var result = elementwiseProduct(gradient)
+    let sums = result.rowSums()
+    let n = columns
+    withUnsafeBufferPointer { p in
+      result.withUnsafeMutableBufferPointer { r in
+        for i in 0..<rows {
+          for j in 0..<n { r[i * n + j] -= p[i * n + j] * sums[i] }
+        }
+      }
+    }
+    return result
+  }
+
   /// Replaces each row `x` by `log softmax(x)ᵢ = xᵢ − m − log Σⱼ exp(xⱼ − m)`.
   ///
   /// See the file comment for NaN and infinite entries.
