@@ -22,9 +22,11 @@ import Linalg
 public struct MultiHeadLatentAttention<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// `q_proj` (`H·(Dn + Dr) × d`), when there is no query compression.
   public var query: Linear<Scalar>?
-  /// `q_a_proj` (`r_q × d`), `q_a_layernorm`, `q_b_proj` (`H·(Dn + Dr) × r_q`), when there is.
+  /// `q_a_proj` (`r_q × d`), when queries are compressed (`q_lora_rank`).
   public var queryDown: Linear<Scalar>?
+  /// `q_a_layernorm` (over `r_q`), when queries are compressed.
   public var queryNorm: RMSNorm<Scalar>?
+  /// `q_b_proj` (`H·(Dn + Dr) × r_q`), when queries are compressed.
   public var queryUp: Linear<Scalar>?
   /// `kv_a_proj_with_mqa` (`(r + Dr) × d`).
   public var keyValueDown: Linear<Scalar>
@@ -144,7 +146,9 @@ public struct MultiHeadLatentAttention<Scalar: BLASScalar>: Sendable, ParameterC
 
   /// What `backward` needs from the forward pass.
   public struct Cache: Sendable {
+    /// The input.
     public var input: Matrix<Scalar>
+    /// The sequences.
     public var layout: SequenceLayout
     /// `q_a_proj(x)` (query compression only).
     public var queryLatent: Matrix<Scalar>?
