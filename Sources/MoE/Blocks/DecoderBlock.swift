@@ -1,0 +1,130 @@
+import Linalg
+
+/// A pre-norm decoder layer: `h = x + attention(norm₁(x))`, then `h + ffn(norm₂(h))` with a
+/// dense or MoE feed-forward (`TransformerBlock`), as in Llama, Mixtral, Qwen and DeepSeek.
+///
+/// Shapes: `x` and the output are `T × d`; a batch is a `SequenceLayout` of sequences, and
+/// one sequence decodes token by token over a `KVCache` (`makeCache`).
+public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
+  /// The norm in front of attention (`input_layernorm`).
+  public var attentionNorm: RMSNorm<Scalar>
+  /// Grouped-query attention, when the block has it (exactly one of `grouped`, `latent`).
+  public private(set) var grouped: MultiHeadAttention<Scalar>?
+  /// Multi-head latent attention, when the block has it.
+  public private(set) var latent: MultiHeadLatentAttention<Scalar>?
+  /// The feed-forward half, with its own norm and residual.
+  public var feedForward: TransformerBlock<Scalar>
+
+  /// A block from its parts.
+  public init(
+    attentionNorm: RMSNorm<Scalar>, attention: AttentionSublayer<Scalar>,
+    feedForward: TransformerBlock<Scalar>
+  ) {
+    self.attentionNorm = attentionNorm
+    self.feedForward = feedForward
+    self.attention = attention
+  }
+
+  /// The attention sublayer.
+  public var attention: AttentionSublayer<Scalar> {
+    get { latent.map { .latent($0) } ?? .grouped(grouped!) }
+    set {
+      switch newValue {
+      case .grouped(let layer): (grouped, latent) = (layer, nil)
+      case .latent(let layer): (grouped, latent) = (nil, layer)
+      }
+    }
+  }
+
+  /// An empty cache for decoding one sequence through this block.
+  public func makeCache(capacity: Int = 16) -> KVCache<Scalar> {
+    grouped?.makeCache(capacity: capacity) ?? latent!.makeCache(capacity: capacity)
+  }
+
+  /// The block over every sequence of `layout`; `activeHeads` runs only those heads of
+  /// grouped-query attention (head-sparse).
+  public func forward(
+    _ x: Matrix<Scalar>, layout: SequenceLayout, activeHeads: [Int]? = nil, context: inout RoutingContext,
+    workspace: inout MoEWorkspace<Scalar>
+  ) -> (output: Matrix<Scalar>, moe: MoEForward<Scalar>?) {
+    let normalized = attentionNorm(x)
+    let attended =
+      grouped.map { $0(normalized, layout: layout, activeHeads: activeHeads) }
+      ?? latentOnly(normalized, layout, activeHeads)
+    return feedForward.forward(x + attended, context: &context, workspace: &workspace)
+  }
+
+  /// The next tokens of the cache's sequence through the block (attention over the cache,
+  /// which grows by `x.rows`).
+  public func forward(
+    _ x: Matrix<Scalar>, cache: inout KVCache<Scalar>, context: inout RoutingContext,
+    workspace: inout MoEWorkspace<Scalar>
+  ) -> Matrix<Scalar> {
+    let normalized = attentionNorm(x)
+    let attended = grouped?.forward(normalized, cache: &cache) ?? latent!.forward(normalized, cache: &cache)
+    return feedForward.forward(x + attended, context: &context, workspace: &workspace).output
+  }
+
+  private func latentOnly(_ x: Matrix<Scalar>, _ layout: SequenceLayout, _ activeHeads: [Int]?) -> Matrix<
+    Scalar
+  > {
+    precondition(activeHeads == nil, "DecoderBlock: head selection needs grouped-query attention, not MLA")
+    return latent!(x, layout: layout)
+  }
+
+  /// What the block's backward pass needs.
+  public struct Cache: Sendable {
+    /// The block's input.
+    public var input: Matrix<Scalar>
+    /// `norm₁(x)`.
+    public var normalized: Matrix<Scalar>
+    /// The grouped-query attention's cache, for such a block.
+    public var grouped: MultiHeadAttention<Scalar>.Cache?
+    /// The latent attention's cache, for such a block.
+    public var latent: MultiHeadLatentAttention<Scalar>.Cache?
+    /// The feed-forward half's cache.
+    public var feedForward: TransformerBlock<Scalar>.Cache
+  }
+
+  /// The forward pass, keeping what `backward` needs.
+  public func forwardForTraining(
+    _ x: Matrix<Scalar>, layout: SequenceLayout, activeHeads: [Int]? = nil, context: inout RoutingContext
+  ) -> (output: Matrix<Scalar>, moe: MoEForward<Scalar>?, cache: Cache) {
+    let normalized = attentionNorm(x)
+    let attended: Matrix<Scalar>
+    var (groupedCache, latentCache):
+      (MultiHeadAttention<Scalar>.Cache?, MultiHeadLatentAttention<Scalar>.Cache?)
+    if let grouped {
+      (attended, groupedCache) = grouped.forwardForTraining(
+        normalized, layout: layout, activeHeads: activeHeads)
+    } else {
+      precondition(activeHeads == nil, "DecoderBlock: head selection needs grouped-query attention, not MLA")
+      (attended, latentCache) = latent!.forwardForTraining(normalized, layout: layout)
+    }
+    let (output, moe, feedForwardCache) = feedForward.forwardForTraining(x + attended, context: &context)
+    let cache = Cache(
+      input: x, normalized: normalized, grouped: groupedCache, latent: latentCache,
+      feedForward: feedForwardCache)
+    return (output, moe, cache)
+  }
+
+  /// The backward pass: `∂h = ffn-block′ᵀ(dy)`, `∂x = ∂h + norm₁′ᵀ(attention′ᵀ(∂h))`.
+  public mutating func backward(
+    _ dy: Matrix<Scalar>, cache: Cache, routerLoss: RouterLossGradient<Scalar>? = nil
+  ) -> Matrix<Scalar> {
+    let dh = feedForward.backward(dy, cache: cache.feedForward, routerLoss: routerLoss)
+    let dNormalized =
+      grouped != nil
+      ? grouped!.backward(dh, cache: cache.grouped!) : latent!.backward(dh, cache: cache.latent!)
+    return dh + attentionNorm.backward(dNormalized, input: cache.input)
+  }
+
+  /// Visits `input_layernorm.weight`, `self_attn.*`, then the feed-forward half's
+  /// `norm.weight` and `mlp.*` or `moe.*`.
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
+    attentionNorm.visitParameters(prefix: Self._join(prefix, "input_layernorm"), body)
+    if grouped != nil { grouped!.visitParameters(prefix: Self._join(prefix, "self_attn"), body) }
+    if latent != nil { latent!.visitParameters(prefix: Self._join(prefix, "self_attn"), body) }
+    feedForward.visitParameters(prefix: prefix, body)
+  }
+}

@@ -1,0 +1,180 @@
+import Linalg
+
+/// A decoder-only language model: token embedding, `DecoderBlock`s, a final RMSNorm and a
+/// linear head to vocabulary logits (tied to the embedding unless it has its own), with
+/// greedy generation over per-layer KV caches.
+///
+/// Shapes: tokens are ids in `0..<vocabulary`; logits are `T × vocabulary`. Hugging Face
+/// names: `embed_tokens.weight`, `layers.{i}.*`, `norm.weight`, `lm_head.weight`.
+public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
+  /// `vocabulary × d`.
+  public var embedding: Parameter<Scalar>
+  /// The layers, first to last.
+  public var blocks: [DecoderBlock<Scalar>]
+  /// The norm after the last layer.
+  public var finalNorm: RMSNorm<Scalar>
+  /// The output projection (`vocabulary × d`), or `nil` to reuse `embedding`.
+  public var head: Linear<Scalar>?
+
+  /// A model from its parts.
+  public init(
+    embedding: Matrix<Scalar>, blocks: [DecoderBlock<Scalar>], finalNorm: RMSNorm<Scalar>,
+    head: Linear<Scalar>?
+  ) {
+    precondition(
+      head == nil || (head!.outputDimensions == embedding.rows && head!.inputDimensions == embedding.columns),
+      "DecoderModel: head \(head!.outputDimensions)×\(head!.inputDimensions) for embedding \(embedding.rows)×\(embedding.columns)"
+    )
+    self.embedding = Parameter(embedding)
+    self.blocks = blocks
+    self.finalNorm = finalNorm
+    self.head = head
+  }
+
+  /// A randomly initialised model: `layout` says which layers are MoE (from `makeMoE`)
+  /// and which dense (gated, `denseHiddenDimensions` wide); `makeAttention` gives each
+  /// layer its attention (so a hybrid stack can window some layers and not others).
+  public init<Generator: RandomNumberGenerator>(
+    vocabulary: Int, dimensions: Int, layout: StackLayout, denseHiddenDimensions: Int,
+    tiedEmbeddings: Bool = true, using generator: inout Generator,
+    makeAttention: (Int, inout Generator) -> AttentionSublayer<Scalar>,
+    makeMoE: (Int, inout Generator) -> MoELayer<Scalar>
+  ) {
+    let embedding = Matrix<Scalar>.normal(rows: vocabulary, columns: dimensions, using: &generator)
+    let stack = BlockStack<Scalar>(
+      layout: layout, dimensions: dimensions, denseHiddenDimensions: denseHiddenDimensions, using: &generator,
+      makeMoE: makeMoE)
+    let blocks = stack.blocks.enumerated().map { i, block in
+      DecoderBlock(
+        attentionNorm: RMSNorm(dimensions: dimensions), attention: makeAttention(i, &generator),
+        feedForward: block)
+    }
+    let head =
+      tiedEmbeddings
+      ? nil
+      : Linear<Scalar>(
+        inputDimensions: dimensions, outputDimensions: vocabulary, bias: false, using: &generator)
+    self.init(embedding: embedding, blocks: blocks, finalNorm: RMSNorm(dimensions: dimensions), head: head)
+  }
+
+  /// Token ids accepted.
+  public var vocabulary: Int { embedding.value.rows }
+  /// `d`.
+  public var dimensions: Int { embedding.value.columns }
+
+  /// Logits (`tokens.count × vocabulary`) for every position of every sequence of
+  /// `layout`, running only `activeHeads` of each grouped-query layer when given.
+  public func logits(_ tokens: [Int], layout: SequenceLayout, activeHeads: [Int]? = nil) -> Matrix<Scalar> {
+    var context = RoutingContext()
+    var workspace = MoEWorkspace<Scalar>()
+    var h = embed(tokens)
+    for block in blocks {
+      h =
+        block.forward(h, layout: layout, activeHeads: activeHeads, context: &context, workspace: &workspace)
+        .output
+    }
+    return project(finalNorm(h))
+  }
+
+  /// One empty cache per layer, for decoding one sequence.
+  public func makeCaches(capacity: Int = 16) -> [KVCache<Scalar>] {
+    blocks.map { $0.makeCache(capacity: capacity) }
+  }
+
+  /// Logits for the next tokens of the caches' sequence (`tokens.count × vocabulary`),
+  /// appending them to every layer's cache.
+  public func decode(_ tokens: [Int], caches: inout [KVCache<Scalar>]) -> Matrix<Scalar> {
+    precondition(
+      caches.count == blocks.count, "DecoderModel: \(caches.count) caches for \(blocks.count) layers")
+    var context = RoutingContext()
+    var workspace = MoEWorkspace<Scalar>()
+    var h = embed(tokens)
+    for i in blocks.indices {
+      h = blocks[i].forward(h, cache: &caches[i], context: &context, workspace: &workspace)
+    }
+    return project(finalNorm(h))
+  }
+
+  /// Greedy generation: the prompt goes through the caches at once, then each step feeds
+  /// back the most likely token (lowest id on ties) — `count` new tokens.
+  public func generate(prompt: [Int], count: Int) -> [Int] {
+    precondition(
+      !prompt.isEmpty && count >= 0, "DecoderModel.generate: empty prompt or negative count \(count)")
+    var caches = makeCaches(capacity: prompt.count + count)
+    var logits = decode(prompt, caches: &caches)
+    var generated: [Int] = []
+    for step in 0..<count {
+      let next = logits[rows: logits.rows - 1..<logits.rows].rowArgmax()[0]
+      generated.append(next)
+      if step + 1 < count { logits = decode([next], caches: &caches) }
+    }
+    return generated
+  }
+
+  // MARK: Training
+
+  /// What `backward` needs.
+  public struct Cache: Sendable {
+    /// The token ids.
+    public var tokens: [Int]
+    /// Each block's cache.
+    public var blocks: [DecoderBlock<Scalar>.Cache]
+    /// The last block's output, before the final norm.
+    public var hidden: Matrix<Scalar>
+    /// `norm(hidden)`, the head's input.
+    public var normalized: Matrix<Scalar>
+  }
+
+  /// The logits, keeping what `backward` needs.
+  public func forwardForTraining(
+    _ tokens: [Int], layout: SequenceLayout, activeHeads: [Int]? = nil, context: inout RoutingContext
+  ) -> (logits: Matrix<Scalar>, cache: Cache) {
+    var h = embed(tokens)
+    var caches: [DecoderBlock<Scalar>.Cache] = []
+    for block in blocks {
+      let (output, _, cache) = block.forwardForTraining(
+        h, layout: layout, activeHeads: activeHeads, context: &context)
+      h = output
+      caches.append(cache)
+    }
+    let normalized = finalNorm(h)
+    return (project(normalized), Cache(tokens: tokens, blocks: caches, hidden: h, normalized: normalized))
+  }
+
+  /// The backward pass from `∂L/∂logits`: accumulates every parameter's gradient,
+  /// the embedding's by row (scatter-add over the token ids, plus the tied head's).
+  public mutating func backward(_ dLogits: Matrix<Scalar>, cache: Cache) {
+    var dNormalized: Matrix<Scalar>
+    if head != nil {
+      dNormalized = head!.backward(dLogits, input: cache.normalized)
+    } else {
+      dNormalized = matmul(dLogits, embedding.value)
+      embedding.accumulateGradient { gemm(dLogits, transposeA: true, cache.normalized, beta: 1, into: &$0) }
+    }
+    var gradient = finalNorm.backward(dNormalized, input: cache.hidden)
+    for i in blocks.indices.reversed() { gradient = blocks[i].backward(gradient, cache: cache.blocks[i]) }
+    embedding.accumulateGradient { $0.scatterAddRows(gradient, to: cache.tokens) }
+  }
+
+  /// Visits `embed_tokens.weight`, `layers.{i}.*`, `norm.weight` and `lm_head.weight`.
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
+    body(Self._join(prefix, "embed_tokens.weight"), &embedding)
+    for i in blocks.indices { blocks[i].visitParameters(prefix: Self._join(prefix, "layers.\(i)"), body) }
+    finalNorm.visitParameters(prefix: Self._join(prefix, "norm"), body)
+    if head != nil { head!.visitParameters(prefix: Self._join(prefix, "lm_head"), body) }
+  }
+
+  // MARK: Pieces
+
+  func embed(_ tokens: [Int]) -> Matrix<Scalar> {
+    precondition(
+      tokens.allSatisfy { (0..<vocabulary).contains($0) },
+      "DecoderModel: token ids must be in 0..<\(vocabulary), got \(tokens.filter { !(0..<vocabulary).contains($0) }.prefix(3))"
+    )
+    return embedding.value.gatheringRows(tokens)
+  }
+
+  func project(_ normalized: Matrix<Scalar>) -> Matrix<Scalar> {
+    head?(normalized) ?? matmul(normalized, embedding.value, transposeB: true)
+  }
+}

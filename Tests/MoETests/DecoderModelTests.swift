@@ -1,0 +1,88 @@
+import Linalg
+import MoE
+import Testing
+import _TestSupport
+
+/// Decoder blocks and models: cache ≡ recompute through whole models (grouped, windowed
+/// and latent attention, dense and MoE layers), greedy generation, the backward pass and
+/// the parameter names.
+@Suite struct DecoderModelTests {
+  /// Three layers: dense + GQA, MoE + windowed GQA, MoE + MLA; tied embeddings.
+  static func model(tied: Bool = true, seed: UInt64 = 31) -> DecoderModel<Double> {
+    var g = Xoshiro256StarStar(seed: seed)
+    return DecoderModel<Double>(
+      vocabulary: 13, dimensions: 8, layout: StackLayout(isMoE: [false, true, true]),
+      denseHiddenDimensions: 12,
+      tiedEmbeddings: tied, using: &g,
+      makeAttention: { i, g in
+        i == 2
+          ? .latent(
+            MultiHeadLatentAttention(
+              dimensions: 8, heads: 2, queryRank: nil, latentRank: 4, nopeDimensions: 2, ropeDimensions: 2,
+              valueDimensions: 3, using: &g))
+          : .grouped(
+            MultiHeadAttention(dimensions: 8, heads: 4, kvHeads: 2, window: i == 1 ? 3 : nil, using: &g))
+      },
+      makeMoE: { _, g in
+        MoELayer(
+          dimensions: 8, hiddenDimensions: 6,
+          router: TopKSoftmaxRouter(dimensions: 8, expertCount: 4, k: 2, using: &g), using: &g)
+      })
+  }
+
+  @Test func decodingOverTheCachesEqualsTheFullForward() {
+    let model = Self.model()
+    let tokens = [3, 1, 4, 1, 5, 9, 2, 6]
+    let full = model.logits(tokens, layout: .single(8))
+    var caches = model.makeCaches(capacity: 2)
+    var rows = model.decode(Array(tokens[0..<4]), caches: &caches).elements
+    for t in 4..<8 { rows += model.decode([tokens[t]], caches: &caches).elements }
+    #expect(
+      Matrix(rows: 8, columns: 13, elements: rows).isApproximatelyEqual(
+        to: full, absoluteTolerance: 1e-12, relativeTolerance: 1e-11))
+    #expect(caches.map(\.count) == [8, 8, 8])
+    // Per token: GQA 2·2·2 heads' features twice over, MLA r + Dr = 6.
+    #expect(caches.map { $0.byteCount / 8 / MemoryLayout<Double>.size } == [8, 8, 6])
+  }
+
+  @Test func greedyGenerationFeedsBackTheMostLikelyToken() {
+    let model = Self.model(tied: false)
+    let prompt = [2, 7, 1]
+    let generated = model.generate(prompt: prompt, count: 5)
+    var sequence = prompt
+    for _ in 0..<5 {
+      let logits = model.logits(sequence, layout: .single(sequence.count))
+      sequence.append(logits[rows: sequence.count - 1..<sequence.count].rowArgmax()[0])
+    }
+    #expect(generated == Array(sequence.dropFirst(3)))
+  }
+
+  @Test(arguments: [true, false])
+  func backwardMatchesCentralDifferences(tied: Bool) {
+    let model = Self.model(tied: tied)
+    let tokens = [3, 1, 4, 1, 5, 9, 2]
+    let layout = SequenceLayout(lengths: [4, 3])
+    let r = Reference.randomMatrix(Double.self, rows: 7, columns: 13, seed: 32)
+    let errors = GradientCheck.parameterErrors(
+      model, projection: r, forward: { $0.logits(tokens, layout: layout) },
+      backward: { m, dLogits in
+        var context = RoutingContext()
+        m.backward(dLogits, cache: m.forwardForTraining(tokens, layout: layout, context: &context).cache)
+      })
+    #expect(errors.count > 30)
+    for (name, error) in errors { #expect(error < 1e-6, "\(name)") }
+  }
+
+  @Test func parametersHaveHuggingFaceNames() {
+    var model = Self.model(tied: false)
+    let names = Set(model.namedParameters.map(\.name))
+    for name in [
+      "embed_tokens.weight", "layers.0.input_layernorm.weight", "layers.0.self_attn.q_proj.weight",
+      "layers.0.mlp.up.weight", "layers.1.moe.experts.3.down.weight", "layers.2.self_attn.kv_b_proj.weight",
+      "norm.weight", "lm_head.weight",
+    ] {
+      #expect(names.contains(name), "missing \(name)")
+    }
+    model.zeroGradients()
+  }
+}
