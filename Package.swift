@@ -19,6 +19,7 @@ let package = Package(
     .executable(name: "moe-bench", targets: ["moe-bench"]),
     .executable(name: "moe-run", targets: ["moe-run"]),
     .executable(name: "dense-vs-sparse", targets: ["dense-vs-sparse"]),
+    .executable(name: "attention-bench", targets: ["attention-bench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -100,6 +101,14 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Examples/routing-collapse"
+    ),
+    .executableTarget(
+      name: "attention-bench",
+      dependencies: [
+        "CostModel", "Linalg", "MoE", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/attention-bench"
     ),
     .executableTarget(
       name: "dense-vs-sparse",

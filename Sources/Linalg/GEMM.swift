@@ -46,8 +46,14 @@ func _gemmUnchecked<Scalar: BLASScalar>(
   beta: Scalar, c: UnsafeMutablePointer<Scalar>, ldc: Int
 ) {
   if k == 0 {
-    let block = UnsafeMutableBufferPointer(start: c, count: m * ldc)
-    if beta == 0 { block.update(repeating: 0) } else { Scalar._scal(n: m * ldc, alpha: beta, x: c, incX: 1) }
+    // Row by row: C may be a column block, whose rows are `n` of every `ldc` elements.
+    for i in 0..<m {
+      if beta == 0 {
+        (c + i * ldc).update(repeating: 0, count: n)
+      } else {
+        Scalar._scal(n: n, alpha: beta, x: c + i * ldc, incX: 1)
+      }
+    }
     return
   }
   Scalar._gemm(

@@ -154,3 +154,38 @@ struct GEMMCase: CustomTestStringConvertible, Sendable {
     }
   }
 }
+
+@Suite struct ColumnBlockGEMMTests {
+  /// Column blocks of wider matrices (as heads of a `tokens × heads·d` matrix), under every
+  /// transpose, against the naive product of copied blocks; C's other columns untouched.
+  @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+  func columnBlocksMatchTheProductOfCopies(transposeA: Bool, transposeB: Bool) {
+    let (m, k, n) = (5, 3, 4)
+    let a = Reference.randomMatrix(Double.self, rows: transposeA ? k : m, columns: 9, seed: 1)
+    let b = Reference.randomMatrix(Double.self, rows: transposeB ? n : k, columns: 11, seed: 2)
+    var c = Reference.randomMatrix(Double.self, rows: m, columns: 7, seed: 3)
+    let before = c
+    let (aColumns, bColumns, cColumns) = (
+      (transposeA ? 2..<7 : 4..<7), (transposeB ? 6..<9 : 1..<5), 2..<6
+    )
+    let expected = Reference.gemm(
+      a.columns(aColumns), transposeA: transposeA, b.columns(bColumns), transposeB: transposeB, alpha: 2,
+      beta: -1,
+      c: c.columns(cColumns))
+    gemm(
+      a, columns: aColumns, transposeA: transposeA, b, columns: bColumns, transposeB: transposeB, alpha: 2,
+      beta: -1,
+      into: &c, columns: cColumns)
+    #expect(Reference.misses(c.columns(cColumns), expected.value, bound: expected.bound).isEmpty)
+    #expect(c.columns(0..<2) == before.columns(0..<2) && c.columns(6..<7) == before.columns(6..<7))
+  }
+
+  @Test func anEmptyInnerDimensionScalesOnlyTheBlock() {
+    var c = Matrix<Double>(rows: 2, columns: 4, repeating: 3)
+    gemm(
+      Matrix<Double>(rows: 2, columns: 3), columns: 1..<1, Matrix<Double>(rows: 0, columns: 5),
+      columns: 0..<2,
+      beta: 2, into: &c, columns: 1..<3)
+    #expect(c == Matrix([[3, 6, 6, 3], [3, 6, 6, 3]]))
+  }
+}

@@ -210,3 +210,19 @@ import _TestSupport
     #expect(GradientCheck.relativeError(dx, numeric) < 1e-7, "\(name) dx")
   }
 }
+
+@Suite struct HeadGateTests {
+  /// Scores `mean(x)·W_gᵀ` for x = [[1, 0], [3, 2]] (mean [2, 1]) and four heads:
+  /// [2, −1, 0.5, 2] → fraction 0.5 keeps heads 0 and 3 (tie to the lower index first),
+  /// 0.6 rounds up to three heads; threshold σ ≥ 0.8 keeps the two of score 2
+  /// (σ(2) = 0.88); an unreachable threshold keeps the best head alone.
+  @Test func selectsTheBestScoringHeads() {
+    let gate = HeadGate<Double>(scorer: Linear(weight: Matrix([[1, 0], [0, -1], [0.25, 0], [0, 2]])))
+    let x = Matrix<Double>([[1, 0], [3, 2]])
+    #expect(gate.select(x, budget: .fraction(0.5)) == [0, 3])
+    #expect(gate.select(x, budget: .fraction(0.6)) == [0, 2, 3])
+    #expect(gate.select(x, budget: .fraction(1)) == [0, 1, 2, 3])
+    #expect(gate.select(x, budget: .threshold(0.8)) == [0, 3])
+    #expect(gate.select(x, budget: .threshold(0.99)) == [0])
+  }
+}

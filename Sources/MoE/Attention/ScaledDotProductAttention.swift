@@ -14,7 +14,8 @@ import Linalg
 ///
 /// Scores and values are GEMMs on blocks of `queryBlock` queries against just the keys
 /// they may see, so causal attention costs about half of the full `Tq × S` product and
-/// windowed attention `Tq × w`. `activeHeads` runs only those query heads (the others'
+/// windowed attention `Tq × w`; keys and values are read in place as column blocks (no
+/// copy per head). `activeHeads` runs only those query heads (the others'
 /// outputs are zero and cost nothing): head-sparse attention.
 public struct ScaledDotProductAttention: Sendable, Equatable {
   /// Query heads `H`.
@@ -64,26 +65,29 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
   }
 
   /// The attention output (`Tq × heads·Dv`); see the type's documentation.
+  ///
+  /// The query heads that share a key/value head run together: their queries are
+  /// stacked (row `i·m + j` is query `i` of the group's `j`-th head), so each block costs
+  /// one score GEMM and one value GEMM per group, and a decode step with few queries
+  /// still multiplies a tall block against the keys once, not once per head.
   public func callAsFunction<Scalar: BLASScalar>(
     _ q: Matrix<Scalar>, _ k: Matrix<Scalar>, _ v: Matrix<Scalar>, queryStart: Int, activeHeads: [Int]? = nil
   ) -> Matrix<Scalar> {
     check(q, k, v, queryStart: queryStart)
     var output = Matrix<Scalar>(rows: q.rows, columns: heads * valueDimensions)
-    var keys = [Matrix<Scalar>?](repeating: nil, count: kvHeads)
-    var values = keys
-    for h in activeHeads ?? Array(0..<heads) {
-      let g = kvHead(of: h)
-      if keys[g] == nil {
-        keys[g] = k.columns(g * keyDimensions..<(g + 1) * keyDimensions)
-        values[g] = v.columns(g * valueDimensions..<(g + 1) * valueDimensions)
-      }
-      let queries = q.columns(h * keyDimensions..<(h + 1) * keyDimensions)
-      var head = Matrix<Scalar>(rows: q.rows, columns: valueDimensions)
+    for (g, members) in groups(activeHeads) {
+      let (keyColumns, valueColumns) = columns(of: g)
+      let queries = Self.stack(q, heads: members, width: keyDimensions)
+      var stacked = Matrix<Scalar>(rows: queries.rows, columns: valueDimensions)
+      let m = members.count
       for block in blocks(queries: q.rows, queryStart: queryStart) {
-        let p = probabilities(queries[rows: block.queries], keys[g]![rows: block.keys], block)
-        gemm(p, values[g]![rows: block.keys], into: &head[rows: block.queries])
+        let rows = block.queries.lowerBound * m..<block.queries.upperBound * m
+        let p = probabilities(queries[rows: rows], k[rows: block.keys], keyColumns, block, headsPerQuery: m)
+        gemm(
+          p, columns: 0..<p.columns, v[rows: block.keys], columns: valueColumns, into: &stacked[rows: rows],
+          columns: 0..<valueDimensions)
       }
-      output.setColumns(h * valueDimensions..<(h + 1) * valueDimensions, to: head)
+      Self.unstack(stacked, heads: members, width: valueDimensions, into: &output)
     }
     return output
   }
@@ -91,7 +95,7 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
   /// The backward pass: from `∂L/∂O` (`Tq × heads·Dv`) and the forward pass's inputs, the
   /// gradients of `q`, `k` and `v`, recomputing the probabilities block by block:
   /// `∂V_g += Pᵀ ∂O_h`, `∂S = scale · softmax′(∂O_h V_gᵀ)`, `∂Q_h = ∂S K_g`,
-  /// `∂K_g += ∂Sᵀ Q_h`.
+  /// `∂K_g += ∂Sᵀ Q_h` (each group's heads stacked as in the forward pass).
   public func backward<Scalar: BLASScalar>(
     _ dOutput: Matrix<Scalar>, _ q: Matrix<Scalar>, _ k: Matrix<Scalar>, _ v: Matrix<Scalar>, queryStart: Int,
     activeHeads: [Int]? = nil
@@ -100,33 +104,85 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
     var dq = Matrix<Scalar>(rows: q.rows, columns: q.columns)
     var dk = Matrix<Scalar>(rows: k.rows, columns: k.columns)
     var dv = Matrix<Scalar>(rows: v.rows, columns: v.columns)
-    for h in activeHeads ?? Array(0..<heads) {
-      let g = kvHead(of: h)
-      let (keyColumns, valueColumns) = (
-        g * keyDimensions..<(g + 1) * keyDimensions, g * valueDimensions..<(g + 1) * valueDimensions
-      )
-      let keys = k.columns(keyColumns)
-      let values = v.columns(valueColumns)
-      let queries = q.columns(h * keyDimensions..<(h + 1) * keyDimensions)
-      let dHead = dOutput.columns(h * valueDimensions..<(h + 1) * valueDimensions)
-      var dQueries = Matrix<Scalar>(rows: q.rows, columns: keyDimensions)
-      var dKeys = Matrix<Scalar>(rows: k.rows, columns: keyDimensions)
-      var dValues = Matrix<Scalar>(rows: v.rows, columns: valueDimensions)
+    for (g, members) in groups(activeHeads) {
+      let (keyColumns, valueColumns) = columns(of: g)
+      let queries = Self.stack(q, heads: members, width: keyDimensions)
+      let dStacked = Self.stack(dOutput, heads: members, width: valueDimensions)
+      var dQueries = Matrix<Scalar>(rows: queries.rows, columns: keyDimensions)
+      let m = members.count
       for block in blocks(queries: q.rows, queryStart: queryStart) {
-        let blockQueries = queries[rows: block.queries]
-        let p = probabilities(blockQueries, keys[rows: block.keys], block)
-        let dBlock = dHead[rows: block.queries]
-        gemm(p, transposeA: true, dBlock, beta: 1, into: &dValues[rows: block.keys])
-        var dScores = p.softmaxRowsBackward(matmul(dBlock, values[rows: block.keys], transposeB: true))
+        let rows = block.queries.lowerBound * m..<block.queries.upperBound * m
+        let blockQueries = queries[rows: rows]
+        let (keys, values) = (k[rows: block.keys], v[rows: block.keys])
+        let p = probabilities(blockQueries, keys, keyColumns, block, headsPerQuery: m)
+        let dBlock = dStacked[rows: rows]
+        let all = (p: 0..<p.columns, key: 0..<keyDimensions, value: 0..<valueDimensions)
+        gemm(
+          p, columns: all.p, transposeA: true, dBlock, columns: all.value, beta: 1,
+          into: &dv[rows: block.keys],
+          columns: valueColumns)
+        var dProbabilities = Matrix<Scalar>(rows: p.rows, columns: p.columns)
+        gemm(
+          dBlock, columns: all.value, values, columns: valueColumns, transposeB: true, into: &dProbabilities,
+          columns: all.p)
+        var dScores = p.softmaxRowsBackward(dProbabilities)
         dScores *= Scalar(scale)
-        gemm(dScores, keys[rows: block.keys], into: &dQueries[rows: block.queries])
-        gemm(dScores, transposeA: true, blockQueries, beta: 1, into: &dKeys[rows: block.keys])
+        gemm(
+          dScores, columns: all.p, keys, columns: keyColumns, into: &dQueries[rows: rows], columns: all.key)
+        gemm(
+          dScores, columns: all.p, transposeA: true, blockQueries, columns: all.key, beta: 1,
+          into: &dk[rows: block.keys], columns: keyColumns)
       }
-      dq.setColumns(h * keyDimensions..<(h + 1) * keyDimensions, to: dQueries)
-      dk.addColumns(keyColumns, dKeys)
-      dv.addColumns(valueColumns, dValues)
+      Self.unstack(dQueries, heads: members, width: keyDimensions, into: &dq)
     }
     return (dq, dk, dv)
+  }
+
+  /// Key/value head `g`'s columns in `k` and in `v`.
+  func columns(of g: Int) -> (key: Range<Int>, value: Range<Int>) {
+    (g * keyDimensions..<(g + 1) * keyDimensions, g * valueDimensions..<(g + 1) * valueDimensions)
+  }
+
+  /// Each key/value head with the active query heads that read it.
+  func groups(_ activeHeads: [Int]?) -> [(Int, [Int])] {
+    let active = activeHeads ?? Array(0..<heads)
+    return (0..<kvHeads).compactMap { g in
+      let members = active.filter { kvHead(of: $0) == g }
+      return members.isEmpty ? nil : (g, members)
+    }
+  }
+
+  /// Rows `i·m + j` = head `heads[j]`'s `width` features of row `i` of `x`.
+  static func stack<Scalar: BLASScalar>(_ x: Matrix<Scalar>, heads: [Int], width: Int) -> Matrix<Scalar> {
+    let (m, n) = (heads.count, x.columns)
+    return x.withUnsafeBufferPointer { source in
+      Matrix(rows: x.rows * m, columns: width) { target in
+        for i in 0..<x.rows {
+          for (j, h) in heads.enumerated() {
+            (target.baseAddress! + (i * m + j) * width).initialize(
+              from: source.baseAddress! + i * n + h * width, count: width)
+          }
+        }
+      }
+    }
+  }
+
+  /// The inverse of `stack`: writes row `i·m + j` of `stacked` into head `heads[j]`'s
+  /// columns of row `i` of `output`.
+  static func unstack<Scalar: BLASScalar>(
+    _ stacked: Matrix<Scalar>, heads: [Int], width: Int, into output: inout Matrix<Scalar>
+  ) {
+    let (m, n, rows) = (heads.count, output.columns, output.rows)
+    stacked.withUnsafeBufferPointer { source in
+      output.withUnsafeMutableBufferPointer { target in
+        for i in 0..<rows {
+          for (j, h) in heads.enumerated() {
+            (target.baseAddress! + i * n + h * width).update(
+              from: source.baseAddress! + (i * m + j) * width, count: width)
+          }
+        }
+      }
+    }
   }
 
   // MARK: Blocks
@@ -148,16 +204,20 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
     }
   }
 
-  /// `softmax(scale · Q Kᵀ + M)` for one block (`queries × keys` of the block).
-  func probabilities<Scalar: BLASScalar>(_ q: Matrix<Scalar>, _ k: Matrix<Scalar>, _ block: Block) -> Matrix<
-    Scalar
-  > {
+  /// `softmax(scale · Q Kᵀ + M)` for one block of stacked queries (`headsPerQuery` rows
+  /// per query position) against the block's keys (`keyColumns` of `k`, one head).
+  func probabilities<Scalar: BLASScalar>(
+    _ q: Matrix<Scalar>, _ k: Matrix<Scalar>, _ keyColumns: Range<Int>, _ block: Block, headsPerQuery: Int
+  ) -> Matrix<Scalar> {
     var scores = Matrix<Scalar>(rows: q.rows, columns: k.rows)
-    gemm(q, k, transposeB: true, alpha: Scalar(scale), into: &scores)
+    gemm(
+      q, columns: 0..<keyDimensions, k, columns: keyColumns, transposeB: true, alpha: Scalar(scale),
+      into: &scores,
+      columns: 0..<k.rows)
     let n = scores.columns
     scores.withUnsafeMutableBufferPointer { s in
       for i in 0..<q.rows {
-        let visible = visibleKeys(at: block.firstPosition + i)
+        let visible = visibleKeys(at: block.firstPosition + i / headsPerQuery)
         for j in 0..<n where !visible.contains(block.keys.lowerBound + j) { s[i * n + j] = -.infinity }
       }
     }
