@@ -7,7 +7,8 @@ import Report
 
 /// Attention on this machine: decode latency against context for MHA, GQA and MLA of equal
 /// width, the KV cache each keeps (measured from the cache, beside `CostModel`'s figure),
-/// and prefill throughput with a fraction of the heads running.
+/// greedy generation with whole random models, and prefill throughput with a fraction of
+/// the heads running.
 @main
 struct AttentionBench: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -76,6 +77,13 @@ struct AttentionBench: ParsableCommand {
     print("OpenBLAS: \(BLAS.configuration); \(BLAS.threadCount) threads; Float; medians of \(repetitions)\n")
     let kinds = AttentionKindUnderTest.all(dimensions: d, heads: Self.heads, kvHeads: kvHeads)
     print(DecodeMeasurement(kinds: kinds, contexts: contexts, repetitions: repetitions).report())
+    print(
+      GenerationMeasurement(
+        kinds: quick
+          ? kinds : AttentionKindUnderTest.all(dimensions: 1024, heads: Self.heads, kvHeads: kvHeads),
+        dimensions: quick ? d : 1024, layers: quick ? 2 : 4, promptTokens: quick ? 8 : 128,
+        newTokens: quick ? 4 : 32, repetitions: repetitions
+      ).report())
     print(
       PrefillMeasurement(
         dimensions: d, heads: Self.heads, tokens: tokens, fractions: quick ? [1, 0.4] : try fractionList(),

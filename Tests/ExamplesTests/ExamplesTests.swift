@@ -73,6 +73,25 @@ import Testing
   }
 }
 
+@Suite struct AttentionBenchTests {
+  @Test func quickRunPrintsEverySectionAndTheCacheAgreesWithTheCostModel() throws {
+    let result = try ExampleRunner.run("attention-bench", ["--quick", "--repetitions", "1"])
+    #expect(result.status == 0, "\(result.errors)")
+    for title in ["Decode:", "KV cache per token", "Generation:", "Prefill:"] {
+      #expect(result.output.contains(title), "missing \(title)")
+    }
+    #expect(result.output.contains("| yes "))
+    #expect(!result.output.contains("| NO "))
+  }
+
+  @Test func badOptionsAreRejected() throws {
+    let fractions = try ExampleRunner.run("attention-bench", ["--fractions", "0.5,1.5"])
+    #expect(fractions.status != 0 && fractions.errors.contains("--fractions"))
+    let heads = try ExampleRunner.run("attention-bench", ["--kv-heads", "3"])
+    #expect(heads.status != 0 && heads.errors.contains("--kv-heads"))
+  }
+}
+
 @Suite struct CostTablesTests {
   @Test func printsEverySectionWithoutMeasuring() throws {
     let result = try ExampleRunner.run("cost-tables", ["--no-measure"])

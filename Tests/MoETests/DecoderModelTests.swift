@@ -86,3 +86,33 @@ import _TestSupport
     model.zeroGradients()
   }
 }
+
+@Suite struct AttentionReadmeTests {
+  /// The README's "Attention and decoder models at a glance" snippet, with its printed
+  /// values checked.
+  @Test func glanceSnippetRuns() {
+    var rng = Xoshiro256StarStar(seed: 3)
+    let attention = MultiHeadAttention<Float>(dimensions: 256, heads: 8, kvHeads: 2, using: &rng)
+    let x = Matrix<Float>.normal(rows: 48, columns: 256, using: &rng)
+    let y = attention(x, layout: SequenceLayout(lengths: [16, 32]))
+    var cache = attention.makeCache()
+    for t in 0..<16 { _ = attention.forward(x[rows: t..<t + 1], cache: &cache) }
+    #expect(y.shape == (48, 256))
+    #expect(cache.byteCount / cache.count == 512)  // 2 (K and V) · 2 heads · 32 · 4 bytes
+    let model = DecoderModel<Float>(
+      vocabulary: 1000, dimensions: 256, layout: .firstDense(layers: 4, firstDenseLayers: 1),
+      denseHiddenDimensions: 1024, using: &rng,
+      makeAttention: { layer, g in
+        .grouped(
+          MultiHeadAttention(
+            dimensions: 256, heads: 8, kvHeads: 2, window: layer % 2 == 1 ? 64 : nil, using: &g))
+      },
+      makeMoE: { _, g in
+        MoELayer(
+          dimensions: 256, hiddenDimensions: 384,
+          router: TopKSoftmaxRouter(dimensions: 256, expertCount: 8, k: 2, using: &g), using: &g)
+      })
+    let generated = model.generate(prompt: [1, 2, 3], count: 8)
+    #expect(generated.count == 8 && generated.allSatisfy { (0..<1000).contains($0) })
+  }
+}
