@@ -226,3 +226,34 @@ import _TestSupport
     #expect(gate.select(x, budget: .threshold(0.99)) == [0])
   }
 }
+
+@Suite struct LearnedHeadGateTests {
+  /// `y = attention(x, heads, headWeights: gate.weights(x, heads))`: the gate's scorer and
+  /// the input get the gradients central differences give, through the head weights.
+  @Test func theGateLearnsThroughTheHeadWeights() {
+    var g = Xoshiro256StarStar(seed: 41)
+    let attention = MultiHeadAttention<Double>(
+      dimensions: 8, heads: 4, kvHeads: 2, headDimensions: 4, ropeBase: 100, using: &g)
+    let gate = HeadGate<Double>(dimensions: 8, heads: 4, using: &g)
+    let x = Reference.randomMatrix(Double.self, rows: 5, columns: 8, seed: 42)
+    let r = Reference.randomMatrix(Double.self, rows: 5, columns: 8, seed: 43)
+    let layout = SequenceLayout.single(5)
+    let heads = gate.select(x, budget: .fraction(0.5))
+    func loss(_ gate: HeadGate<Double>, _ x: Matrix<Double>) -> Double {
+      GradientCheck.projection(
+        attention(x, layout: layout, activeHeads: heads, headWeights: gate.weights(x, heads: heads)), r)
+    }
+    var model = attention
+    var trained = gate
+    let (_, cache) = attention.forwardForTraining(
+      x, layout: layout, activeHeads: heads, headWeights: gate.weights(x, heads: heads))
+    let (dxAttention, dWeights) = model.backwardWithHeadWeights(r, cache: cache)
+    let dxGate = trained.backward(dWeights!, input: x, heads: heads)
+    let numericScorer = GradientCheck.numericalGradient(at: gate.scorer.weight.value) { w in
+      loss(HeadGate(scorer: Linear(weight: w)), x)
+    }
+    #expect(GradientCheck.relativeError(trained.scorer.weight.gradient!, numericScorer) < 1e-7)
+    let numericX = GradientCheck.numericalGradient(at: x) { loss(gate, $0) }
+    #expect(GradientCheck.relativeError(dxAttention + dxGate, numericX) < 1e-7)
+  }
+}

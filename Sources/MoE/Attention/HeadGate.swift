@@ -7,8 +7,10 @@ import Linalg
 ///
 /// How many run is either a fraction the caller sets per input or per declared task type
 /// (`.fraction`), or the gate's own decision (`.threshold`: every head whose `σ(score)`
-/// reaches it). The selection itself has no gradient; the gate's weights are set or
-/// trained by the caller.
+/// reaches it). The selection has no gradient; the gate learns through `weights`, which
+/// scale the chosen heads' outputs by `σ(score)` (as in mixture-of-attention-heads, Zhang
+/// et al. 2022, arXiv 2210.05144): pass them as `MultiHeadAttention`'s `headWeights` and
+/// the gradients `backwardWithHeadWeights` returns to `backward` here.
 public struct HeadGate<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// The scores: `mean_t(x_t)·W_gᵀ`, one per head.
   public var scorer: Linear<Scalar>
@@ -42,6 +44,27 @@ public struct HeadGate<Scalar: BLASScalar>: Sendable, ParameterContainer {
       let chosen = ranked.filter { ElementwiseFunction.sigmoid(scores[$0]) >= Scalar(t) }
       return (chosen.isEmpty ? [ranked[0]] : chosen).sorted()
     }
+  }
+
+  /// `σ(score_h)` for each head in `heads`: the factors on those heads' outputs.
+  public func weights(_ x: Matrix<Scalar>, heads: [Int]) -> [Scalar] {
+    let scores = scorer(Matrix(row: x.columnMeans())).elements
+    return heads.map { ElementwiseFunction.sigmoid(scores[$0]) }
+  }
+
+  /// The backward pass of `weights`: from `∂L/∂w` (one per head in `heads`), accumulates
+  /// the scorer's gradient (`∂W_h += ∂w_h·σ′·mean(x)`) and returns `∂x` (each of the `T`
+  /// tokens gets `1/T` of the mean's gradient).
+  public mutating func backward(_ dWeights: [Scalar], input x: Matrix<Scalar>, heads: [Int]) -> Matrix<Scalar>
+  {
+    precondition(
+      dWeights.count == heads.count, "HeadGate: \(dWeights.count) gradients for \(heads.count) heads")
+    let mean = Matrix(row: x.columnMeans())
+    let values = weights(x, heads: heads)
+    var dScores = Matrix<Scalar>(rows: 1, columns: scorer.outputDimensions)
+    for (i, h) in heads.enumerated() { dScores[0, h] = dWeights[i] * values[i] * (1 - values[i]) }
+    let dMean = scorer.backward(dScores, input: mean)
+    return Matrix(rows: x.rows, columns: x.columns) { _, j in dMean[0, j] / Scalar(x.rows) }
   }
 
   /// Visits `head_gate.weight`.

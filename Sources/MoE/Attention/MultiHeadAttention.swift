@@ -84,11 +84,12 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
   }
 
   /// Self-attention over every sequence of `layout` (`x` is `layout.tokens × d`), with
-  /// only `activeHeads` (sorted, distinct) when given.
+  /// only `activeHeads` (sorted, distinct) when given, each head's output scaled by
+  /// `headWeights` (one per head that runs; `HeadGate.weights`) when given.
   public func callAsFunction(
-    _ x: Matrix<Scalar>, layout: SequenceLayout, activeHeads: [Int]? = nil
+    _ x: Matrix<Scalar>, layout: SequenceLayout, activeHeads: [Int]? = nil, headWeights: [Scalar]? = nil
   ) -> Matrix<Scalar> {
-    forwardForTraining(x, layout: layout, activeHeads: activeHeads).output
+    forwardForTraining(x, layout: layout, activeHeads: activeHeads, headWeights: headWeights).output
   }
 
   /// Attends the tokens of `x` (`n × d`, the next `n` tokens of the cache's sequence) to
@@ -120,13 +121,15 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
     public var activeHeads: [Int]?
     /// Queries and keys after RoPE, values (of the heads that ran).
     public var q: Matrix<Scalar>, k: Matrix<Scalar>, v: Matrix<Scalar>
-    /// The attention output before `o_proj`.
+    /// The attention output before the head weights and `o_proj`.
     public var context: Matrix<Scalar>
+    /// The weights on the heads that ran, if any.
+    public var headWeights: [Scalar]?
   }
 
   /// The forward pass over `layout`, keeping what `backward` needs.
   public func forwardForTraining(
-    _ x: Matrix<Scalar>, layout: SequenceLayout, activeHeads: [Int]? = nil
+    _ x: Matrix<Scalar>, layout: SequenceLayout, activeHeads: [Int]? = nil, headWeights: [Scalar]? = nil
   ) -> (output: Matrix<Scalar>, cache: Cache) {
     precondition(
       x.columns == dimensions && x.rows == layout.tokens,
@@ -142,15 +145,33 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
     for rows in layout.ranges {
       context[rows: rows] = p.pattern(q[rows: rows], k[rows: rows], v[rows: rows], queryStart: 0)
     }
-    let cache = Cache(input: x, layout: layout, activeHeads: activeHeads, q: q, k: k, v: v, context: context)
-    return (p.output(context), cache)
+    let cache = Cache(
+      input: x, layout: layout, activeHeads: activeHeads, q: q, k: k, v: v, context: context,
+      headWeights: headWeights)
+    return (p.output(weighted(context, headWeights)), cache)
   }
 
   /// The backward pass: accumulates the gradients of the projections (only the rows and
   /// columns of the heads that ran) and returns `∂x`.
   public mutating func backward(_ dy: Matrix<Scalar>, cache: Cache) -> Matrix<Scalar> {
+    backwardWithHeadWeights(dy, cache: cache).dx
+  }
+
+  /// `backward`, also returning `∂L/∂w` for the head weights of the forward pass (`nil`
+  /// without them): `∂w_h = Σ ∂(w_h·O_h) ⊙ O_h` over head `h`'s columns.
+  public mutating func backwardWithHeadWeights(
+    _ dy: Matrix<Scalar>, cache: Cache
+  ) -> (dx: Matrix<Scalar>, dHeadWeights: [Scalar]?) {
     var p = projections(cache.activeHeads)
-    let dContext = p.output.backward(dy, input: cache.context)
+    var dContext = p.output.backward(dy, input: weighted(cache.context, cache.headWeights))
+    var dHeadWeights: [Scalar]?
+    if let weights = cache.headWeights {
+      let width = pattern.valueDimensions
+      dHeadWeights = weights.indices.map { i in
+        dot(dContext.columns(i * width..<(i + 1) * width), cache.context.columns(i * width..<(i + 1) * width))
+      }
+      dContext = weighted(dContext, weights)
+    }
     var dq = Matrix<Scalar>(rows: cache.q.rows, columns: cache.q.columns)
     var dk = Matrix<Scalar>(rows: cache.k.rows, columns: cache.k.columns)
     var dv = Matrix<Scalar>(rows: cache.v.rows, columns: cache.v.columns)
@@ -165,7 +186,21 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
     let x = cache.input
     let dx = p.query.backward(dq, input: x) + p.key.backward(dk, input: x) + p.value.backward(dv, input: x)
     absorb(p, cache.activeHeads)
-    return dx
+    return (dx, dHeadWeights)
+  }
+
+  /// `context` with the `i`-th head's columns scaled by `weights[i]` (unchanged for `nil`).
+  func weighted(_ context: Matrix<Scalar>, _ weights: [Scalar]?) -> Matrix<Scalar> {
+    guard let weights else { return context }
+    let width = pattern.valueDimensions
+    precondition(
+      weights.count * width == context.columns,
+      "MultiHeadAttention: \(weights.count) head weights for \(context.columns / width) heads that run")
+    var result = context
+    for (i, w) in weights.enumerated() {
+      result.setColumns(i * width..<(i + 1) * width, to: context.columns(i * width..<(i + 1) * width) * w)
+    }
+    return result
   }
 
   /// Visits `q_proj`, `k_proj`, `v_proj`, `o_proj`.
