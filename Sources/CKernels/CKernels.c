@@ -95,6 +95,30 @@ MK_AVX2 static void mk_silu_multiply_avx2(float *g, const float *u, ptrdiff_t n)
   for (; i < n; i++) g[i] = g[i] * mk_sigmoid1(g[i]) * u[i];
 }
 
+MK_AVX2 MK_INLINE float mk_sum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+MK_AVX2 static float mk_exp_shifted_sum_avx2(float *x, ptrdiff_t n, float shift) {
+  __m256 total = _mm256_setzero_ps();
+  const __m256 s = _mm256_set1_ps(shift);
+  ptrdiff_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 e = mk_exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
+    _mm256_storeu_ps(x + i, e);
+    total = _mm256_add_ps(total, e);
+  }
+  float sum = mk_sum8(total);
+  for (; i < n; i++) {
+    x[i] = expf(x[i] - shift);
+    sum += x[i];
+  }
+  return sum;
+}
+
 MK_AVX2 static void mk_sigmoid_avx2(float *x, ptrdiff_t n) {
   ptrdiff_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, mk_sigmoid8(_mm256_loadu_ps(x + i)));
@@ -103,12 +127,6 @@ MK_AVX2 static void mk_sigmoid_avx2(float *x, ptrdiff_t n) {
 
 // MARK: Few-row products, 8 lanes
 
-MK_AVX2 MK_INLINE float mk_sum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 /// `rows` (1, 2 or 4) weight rows against `tokens` (1…4) rows of A: 8-lane partial sums
 /// in registers, each weight vector loaded once for all the tokens. Four weight rows per
@@ -221,6 +239,18 @@ void mk_silu_multiply(float *g, const float *u, ptrdiff_t n) {
   }
 #endif
   for (ptrdiff_t i = 0; i < n; i++) g[i] = g[i] * mk_sigmoid1(g[i]) * u[i];
+}
+
+float mk_exp_shifted_sum(float *x, ptrdiff_t n, float shift) {
+#if defined(__x86_64__)
+  if (mk_has_avx2()) return mk_exp_shifted_sum_avx2(x, n, shift);
+#endif
+  float sum = 0;
+  for (ptrdiff_t i = 0; i < n; i++) {
+    x[i] = expf(x[i] - shift);
+    sum += x[i];
+  }
+  return sum;
 }
 
 void mk_sigmoid(float *x, ptrdiff_t n) {

@@ -68,6 +68,17 @@ extension BLASScalar {
     }
   }
 
+  /// See `BLASScalar._expShiftedSum`.
+  public static func _expShiftedSum(_ row: UnsafeMutableBufferPointer<Self>, shift: Self) -> Self {
+    var sum: Self = 0
+    for j in row.indices {
+      let e = Self.exp(row[j] - shift)
+      row[j] = e
+      sum += e
+    }
+    return sum
+  }
+
   /// See `BLASScalar._softmaxRowsKernel`.
   public static func _softmaxRowsKernel(_ a: UnsafeMutableBufferPointer<Self>, columns: Int, logarithm: Bool)
   {
@@ -98,13 +109,7 @@ extension BLASScalar {
         let lse = m + Self.log(sum)
         for j in row.indices { row[j] -= lse }
       } else {
-        var sum: Self = 0
-        for j in row.indices {
-          let e = Self.exp(row[j] - m)
-          row[j] = e
-          sum += e
-        }
-        let inverse = 1 / sum
+        let inverse = 1 / Self._expShiftedSum(row, shift: m)
         for j in row.indices { row[j] *= inverse }
       }
     }

@@ -100,6 +100,8 @@ where Magnitude == Self {
   /// `a[i, :] ← factors[i] · a[i, :]`.
   static func _scaleRowsKernel(
     _ a: UnsafeMutableBufferPointer<Self>, columns: Int, _ factors: UnsafeBufferPointer<Self>)
+  /// `row[j] ← e^(row[j] − shift)`, returning their sum (`shift` ≥ every entry).
+  static func _expShiftedSum(_ row: UnsafeMutableBufferPointer<Self>, shift: Self) -> Self
   /// Row softmax or log-softmax in place (see `Matrix+Softmax.swift` for special rows).
   static func _softmaxRowsKernel(_ a: UnsafeMutableBufferPointer<Self>, columns: Int, logarithm: Bool)
   /// Row normalisation in place: RMSNorm, or LayerNorm when `centered` (with `bias`).

@@ -5,6 +5,8 @@ extension Matrix {
   /// A copy of the columns in `range`: a `rows × range.count` matrix.
   ///
   /// - Precondition: `range` lies within `0..<columns`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func columns(_ range: Range<Int>) -> Matrix {
     _checkColumns(range, "columns")
     let (n, width) = (columns, range.count)
@@ -28,6 +30,8 @@ extension Matrix {
     _updateColumns(range, block, "addColumns") { $0 += $1 }
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private mutating func _updateColumns(
     _ range: Range<Int>, _ block: Matrix, _ name: StaticString, _ update: (inout Scalar, Scalar) -> Void
   ) {

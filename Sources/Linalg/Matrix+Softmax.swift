@@ -31,6 +31,8 @@ extension Matrix {
   /// and `gradient` `∂L/∂P`, returns `∂L/∂S = P ⊙ (∂L/∂P − rowsum(P ⊙ ∂L/∂P))`.
   ///
   /// - Precondition: both matrices have the same shape.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func softmaxRowsBackward(_ gradient: Matrix) -> Matrix {
     precondition(
       rows == gradient.rows && columns == gradient.columns,

@@ -79,3 +79,31 @@ import _TestSupport
     #expect(x.logSumExpRows() == [-.infinity, -.infinity])
   }
 }
+
+@Suite struct VectorisedSoftmaxTests {
+  /// Float rows long enough for the 8-lane exponentials (37 columns: four vectors and a
+  /// tail), with large, tiny and `-inf` logits, against the `Double` softmax of the same
+  /// (Float) logits: relative error within 8 ulp plus the rounding of `x − max` in Float
+  /// (`|x − max|·2⁻²⁴`, which any Float softmax has), for every probability above 1e-30.
+  @Test func floatRowsMatchTheDoubleSoftmax() {
+    var logits = Reference.randomMatrix(Double.self, rows: 4, columns: 37, seed: 5) * 40
+    logits[1, 3] = -.infinity
+    logits[2, 36] = 80
+    logits[3, 0] = -200
+    let rounded = Matrix<Double>(rows: 4, columns: 37, elements: logits.elements.map { Double(Float($0)) })
+    let expected = rounded.softmaxRows()
+    let maxima = rounded.rowMax()
+    let actual = Matrix<Float>(rows: 4, columns: 37, elements: logits.elements.map { Float($0) })
+      .softmaxRows()
+    let ulp = Double(Float.ulpOfOne) / 2
+    for i in 0..<4 {
+      for j in 0..<37 where expected[i, j] > 1e-30 {
+        let error = abs(Double(actual[i, j]) - expected[i, j]) / expected[i, j]
+        let tolerance = 8 * ulp + abs(rounded[i, j] - maxima[i]) * ulp
+        #expect(error <= tolerance, "(\(i), \(j)): \(actual[i, j]) vs \(expected[i, j])")
+      }
+    }
+    #expect(actual[1, 3] == 0)
+    #expect(abs(actual.rowSums().reduce(0, +) - 4) < 1e-5)
+  }
+}

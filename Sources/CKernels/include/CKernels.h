@@ -26,4 +26,8 @@ void mk_silu_multiply(float *g, const float *u, ptrdiff_t n);
 /// x[i] ← σ(x[i]) = 1/(1 + e^(−x[i])) for i < n.
 void mk_sigmoid(float *x, ptrdiff_t n);
 
+/// x[i] ← e^(x[i] − shift) for i < n, returning Σ x[i]: the numerator and denominator of
+/// a softmax whose row maximum is `shift` (so every exponent is ≤ 0; −∞ gives 0).
+float mk_exp_shifted_sum(float *x, ptrdiff_t n, float shift);
+
 #endif

@@ -94,6 +94,8 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
 
   /// Attends the tokens of `x` (`n × d`, the next `n` tokens of the cache's sequence) to
   /// every token so far, and appends their keys and values to `cache`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Matrix<Scalar>, cache: inout KVCache<Scalar>) -> Matrix<Scalar> {
     precondition(
       cache.keyWidth == pattern.kvHeads * pattern.keyDimensions,
@@ -128,6 +130,8 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
   }
 
   /// The forward pass over `layout`, keeping what `backward` needs.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forwardForTraining(
     _ x: Matrix<Scalar>, layout: SequenceLayout, activeHeads: [Int]? = nil, headWeights: [Scalar]? = nil
   ) -> (output: Matrix<Scalar>, cache: Cache) {
@@ -159,6 +163,8 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
 
   /// `backward`, also returning `∂L/∂w` for the head weights of the forward pass (`nil`
   /// without them): `∂w_h = Σ ∂(w_h·O_h) ⊙ O_h` over head `h`'s columns.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public mutating func backwardWithHeadWeights(
     _ dy: Matrix<Scalar>, cache: Cache
   ) -> (dx: Matrix<Scalar>, dHeadWeights: [Scalar]?) {

@@ -100,6 +100,8 @@ public struct MultiHeadLatentAttention<Scalar: BLASScalar>: Sendable, ParameterC
 
   /// Attends the next `x.rows` tokens of the cache's sequence to every token so far in the
   /// absorbed form, appending their latents and RoPE keys to `cache`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Matrix<Scalar>, cache: inout KVCache<Scalar>) -> Matrix<Scalar> {
     precondition(
       cache.keyWidth == latentRank + ropeDimensions && cache.valueWidth == 0,
@@ -163,6 +165,8 @@ public struct MultiHeadLatentAttention<Scalar: BLASScalar>: Sendable, ParameterC
   }
 
   /// The forward pass over `layout`, keeping what `backward` needs.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forwardForTraining(_ x: Matrix<Scalar>, layout: SequenceLayout) -> (
     output: Matrix<Scalar>, cache: Cache
   ) {
@@ -200,6 +204,8 @@ public struct MultiHeadLatentAttention<Scalar: BLASScalar>: Sendable, ParameterC
 
   /// The backward pass of the naive form: accumulates every projection's and norm's
   /// gradients and returns `∂x`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public mutating func backward(_ dy: Matrix<Scalar>, cache: Cache) -> Matrix<Scalar> {
     let dContext = output.backward(dy, input: cache.context)
     var dq = Matrix<Scalar>(rows: cache.q.rows, columns: cache.q.columns)

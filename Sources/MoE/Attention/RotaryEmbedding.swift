@@ -31,6 +31,8 @@ public struct RotaryEmbedding: Sendable, Equatable {
   /// Rotates every head of `x` (`rows × heads·D`, heads side by side), row `r` at
   /// `positions[r]`; `inverse` turns the other way (the backward pass: the rotation is
   /// orthogonal, so its gradient is its inverse).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func apply<Scalar: BLASScalar>(_ x: inout Matrix<Scalar>, positions: [Int], inverse: Bool = false) {
     let d = headDimensions
     let half = d / 2

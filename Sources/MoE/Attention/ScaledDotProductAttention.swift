@@ -70,6 +70,8 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
   /// stacked (row `i·m + j` is query `i` of the group's `j`-th head), so each block costs
   /// one score GEMM and one value GEMM per group, and a decode step with few queries
   /// still multiplies a tall block against the keys once, not once per head.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func callAsFunction<Scalar: BLASScalar>(
     _ q: Matrix<Scalar>, _ k: Matrix<Scalar>, _ v: Matrix<Scalar>, queryStart: Int, activeHeads: [Int]? = nil
   ) -> Matrix<Scalar> {
@@ -96,6 +98,8 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
   /// gradients of `q`, `k` and `v`, recomputing the probabilities block by block:
   /// `∂V_g += Pᵀ ∂O_h`, `∂S = scale · softmax′(∂O_h V_gᵀ)`, `∂Q_h = ∂S K_g`,
   /// `∂K_g += ∂Sᵀ Q_h` (each group's heads stacked as in the forward pass).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward<Scalar: BLASScalar>(
     _ dOutput: Matrix<Scalar>, _ q: Matrix<Scalar>, _ k: Matrix<Scalar>, _ v: Matrix<Scalar>, queryStart: Int,
     activeHeads: [Int]? = nil
@@ -153,6 +157,8 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
   }
 
   /// Rows `i·m + j` = head `heads[j]`'s `width` features of row `i` of `x`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   static func stack<Scalar: BLASScalar>(_ x: Matrix<Scalar>, heads: [Int], width: Int) -> Matrix<Scalar> {
     let (m, n) = (heads.count, x.columns)
     return x.withUnsafeBufferPointer { source in
@@ -169,6 +175,8 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
 
   /// The inverse of `stack`: writes row `i·m + j` of `stacked` into head `heads[j]`'s
   /// columns of row `i` of `output`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   static func unstack<Scalar: BLASScalar>(
     _ stacked: Matrix<Scalar>, heads: [Int], width: Int, into output: inout Matrix<Scalar>
   ) {
@@ -206,6 +214,8 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
 
   /// `softmax(scale · Q Kᵀ + M)` for one block of stacked queries (`headsPerQuery` rows
   /// per query position) against the block's keys (`keyColumns` of `k`, one head).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   func probabilities<Scalar: BLASScalar>(
     _ q: Matrix<Scalar>, _ k: Matrix<Scalar>, _ keyColumns: Range<Int>, _ block: Block, headsPerQuery: Int
   ) -> Matrix<Scalar> {
@@ -218,7 +228,10 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
     scores.withUnsafeMutableBufferPointer { s in
       for i in 0..<q.rows {
         let visible = visibleKeys(at: block.firstPosition + i / headsPerQuery)
-        for j in 0..<n where !visible.contains(block.keys.lowerBound + j) { s[i * n + j] = -.infinity }
+        let first = Swift.min(n, Swift.max(0, visible.lowerBound - block.keys.lowerBound))
+        let last = Swift.max(first, Swift.min(n, visible.upperBound - block.keys.lowerBound + 1))
+        for j in 0..<first { s[i * n + j] = -.infinity }
+        for j in last..<n { s[i * n + j] = -.infinity }
       }
     }
     scores.formSoftmaxRows()
