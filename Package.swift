@@ -20,6 +20,7 @@ let package = Package(
     .executable(name: "moe-run", targets: ["moe-run"]),
     .executable(name: "dense-vs-sparse", targets: ["dense-vs-sparse"]),
     .executable(name: "attention-bench", targets: ["attention-bench"]),
+    .executable(name: "expert-memory", targets: ["expert-memory"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -101,6 +102,14 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Examples/routing-collapse"
+    ),
+    .executableTarget(
+      name: "expert-memory",
+      dependencies: [
+        "Linalg", "MoE", "ModelIO", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/expert-memory"
     ),
     .executableTarget(
       name: "attention-bench",

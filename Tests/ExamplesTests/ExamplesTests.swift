@@ -167,6 +167,27 @@ import Testing
   }
 }
 
+@Suite struct ExpertMemoryTests {
+  @Test func quickRunServesThroughTheCacheAndWritesTheChart() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-expert-memory-\(UInt64.random(in: 0..<1 << 40))")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let result = try ExampleRunner.run("expert-memory", ["--quick", "--output-dir", folder.path])
+    #expect(result.status == 0, "\(result.errors)")
+    #expect(result.output.contains("largest difference from the model in memory 0.0"))
+    #expect(result.output.contains("| Zipf 1.0") && result.output.contains("| LFU"))
+    let svg = try String(contentsOfFile: folder.appendingPathComponent("hit-rate.svg").path, encoding: .utf8)
+    #expect(svg.hasPrefix("<svg") && svg.contains("LRU + prefetch"))
+  }
+
+  @Test func rejectsBadOptions() throws {
+    let k = try ExampleRunner.run("expert-memory", ["--top-k", "40"])
+    #expect(k.status != 0 && k.errors.contains("--top-k"))
+    let accuracy = try ExampleRunner.run("expert-memory", ["--prediction-accuracy", "1.5"])
+    #expect(accuracy.status != 0 && accuracy.errors.contains("--prediction-accuracy"))
+  }
+}
+
 @Suite struct MoEBenchTests {
   @Test func quickRunPrintsTheRatio() throws {
     let result = try ExampleRunner.run("moe-bench", ["--quick", "--repetitions", "1"])
