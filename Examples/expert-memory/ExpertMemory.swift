@@ -5,15 +5,16 @@ import MoE
 import ModelIO
 import Report
 
-/// Serving MoE experts from a file under a memory budget: a random model's experts are
-/// written to a safetensors file and served token by token through an `ExpertCache`
-/// (measuring the load bandwidth), then routing traces — the one served, and synthetic
-/// ones with a chosen skew — are replayed for every policy, budget and prefetch setting.
+/// The memory of MoE experts: a trained layer pruned, merged and compressed (bytes saved
+/// against output change and task loss); then a random model's experts written to a
+/// safetensors file and served token by token through an `ExpertCache` (measuring the
+/// load bandwidth), and routing traces — the one served, and synthetic ones with a chosen
+/// skew — replayed for every policy, budget and prefetch setting.
 @main
 struct ExpertMemory: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "expert-memory",
-    abstract: "Hit rate, bytes loaded and added latency of an expert cache, per policy and budget.")
+    abstract: "Expert pruning and compression; hit rate, bytes loaded and added latency of an expert cache.")
 
   @Option(help: "MoE layers.")
   var layers = 4
@@ -63,6 +64,10 @@ struct ExpertMemory: ParsableCommand {
       "moekit-expert-memory-\(UInt64.random(in: 0..<1 << 40))")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
+    print(
+      try CompressionTable(
+        dimensions: quick ? 16 : 32, experts: quick ? 8 : 16, topK: topK, steps: quick ? 20 : 1000
+      ).report())
     let served = try Serving(layers: l, experts: e, topK: topK, dimensions: d, tokens: t, folder: folder.path)
       .run()
     print(served.summary)
