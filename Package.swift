@@ -21,6 +21,7 @@ let package = Package(
     .executable(name: "dense-vs-sparse", targets: ["dense-vs-sparse"]),
     .executable(name: "attention-bench", targets: ["attention-bench"]),
     .executable(name: "expert-memory", targets: ["expert-memory"]),
+    .executable(name: "expert-finetune", targets: ["expert-finetune"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -102,6 +103,14 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Examples/routing-collapse"
+    ),
+    .executableTarget(
+      name: "expert-finetune",
+      dependencies: [
+        "Linalg", "MoE", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/expert-finetune"
     ),
     .executableTarget(
       name: "expert-memory",

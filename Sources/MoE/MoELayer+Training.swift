@@ -49,10 +49,15 @@ extension MoELayer {
   ///   - cache: from `forwardForTraining`.
   ///   - routerLoss: the balancing losses' gradients on the router's probabilities and
   ///     logits, if any.
+  ///   - needsInputGradient: whether the caller needs `∂L/∂x` (something upstream
+  ///     trains). When it does not, experts whose parameters are all frozen are skipped
+  ///     entirely and no expert computes its input gradient, so frozen experts cost
+  ///     nothing in the backward pass; the result is then only the router's share.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func backward(
-    _ dy: Matrix<Scalar>, cache: Cache, routerLoss: RouterLossGradient<Scalar>? = nil
+    _ dy: Matrix<Scalar>, cache: Cache, routerLoss: RouterLossGradient<Scalar>? = nil,
+    needsInputGradient: Bool = true
   ) -> Matrix<Scalar> {
     let x = cache.input
     let w = cache.workspace
@@ -65,25 +70,37 @@ extension MoELayer {
       let dWeights = dOutput.elementwiseProduct(w.expertOutput[rows: rows]).rowSums()
       for (i, assignment) in w.sortedAssignments.enumerated() { weightGradients[assignment] = dWeights[i] }
       dOutput.scaleRows(by: w.sortedWeights)
-      let dInput = expertsBackward(dOutput, ranges: cache.ranges, workspace: w)
-      dx.scatterAddRows(dInput, to: w.sortedTokens)
+      let ranges =
+        needsInputGradient
+        ? cache.ranges
+        : cache.ranges.enumerated().map { e, range in
+          experts[e].parameterCount(trainableOnly: true) > 0 ? range : range.lowerBound..<range.lowerBound
+        }
+      if let dInput = expertsBackward(
+        dOutput, ranges: ranges, workspace: w, needsInputGradient: needsInputGradient)
+      {
+        dx.scatterAddRows(dInput, to: w.sortedTokens)
+      }
     }
     dx.add(
       router.backward(
         x, decision: cache.decision,
         gradient: RoutingGradient(
           weights: weightGradients, probabilities: routerLoss?.probabilities, logits: routerLoss?.logits)))
-    if let shared = cache.shared {
+    if let shared = cache.shared, needsInputGradient || sharedExpert!.parameterCount(trainableOnly: true) > 0
+    {
       dx.add(sharedExpert!.backward(dy, cache: shared, input: x))
     }
     return dx
   }
 
-  /// Every expert's backward pass on its block: `dOutput` is `∂L/∂(expert output)` in the
-  /// sorted order; returns `∂L/∂(gathered input)`.
+  /// Every expert's backward pass on its block (empty blocks are skipped): `dOutput` is
+  /// `∂L/∂(expert output)` in the sorted order; returns `∂L/∂(gathered input)`, or `nil`
+  /// without computing it when `needsInputGradient` is false.
   mutating func expertsBackward(
-    _ dOutput: Matrix<Scalar>, ranges: [Range<Int>], workspace w: MoEWorkspace<Scalar>
-  ) -> Matrix<Scalar> {
+    _ dOutput: Matrix<Scalar>, ranges: [Range<Int>], workspace w: MoEWorkspace<Scalar>,
+    needsInputGradient: Bool
+  ) -> Matrix<Scalar>? {
     let routed = dOutput.rows
     let rows = 0..<routed
     let first = experts[0]
@@ -91,25 +108,29 @@ extension MoELayer {
     var dHidden = Matrix<Scalar>(rows: routed, columns: first.hiddenDimensions)
     groupedGEMM(dOutput, rowRanges: ranges, weights: experts.map(\.down.weight.value), into: &dHidden)
     accumulate(\.down, dOutput, w.hidden[rows: rows], ranges)
-    var dInput = Matrix<Scalar>(rows: routed, columns: dimensions)
+    var dInput = Matrix<Scalar>(rows: needsInputGradient ? routed : 0, columns: dimensions)
     if first.isGated {
       let gateOutput = w.gateOutput[rows: rows]
       let dUp = dHidden.elementwiseProduct(gateOutput.applying(first.activation))
       var dGate = gateOutput
       dGate.applyDerivative(of: first.activation)
       dGate.multiplyElementwise(by: dHidden.elementwiseProduct(w.upOutput[rows: rows]))
-      groupedGEMM(dGate, rowRanges: ranges, weights: experts.map { $0.gate!.weight.value }, into: &dInput)
-      groupedGEMM(dUp, rowRanges: ranges, weights: experts.map(\.up.weight.value), beta: 1, into: &dInput)
+      if needsInputGradient {
+        groupedGEMM(dGate, rowRanges: ranges, weights: experts.map { $0.gate!.weight.value }, into: &dInput)
+        groupedGEMM(dUp, rowRanges: ranges, weights: experts.map(\.up.weight.value), beta: 1, into: &dInput)
+      }
       accumulate(\.gate!, dGate, input, ranges)
       accumulate(\.up, dUp, input, ranges)
     } else {
       var dUp = w.upOutput[rows: rows]
       dUp.applyDerivative(of: first.activation)
       dUp.multiplyElementwise(by: dHidden)
-      groupedGEMM(dUp, rowRanges: ranges, weights: experts.map(\.up.weight.value), into: &dInput)
+      if needsInputGradient {
+        groupedGEMM(dUp, rowRanges: ranges, weights: experts.map(\.up.weight.value), into: &dInput)
+      }
       accumulate(\.up, dUp, input, ranges)
     }
-    return dInput
+    return needsInputGradient ? dInput : nil
   }
 
   /// `∂W_e += dOutput[block]ᵀ · input[block]` and `∂b_e += Σ dOutput[block]` for the

@@ -188,6 +188,19 @@ import Testing
   }
 }
 
+@Suite struct ExpertFinetuneTests {
+  @Test func quickRunPrintsEveryRule() throws {
+    let result = try ExampleRunner.run("expert-finetune", ["--quick"])
+    #expect(result.status == 0, "\(result.errors)")
+    for rule in ["full fine-tuning", "router only", "router + 2 most-used experts", "router + 2 new experts"]
+    {
+      #expect(result.output.contains("| \(rule)"), "missing \(rule)")
+    }
+    let bad = try ExampleRunner.run("expert-finetune", ["--top-k", "0"])
+    #expect(bad.status != 0 && bad.errors.contains("--top-k"))
+  }
+}
+
 @Suite struct MoEBenchTests {
   @Test func quickRunPrintsTheRatio() throws {
     let result = try ExampleRunner.run("moe-bench", ["--quick", "--repetitions", "1"])
