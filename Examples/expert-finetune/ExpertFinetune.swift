@@ -71,6 +71,7 @@ struct ExpertFinetune: ParsableCommand {
       alignments: [.left, .right, .right, .right, .right, .right, .right])
     let rules: [FineTuningRule] = [
       .full, .routerOnly, .routerAndMostUsedExperts(topK), .routerAndNewExperts(topK),
+      .routerAndAdapters(rank: 8, experts: topK),
     ]
     var fullTime: Double?
     for rule in rules {

@@ -107,7 +107,7 @@ extension MoELayer {
     let input = w.input[rows: rows]
     var dHidden = Matrix<Scalar>(rows: routed, columns: first.hiddenDimensions)
     groupedGEMM(dOutput, rowRanges: ranges, weights: experts.map(\.down.weight.value), into: &dHidden)
-    accumulate(\.down, dOutput, w.hidden[rows: rows], ranges)
+    accumulate(\.down, dOutput, w.hidden[rows: rows], ranges, inputGradient: &dHidden)
     var dInput = Matrix<Scalar>(rows: needsInputGradient ? routed : 0, columns: dimensions)
     if first.isGated {
       let gateOutput = w.gateOutput[rows: rows]
@@ -119,8 +119,8 @@ extension MoELayer {
         groupedGEMM(dGate, rowRanges: ranges, weights: experts.map { $0.gate!.weight.value }, into: &dInput)
         groupedGEMM(dUp, rowRanges: ranges, weights: experts.map(\.up.weight.value), beta: 1, into: &dInput)
       }
-      accumulate(\.gate!, dGate, input, ranges)
-      accumulate(\.up, dUp, input, ranges)
+      accumulate(\.gate!, dGate, input, ranges, inputGradient: &dInput)
+      accumulate(\.up, dUp, input, ranges, inputGradient: &dInput)
     } else {
       var dUp = w.upOutput[rows: rows]
       dUp.applyDerivative(of: first.activation)
@@ -128,16 +128,18 @@ extension MoELayer {
       if needsInputGradient {
         groupedGEMM(dUp, rowRanges: ranges, weights: experts.map(\.up.weight.value), into: &dInput)
       }
-      accumulate(\.up, dUp, input, ranges)
+      accumulate(\.up, dUp, input, ranges, inputGradient: &dInput)
     }
     return needsInputGradient ? dInput : nil
   }
 
   /// `∂W_e += dOutput[block]ᵀ · input[block]` and `∂b_e += Σ dOutput[block]` for the
-  /// projection at `layer` of every expert with a non-empty block.
+  /// projection at `layer` of every expert with a non-empty block, and for one with a
+  /// low-rank adapter its gradients, adding the adapter's share of `∂input[block]` to
+  /// `inputGradient` (when it has the block's rows).
   mutating func accumulate(
     _ layer: WritableKeyPath<FeedForward<Scalar>, Linear<Scalar>>, _ dOutput: Matrix<Scalar>,
-    _ input: Matrix<Scalar>, _ ranges: [Range<Int>]
+    _ input: Matrix<Scalar>, _ ranges: [Range<Int>], inputGradient: inout Matrix<Scalar>
   ) {
     for (e, block) in ranges.enumerated() where !block.isEmpty {
       experts[e][keyPath: layer].weight.accumulateGradient {
@@ -145,6 +147,11 @@ extension MoELayer {
       }
       experts[e][keyPath: layer].bias?.accumulateGradient {
         $0.add(Matrix(row: dOutput[rows: block].columnSums()))
+      }
+      if experts[e][keyPath: layer].adapter != nil {
+        var dx: Matrix<Scalar>? = inputGradient.rows > 0 ? inputGradient[rows: block] : nil
+        experts[e][keyPath: layer].adapter!.backward(dOutput[rows: block], input: input[rows: block], dx: &dx)
+        if let dx { inputGradient[rows: block] = dx }
       }
     }
   }

@@ -309,7 +309,7 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
   }
 
   /// `output[ranges[e]] = input[ranges[e]]·W_eᵀ + b_e` for every expert `e`, one grouped
-  /// GEMM plus the biases of the layers that have them.
+  /// GEMM plus the biases and low-rank adapters of the layers that have them.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   static func project(
@@ -320,6 +320,7 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
       input, rowRanges: ranges, weights: layers.map(\.weight.value), transposeWeights: true, into: &output)
     for (layer, range) in zip(layers, ranges) where !range.isEmpty {
       if let bias = layer.bias { output[rows: range].add(bias.value) }
+      if let adapter = layer.adapter { adapter.add(input[rows: range], into: &output[rows: range]) }
     }
   }
 }

@@ -4,11 +4,19 @@ import MoE
 /// Per-token `Double` references for the `MoE` module: no GEMM, no dispatch, just the
 /// definitions.
 public enum MoEReference {
-  /// `W·x + b` for one token by a plain loop.
+  /// `W·x + b (+ s·B·(A·x) with an adapter)` for one token by plain loops.
   public static func linear(_ layer: Linear<Double>, _ x: [Double]) -> [Double] {
-    (0..<layer.outputDimensions).map { o in
+    let u = layer.adapter.map { adapter in
+      (0..<adapter.rank).map { r in
+        (0..<layer.inputDimensions).reduce(0.0) { $0 + adapter.down.value[r, $1] * x[$1] }
+      }
+    }
+    return (0..<layer.outputDimensions).map { o in
       var sum = layer.bias?.value[0, o] ?? 0
       for i in 0..<layer.inputDimensions { sum += layer.weight.value[o, i] * x[i] }
+      if let adapter = layer.adapter, let u {
+        for r in 0..<adapter.rank { sum += adapter.scale * adapter.up.value[o, r] * u[r] }
+      }
       return sum
     }
   }

@@ -192,8 +192,10 @@ import Testing
   @Test func quickRunPrintsEveryRule() throws {
     let result = try ExampleRunner.run("expert-finetune", ["--quick"])
     #expect(result.status == 0, "\(result.errors)")
-    for rule in ["full fine-tuning", "router only", "router + 2 most-used experts", "router + 2 new experts"]
-    {
+    for rule in [
+      "full fine-tuning", "router only", "router + 2 most-used experts", "router + 2 new experts",
+      "router + rank-8 LoRA on 2 experts",
+    ] {
       #expect(result.output.contains("| \(rule)"), "missing \(rule)")
     }
     let bad = try ExampleRunner.run("expert-finetune", ["--top-k", "0"])

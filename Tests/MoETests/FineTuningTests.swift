@@ -20,6 +20,12 @@ import _TestSupport
     let x = Matrix<Double>.normal(rows: 24, columns: 6, using: &g)
     let dy = Matrix<Double>.normal(rows: 24, columns: 6, using: &g)
     var prepared = rule.prepare(layer, taskData: x, using: &g)
+    // Adapters start with B = 0; make them matter before comparing gradients.
+    prepared.visitParameters(prefix: "") { name, p in
+      if name.hasSuffix("lora_B.weight") {
+        p.value = Matrix.normal(rows: p.value.rows, columns: p.value.columns, using: &g)
+      }
+    }
     var reference = prepared
     reference.setTrainable { _ in true }
     var context = RoutingContext()
@@ -46,6 +52,7 @@ import _TestSupport
     case .full: #expect(trainable == prepared.namedParameters.count)
     case .routerOnly: #expect(trainable == 1)
     case .routerAndMostUsedExperts(let k), .routerAndNewExperts(let k): #expect(trainable == 1 + 3 * k)
+    case .routerAndAdapters(_, let k): #expect(trainable == 1 + 2 * 3 * k)  // A and B on gate, up, down
     }
   }
 
@@ -61,5 +68,55 @@ import _TestSupport
     #expect(grown.experts[4].up.weight.value == layer.experts[4].up.weight.value)
     let oldGate = (layer.router as! TopKSoftmaxRouter<Double>).gate.weight.value
     #expect((grown.router as! TopKSoftmaxRouter<Double>).gate.weight.value[rows: 0..<5] == oldGate)
+  }
+}
+
+@Suite struct LowRankAdapterTests {
+  /// With `B = 0` an adapter changes nothing; otherwise `A`, `B` and `∂x` match central
+  /// differences, alone on a `Linear` and inside a MoE layer's grouped experts (whose
+  /// forward also matches the per-token reference).
+  @Test func adaptersMatchCentralDifferencesAndTheReference() {
+    var g = Xoshiro256StarStar(seed: 81)
+    var linear = Linear<Double>(inputDimensions: 5, outputDimensions: 4, using: &g)
+    let x = Matrix<Double>.normal(rows: 6, columns: 5, using: &g)
+    let plain = linear(x)
+    linear.adapter = LowRankAdapter(inputs: 5, outputs: 4, rank: 2, alpha: 4, using: &g)
+    #expect(linear(x) == plain)
+    linear.adapter!.up.value = Matrix.normal(rows: 4, columns: 2, using: &g)
+    let r = Matrix<Double>.normal(rows: 6, columns: 4, using: &g)
+    let errors = GradientCheck.parameterErrors(
+      linear, projection: r, forward: { $0(x) }, backward: { m, dy in _ = m.backward(dy, input: x) })
+    #expect(errors.map(\.name) == ["weight", "bias", "lora_A.weight", "lora_B.weight"])
+    for (name, error) in errors { #expect(error < 1e-7, "\(name)") }
+    var copy = linear
+    let dx = copy.backward(r, input: x)
+    let numeric = GradientCheck.numericalGradient(at: x) { GradientCheck.projection(linear($0), r) }
+    #expect(GradientCheck.relativeError(dx, numeric) < 1e-7)
+
+    var layer = MoELayer<Double>(
+      dimensions: 5, hiddenDimensions: 4,
+      router: TopKSoftmaxRouter(dimensions: 5, expertCount: 3, k: 2, using: &g),
+      using: &g)
+    layer = FineTuningRule.routerAndAdapters(rank: 2, experts: 2).prepare(layer, taskData: x, using: &g)
+    layer.setTrainable { _ in true }
+    layer.visitParameters(prefix: "") { name, p in
+      if name.hasSuffix("lora_B.weight") {
+        p.value = Matrix.normal(rows: p.value.rows, columns: p.value.columns, using: &g)
+      }
+    }
+    var context = RoutingContext()
+    var workspace = MoEWorkspace<Double>()
+    let result = layer.forward(x, context: &context, workspace: &workspace)
+    let expected = MoEReference.moe(layer, x, decision: result.decision, capacity: nil)
+    #expect(Reference.maxRelativeError(result.output, expected) < 1e-12)
+    let dy = Matrix<Double>.normal(rows: 6, columns: 5, using: &g)
+    let layerErrors = GradientCheck.parameterErrors(
+      layer, projection: dy, forward: { $0(x) },
+      backward: { m, d in
+        var c = RoutingContext()
+        _ = m.backward(d, cache: m.forwardForTraining(x, context: &c).cache)
+      })
+    #expect(layerErrors.contains { $0.name.contains("lora_A") })
+    for (name, error) in layerErrors { #expect(error < 1e-6, "\(name)") }
   }
 }

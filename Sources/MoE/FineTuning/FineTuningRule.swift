@@ -16,6 +16,9 @@ public enum FineTuningRule: Sendable, Equatable, CustomStringConvertible {
   case routerAndMostUsedExperts(Int)
   /// The router, grown by `n` outputs, and `n` new experts; the old experts are frozen.
   case routerAndNewExperts(Int)
+  /// The router and rank-`rank` LoRA adapters on every projection of the `experts`
+  /// experts the task's data uses most; the experts' own weights are frozen.
+  case routerAndAdapters(rank: Int, experts: Int)
 
   /// A short name for tables.
   public var description: String {
@@ -24,6 +27,7 @@ public enum FineTuningRule: Sendable, Equatable, CustomStringConvertible {
     case .routerOnly: "router only"
     case .routerAndMostUsedExperts(let k): "router + \(k) most-used experts"
     case .routerAndNewExperts(let n): "router + \(n) new experts"
+    case .routerAndAdapters(let rank, let k): "router + rank-\(rank) LoRA on \(k) experts"
     }
   }
 
@@ -44,9 +48,17 @@ public enum FineTuningRule: Sendable, Equatable, CustomStringConvertible {
     case .routerOnly:
       trainableExperts = []
     case .routerAndMostUsedExperts(let k):
-      let counts = ExpertCompression.usage(of: layer, on: taskData)
-      let ranked = counts.indices.sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }
-      trainableExperts = Set(ranked.prefix(k))
+      trainableExperts = Self.mostUsed(k, of: layer, on: taskData)
+    case .routerAndAdapters(let rank, let k):
+      for e in Self.mostUsed(k, of: layer, on: taskData) {
+        for projection in [\FeedForward<Scalar>.up, \.down] + (layer.experts[e].isGated ? [\.gate!] : []) {
+          let linear = prepared.experts[e][keyPath: projection]
+          prepared.experts[e][keyPath: projection].adapter = LowRankAdapter(
+            inputs: linear.inputDimensions, outputs: linear.outputDimensions, rank: rank, using: &generator)
+        }
+      }
+      prepared.setTrainable { $0.hasPrefix("router.") || $0.contains("lora_") }
+      return prepared
     case .routerAndNewExperts(let n):
       prepared = Self.adding(n, to: layer, using: &generator)
       trainableExperts = Set(layer.expertCount..<layer.expertCount + n)
@@ -56,6 +68,15 @@ public enum FineTuningRule: Sendable, Equatable, CustomStringConvertible {
       name.hasPrefix("router.") || names.contains { name.hasPrefix($0) }
     }
     return prepared
+  }
+
+  /// The `k` experts `data` uses most (ties to the lower index).
+  static func mostUsed<Scalar: BLASScalar>(_ k: Int, of layer: MoELayer<Scalar>, on data: Matrix<Scalar>)
+    -> Set<Int>
+  {
+    let counts = ExpertCompression.usage(of: layer, on: data)
+    return Set(
+      counts.indices.sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }.prefix(k))
   }
 
   /// `layer` with `n` new randomly initialised experts and as many new gate rows (drawn as

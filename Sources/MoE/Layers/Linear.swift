@@ -15,6 +15,8 @@ public struct Linear<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public var weight: Parameter<Scalar>
   /// `b`, `1 × outputDimensions`, or `nil` for a layer without bias.
   public var bias: Parameter<Scalar>?
+  /// A low-rank adapter adding `s·(x·Aᵀ)·Bᵀ` to the output, or `nil`.
+  public var adapter: LowRankAdapter<Scalar>?
 
   /// A layer with the given weight (`out × in`) and optional bias (`1 × out`).
   public init(weight: Matrix<Scalar>, bias: Matrix<Scalar>? = nil) {
@@ -56,13 +58,16 @@ public struct Linear<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public var inputDimensions: Int { weight.value.columns }
   /// Number of output features.
   public var outputDimensions: Int { weight.value.rows }
-  /// Number of scalars in the weight and bias.
-  public var parameterCount: Int { weight.count + (bias?.count ?? 0) }
+  /// Number of scalars in the weight, bias and adapter.
+  public var parameterCount: Int {
+    weight.count + (bias?.count ?? 0) + (adapter.map { $0.down.count + $0.up.count } ?? 0)
+  }
 
   /// `x·Wᵀ + b` written into `output` (`tokens × outputDimensions`), allocating nothing.
   public func forward(_ x: Matrix<Scalar>, into output: inout Matrix<Scalar>) {
     gemm(x, weight.value, transposeB: true, into: &output)
     if let bias { output.add(bias.value) }
+    adapter?.add(x, into: &output)
   }
 
   /// `x·Wᵀ + b` for `x` of `tokens × inputDimensions`.
@@ -82,12 +87,15 @@ public struct Linear<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public mutating func backward(_ dy: Matrix<Scalar>, input x: Matrix<Scalar>) -> Matrix<Scalar> {
     weight.accumulateGradient { gemm(dy, transposeA: true, x, beta: 1, into: &$0) }
     bias?.accumulateGradient { $0.add(Matrix(row: dy.columnSums())) }
-    return matmul(dy, weight.value)
+    var dx: Matrix<Scalar>? = matmul(dy, weight.value)
+    adapter?.backward(dy, input: x, dx: &dx)
+    return dx!
   }
 
-  /// Visits `weight` and `bias`.
+  /// Visits `weight`, `bias` and the adapter's `lora_A.weight`, `lora_B.weight`.
   public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
     body(Self._join(prefix, "weight"), &weight)
     if bias != nil { body(Self._join(prefix, "bias"), &bias!) }
+    if adapter != nil { adapter!.visitParameters(prefix: prefix, body) }
   }
 }
