@@ -4,8 +4,10 @@ import ModelIO
 import Report
 
 /// A random MoE stack served token by token through an `ExpertCache` holding a quarter of
-/// its experts: the measured load bandwidth, the recorded routing trace, and a check that
-/// the served outputs equal the model in memory.
+/// its experts, with and without prefetching the next layer's likely experts (the next
+/// router applied to the current layer's input, before the current layer runs): the
+/// measured load bandwidth, the recorded routing trace with its predictions, and a check
+/// that the served outputs equal the model in memory.
 struct Serving {
   var layers: Int, experts: Int, topK: Int, dimensions: Int, tokens: Int
   var folder: String
@@ -30,26 +32,47 @@ struct Serving {
     try ExpertCache.write(stack, to: path)
     let file = try SafeTensorsFile(contentsOfFile: path)
     let expertBytes = 3 * 2 * dimensions * dimensions * MemoryLayout<Float>.stride
-    var cache = try ExpertCache<Float>(
-      source: file, budgetBytes: Swift.max(1, layers * experts / 4) * expertBytes, policy: .leastRecentlyUsed)
+    let budget = Swift.max(1, layers * experts / 4) * expertBytes
     let servedLayers = stack.enumerated().map { CachedMoELayer($1, layer: $0) }
+    let inputs = (0..<tokens).map { _ in Matrix<Float>.normal(rows: 1, columns: dimensions, using: &g) }
     var chosen: [[[Int]]] = []
+    var predicted: [[[Int]]] = []
     var largestDifference: Float = 0
-    let started = ContinuousClock.now
-    for _ in 0..<tokens {
-      var inMemory = Matrix<Float>.normal(rows: 1, columns: dimensions, using: &g)
-      var served = inMemory
-      var step: [[Int]] = []
-      for (l, layer) in stack.enumerated() {
-        step.append(servedLayers[l].chosenExperts(served))
-        inMemory = inMemory + layer(inMemory)
-        served = served + (try servedLayers[l](served, cache: &cache))
+    var prefetchedHitRate = 0.0
+    var cache = try ExpertCache<Float>(source: file, budgetBytes: budget, policy: .leastRecentlyUsed)
+    var total = 0.0
+    for prefetch in [true, false] {
+      var run = try ExpertCache<Float>(source: file, budgetBytes: budget, policy: .leastRecentlyUsed)
+      let started = ContinuousClock.now
+      for input in inputs {
+        var inMemory = input
+        var served = input
+        var step: [[Int]] = []
+        var guesses: [[Int]] = [[]]
+        for (l, layer) in stack.enumerated() {
+          if prefetch && l + 1 < layers {
+            // Layer l + 1's router on layer l's input: known before layer l runs.
+            guesses.append(servedLayers[l + 1].chosenExperts(served))
+            try run.prefetch(layer: l + 1, experts: guesses[l + 1])
+          }
+          step.append(servedLayers[l].chosenExperts(served))
+          inMemory = inMemory + layer(inMemory)
+          served = served + (try servedLayers[l](served, cache: &run))
+        }
+        largestDifference = Swift.max(largestDifference, (served - inMemory).elements.map(abs).max() ?? 0)
+        if prefetch {
+          chosen.append(step)
+          predicted.append(guesses + Array(repeating: [], count: layers - guesses.count))
+        }
       }
-      largestDifference = Swift.max(largestDifference, (served - inMemory).elements.map(abs).max() ?? 0)
-      chosen.append(step)
+      let (seconds, attoseconds) = (ContinuousClock.now - started).components
+      if prefetch {
+        prefetchedHitRate = run.statistics.hitRate
+      } else {
+        total = Double(seconds) + Double(attoseconds) * 1e-18
+        cache = run
+      }
     }
-    let (seconds, attoseconds) = (ContinuousClock.now - started).components
-    let total = Double(seconds) + Double(attoseconds) * 1e-18
     let s = cache.statistics
     let bandwidth = Double(s.bytesLoaded) / Swift.max(s.secondsLoading, 1e-9)
     let summary = """
@@ -58,12 +81,14 @@ struct Serving {
       hit rate \(Format.fixed(s.hitRate * 100, 1)) %, \(Format.fixed(Double(s.bytesLoaded) / Double(tokens) / 1e6, 2)) \
       MB loaded per token at \(Format.fixed(bandwidth / 1e9, 2)) GB/s, \
       \(Format.fixed(s.secondsLoading / Double(tokens) * 1e3, 3)) ms of loading per token of \
-      \(Format.fixed(total / Double(tokens) * 1e3, 3)) ms; largest difference from the model in memory \
-      \(largestDifference) (the same arithmetic, so 0).
+      \(Format.fixed(total / Double(tokens) * 1e3, 3)) ms; prefetching the next layer's experts (its router on \
+      the current layer's input) raised the hit rate to \(Format.fixed(prefetchedHitRate * 100, 1)) %; largest \
+      difference from the model in memory \(largestDifference) (the same arithmetic, so 0).
 
       """
     return Result(
-      trace: RoutingTrace(chosen: chosen, experts: experts), expertBytes: expertBytes, bandwidth: bandwidth,
+      trace: RoutingTrace(chosen: chosen, predicted: predicted, experts: experts), expertBytes: expertBytes,
+      bandwidth: bandwidth,
       summary: summary)
   }
 }

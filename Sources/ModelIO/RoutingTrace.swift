@@ -9,8 +9,8 @@ import MoE
 public struct RoutingTrace: Sendable, Equatable {
   /// `chosen[t][l]`: the experts token `t` used at layer `l`.
   public var chosen: [[[Int]]]
-  /// `predicted[t][l]`: the experts prefetched for layer `l` before it ran for token `t`
-  /// (empty: no prediction).
+  /// `predicted[t][l]`: the experts prefetched for layer `l` of token `t` one layer ahead —
+  /// while layer `l − 1` runs (layer 0's at the start of the token) — empty for none.
   public var predicted: [[[Int]]]
   /// Experts per layer.
   public var experts: Int
@@ -85,25 +85,27 @@ public struct RoutingTrace: Sendable, Equatable {
     }
   }
 
-  /// Replays every token's layers in order through `residency`, prefetching the
-  /// predictions first when `prefetch` is set.
+  /// Replays every token's layers in order through `residency`; with `prefetch`, each
+  /// layer's predictions are prefetched one layer ahead (as `ExpertCache.prefetch` does it:
+  /// load what is missing, touch what is held, never evict the batch itself).
   public func replay(_ residency: ExpertResidency, prefetch: Bool) -> Replay {
     var residency = residency
     var result = Replay()
-    for (t, step) in chosen.enumerated() {
-      for (l, experts) in step.enumerated() {
-        if prefetch {
-          // As `ExpertCache.prefetch`: load what is missing, touch what is held, spare the batch.
-          let batch = Set(predicted[t][l].map { ExpertResidency.Key(layer: l, expert: $0) })
-          for key in batch.sorted() {
-            if residency.resident.contains(key) {
-              _ = residency.access(key, counting: false)
-            } else {
-              _ = residency.access(key, counting: false, sparing: batch)
-              result.prefetches += 1
-            }
-          }
+    func prefetchBatch(_ t: Int, _ l: Int) {
+      let batch = Set(predicted[t][l].map { ExpertResidency.Key(layer: l, expert: $0) })
+      for key in batch.sorted() {
+        if residency.resident.contains(key) {
+          _ = residency.access(key, counting: false)
+        } else {
+          _ = residency.access(key, counting: false, sparing: batch)
+          result.prefetches += 1
         }
+      }
+    }
+    for (t, step) in chosen.enumerated() {
+      if prefetch { prefetchBatch(t, 0) }
+      for (l, experts) in step.enumerated() {
+        if prefetch && l + 1 < step.count { prefetchBatch(t, l + 1) }
         for e in experts {
           if case .hit = residency.access(.init(layer: l, expert: e)) {
             result.hits += 1
