@@ -50,8 +50,8 @@ struct ExpertFinetune: ParsableCommand {
     let (d, e, pre, fine, n) =
       quick ? (16, 8, 40, 20, 64) : (dimensions, experts, pretrainSteps, steps, batch)
     var g = Xoshiro256StarStar(seed: 5)
-    let taskA = ClusteredTask(dimensions: d, clusters: 8, using: &g)
-    let taskB = ClusteredTask(dimensions: d, clusters: 8, using: &g)
+    let taskA = MixtureOfRegressions<Float>(clusters: 8, dimensions: d, using: &g)
+    let taskB = MixtureOfRegressions<Float>(clusters: 8, dimensions: d, using: &g)
     var pretrained = MoELayer<Float>(
       dimensions: d, hiddenDimensions: 2 * d,
       router: TopKSoftmaxRouter(dimensions: d, expertCount: e, k: topK, using: &g),
@@ -95,36 +95,13 @@ struct ExpertFinetune: ParsableCommand {
   }
 }
 
-/// Tokens drawn around cluster centres, each cluster with its own linear map as target.
-struct ClusteredTask {
-  var centers: Matrix<Float>
-  var maps: [Matrix<Float>]
-
-  init(dimensions d: Int, clusters: Int, using g: inout Xoshiro256StarStar) {
-    centers = Matrix<Float>.normal(rows: clusters, columns: d, using: &g) * 2
-    maps = (0..<clusters).map { _ in
-      Matrix<Float>.normal(rows: d, columns: d, using: &g) * (1 / Float(d).squareRoot())
-    }
-  }
-
-  func batch(_ n: Int, using g: inout Xoshiro256StarStar) -> (x: Matrix<Float>, y: Matrix<Float>) {
-    let labels = (0..<n).map { _ in Int.random(in: 0..<maps.count, using: &g) }
-    let x =
-      centers.gatheringRows(labels) + Matrix<Float>.normal(rows: n, columns: centers.columns, using: &g) * 0.5
-    var y = Matrix<Float>(rows: n, columns: centers.columns)
-    for (t, c) in labels.enumerated() {
-      y[rows: t..<t + 1] = matmul(x[rows: t..<t + 1], maps[c], transposeB: true)
-    }
-    return (x, y)
-  }
-}
-
 /// Adam on mean squared error.
 enum Trainer {
   /// Trains `layer` for `steps` steps; returns the seconds the steps took (forward,
   /// backward and update; drawing the batches is not timed).
   static func train(
-    _ layer: inout MoELayer<Float>, on task: ClusteredTask, steps: Int, batch: Int, needsInputGradient: Bool,
+    _ layer: inout MoELayer<Float>, on task: MixtureOfRegressions<Float>, steps: Int, batch: Int,
+    needsInputGradient: Bool,
     using g: inout Xoshiro256StarStar
   ) -> Double {
     var optimizer = Adam<Float>()

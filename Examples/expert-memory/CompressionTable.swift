@@ -19,22 +19,9 @@ struct CompressionTable {
         dimensions: d, hiddenDimensions: h,
         router: TopKSoftmaxRouter(dimensions: d, expertCount: experts, k: topK, using: &g), using: &g)
     }
-    // The task: tokens come from 8 clusters, each with its own linear map — structure a
-    // router can learn to split among experts.
-    let clusters = 8
-    let centers = Matrix<Float>.normal(rows: clusters, columns: d, using: &g) * 2
-    let maps = (0..<clusters).map { _ in
-      Matrix<Float>.normal(rows: d, columns: d, using: &g) * (1 / Float(d).squareRoot())
-    }
-    func batch(_ n: Int) -> (x: Matrix<Float>, y: Matrix<Float>) {
-      let labels = (0..<n).map { _ in Int.random(in: 0..<clusters, using: &g) }
-      let x = centers.gatheringRows(labels) + Matrix<Float>.normal(rows: n, columns: d, using: &g) * 0.5
-      var y = Matrix<Float>(rows: n, columns: d)
-      for (t, c) in labels.enumerated() {
-        y[rows: t..<t + 1] = matmul(x[rows: t..<t + 1], maps[c], transposeB: true)
-      }
-      return (x, y)
-    }
+    // Tokens from 8 clusters, each with its own linear map: structure a router can split.
+    let task = MixtureOfRegressions<Float>(clusters: 8, dimensions: d, using: &g)
+    func batch(_ n: Int) -> (x: Matrix<Float>, y: Matrix<Float>) { task.batch(n, using: &g) }
     var student = makeLayer()
     var optimizer = Adam<Float>()
     var context = RoutingContext()

@@ -52,33 +52,6 @@ struct RunResult {
   var loadRecord: [[[Double]]]?
 }
 
-/// The synthetic task: `2E` clusters, each a random linear map of its own; a token is
-/// its cluster's centre plus noise, and its target is the cluster's map applied to it.
-struct MixtureOfRegressions {
-  var centres: [Matrix<Float>]
-  var maps: [Matrix<Float>]
-
-  init(clusters: Int, dimensions d: Int, using g: inout Xoshiro256StarStar) {
-    centres = (0..<clusters).map { _ in Matrix.normal(rows: 1, columns: d, standardDeviation: 2, using: &g) }
-    maps = (0..<clusters).map { _ in
-      Matrix.normal(rows: d, columns: d, standardDeviation: 1 / Float(d).squareRoot(), using: &g)
-    }
-  }
-
-  /// A batch of inputs and targets.
-  func batch(_ tokens: Int, using g: inout Xoshiro256StarStar) -> (x: Matrix<Float>, y: Matrix<Float>) {
-    let d = centres[0].columns
-    var x = Matrix<Float>.normal(rows: tokens, columns: d, standardDeviation: 0.5, using: &g)
-    var y = Matrix<Float>(rows: tokens, columns: d)
-    for t in 0..<tokens {
-      let c = Int(g.next() % UInt64(centres.count))
-      x[rows: t..<t + 1].add(centres[c])
-      gemm(x[rows: t..<t + 1], maps[c], transposeB: true, into: &y[rows: t..<t + 1])
-    }
-    return (x, y)
-  }
-}
-
 /// One training run of one configuration with one seed.
 struct Trainer {
   var setup: Setup
@@ -108,7 +81,8 @@ struct Trainer {
     let clock = ContinuousClock()
     let start = clock.now
     var g = Xoshiro256StarStar(seed: seed)
-    let task = MixtureOfRegressions(clusters: 2 * setup.experts, dimensions: setup.dimensions, using: &g)
+    let task = MixtureOfRegressions<Float>(
+      clusters: 2 * setup.experts, dimensions: setup.dimensions, using: &g)
     var stack = makeStack(using: &g)
     var optimizer = Adam<Float>()
     let schedule = WarmupCosineSchedule(
