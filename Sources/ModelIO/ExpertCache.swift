@@ -72,30 +72,37 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
       return network
     }
     statistics.misses += 1
-    return try load(key, counting: true)
+    return try load(key)
   }
 
-  /// Makes these experts resident ahead of their use: loads those that are not, and marks
-  /// all of them as just used, so that none of the batch evicts another (a prefetch does
-  /// not count as a use for LFU).
+  /// Makes these experts resident ahead of their use (`ExpertResidency.prefetch`: those
+  /// not resident are loaded, all are marked as just used, none of the batch evicts
+  /// another, and a prefetch does not count as a use for LFU).
   ///
-  /// - Throws: `CheckpointError` as `expert` does.
+  /// - Throws: `CheckpointError` as `expert` does, before the cache changes.
   public mutating func prefetch(layer: Int, experts: [Int]) throws {
     let batch = Set(experts.map { ExpertResidency.Key(layer: layer, expert: $0) })
-    for key in batch.sorted() {
-      if held[key] != nil {
-        _ = residency.access(key, counting: false)
-      } else {
-        statistics.prefetches += 1
-        _ = try load(key, counting: false, sparing: batch)
-      }
-    }
+    var networks: [ExpertResidency.Key: FeedForward<Scalar>] = [:]
+    for key in batch where held[key] == nil { networks[key] = try read(key) }
+    let (loaded, evicted) = residency.prefetch(batch)
+    for victim in evicted { held[victim] = nil }
+    for key in loaded { held[key] = networks[key] }
+    statistics.prefetches += loaded.count
   }
 
   /// Copies a non-resident expert out of the file and makes room for it.
-  private mutating func load(
-    _ key: ExpertResidency.Key, counting: Bool, sparing: Set<ExpertResidency.Key> = []
-  ) throws -> FeedForward<Scalar> {
+  private mutating func load(_ key: ExpertResidency.Key) throws -> FeedForward<Scalar> {
+    let network = try read(key)
+    if case .miss(let evicted) = residency.access(key) {
+      for victim in evicted { held[victim] = nil }
+    }
+    held[key] = network
+    return network
+  }
+
+  /// Copies an expert's three matrices out of the file's memory map, counting the bytes
+  /// and the time.
+  private mutating func read(_ key: ExpertResidency.Key) throws -> FeedForward<Scalar> {
     let started = ContinuousClock.now
     let prefix = Self.prefix(layer: key.layer, expert: key.expert)
     let (h, d) = try Self.shape(in: source, layer: key.layer, expert: key.expert)
@@ -112,10 +119,6 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
     let network = FeedForward(
       gate: Linear(weight: try owned("gate")), up: Linear(weight: try owned("up")),
       down: Linear(weight: try owned("down")), activation: activation)
-    if case .miss(let evicted) = residency.access(key, counting: counting, sparing: sparing) {
-      for victim in evicted { held[victim] = nil }
-    }
-    held[key] = network
     statistics.bytesLoaded += expertBytes
     let (seconds, attoseconds) = (ContinuousClock.now - started).components
     statistics.secondsLoading += Double(seconds) + Double(attoseconds) * 1e-18

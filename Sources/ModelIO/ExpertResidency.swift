@@ -79,6 +79,22 @@ public struct ExpertResidency: Sendable {
     return .miss(evicted: evicted)
   }
 
+  /// Makes a batch resident ahead of its use: touches the resident ones and loads the
+  /// others (in key order), never evicting a member of the batch while anything else can
+  /// go; a prefetch does not count as a use for LFU.
+  ///
+  /// - Returns: the keys loaded and the keys evicted to make room.
+  public mutating func prefetch(_ batch: Set<Key>) -> (loaded: [Key], evicted: [Key]) {
+    var (loaded, evicted): ([Key], [Key]) = ([], [])
+    for key in batch.sorted() {
+      if case .miss(let victims) = access(key, counting: false, sparing: batch) {
+        loaded.append(key)
+        evicted += victims
+      }
+    }
+    return (loaded, evicted)
+  }
+
   /// The resident expert to evict next (none of `spared`).
   func victim(sparing spared: Set<Key>) -> Key? {
     resident.filter { !spared.contains($0) }.min { a, b in

@@ -86,21 +86,14 @@ public struct RoutingTrace: Sendable, Equatable {
   }
 
   /// Replays every token's layers in order through `residency`; with `prefetch`, each
-  /// layer's predictions are prefetched one layer ahead (as `ExpertCache.prefetch` does it:
-  /// load what is missing, touch what is held, never evict the batch itself).
+  /// layer's predictions are prefetched one layer ahead (`ExpertResidency.prefetch`, as
+  /// `ExpertCache.prefetch` does).
   public func replay(_ residency: ExpertResidency, prefetch: Bool) -> Replay {
     var residency = residency
     var result = Replay()
     func prefetchBatch(_ t: Int, _ l: Int) {
-      let batch = Set(predicted[t][l].map { ExpertResidency.Key(layer: l, expert: $0) })
-      for key in batch.sorted() {
-        if residency.resident.contains(key) {
-          _ = residency.access(key, counting: false)
-        } else {
-          _ = residency.access(key, counting: false, sparing: batch)
-          result.prefetches += 1
-        }
-      }
+      result.prefetches +=
+        residency.prefetch(Set(predicted[t][l].map { .init(layer: l, expert: $0) })).loaded.count
     }
     for (t, step) in chosen.enumerated() {
       if prefetch { prefetchBatch(t, 0) }
