@@ -23,7 +23,7 @@ public enum ExpertCompression {
   public static func pruned<Scalar: BLASScalar>(_ layer: MoELayer<Scalar>, keeping kept: [Int]) -> MoELayer<
     Scalar
   > {
-    let router = topKRouter(layer, "pruned")
+    let router = topKRouter(layer, "ExpertCompression.pruned")
     precondition(
       !kept.isEmpty && Set(kept).count == kept.count
         && kept.allSatisfy { (0..<layer.expertCount).contains($0) },
@@ -38,14 +38,21 @@ public enum ExpertCompression {
       capacityFactor: layer.capacityFactor)
   }
 
+  /// The `k` experts `data` uses most (ties to the lower index).
+  static func mostUsed<Scalar: BLASScalar>(_ k: Int, of layer: MoELayer<Scalar>, on data: Matrix<Scalar>)
+    -> Set<Int>
+  {
+    let counts = usage(of: layer, on: data)
+    return Set(
+      counts.indices.sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }.prefix(k))
+  }
+
   /// `layer` without its least-used experts on `calibration`: the `keep` most used stay
   /// (ties to the lower index), in their original order.
   public static func prunedByUsage<Scalar: BLASScalar>(
     _ layer: MoELayer<Scalar>, calibration: Matrix<Scalar>, keep: Int
   ) -> (layer: MoELayer<Scalar>, kept: [Int]) {
-    let counts = usage(of: layer, on: calibration)
-    let ranked = counts.indices.sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }
-    let kept = ranked.prefix(keep).sorted()
+    let kept = mostUsed(keep, of: layer, on: calibration).sorted()
     return (pruned(layer, keeping: kept), kept)
   }
 
@@ -58,7 +65,7 @@ public enum ExpertCompression {
   public static func merged<Scalar: BLASScalar>(
     _ layer: MoELayer<Scalar>, calibration: Matrix<Scalar>, merges: Int
   ) -> (layer: MoELayer<Scalar>, groups: [[Int]]) {
-    let router = topKRouter(layer, "merged")
+    let router = topKRouter(layer, "ExpertCompression.merged")
     precondition(
       merges >= 0 && layer.expertCount - merges >= router.defaultK,
       "ExpertCompression.merged: \(merges) merges leave fewer than \(router.defaultK) of \(layer.expertCount) experts"

@@ -48,9 +48,9 @@ public enum FineTuningRule: Sendable, Equatable, CustomStringConvertible {
     case .routerOnly:
       trainableExperts = []
     case .routerAndMostUsedExperts(let k):
-      trainableExperts = Self.mostUsed(k, of: layer, on: taskData)
+      trainableExperts = ExpertCompression.mostUsed(k, of: layer, on: taskData)
     case .routerAndAdapters(let rank, let k):
-      for e in Self.mostUsed(k, of: layer, on: taskData) {
+      for e in ExpertCompression.mostUsed(k, of: layer, on: taskData) {
         for projection in [\FeedForward<Scalar>.up, \.down] + (layer.experts[e].isGated ? [\.gate!] : []) {
           let linear = prepared.experts[e][keyPath: projection]
           prepared.experts[e][keyPath: projection].adapter = LowRankAdapter(
@@ -70,24 +70,12 @@ public enum FineTuningRule: Sendable, Equatable, CustomStringConvertible {
     return prepared
   }
 
-  /// The `k` experts `data` uses most (ties to the lower index).
-  static func mostUsed<Scalar: BLASScalar>(_ k: Int, of layer: MoELayer<Scalar>, on data: Matrix<Scalar>)
-    -> Set<Int>
-  {
-    let counts = ExpertCompression.usage(of: layer, on: data)
-    return Set(
-      counts.indices.sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }.prefix(k))
-  }
-
   /// `layer` with `n` new randomly initialised experts and as many new gate rows (drawn as
   /// `nn.Linear` draws them).
   static func adding<Scalar: BLASScalar>(
     _ n: Int, to layer: MoELayer<Scalar>, using generator: inout some RandomNumberGenerator
   ) -> MoELayer<Scalar> {
-    guard let router = layer.router as? TopKSoftmaxRouter<Scalar> else {
-      preconditionFailure(
-        "FineTuningRule: new experts need a TopKSoftmaxRouter, not \(type(of: layer.router))")
-    }
+    let router = ExpertCompression.topKRouter(layer, "FineTuningRule.routerAndNewExperts")
     precondition(n >= 1, "FineTuningRule: \(n) new experts")
     let old = router.gate.weight.value
     let rows = Linear<Scalar>.routerGate(dimensions: layer.dimensions, expertCount: n, using: &generator)
