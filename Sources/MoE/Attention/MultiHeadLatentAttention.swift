@@ -132,7 +132,8 @@ public struct MultiHeadLatentAttention<Scalar: BLASScalar>: Sendable, ParameterC
     }
     let pattern = ScaledDotProductAttention(
       heads: heads, kvHeads: 1, keyDimensions: r + ropeDimensions, valueDimensions: r, scale: scale)
-    let latentContext = pattern(absorbed, cache.keys, cache.keys.columns(0..<r), queryStart: start)
+    // The values are the latent, the cache's first r columns, read in place.
+    let latentContext = pattern(absorbed, cache.keys, cache.keys, queryStart: start)
     var context = Matrix<Scalar>(rows: x.rows, columns: heads * valueDimensions)
     for h in 0..<heads {
       let first = h * (nopeDimensions + valueDimensions) + nopeDimensions

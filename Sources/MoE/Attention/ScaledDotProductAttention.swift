@@ -10,7 +10,9 @@ import Linalg
 /// Queries are `q` (`Tq × heads·Dk`) at positions `queryStart ..< queryStart + Tq` of the
 /// sequence whose keys `k` (`S × kvHeads·Dk`) and values `v` (`S × kvHeads·Dv`) sit at
 /// positions `0 ..< S` — prefill is `queryStart = 0, S = Tq`; a decode step over a cache is
-/// `queryStart = S − Tq`. The result is `Tq × heads·Dv`.
+/// `queryStart = S − Tq`. The result is `Tq × heads·Dv`. Columns of `v` beyond
+/// `kvHeads·Dv` are ignored, so values can be read in place from a wider matrix (MLA's
+/// cache, whose latent sits beside its RoPE key).
 ///
 /// Scores and values are GEMMs on blocks of `queryBlock` queries against just the keys
 /// they may see, so causal attention costs about half of the full `Tq × S` product and
@@ -243,7 +245,7 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
   ) {
     precondition(
       q.columns == heads * keyDimensions && k.columns == kvHeads * keyDimensions
-        && v.columns == kvHeads * valueDimensions && k.rows == v.rows,
+        && v.columns >= kvHeads * valueDimensions && k.rows == v.rows,
       "ScaledDotProductAttention: q \(q.rows)×\(q.columns), k \(k.rows)×\(k.columns), v \(v.rows)×\(v.columns) do not fit \(heads) heads of \(keyDimensions) over \(kvHeads) key/value heads of \(valueDimensions)"
     )
     precondition(
