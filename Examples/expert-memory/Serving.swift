@@ -38,11 +38,12 @@ struct Serving {
     var chosen: [[[Int]]] = []
     var predicted: [[[Int]]] = []
     var largestDifference: Float = 0
-    var prefetchedHitRate = 0.0
-    var cache = try ExpertCache<Float>(source: file, budgetBytes: budget, policy: .leastRecentlyUsed)
-    var total = 0.0
-    for prefetch in [true, false] {
-      var run = try ExpertCache<Float>(source: file, budgetBytes: budget, policy: .leastRecentlyUsed)
+
+    /// Decodes every input through a fresh cache of a quarter of the experts, checking it
+    /// against the model in memory; records the trace (and the predictions) when
+    /// prefetching.
+    func serve(prefetch: Bool) throws -> (cache: ExpertCache<Float>, seconds: Double) {
+      var cache = try ExpertCache<Float>(source: file, budgetBytes: budget, policy: .leastRecentlyUsed)
       let started = ContinuousClock.now
       for input in inputs {
         var inMemory = input
@@ -53,11 +54,11 @@ struct Serving {
           if prefetch && l + 1 < layers {
             // Layer l + 1's router on layer l's input: known before layer l runs.
             guesses.append(servedLayers[l + 1].chosenExperts(served))
-            try run.prefetch(layer: l + 1, experts: guesses[l + 1])
+            try cache.prefetch(layer: l + 1, experts: guesses[l + 1])
           }
           step.append(servedLayers[l].chosenExperts(served))
           inMemory = inMemory + layer(inMemory)
-          served = served + (try servedLayers[l](served, cache: &run))
+          served = served + (try servedLayers[l](served, cache: &cache))
         }
         largestDifference = Swift.max(largestDifference, (served - inMemory).elements.map(abs).max() ?? 0)
         if prefetch {
@@ -66,13 +67,10 @@ struct Serving {
         }
       }
       let (seconds, attoseconds) = (ContinuousClock.now - started).components
-      if prefetch {
-        prefetchedHitRate = run.statistics.hitRate
-      } else {
-        total = Double(seconds) + Double(attoseconds) * 1e-18
-        cache = run
-      }
+      return (cache, Double(seconds) + Double(attoseconds) * 1e-18)
     }
+    let prefetchedHitRate = try serve(prefetch: true).cache.statistics.hitRate
+    let (cache, total) = try serve(prefetch: false)
     let s = cache.statistics
     let bandwidth = Double(s.bytesLoaded) / Swift.max(s.secondsLoading, 1e-9)
     let summary = """
