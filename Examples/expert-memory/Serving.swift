@@ -66,8 +66,7 @@ struct Serving {
           predicted.append(guesses + Array(repeating: [], count: layers - guesses.count))
         }
       }
-      let (seconds, attoseconds) = (ContinuousClock.now - started).components
-      return (cache, Double(seconds) + Double(attoseconds) * 1e-18)
+      return (cache, Stopwatch.seconds(in: ContinuousClock.now - started))
     }
     let prefetchedHitRate = try serve(prefetch: true).cache.statistics.hitRate
     let (cache, total) = try serve(prefetch: false)

@@ -1,3 +1,5 @@
+import Report
+
 /// Wall-clock timing for benchmarks: every figure is the median over `repetitions` timed
 /// batches, each batch long enough (≥ 50 ms) for the clock to be accurate.
 struct Timer {
@@ -34,7 +36,6 @@ struct Timer {
 
   private func seconds(_ iterations: Int, _ body: () -> Void) -> Double {
     let elapsed = clock.measure { for _ in 0..<iterations { body() } }
-    let (whole, attoseconds) = elapsed.components
-    return (Double(whole) + Double(attoseconds) * 1e-18) / Double(iterations)
+    return Stopwatch.seconds(in: elapsed) / Double(iterations)
   }
 }

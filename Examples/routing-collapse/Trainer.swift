@@ -1,5 +1,6 @@
 import Linalg
 import MoE
+import Report
 
 /// The sizes every run shares.
 struct Setup {
@@ -123,13 +124,12 @@ struct Trainer {
       }
     }
     let tail = losses.suffix(10)
-    let (seconds, attoseconds) = (clock.now - start).components
     return RunResult(
       collapsed: detectors.contains { $0.hasFired }, finalLoss: tail.reduce(0, +) / Double(tail.count),
       finalCV: last.map(\.coefficientOfVariation).reduce(0, +) / Double(last.count),
       finalMaxViolation: last.map(\.maxViolation).reduce(0, +) / Double(last.count),
       deadExperts: last.map(\.deadExperts).reduce(0, +),
-      seconds: Double(seconds) + Double(attoseconds) * 1e-18,
+      seconds: Stopwatch.seconds(in: clock.now - start),
       loadRecord: recordLoads ? record : nil)
   }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Linalg
 import MoE
+import Report
 
 /// The experts of MoE layers kept in a safetensors file, held in memory up to a byte
 /// budget and loaded on demand — the serving pattern for models whose experts do not all
@@ -120,8 +121,7 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
       gate: Linear(weight: try owned("gate")), up: Linear(weight: try owned("up")),
       down: Linear(weight: try owned("down")), activation: activation)
     statistics.bytesLoaded += expertBytes
-    let (seconds, attoseconds) = (ContinuousClock.now - started).components
-    statistics.secondsLoading += Double(seconds) + Double(attoseconds) * 1e-18
+    statistics.secondsLoading += Stopwatch.seconds(in: ContinuousClock.now - started)
     return network
   }
 

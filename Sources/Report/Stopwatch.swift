@@ -24,7 +24,12 @@ public enum Stopwatch {
 
   /// Seconds one run of `body` takes.
   public static func seconds(_ body: () -> Void) -> Double {
-    let (whole, attoseconds) = ContinuousClock().measure(body).components
+    seconds(in: ContinuousClock().measure(body))
+  }
+
+  /// `duration` in seconds.
+  public static func seconds(in duration: Duration) -> Double {
+    let (whole, attoseconds) = duration.components
     return Double(whole) + Double(attoseconds) * 1e-18
   }
 }
