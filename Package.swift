@@ -168,7 +168,8 @@ let package = Package(
     .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
     .testTarget(name: "MoEKitTests", dependencies: ["MoEKit"]),
     .testTarget(
-      name: "ModelIOTests", dependencies: ["ModelIO", "MoE", "Linalg", "CostModel", "_TestSupport"]),
+      name: "ModelIOTests", dependencies: ["ModelIO", "MoE", "Linalg", "CostModel", "_TestSupport"],
+      exclude: ["Fixtures"]),
     // Runs the example executables, which `swift build --build-tests` builds beside it.
     .testTarget(
       name: "ExamplesTests",

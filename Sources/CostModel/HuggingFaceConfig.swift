@@ -152,7 +152,12 @@ public enum HuggingFaceConfig {
   }
 
   /// The routed-expert fields, named per model family.
+  ///
+  /// `transformers` 5 writes Qwen3-MoE's `num_experts` as `num_local_experts`; either is read.
   static func moe(_ c: ConfigFields, experts: String, expertHidden: String) throws -> MoEShape {
+    let experts =
+      experts == "num_experts" && !c.has(experts) && c.has("num_local_experts")
+      ? "num_local_experts" : experts
     let count = try c.int(experts)
     let k = try c.int("num_experts_per_tok")
     guard k <= count else {

@@ -14,6 +14,12 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
   case unsupportedActivation(String)
   /// `model_type` is not one whose MoE blocks MoEKit loads.
   case unsupportedModelType(String, supported: [String])
+  /// Tensors of the checkpoint that the config gives no place (sorted names).
+  case unexpectedTensors([String])
+  /// A config field holds a value MoEKit cannot honour (rather than guess at).
+  case unsupportedField(field: String, value: String, supported: String)
+  /// A model folder (or a file it needs) cannot be read.
+  case unreadableModel(path: String, reason: String)
 
   /// The problem, naming the tensor or field.
   public var description: String {
@@ -26,7 +32,13 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
     case .unsupportedActivation(let name):
       "hidden_act \"\(name)\" is not supported (silu, gelu, gelu_pytorch_tanh, relu are)"
     case .unsupportedModelType(let type, let supported):
-      "model_type \"\(type)\" has no MoE block loader; supported: \(supported.joined(separator: ", "))"
+      "model_type \"\(type)\" has no loader; supported: \(supported.joined(separator: ", "))"
+    case .unexpectedTensors(let names):
+      "the weights hold \(names.count) tensor(s) the config has no place for: "
+        + names.prefix(5).map { "\"\($0)\"" }.joined(separator: ", ") + (names.count > 5 ? ", …" : "")
+    case .unsupportedField(let field, let value, let supported):
+      "config field \"\(field)\" is \(value), which MoEKit cannot honour (supported: \(supported))"
+    case .unreadableModel(let path, let reason): "cannot read the model at \(path): \(reason)"
     }
   }
 }

@@ -28,7 +28,9 @@ import MoE
 /// that contradict the config, and unusable config fields are typed `CheckpointError`s.
 public struct HuggingFaceCheckpoint: Sendable {
   /// The model types whose blocks load.
-  public static let supportedModelTypes = ["mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v3"]
+  public static let supportedModelTypes = [
+    "llama", "mistral", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v3",
+  ]
 
   /// The configuration's fields.
   public let config: ConfigFields
@@ -40,6 +42,10 @@ public struct HuggingFaceCheckpoint: Sendable {
   public let layerCount: Int
   /// `hidden_size`.
   public let width: Int
+  /// The sizes and layer kinds `CostModel` reads from the same `config.json`.
+  public let architecture: Architecture
+  /// The names of the tensors read so far (for the check that nothing was left over).
+  let ledger = TensorLedger()
 
   /// A checkpoint from a `config.json`'s bytes and its weights.
   ///
@@ -51,11 +57,12 @@ public struct HuggingFaceCheckpoint: Sendable {
       modelType = type
       layerCount = try config.int("num_hidden_layers")
       width = try config.int("hidden_size")
+      guard Self.supportedModelTypes.contains(modelType) else {
+        throw CheckpointError.unsupportedModelType(modelType, supported: Self.supportedModelTypes)
+      }
+      architecture = try HuggingFaceConfig.architecture(json: json)
     } catch let error as ConfigError {
       throw CheckpointError.config(error)
-    }
-    guard Self.supportedModelTypes.contains(modelType) else {
-      throw CheckpointError.unsupportedModelType(modelType, supported: Self.supportedModelTypes)
     }
     self.weights = weights
   }
@@ -75,22 +82,12 @@ public struct HuggingFaceCheckpoint: Sendable {
     try self.init(config: json, weights: weights)
   }
 
-  /// Whether layer `i`'s feed-forward is a MoE block.
+  /// Whether layer `i`'s feed-forward is a MoE block (as `CostModel` reads the config).
   public func isMoE(layer i: Int) throws -> Bool {
-    try checked {
-      switch modelType {
-      case "mixtral": return true
-      case "deepseek_v3":
-        let first = try config.int("first_k_dense_replace", minimum: 0, fallback: 0)
-        let frequency = try config.int("moe_layer_freq", fallback: 1)
-        return i >= first && i % frequency == 0
-      default:
-        let step = try config.int("decoder_sparse_step", fallback: 1)
-        let mlpOnly = Set(try config.indices("mlp_only_layers", below: layerCount))
-        return try config.int("num_experts", minimum: 0, fallback: 0) > 0 && (i + 1) % step == 0
-          && !mlpOnly.contains(i)
-      }
+    guard i >= 0 && i < layerCount else {
+      throw CheckpointError.layerOutOfRange(layer: i, layers: layerCount)
     }
+    return architecture.isMoELayer[i]
   }
 
   /// Layer `i`'s feed-forward block, dense or MoE, as `transformers` computes it.
@@ -113,18 +110,8 @@ public struct HuggingFaceCheckpoint: Sendable {
   {
     let mixtral = modelType == "mixtral"
     let prefix = "model.layers.\(i)." + (mixtral ? "block_sparse_moe" : "mlp")
-    let (experts, k, hidden) = try checked {
-      (
-        try config.int(
-          mixtral ? "num_local_experts" : modelType == "deepseek_v3" ? "n_routed_experts" : "num_experts"),
-        try config.int("num_experts_per_tok"),
-        try config.int(mixtral ? "intermediate_size" : "moe_intermediate_size")
-      )
-    }
-    guard k <= experts else {
-      throw CheckpointError.config(
-        .inconsistent(fields: ["num_experts_per_tok"], reason: "\(k) experts per token out of \(experts)"))
-    }
+    let shape = architecture.moe!  // a MoE layer exists, so the architecture has a MoE shape
+    let (experts, k, hidden) = (shape.routedExperts, shape.topK, shape.expert.hidden)
     let gate = Linear<Scalar>(weight: try tensor("\(prefix).gate.weight", [experts, width], Scalar.self))
     let names = mixtral ? ("w1", "w3", "w2") : ("gate_proj", "up_proj", "down_proj")
     let routed = try (0..<experts).map { j in
@@ -135,6 +122,9 @@ public struct HuggingFaceCheckpoint: Sendable {
     switch modelType {
     case "mixtral":
       router = TopKSoftmaxRouter(gate: gate, k: k, normalizeTopK: true)
+    case "olmoe":
+      router = TopKSoftmaxRouter(
+        gate: gate, k: k, normalizeTopK: try checked { try config.bool("norm_topk_prob", fallback: false) })
     case "deepseek_v3":
       let (groups, keptGroups, normalize, scaling, sharedCount) = try checked {
         (
@@ -193,6 +183,7 @@ public struct HuggingFaceCheckpoint: Sendable {
   /// one-element `shape`, read as `1 × n`).
   func tensor<Scalar: BLASScalar>(_ name: String, _ shape: [Int], _: Scalar.Type) throws -> Matrix<Scalar> {
     guard weights.contains(name) else { throw CheckpointError.missingTensor(name) }
+    ledger.record(name)
     let found = try weights.shape(of: name)
     guard found == shape else {
       throw CheckpointError.shapeMismatch(name: name, expected: shape, found: found)

@@ -6,6 +6,8 @@ import Linalg
 public protocol TensorSource: Sendable {
   /// Whether a tensor of that name exists.
   func contains(_ name: String) -> Bool
+  /// Every tensor's name, sorted.
+  var names: [String] { get }
   /// The shape of the named tensor.
   func shape(of name: String) throws -> [Int]
   /// The named floating-point tensor as a matrix (see `SafeTensorsFile.matrix`).
@@ -66,6 +68,9 @@ public struct ShardedCheckpoint: TensorSource {
     }
     return file
   }
+
+  /// Every tensor the index lists, sorted.
+  public var names: [String] { weightMap.keys.sorted() }
 
   /// Whether the index lists the tensor and its shard holds it.
   public func contains(_ name: String) -> Bool { (try? file(for: name)) != nil }

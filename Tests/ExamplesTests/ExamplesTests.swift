@@ -234,8 +234,8 @@ import Testing
     }
     try SafeTensorsWriter.write(tensors, to: path("model.safetensors"))
     let config =
-      #"{"model_type": "qwen3_moe", "hidden_size": 8, "num_hidden_layers": 1, "intermediate_size": 16, "moe_intermediate_size": 6, "num_experts": 4, "num_experts_per_tok": 2, "norm_topk_prob": true}"#
-    FileManager.default.createFile(atPath: path("config.json"), contents: Data(config.utf8))
+      #"{"model_type": "qwen3_moe", "hidden_size": 8, "num_hidden_layers": 1, "vocab_size": 32, "num_attention_heads": 2, "intermediate_size": 16, "moe_intermediate_size": 6, "num_experts": 4, "num_experts_per_tok": 2, "norm_topk_prob": true}"#
+    _ = FileManager.default.createFile(atPath: path("config.json"), contents: Data(config.utf8))
     let x = Matrix<Float>.normal(rows: 5, columns: d, using: &g)
     try NpyArray(x).write(to: path("x.npy"))
     let result = try ExampleRunner.run(

@@ -27,6 +27,28 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
   public var pattern: ScaledDotProductAttention
   /// The rotation of queries and keys, or `nil` for none.
   public var rotary: RotaryEmbedding?
+  /// RMSNorms on queries and keys before RoPE (`q_norm`, `k_norm`), or `nil`.
+  public var queryKeyNorm: QueryKeyNorm?
+  /// `c`: queries, keys and values are clamped to `[−c, c]` after the norms (OLMoE's
+  /// `clip_qkv`), or `nil`.
+  public var clip: Scalar?
+
+  /// RMSNorms of queries and keys (inference only: `backward` traps on a layer that has
+  /// them).
+  public struct QueryKeyNorm: Sendable {
+    /// `q_norm`: over one head's `D` features (`perHead`) or the whole `H·D` projection.
+    public var query: RMSNorm<Scalar>
+    /// `k_norm`: over `D` or the whole `Hkv·D`.
+    public var key: RMSNorm<Scalar>
+    /// Whether each head is normalised on its own (Qwen3, GLM-4.5) rather than the whole
+    /// projection at once (OLMoE).
+    public var perHead: Bool
+
+    /// Norms from their parts.
+    public init(query: RMSNorm<Scalar>, key: RMSNorm<Scalar>, perHead: Bool) {
+      (self.query, self.key, self.perHead) = (query, key, perHead)
+    }
+  }
 
   /// Attention from its parts.
   ///
@@ -102,12 +124,10 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
       "MultiHeadAttention: cache of key width \(cache.keyWidth) for \(pattern.kvHeads)×\(pattern.keyDimensions)"
     )
     let start = cache.count
-    let positions = Array(start..<start + x.rows)
-    var q = query(x)
-    var k = key(x)
-    rotary?.apply(&q, positions: positions)
-    rotary?.apply(&k, positions: positions)
-    cache.append(keys: k, values: value(x))
+    let (q, k, v) = projected(
+      x, Projections(query: query, key: key, value: value, output: output, pattern: pattern),
+      positions: Array(start..<start + x.rows))
+    cache.append(keys: k, values: v)
     return output(pattern(q, cache.keys, cache.values, queryStart: start))
   }
 
@@ -139,12 +159,7 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
       x.columns == dimensions && x.rows == layout.tokens,
       "MultiHeadAttention: input \(x.rows)×\(x.columns) for \(layout.tokens) tokens of width \(dimensions)")
     let p = projections(activeHeads)
-    let positions = layout.positions
-    var q = p.query(x)
-    var k = p.key(x)
-    let v = p.value(x)
-    rotary?.apply(&q, positions: positions)
-    rotary?.apply(&k, positions: positions)
+    let (q, k, v) = projected(x, p, positions: layout.positions)
     var context = Matrix<Scalar>(rows: x.rows, columns: p.output.inputDimensions)
     for rows in layout.ranges {
       context[rows: rows] = p.pattern(q[rows: rows], k[rows: rows], v[rows: rows], queryStart: 0)
@@ -168,6 +183,9 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
   public mutating func backwardWithHeadWeights(
     _ dy: Matrix<Scalar>, cache: Cache
   ) -> (dx: Matrix<Scalar>, dHeadWeights: [Scalar]?) {
+    precondition(
+      queryKeyNorm == nil && clip == nil, "MultiHeadAttention: no backward pass through q/k norms or clipping"
+    )
     var p = projections(cache.activeHeads)
     var dContext = p.output.backward(dy, input: weighted(cache.context, cache.headWeights))
     var dHeadWeights: [Scalar]?
@@ -193,6 +211,44 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
     let dx = p.query.backward(dq, input: x) + p.key.backward(dk, input: x) + p.value.backward(dv, input: x)
     absorb(p, cache.activeHeads)
     return (dx, dHeadWeights)
+  }
+
+  /// Queries, keys (normalised, clipped and rotated) and values (clipped) of `x` through
+  /// the projections `p`, at `positions`.
+  func projected(_ x: Matrix<Scalar>, _ p: Projections, positions: [Int]) -> (
+    q: Matrix<Scalar>, k: Matrix<Scalar>, v: Matrix<Scalar>
+  ) {
+    var (q, k, v) = (p.query(x), p.key(x), p.value(x))
+    if let norm = queryKeyNorm {
+      precondition(
+        norm.perHead || p.pattern.heads == pattern.heads,
+        "MultiHeadAttention: head selection needs per-head q/k norms")
+      q = Self.normalized(q, norm.query, perHead: norm.perHead)
+      k = Self.normalized(k, norm.key, perHead: norm.perHead)
+    }
+    if let clip {
+      Self.clamp(&q, to: clip)
+      Self.clamp(&k, to: clip)
+      Self.clamp(&v, to: clip)
+    }
+    rotary?.apply(&q, positions: positions)
+    rotary?.apply(&k, positions: positions)
+    return (q, k, v)
+  }
+
+  /// Clamps every element of `x` to `[−c, c]`.
+  static func clamp(_ x: inout Matrix<Scalar>, to c: Scalar) {
+    x.withUnsafeMutableBufferPointer { p in
+      for j in p.indices { p[j] = Swift.min(Swift.max(p[j], -c), c) }
+    }
+  }
+
+  /// `x` through `norm`, over each head's features when `perHead` (the rows of `x` read
+  /// as one row per head), else over whole rows.
+  static func normalized(_ x: Matrix<Scalar>, _ norm: RMSNorm<Scalar>, perHead: Bool) -> Matrix<Scalar> {
+    guard perHead else { return norm(x) }
+    let width = norm.weight.value.columns
+    return norm(x.reshaped(rows: x.count / width, columns: width)).reshaped(rows: x.rows, columns: x.columns)
   }
 
   /// `context` with the `i`-th head's columns scaled by `weights[i]` (unchanged for `nil`).

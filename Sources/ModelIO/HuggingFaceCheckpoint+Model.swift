@@ -1,0 +1,227 @@
+import CostModel
+import Foundation
+import Linalg
+import MoE
+
+/// Whole models: embedding, every layer's attention and feed-forward, the final norm and
+/// the head, with the forward semantics of `transformers`' modeling code:
+///
+/// - `model.embed_tokens.weight` (`V × d`), `model.norm.weight`, `lm_head.weight` (absent,
+///   or ignored as `transformers` ignores it, when `tie_word_embeddings`);
+/// - per layer `model.layers.{i}.input_layernorm.weight`, `….post_attention_layernorm.weight`
+///   (RMSNorms with `rms_norm_eps`), `….self_attn.{q,k,v,o}_proj.{weight,bias}` with biases
+///   where the family has them (`attention_bias`; Qwen2-MoE's `qkv_bias` on q/k/v only),
+///   Qwen3-MoE's per-head `q_norm`/`k_norm` (`D` wide) and OLMoE's whole-projection ones
+///   (`H·D`, `Hkv·D`) before RoPE, then OLMoE's `clip_qkv` clamp;
+/// - RoPE from `rope_parameters` (or the older `rope_theta` + `rope_scaling`): `default`,
+///   `linear`, `llama3` and `yarn`; Mistral's and Mixtral's `sliding_window`, Qwen2-MoE's
+///   `layer_types`.
+///
+/// Any tensor of the checkpoint that the model does not read is an error
+/// (`unexpectedTensors`): a file with more than its config describes is not trusted.
+extension HuggingFaceCheckpoint {
+  /// The whole model, every tensor checked against the config.
+  ///
+  /// - Throws: `CheckpointError` naming the tensor or field at fault.
+  public func model() throws -> DecoderModel<Float> {
+    let epsilon = Float(try checked { try config.double("rms_norm_eps", fallback: 1e-6) })
+    let vocabulary = architecture.vocabularySize
+    let embedding = try tensor("model.embed_tokens.weight", [vocabulary, width], Float.self)
+    let blocks = try (0..<layerCount).map { i in
+      DecoderBlock(
+        attentionNorm: try norm("model.layers.\(i).input_layernorm.weight", width, epsilon),
+        attention: .grouped(try attention(layer: i, epsilon: epsilon)),
+        feedForward: TransformerBlock(
+          feedForwardNorm: try norm("model.layers.\(i).post_attention_layernorm.weight", width, epsilon),
+          feedForward: try feedForward(layer: i)))
+    }
+    let finalNorm = try norm("model.norm.weight", width, epsilon)
+    var head: Linear<Float>?
+    if architecture.tiedEmbeddings {
+      if weights.contains("lm_head.weight") { ledger.record("lm_head.weight") }
+    } else {
+      head = Linear(weight: try tensor("lm_head.weight", [vocabulary, width], Float.self))
+    }
+    let unread = ledger.unread(of: weights.names).filter { !$0.hasSuffix("rotary_emb.inv_freq") }
+    guard unread.isEmpty else { throw CheckpointError.unexpectedTensors(unread) }
+    return DecoderModel(embedding: embedding, blocks: blocks, finalNorm: finalNorm, head: head)
+  }
+
+  /// The token ids that end a sequence (`eos_token_id`: one id, a list, or none).
+  public func endOfSequenceIds() throws -> [Int] {
+    let bound = architecture.vocabularySize
+    let ids: [Int]
+    switch config.fields["eos_token_id"] {
+    case nil, .null?: ids = []
+    case .number?: ids = [try checked { try config.int("eos_token_id", minimum: 0) }]
+    case .array?: ids = try checked { try config.indices("eos_token_id", below: bound) }
+    default:
+      throw CheckpointError.config(
+        .wrongType(field: "eos_token_id", expected: "a token id or a list of them"))
+    }
+    guard ids.allSatisfy({ $0 < bound }) else {
+      throw CheckpointError.config(
+        .outOfRange(field: "eos_token_id", value: "\(ids)", requirement: "ids below vocab_size \(bound)"))
+    }
+    return ids
+  }
+
+  /// Layer `i`'s grouped-query attention.
+  func attention(layer i: Int, epsilon: Float) throws -> MultiHeadAttention<Float> {
+    guard case .grouped(let heads, let kvHeads, let headDim, _, let qkNorm) = architecture.attention else {
+      throw CheckpointError.unsupportedModelType(modelType, supported: Self.supportedModelTypes)
+    }
+    let prefix = "model.layers.\(i).self_attn"
+    let (qkvBias, outputBias) = try checked {
+      switch modelType {
+      case "qwen2_moe": (try config.bool("qkv_bias", fallback: true), false)
+      case "llama", "olmoe", "qwen3_moe":
+        (
+          try config.bool("attention_bias", fallback: false),
+          try config.bool("attention_bias", fallback: false)
+        )
+      default: (false, false)
+      }
+    }
+    func projection(_ name: String, _ rows: Int, _ columns: Int, bias: Bool) throws -> Linear<Float> {
+      Linear(
+        weight: try tensor("\(prefix).\(name).weight", [rows, columns], Float.self),
+        bias: bias ? try tensor("\(prefix).\(name).bias", [rows], Float.self) : nil)
+    }
+    var layer = MultiHeadAttention(
+      query: try projection("q_proj", heads * headDim, width, bias: qkvBias),
+      key: try projection("k_proj", kvHeads * headDim, width, bias: qkvBias),
+      value: try projection("v_proj", kvHeads * headDim, width, bias: qkvBias),
+      output: try projection("o_proj", width, heads * headDim, bias: outputBias),
+      pattern: ScaledDotProductAttention(
+        heads: heads, kvHeads: kvHeads, keyDimensions: headDim, valueDimensions: headDim,
+        window: try window(layer: i)),
+      rotary: try rotary(headDimensions: headDim))
+    switch qkNorm {
+    case .none: break
+    case .perHead:
+      layer.queryKeyNorm = .init(
+        query: try norm("\(prefix).q_norm.weight", headDim, epsilon),
+        key: try norm("\(prefix).k_norm.weight", headDim, epsilon), perHead: true)
+    case .perProjection:
+      layer.queryKeyNorm = .init(
+        query: try norm("\(prefix).q_norm.weight", heads * headDim, epsilon),
+        key: try norm("\(prefix).k_norm.weight", kvHeads * headDim, epsilon), perHead: false)
+    }
+    if modelType == "olmoe", config.has("clip_qkv") {
+      let clip = try checked { try config.double("clip_qkv", fallback: 0) }
+      guard clip > 0 else {
+        throw CheckpointError.config(
+          .outOfRange(field: "clip_qkv", value: "\(clip)", requirement: "positive"))
+      }
+      layer.clip = Float(clip)
+    }
+    return layer
+  }
+
+  /// An RMSNorm whose gain is the named `n`-vector.
+  func norm(_ name: String, _ n: Int, _ epsilon: Float) throws -> RMSNorm<Float> {
+    var norm = RMSNorm<Float>(dimensions: n, epsilon: epsilon)
+    norm.weight = Parameter(try tensor(name, [n], Float.self))
+    return norm
+  }
+
+  /// Layer `i`'s local attention window, or `nil` for full causal attention.
+  func window(layer i: Int) throws -> Int? {
+    try checked {
+      switch modelType {
+      case "mistral", "mixtral":
+        return try config.optionalInt("sliding_window")
+      case "qwen2_moe", "qwen3_moe":
+        guard try config.bool("use_sliding_window", fallback: false) else { return nil }
+        guard modelType == "qwen2_moe", case .array(let types)? = config.fields["layer_types"],
+          types.count == layerCount
+        else {
+          throw CheckpointError.unsupportedField(
+            field: "use_sliding_window", value: "true",
+            supported: "false, or Qwen2-MoE with one layer_types entry per layer")
+        }
+        switch types[i] {
+        case .string("full_attention"): return nil
+        case .string("sliding_attention"): return try config.int("sliding_window")
+        default:
+          throw CheckpointError.unsupportedField(
+            field: "layer_types[\(i)]", value: "\(types[i])", supported: "full_attention, sliding_attention")
+        }
+      default:
+        return nil
+      }
+    }
+  }
+
+  /// RoPE as the config describes it, for heads of `headDimensions` (rotating the first
+  /// `rotatedDimensions`, default all).
+  func rotary(headDimensions: Int, rotatedDimensions: Int? = nil) throws -> RotaryEmbedding {
+    let nested: ConfigFields
+    switch config.fields["rope_parameters"] ?? config.fields["rope_scaling"] ?? .null {
+    case .object(let fields): nested = ConfigFields(fields: fields)
+    case .null: nested = ConfigFields(fields: [:])
+    default:
+      throw CheckpointError.config(.wrongType(field: "rope_parameters", expected: "an object"))
+    }
+    return try checked {
+      let base = try nested.double("rope_theta", fallback: try config.double("rope_theta", fallback: 10_000))
+      guard base > 1 else {
+        throw ConfigError.outOfRange(field: "rope_theta", value: "\(base)", requirement: "greater than 1")
+      }
+      let kind = try nested.string("rope_type") ?? nested.string("type") ?? "default"
+      func factor() throws -> Double {
+        let f = try nested.double("factor", fallback: .nan)
+        guard f > 0 else {
+          throw ConfigError.outOfRange(
+            field: "rope_parameters.factor", value: "\(f)", requirement: "positive")
+        }
+        return f
+      }
+      let original =
+        try nested.optionalInt("original_max_position_embeddings")
+        ?? config.optionalInt("original_max_position_embeddings")
+        ?? config.int("max_position_embeddings")
+      let scaling: RotaryEmbedding.Scaling
+      switch kind {
+      case "default": scaling = .none
+      case "linear": scaling = .linear(factor: try factor())
+      case "llama3":
+        let (low, high) = (
+          try nested.double("low_freq_factor", fallback: 1),
+          try nested.double("high_freq_factor", fallback: 4)
+        )
+        guard low > 0, high > low else {
+          throw ConfigError.inconsistent(
+            fields: ["low_freq_factor", "high_freq_factor"], reason: "need 0 < low (\(low)) < high (\(high))")
+        }
+        scaling = .llama3(
+          factor: try factor(), lowFrequencyFactor: low, highFrequencyFactor: high, originalContext: original)
+      case "yarn":
+        let f =
+          nested.has("factor")
+          ? try factor() : Double(try config.int("max_position_embeddings")) / Double(original)
+        let (m, mAll) = (
+          try nested.double("mscale", fallback: 0), try nested.double("mscale_all_dim", fallback: 0)
+        )
+        let given = nested.has("attention_factor") ? try nested.double("attention_factor", fallback: 1) : nil
+        let attention =
+          given
+          ?? (m != 0 && mAll != 0
+            ? RotaryEmbedding.yarnMagnitude(f, m) / RotaryEmbedding.yarnMagnitude(f, mAll)
+            : RotaryEmbedding.yarnMagnitude(f))
+        let fast = try nested.double("beta_fast", fallback: 32)
+        let slow = try nested.double("beta_slow", fallback: 1)
+        scaling = .yarn(
+          factor: f, originalContext: original, betaFast: fast == 0 ? 32 : fast,
+          betaSlow: slow == 0 ? 1 : slow,
+          attentionFactor: attention, truncate: try nested.bool("truncate", fallback: true))
+      default:
+        throw CheckpointError.unsupportedField(
+          field: "rope_parameters.rope_type", value: kind, supported: "default, linear, llama3, yarn")
+      }
+      return RotaryEmbedding(
+        headDimensions: headDimensions, rotatedDimensions: rotatedDimensions, base: base, scaling: scaling)
+    }
+  }
+}

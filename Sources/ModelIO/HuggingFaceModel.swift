@@ -1,0 +1,74 @@
+import CostModel
+import Foundation
+import Linalg
+import MoE
+
+/// A decoder-only model from a Hugging Face folder: `config.json`, the weights
+/// (`model.safetensors`, or shards listed by `model.safetensors.index.json`) and, when
+/// present, `tokenizer.json`.
+///
+/// The weights are memory-mapped; float32 tensors are used in place (no copy), other
+/// float types are converted once at load. Everything is validated before it is trusted
+/// (see `HuggingFaceCheckpoint.model()`).
+public struct HuggingFaceModel: Sendable {
+  /// The folder it came from.
+  public let folder: String
+  /// The config and weights.
+  public let checkpoint: HuggingFaceCheckpoint
+  /// The network.
+  public let model: DecoderModel<Float>
+  /// The ids that end a generated sequence (`eos_token_id`).
+  public let endOfSequence: [Int]
+  /// The folder's tokenizer, if it has a `tokenizer.json`.
+  public let tokenizer: ByteLevelBPETokenizer?
+
+  /// Loads the model in `folder`.
+  ///
+  /// - Throws: `CheckpointError` (unreadable folder, config or tensors), `SafeTensorsError`
+  ///   (malformed weights) or `TokenizerError` (malformed `tokenizer.json`).
+  public init(folder: String) throws {
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+      throw CheckpointError.unreadableModel(path: folder, reason: "no such folder")
+    }
+    let url = URL(fileURLWithPath: folder)
+    let config = url.appendingPathComponent("config.json").path
+    let single = url.appendingPathComponent("model.safetensors").path
+    let index = url.appendingPathComponent("model.safetensors.index.json").path
+    let manager = FileManager.default
+    guard manager.fileExists(atPath: config) else {
+      throw CheckpointError.unreadableModel(path: folder, reason: "it has no config.json")
+    }
+    let weights: String
+    if manager.fileExists(atPath: single) {
+      weights = single
+    } else if manager.fileExists(atPath: index) {
+      weights = index
+    } else {
+      throw CheckpointError.unreadableModel(
+        path: folder, reason: "it has neither model.safetensors nor model.safetensors.index.json")
+    }
+    self.folder = folder
+    checkpoint = try HuggingFaceCheckpoint(configFile: config, weightsFile: weights)
+    model = try checkpoint.model()
+    endOfSequence = try checkpoint.endOfSequenceIds()
+    let tokenizerFile = url.appendingPathComponent("tokenizer.json").path
+    tokenizer =
+      manager.fileExists(atPath: tokenizerFile)
+      ? try ByteLevelBPETokenizer(contentsOfFile: tokenizerFile) : nil
+    if let tokenizer, tokenizer.vocabularySize > model.vocabulary {
+      throw CheckpointError.config(
+        .inconsistent(
+          fields: ["vocab_size"],
+          reason: "tokenizer.json has \(tokenizer.vocabularySize) tokens, the model \(model.vocabulary)"))
+    }
+  }
+
+  /// Bytes of the weights the model holds (4 per float32 parameter).
+  public var weightBytes: Int {
+    var model = self.model
+    var count = 0
+    model.visitParameters(prefix: "") { _, parameter in count += parameter.count }
+    return count * MemoryLayout<Float>.size
+  }
+}

@@ -1,0 +1,160 @@
+import CostModel
+import Foundation
+import Linalg
+import MoE
+import ModelIO
+import Testing
+
+/// Whole models written by `transformers` (scripts/make-model-fixtures.py) must give its
+/// logits and greedy continuations, and cached decoding must equal recomputing the prefix.
+@Suite struct HuggingFaceModelTests {
+  static let families = [
+    "llama", "llama-llama3-rope", "llama-linear-rope", "llama-yarn-rope", "mistral", "mixtral", "qwen2_moe",
+    "qwen3_moe", "olmoe",
+  ]
+
+  struct Reference: Decodable {
+    var prompt: [Int]
+    var generated: [Int]
+  }
+
+  static func folder(_ family: String) -> String { Fixtures.path("models/\(family)") }
+
+  static func reference(_ family: String) throws -> (Reference, Matrix<Float>) {
+    let json = try Data(contentsOf: URL(fileURLWithPath: folder(family) + "/reference.json"))
+    let logits = try NpyArray(contentsOfFile: folder(family) + "/logits.npy").matrix(as: Float.self)
+    return (try JSONDecoder().decode(Reference.self, from: json), logits)
+  }
+
+  /// `max |a − b| / max |b|`.
+  static func relativeError(_ a: Matrix<Float>, _ b: Matrix<Float>) -> Float {
+    var (difference, largest): (Float, Float) = (0, 0)
+    for r in 0..<b.rows {
+      for c in 0..<b.columns {
+        difference = max(difference, abs(a[r, c] - b[r, c]))
+        largest = max(largest, abs(b[r, c]))
+      }
+    }
+    return difference / largest
+  }
+
+  @Test(arguments: families) func logitsMatchTransformers(family: String) throws {
+    let loaded = try HuggingFaceModel(folder: Self.folder(family))
+    let (reference, expected) = try Self.reference(family)
+    let logits = loaded.model.logits(reference.prompt, layout: .single(reference.prompt.count))
+    #expect(logits.rows == expected.rows && logits.columns == expected.columns, "\(family)")
+    let error = Self.relativeError(logits, expected)
+    #expect(error <= 1e-4, "\(family): logits differ from transformers' by \(error) of the largest")
+  }
+
+  @Test(arguments: families) func greedyContinuationMatchesTransformers(family: String) throws {
+    let loaded = try HuggingFaceModel(folder: Self.folder(family))
+    let (reference, _) = try Self.reference(family)
+    let generated = loaded.model.generate(prompt: reference.prompt, count: reference.generated.count)
+    #expect(generated == reference.generated, "\(family)")
+  }
+
+  @Test(arguments: families) func cachedDecodingEqualsRecomputing(family: String) throws {
+    let model = try HuggingFaceModel(folder: Self.folder(family)).model
+    let (reference, _) = try Self.reference(family)
+    let tokens = reference.prompt + reference.generated
+    let full = model.logits(tokens, layout: .single(tokens.count))
+    var caches = model.makeCaches()
+    var elements = model.decode(Array(tokens.prefix(5)), caches: &caches).elements
+    for token in tokens.dropFirst(5) { elements += model.decode([token], caches: &caches).elements }
+    let error = Self.relativeError(
+      Matrix(rows: tokens.count, columns: full.columns, elements: elements), full)
+    #expect(error <= 1e-5, "\(family): cached decoding differs by \(error)")
+  }
+
+  @Test func reportsEndOfSequenceAndTokenizer() throws {
+    let loaded = try HuggingFaceModel(folder: Self.folder("qwen2_moe"))
+    #expect(loaded.endOfSequence == [])  // Qwen2MoeConfig writes eos_token_id null
+    #expect(loaded.tokenizer?.vocabularySize == 512)
+    #expect(try HuggingFaceModel(folder: Self.folder("olmoe")).endOfSequence == [2])
+    #expect(try HuggingFaceModel(folder: Self.folder("llama")).tokenizer == nil)
+  }
+
+  // MARK: Errors
+
+  /// A copy of a fixture's folder with `edit` applied to its tensors and config.
+  func edited(
+    _ family: String, tensors edit: (inout [String: Tensor]) -> Void = { _ in },
+    config: (inout [String: Any]) -> Void = { _ in }
+  ) throws -> TemporaryFolder {
+    let folder = TemporaryFolder()
+    let source = try SafeTensorsFile(contentsOfFile: Self.folder(family) + "/model.safetensors")
+    var tensors: [String: Tensor] = [:]
+    for name in source.names {
+      let info = source.tensors[name]!
+      tensors[name] = Tensor(try source.matrix(name, as: Float.self), shape: info.shape, as: .f32)
+    }
+    edit(&tensors)
+    try SafeTensorsWriter.write(tensors, to: folder.path("model.safetensors"))
+    var json =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: Self.folder(family) + "/config.json"))) as! [String: Any]
+    config(&json)
+    try JSONSerialization.data(withJSONObject: json).write(
+      to: URL(fileURLWithPath: folder.path("config.json")))
+    return folder
+  }
+
+  func loadError(_ folder: TemporaryFolder) -> String {
+    do {
+      _ = try HuggingFaceModel(folder: folder.path(""))
+      return "loaded"
+    } catch {
+      return "\(error)"
+    }
+  }
+
+  @Test func missingTensorIsNamed() throws {
+    let folder = try edited("mixtral") { $0["model.layers.2.block_sparse_moe.experts.3.w2.weight"] = nil }
+    #expect(
+      loadError(folder) == "the weights lack tensor \"model.layers.2.block_sparse_moe.experts.3.w2.weight\"")
+  }
+
+  @Test func extraTensorIsNamed() throws {
+    let folder = try edited("llama") {
+      $0["model.layers.0.self_attn.q_proj.bias"] = Tensor(
+        Matrix<Float>(rows: 1, columns: 64), shape: [64], as: .f32)
+    }
+    #expect(loadError(folder).contains("model.layers.0.self_attn.q_proj.bias"))
+  }
+
+  @Test func configThatContradictsTheWeightsIsNamed() throws {
+    let folder = try edited("qwen3_moe") { _ in
+    } config: {
+      $0["moe_intermediate_size"] = 40
+    }
+    #expect(
+      loadError(folder).contains(
+        "model.layers.1.mlp.experts.0.gate_proj.weight\" has shape [32, 64], but the config implies [40, 64]")
+    )
+  }
+
+  @Test func unknownRopeKindIsRefused() throws {
+    let folder = try edited("llama") { _ in
+    } config: {
+      $0["rope_parameters"] = ["rope_type": "longrope", "rope_theta": 10000.0]
+    }
+    #expect(loadError(folder).contains("rope_parameters.rope_type\" is longrope"))
+  }
+
+  @Test func unsupportedModelTypeListsTheSupportedOnes() throws {
+    let folder = try edited("llama") { _ in
+    } config: {
+      $0["model_type"] = "gemma"
+    }
+    #expect(loadError(folder).contains("model_type \"gemma\""))
+  }
+
+  @Test func missingFolderAndFiles() throws {
+    #expect(throws: CheckpointError.unreadableModel(path: "/nonexistent-moekit", reason: "no such folder")) {
+      try HuggingFaceModel(folder: "/nonexistent-moekit")
+    }
+    let empty = TemporaryFolder()
+    #expect(loadError(empty).contains("it has no config.json"))
+  }
+}

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Writes the whole-model and tokenizer fixtures that prove MoEKit against `transformers`
+and `tokenizers` themselves. Run from the repository root (scripts/make-model-fixtures.sh
+makes the throw-away environment and calls this):
+
+    python3 scripts/make-model-fixtures.py
+
+For every family it builds a small random model (hidden 64, a few layers, vocabulary 512)
+with `transformers`, writes it with `save_pretrained` (float32 safetensors + config.json,
+the names a Hub checkpoint has), reloads it, and records in `reference.json` the prompt,
+the greedy continuation and, in `logits.npy`, `model(input_ids).logits[0]` of the reloaded
+model. Weights are drawn wider than the default initialiser so that routing and greedy
+choices are decisive: a seed is kept only when every greedy step's best logit beats the
+runner-up by a clear margin.
+
+It also trains byte-level BPE tokenizers of the two kinds these families ship (GPT-2's
+ByteLevel pre-tokenizer, and a Split regex + ByteLevel as in Llama 3 and Qwen2) on a
+corpus of text lines, and records the ids `tokenizers` gives for each line.
+"""
+import json
+import os
+import random
+import shutil
+import sys
+import unicodedata
+
+import numpy as np
+import torch
+import transformers
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+OUT = "Tests/ModelIOTests/Fixtures/models"
+TOKENIZERS = "Tests/ModelIOTests/Fixtures/tokenizers"
+VOCAB = 512
+PROMPT = [3, 17, 42, 99, 7, 256, 300, 11, 5, 480, 64, 128]
+NEW_TOKENS = 8
+
+common = dict(
+    vocab_size=VOCAB, hidden_size=64, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
+    max_position_embeddings=256, tie_word_embeddings=False, bos_token_id=1, eos_token_id=2, pad_token_id=0,
+)
+
+FAMILIES = {
+    "llama": (transformers.LlamaConfig, dict(intermediate_size=96, head_dim=16)),
+    "llama-llama3-rope": (transformers.LlamaConfig, dict(
+        intermediate_size=96, tie_word_embeddings=True,
+        rope_parameters=dict(rope_type="llama3", rope_theta=10000.0, factor=8.0, low_freq_factor=1.0,
+                             high_freq_factor=4.0, original_max_position_embeddings=16))),
+    "llama-linear-rope": (transformers.LlamaConfig, dict(
+        intermediate_size=96, attention_bias=True,
+        rope_parameters=dict(rope_type="linear", rope_theta=500.0, factor=4.0))),
+    "llama-yarn-rope": (transformers.LlamaConfig, dict(
+        intermediate_size=96,
+        rope_parameters=dict(rope_type="yarn", rope_theta=10000.0, factor=4.0, original_max_position_embeddings=64))),
+    "mistral": (transformers.MistralConfig, dict(intermediate_size=96, sliding_window=5, head_dim=16)),
+    "mixtral": (transformers.MixtralConfig, dict(intermediate_size=48, num_local_experts=4, num_experts_per_tok=2)),
+    "qwen2_moe": (transformers.Qwen2MoeConfig, dict(
+        intermediate_size=96, moe_intermediate_size=32, shared_expert_intermediate_size=48, num_experts=8,
+        num_experts_per_tok=2, decoder_sparse_step=1, mlp_only_layers=[1], norm_topk_prob=False)),
+    "qwen3_moe": (transformers.Qwen3MoeConfig, dict(
+        intermediate_size=96, moe_intermediate_size=32, num_experts=8, num_experts_per_tok=2, head_dim=16,
+        norm_topk_prob=True, decoder_sparse_step=2, tie_word_embeddings=True)),
+    "olmoe": (transformers.OlmoeConfig, dict(
+        intermediate_size=32, num_experts=8, num_experts_per_tok=2, clip_qkv=3.0)),
+}
+
+
+def decisive_model(name, config_class, fields, seed):
+    torch.manual_seed(seed)
+    config = config_class(**{**common, **fields})
+    model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="eager")
+    model.eval()
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if "norm" in pname:
+                p.copy_(1 + 0.2 * torch.randn_like(p))
+            elif p.dim() == 1:
+                p.copy_(0.2 * torch.randn_like(p))
+            else:
+                p.copy_(torch.randn_like(p) / (p.shape[-1] ** 0.5) * 1.5)
+    return config, model
+
+
+def greedy(model, prompt):
+    ids = torch.tensor([prompt])
+    out = model.generate(ids, max_new_tokens=NEW_TOKENS, do_sample=False, pad_token_id=0, eos_token_id=None)
+    return out[0, len(prompt):].tolist()
+
+
+def margins(model, tokens):
+    with torch.no_grad():
+        logits = model(torch.tensor([tokens])).logits[0]
+    top = torch.topk(logits, 2, dim=-1).values
+    return ((top[:, 0] - top[:, 1]) / logits.abs().max()).min().item()
+
+
+def write_family(name, config_class, fields):
+    folder = f"{OUT}/{name}"
+    for seed in range(50):
+        config, model = decisive_model(name, config_class, fields, seed)
+        generated = greedy(model, PROMPT)
+        if margins(model, PROMPT + generated) > 2e-3:
+            break
+    else:
+        sys.exit(f"{name}: no seed gave decisive greedy choices")
+    shutil.rmtree(folder, ignore_errors=True)
+    model.save_pretrained(folder)
+    reloaded = transformers.AutoModelForCausalLM.from_pretrained(folder, attn_implementation="eager").eval()
+    with torch.no_grad():
+        logits = reloaded(torch.tensor([PROMPT])).logits[0].float().numpy()
+        before = model(torch.tensor([PROMPT])).logits[0].float().numpy()
+    assert np.array_equal(logits, before), f"{name}: logits changed under reload"
+    assert greedy(reloaded, PROMPT) == generated, f"{name}: greedy continuation changed under reload"
+    np.save(f"{folder}/logits.npy", logits.astype(np.float32))
+    with open(f"{folder}/reference.json", "w") as f:
+        json.dump({"family": name, "seed": seed, "prompt": PROMPT, "generated": generated,
+                   "transformers": transformers.__version__, "torch": torch.__version__}, f, indent=1)
+    print(f"{name}: seed {seed}, generated {generated}")
+
+
+# MARK: Tokenizers
+
+def corpus_lines():
+    """Text lines from the interpreter's own library, plus lines that stress Unicode."""
+    lines = []
+    library = os.path.dirname(os.__file__)
+    for file in sorted(os.listdir(library)):
+        if file.endswith(".py") and len(lines) < 3000:
+            with open(os.path.join(library, file), encoding="utf-8", errors="replace") as f:
+                lines += [line.rstrip("\n") for line in f if line.strip()][:60]
+    lines += [
+        "naïve café — déjà vu, Straße, Ångström, ﬁne ligatures",
+        "日本語のテキストと中文文本，还有한국어 문장。",
+        "emoji 😀😃🎉 👩‍👩‍👧‍👦 flags 🇫🇷🇯🇵 and skin tones 👍🏽",
+        "digits 1234567890 3.14159 1e-9 0x1F600 ١٢٣٤ ४२",
+        "tabs\tand\t\tspaces    runs      end   ",
+        "   leading spaces and trailing newline\n",
+        "Ελληνικά και русский текст, עברית ועברית, العربية",
+        "it's they're we've I'm you'll he'd IT'S THEY'RE",
+        "mixed\r\nline\rendings\n\n\nblank",
+        "",
+        " ",
+        "<|endoftext|> inside text <|endoftext|>",
+        "math ∑∫∂√∞ ≤ ≥ ≠ ± × ÷ and arrows → ← ⇒",
+    ]
+    return lines
+
+
+def train_tokenizer(kind, lines):
+    tokenizer = Tokenizer(models.BPE())
+    if kind == "gpt2":
+        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    else:
+        pattern = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                   r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(pattern), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ])
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=VOCAB, special_tokens=["<|endoftext|>", "<|im_start|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tokenizer.train_from_iterator(lines, trainer)
+    return tokenizer
+
+
+def write_tokenizers():
+    os.makedirs(TOKENIZERS, exist_ok=True)
+    lines = corpus_lines()
+    random.Random(0).shuffle(lines)
+    for kind in ["gpt2", "split-regex"]:
+        tokenizer = train_tokenizer(kind, lines)
+        tokenizer.save(f"{TOKENIZERS}/{kind}.json")
+        cases = [{"text": line, "ids": tokenizer.encode(line).ids} for line in lines]
+        for case in cases:
+            assert tokenizer.decode(case["ids"], skip_special_tokens=False) == case["text"], case["text"]
+        with open(f"{TOKENIZERS}/{kind}-cases.json", "w") as f:
+            json.dump(cases, f, ensure_ascii=False, separators=(",", ":"))
+        print(f"tokenizer {kind}: {tokenizer.get_vocab_size()} tokens, {len(cases)} lines")
+    # The Qwen2-MoE fixture ships a tokenizer, so `moe-generate --prompt` runs on it.
+    shutil.copy(f"{TOKENIZERS}/split-regex.json", f"{OUT}/qwen2_moe/tokenizer.json")
+
+
+if __name__ == "__main__":
+    only = sys.argv[1:]
+    for name, (config_class, fields) in FAMILIES.items():
+        if not only or name in only:
+            write_family(name, config_class, fields)
+    if not only or "tokenizers" in only:
+        write_tokenizers()
