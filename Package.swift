@@ -22,6 +22,7 @@ let package = Package(
     .executable(name: "attention-bench", targets: ["attention-bench"]),
     .executable(name: "expert-memory", targets: ["expert-memory"]),
     .executable(name: "expert-finetune", targets: ["expert-finetune"]),
+    .executable(name: "moe-generate", targets: ["moe-generate"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -153,6 +154,15 @@ let package = Package(
       path: "Examples/moe-run"
     ),
 
+    .executableTarget(
+      name: "moe-generate",
+      dependencies: [
+        "CostModel", "Linalg", "MoE", "ModelIO", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/moe-generate"
+    ),
+
     // MARK: Fuzz targets (replay runners unless built by scripts/fuzz.sh)
     .target(name: "_FuzzSupport", path: "Fuzz/_FuzzSupport"),
     .executableTarget(
@@ -174,7 +184,9 @@ let package = Package(
     .testTarget(
       name: "ExamplesTests",
       dependencies: [
-        "gemm-bench", "moe-tour", "cost-tables", "routing-collapse", "moe-bench", "moe-run", "ModelIO", "MoE",
+        "gemm-bench", "moe-tour", "cost-tables", "routing-collapse", "moe-bench", "moe-run", "moe-generate",
+        "ModelIO",
+        "MoE",
         "Linalg",
       ]),
   ]

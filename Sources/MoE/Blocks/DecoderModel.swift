@@ -95,17 +95,26 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
     return project(finalNorm(h))
   }
 
-  /// Greedy generation: the prompt goes through the caches at once, then each step feeds
-  /// back the most likely token (lowest id on ties) — `count` new tokens.
-  public func generate(prompt: [Int], count: Int) -> [Int] {
+  /// Generation: the prompt goes through the caches at once (prefill), then each step
+  /// feeds back the token `sampler` picks from the last logits (greedy by default: the most
+  /// likely, lowest id on ties), until `count` new tokens or one of `stop` (which is kept).
+  /// `onToken` sees each new token as it comes. Sampling draws from a generator seeded
+  /// with `seed`, so a run is reproducible.
+  public func generate(
+    prompt: [Int], count: Int, sampler: TokenSampler = .greedy, stop: Set<Int> = [], seed: UInt64 = 0,
+    onToken: (Int) -> Void = { _ in }
+  ) -> [Int] {
     precondition(
       !prompt.isEmpty && count >= 0, "DecoderModel.generate: empty prompt or negative count \(count)")
+    var generator = Xoshiro256StarStar(seed: seed)
     var caches = makeCaches(capacity: prompt.count + count)
     var logits = decode(prompt, caches: &caches)
     var generated: [Int] = []
     for step in 0..<count {
-      let next = logits[rows: logits.rows - 1..<logits.rows].rowArgmax()[0]
+      let next = sampler.next(logits[row: logits.rows - 1], using: &generator)
       generated.append(next)
+      onToken(next)
+      if stop.contains(next) { break }
       if step + 1 < count { logits = decode([next], caches: &caches) }
     }
     return generated

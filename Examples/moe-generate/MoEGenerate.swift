@@ -1,0 +1,222 @@
+import ArgumentParser
+import CostModel
+import Foundation
+import Linalg
+import MoE
+import ModelIO
+import Report
+
+/// Loads a whole Hugging Face model folder and scores or continues a prompt, as
+/// `transformers` would on the CPU.
+@main
+struct MoEGenerate: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "moe-generate",
+    abstract: "Score or continue a prompt with a whole Hugging Face model (config.json + safetensors).",
+    discussion: """
+      Give the prompt as token ids (--token-ids 3,17,42) or as text (--prompt, with the folder's \
+      tokenizer.json). --logits writes the float32 [prompt tokens × vocabulary] logits of every \
+      prompt position, what model(input_ids).logits[0] returns. --max-new-tokens continues the \
+      prompt, greedily unless --temperature is above 0; text output streams tokens as they come and \
+      ends with prefill and decode speeds, experts per token and memory. Supported model types: \
+      \(HuggingFaceCheckpoint.supportedModelTypes.joined(separator: ", ")).
+      """)
+
+  @Option(
+    help: "The model folder: config.json, model.safetensors (or its index), tokenizer.json for --prompt.")
+  var model: String
+
+  @Option(help: "The prompt as comma-separated token ids.")
+  var tokenIds: String?
+
+  @Option(help: "The prompt as text (needs the folder's tokenizer.json).")
+  var prompt: String?
+
+  @Option(help: "Write the prompt positions' logits to this .npy file (float32), atomically.")
+  var logits: String?
+
+  @Option(help: "New tokens to generate (0...100000).")
+  var maxNewTokens: Int = 0
+
+  @Option(help: "Sampling temperature (0 = greedy; at most 100).")
+  var temperature: Double = 0
+
+  @Option(help: "Sample only from the k most likely tokens (at least 1).")
+  var topK: Int?
+
+  @Option(help: "Sample only from the most likely tokens whose probabilities reach p (0 < p ≤ 1).")
+  var topP: Double = 1
+
+  @Option(help: "Seed of the sampler.")
+  var seed: UInt64 = 0
+
+  @Option(help: "Output: text (streams) or json (one object).")
+  var format: OutputFormat = .text
+
+  @Flag(help: "Keep generating past an end-of-sequence token.")
+  var ignoreEOS = false
+
+  enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+  func validate() throws {
+    guard (tokenIds == nil) != (prompt == nil) else {
+      throw ValidationError("give exactly one of --token-ids and --prompt")
+    }
+    guard (0...100_000).contains(maxNewTokens) else {
+      throw ValidationError("--max-new-tokens must be in 0...100000, got \(maxNewTokens)")
+    }
+    guard temperature >= 0 && temperature <= 100 else {
+      throw ValidationError("--temperature must be in 0...100, got \(temperature)")
+    }
+    guard (topK ?? 1) >= 1 else { throw ValidationError("--top-k must be at least 1, got \(topK!)") }
+    guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
+    guard logits != nil || maxNewTokens > 0 else {
+      throw ValidationError("nothing to do: give --logits, --max-new-tokens or both")
+    }
+    if let logits {
+      do {
+        try OutputPath.check(logits, inputs: [model])
+      } catch let problem as OutputPath.Problem {
+        throw ValidationError("--logits: \(problem)")
+      }
+    }
+    if let tokenIds { _ = try Self.ids(tokenIds) }
+  }
+
+  /// The ids of `--token-ids`.
+  static func ids(_ text: String) throws -> [Int] {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+    let ids = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard ids.count == parts.count, !ids.isEmpty, ids.allSatisfy({ $0 >= 0 }) else {
+      throw ValidationError("--token-ids must be comma-separated non-negative whole numbers, got \"\(text)\"")
+    }
+    return ids
+  }
+
+  func run() throws {
+    let loaded = try HuggingFaceModel(folder: model)
+    let network = loaded.model
+    let promptIds: [Int]
+    if let prompt {
+      guard let tokenizer = loaded.tokenizer else {
+        throw ValidationError("--prompt needs a tokenizer.json in \(model); give --token-ids instead")
+      }
+      promptIds = try tokenizer.encode(prompt, addSpecialTokens: true)
+      guard !promptIds.isEmpty else { throw ValidationError("--prompt encodes to no tokens") }
+    } else {
+      promptIds = try Self.ids(tokenIds!)
+    }
+    if let bad = promptIds.first(where: { $0 >= network.vocabulary }) {
+      throw ValidationError("token id \(bad) is outside the model's vocabulary of \(network.vocabulary)")
+    }
+    if let logits {
+      let scores = network.logits(promptIds, layout: .single(promptIds.count))
+      try Self.requireFinite(scores, what: "the logits")
+      try NpyArray(scores).write(to: logits)
+    }
+    guard maxNewTokens > 0 else { return }
+    let sampler = TokenSampler(temperature: temperature, topK: topK, topP: topP)
+    let stop = ignoreEOS ? [] : Set(loaded.endOfSequence)
+    let clock = ContinuousClock()
+    let start = clock.now
+    var firstToken: ContinuousClock.Instant?
+    var streamed: [Int] = []
+    var printed = 0
+    let generated = network.generate(
+      prompt: promptIds, count: maxNewTokens, sampler: sampler, stop: stop, seed: seed
+    ) { token in
+      if firstToken == nil { firstToken = clock.now }
+      guard format == .text else { return }
+      streamed.append(token)
+      if let tokenizer = loaded.tokenizer, let text = try? tokenizer.decode(streamed) {
+        // Print only whole characters: a token can end inside a UTF-8 sequence.
+        guard !text.hasSuffix("\u{FFFD}") else { return }
+        print(text.dropFirst(printed), terminator: "")
+        printed = text.count
+      } else {
+        print(streamed.count == 1 ? "\(token)" : " \(token)", terminator: "")
+      }
+      fflush(nil)  // show each token as it comes
+    }
+    let end = clock.now
+    let prefill = Stopwatch.seconds(in: firstToken! - start)
+    let decode = Stopwatch.seconds(in: end - firstToken!)
+    let stats = Statistics(
+      promptTokens: promptIds.count, generated: generated.count, prefillSeconds: prefill,
+      decodeSeconds: decode,
+      kvCacheBytes: Self.cacheBytes(network, tokens: promptIds.count + generated.count),
+      weightBytes: loaded.weightBytes, architecture: loaded.checkpoint.architecture)
+    switch format {
+    case .json:
+      let text = try loaded.tokenizer.map { try $0.decode(generated) }
+      print(try Self.json(prompt: promptIds, generated: generated, text: text, stats: stats))
+    case .text:
+      print("")
+      print(stats.summary)
+    }
+  }
+
+  /// Refuses non-finite numbers rather than writing them as an answer.
+  static func requireFinite(_ m: Matrix<Float>, what: String) throws {
+    for r in 0..<m.rows {
+      if let c = (0..<m.columns).first(where: { !m[r, $0].isFinite }) {
+        throw ValidationError(
+          "\(what) at position \(r), column \(c) are not finite (\(m[r, c])): the weights hold NaN or Inf")
+      }
+    }
+  }
+
+  /// KV-cache bytes for `tokens` tokens (every layer's cache at that length).
+  static func cacheBytes(_ network: DecoderModel<Float>, tokens: Int) -> Int {
+    network.makeCaches(capacity: 1).reduce(0) { $0 + ($1.keyWidth + $1.valueWidth) * tokens * 4 }
+  }
+
+  struct Statistics: Encodable {
+    var promptTokens: Int, generated: Int
+    var prefillSeconds: Double, decodeSeconds: Double
+    var kvCacheBytes: Int, weightBytes: Int
+    var expertsPerToken: String
+
+    init(
+      promptTokens: Int, generated: Int, prefillSeconds: Double, decodeSeconds: Double, kvCacheBytes: Int,
+      weightBytes: Int, architecture: Architecture
+    ) {
+      (self.promptTokens, self.generated) = (promptTokens, generated)
+      (self.prefillSeconds, self.decodeSeconds) = (prefillSeconds, decodeSeconds)
+      (self.kvCacheBytes, self.weightBytes) = (kvCacheBytes, weightBytes)
+      expertsPerToken =
+        architecture.moe.map {
+          "\($0.topK) of \($0.routedExperts)\($0.sharedExperts > 0 ? " + \($0.sharedExperts) shared" : "") in \(architecture.moeLayers) of \(architecture.layers) layers"
+        } ?? "dense"
+    }
+
+    var prefillTokensPerSecond: Double { Double(promptTokens) / max(prefillSeconds, 1e-9) }
+    var decodeTokensPerSecond: Double { Double(max(generated - 1, 0)) / max(decodeSeconds, 1e-9) }
+
+    var summary: String {
+      String(
+        format:
+          "prefill %d tokens at %.1f tokens/s, decode %d tokens at %.1f tokens/s; experts per token: %@; KV cache %@, weights %@",
+        promptTokens, prefillTokensPerSecond, generated, decodeTokensPerSecond, expertsPerToken,
+        Self.bytes(kvCacheBytes), Self.bytes(weightBytes))
+    }
+
+    static func bytes(_ n: Int) -> String {
+      n >= 1 << 30
+        ? String(format: "%.2f GiB", Double(n) / Double(1 << 30))
+        : n >= 1 << 20 ? String(format: "%.1f MiB", Double(n) / Double(1 << 20)) : "\(n / 1024) KiB"
+    }
+  }
+
+  static func json(prompt: [Int], generated: [Int], text: String?, stats: Statistics) throws -> String {
+    var object: [String: Any] = [
+      "prompt": prompt, "generated": generated,
+      "prefill_tokens_per_second": stats.prefillTokensPerSecond,
+      "decode_tokens_per_second": stats.decodeTokensPerSecond, "kv_cache_bytes": stats.kvCacheBytes,
+      "weight_bytes": stats.weightBytes, "experts_per_token": stats.expertsPerToken,
+    ]
+    if let text { object["text"] = text }
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    return String(decoding: data, as: UTF8.self)
+  }
+}

@@ -1,0 +1,44 @@
+import Foundation
+
+/// Checks, before any work starts, that a run may write a file at a path: the path must
+/// not be one of the run's inputs (nor inside an input folder), must not be a folder, and
+/// its folder must exist.
+public enum OutputPath {
+  /// Why a path cannot take an output.
+  public enum Problem: Error, Equatable, CustomStringConvertible {
+    /// The path is (or lies inside) an input of the same run.
+    case isAnInput(path: String, input: String)
+    /// The path is a folder.
+    case isAFolder(String)
+    /// The folder the file would go into does not exist.
+    case missingFolder(path: String, folder: String)
+
+    /// The problem, naming the path.
+    public var description: String {
+      switch self {
+      case .isAnInput(let path, let input): "output \(path) would overwrite the input \(input)"
+      case .isAFolder(let path): "output \(path) is a folder, not a file"
+      case .missingFolder(let path, let folder): "output \(path) is in \(folder), which does not exist"
+      }
+    }
+  }
+
+  /// Throws `Problem` when `path` cannot take an output of a run that reads `inputs`.
+  public static func check(_ path: String, inputs: [String]) throws {
+    let target = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath()
+    for input in inputs {
+      let source = URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath()
+      if target.path == source.path || target.path.hasPrefix(source.path + "/") {
+        throw Problem.isAnInput(path: path, input: input)
+      }
+    }
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: target.path, isDirectory: &isFolder), isFolder.boolValue {
+      throw Problem.isAFolder(path)
+    }
+    let folder = target.deletingLastPathComponent().path
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+      throw Problem.missingFolder(path: path, folder: folder)
+    }
+  }
+}

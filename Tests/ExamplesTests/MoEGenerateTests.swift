@@ -1,0 +1,108 @@
+import Foundation
+import Linalg
+import ModelIO
+import Testing
+
+/// `moe-generate` on the checkpoints `transformers` wrote: the documented outputs, and a
+/// one-line error (with nothing written) for each bad argument.
+@Suite struct MoEGenerateTests {
+  static let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("ModelIOTests/Fixtures/models")
+
+  static func model(_ family: String) -> String { models.appendingPathComponent(family).path }
+
+  struct Reference: Decodable {
+    var prompt: [Int]
+    var generated: [Int]
+  }
+
+  static func reference(_ family: String) throws -> Reference {
+    try JSONDecoder().decode(
+      Reference.self, from: Data(contentsOf: URL(fileURLWithPath: model(family) + "/reference.json")))
+  }
+
+  @Test func writesTheLogitsOfEveryPromptPosition() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-generate-\(UInt64.random(in: 0..<1 << 40))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let output = folder.appendingPathComponent("logits.npy").path
+    let reference = try Self.reference("mixtral")
+    let result = try ExampleRunner.run(
+      "moe-generate",
+      [
+        "--model", Self.model("mixtral"), "--token-ids",
+        reference.prompt.map(String.init).joined(separator: ","),
+        "--logits", output,
+      ])
+    #expect(result.status == 0, "\(result.errors)")
+    let logits = try NpyArray(contentsOfFile: output).matrix(as: Float.self)
+    let expected = try NpyArray(contentsOfFile: Self.model("mixtral") + "/logits.npy").matrix(as: Float.self)
+    #expect(logits.rows == reference.prompt.count && logits.columns == 512)
+    var worst: Float = 0
+    for r in 0..<logits.rows {
+      for c in 0..<logits.columns { worst = max(worst, abs(logits[r, c] - expected[r, c])) }
+    }
+    #expect(worst < 1e-3)
+  }
+
+  @Test func printsTheGreedyContinuationAsJSON() throws {
+    let reference = try Self.reference("qwen3_moe")
+    let result = try ExampleRunner.run(
+      "moe-generate",
+      [
+        "--model", Self.model("qwen3_moe"), "--token-ids",
+        reference.prompt.map(String.init).joined(separator: ","),
+        "--max-new-tokens", "\(reference.generated.count)", "--format", "json",
+      ])
+    #expect(result.status == 0, "\(result.errors)")
+    let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+    #expect(object?["generated"] as? [Int] == reference.generated)
+  }
+
+  @Test func streamsTextFromAPromptAndReportsSpeed() throws {
+    let result = try ExampleRunner.run(
+      "moe-generate",
+      ["--model", Self.model("qwen2_moe"), "--prompt", "def main():", "--max-new-tokens", "6"])
+    #expect(result.status == 0, "\(result.errors)")
+    #expect(result.output.contains("tokens/s") && result.output.contains("2 of 8 + 1 shared"))
+  }
+
+  @Test func samplingIsDeterministicUnderASeed() throws {
+    func sample(_ seed: Int) throws -> String {
+      try ExampleRunner.run(
+        "moe-generate",
+        [
+          "--model", Self.model("qwen2_moe"), "--token-ids", "5,6,7", "--max-new-tokens", "12",
+          "--temperature",
+          "1.5", "--top-k", "40", "--top-p", "0.95", "--seed", "\(seed)", "--format", "json",
+        ]
+      ).output.components(separatedBy: "\"generated\"")[1].components(separatedBy: "]")[0]
+    }
+    #expect(try sample(1) == sample(1))
+    #expect(try sample(1) != sample(2))
+  }
+
+  @Test(arguments: [
+    (["--token-ids", "3,x", "--max-new-tokens", "2"], "comma-separated"),
+    (["--token-ids", "3", "--prompt", "a", "--max-new-tokens", "2"], "exactly one of"),
+    (["--token-ids", "3"], "nothing to do"),
+    (["--token-ids", "3", "--max-new-tokens", "1000000"], "--max-new-tokens must be in"),
+    (["--token-ids", "3", "--max-new-tokens", "2", "--top-p", "0"], "--top-p must be in"),
+    (["--token-ids", "3", "--max-new-tokens", "2", "--temperature=-1"], "--temperature must be in"),
+    (["--token-ids", "9999", "--max-new-tokens", "2"], "outside the model's vocabulary"),
+    (["--prompt", "hi", "--max-new-tokens", "2"], "needs a tokenizer.json"),
+    (["--token-ids", "3", "--logits", "/nonexistent-moekit/l.npy"], "does not exist"),
+  ])
+  func badArgumentsAreOneLineErrors(arguments: [String], message: String) throws {
+    let result = try ExampleRunner.run("moe-generate", ["--model", Self.model("llama")] + arguments)
+    #expect(result.status != 0)
+    #expect(result.errors.contains(message), "\(result.errors)")
+  }
+
+  @Test func aMissingModelFolderIsNamed() throws {
+    let result = try ExampleRunner.run(
+      "moe-generate", ["--model", "/nonexistent-moekit", "--token-ids", "1", "--max-new-tokens", "1"])
+    #expect(result.status != 0 && result.errors.contains("cannot read the model at /nonexistent-moekit"))
+  }
+}
