@@ -60,6 +60,16 @@ FAMILIES = {
     "qwen3_moe": (transformers.Qwen3MoeConfig, dict(
         intermediate_size=96, moe_intermediate_size=32, num_experts=8, num_experts_per_tok=2, head_dim=16,
         norm_topk_prob=True, decoder_sparse_step=2, tie_word_embeddings=True)),
+    "deepseek_v3": (transformers.DeepseekV3Config, dict(
+        intermediate_size=96, moe_intermediate_size=32, n_routed_experts=8, n_shared_experts=1, num_experts_per_tok=2,
+        n_group=2, topk_group=1, first_k_dense_replace=1, routed_scaling_factor=2.5, q_lora_rank=32, kv_lora_rank=16,
+        qk_nope_head_dim=8, qk_rope_head_dim=8, v_head_dim=16, num_key_value_heads=4,
+        rope_parameters=dict(rope_type="yarn", rope_theta=10000.0, factor=4.0, original_max_position_embeddings=64,
+                             mscale=1.0, mscale_all_dim=1.0, beta_fast=32, beta_slow=1))),
+    "deepseek_v3-no-q-lora": (transformers.DeepseekV3Config, dict(
+        intermediate_size=96, moe_intermediate_size=32, n_routed_experts=8, n_shared_experts=2, num_experts_per_tok=3,
+        n_group=4, topk_group=2, first_k_dense_replace=2, q_lora_rank=None, kv_lora_rank=16,
+        qk_nope_head_dim=8, qk_rope_head_dim=4, v_head_dim=8, num_key_value_heads=4, tie_word_embeddings=True)),
     "olmoe": (transformers.OlmoeConfig, dict(
         intermediate_size=32, num_experts=8, num_experts_per_tok=2, clip_qkv=3.0)),
 }

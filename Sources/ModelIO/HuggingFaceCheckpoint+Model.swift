@@ -17,6 +17,10 @@ import MoE
 ///   `linear`, `llama3` and `yarn`; Mistral's and Mixtral's `sliding_window`, Qwen2-MoE's
 ///   `layer_types`.
 ///
+/// DeepSeek-V3 (and Kimi-K2, which shares its type): multi-head latent attention (see
+/// `latentAttention`), dense layers before `first_k_dense_replace`, group-limited sigmoid
+/// routing with the correction bias; its multi-token-prediction layers are not loaded.
+///
 /// Any tensor of the checkpoint that the model does not read is an error
 /// (`unexpectedTensors`): a file with more than its config describes is not trusted.
 extension HuggingFaceCheckpoint {
@@ -30,7 +34,7 @@ extension HuggingFaceCheckpoint {
     let blocks = try (0..<layerCount).map { i in
       DecoderBlock(
         attentionNorm: try norm("model.layers.\(i).input_layernorm.weight", width, epsilon),
-        attention: .grouped(try attention(layer: i, epsilon: epsilon)),
+        attention: try attention(layer: i, epsilon: epsilon),
         feedForward: TransformerBlock(
           feedForwardNorm: try norm("model.layers.\(i).post_attention_layernorm.weight", width, epsilon),
           feedForward: try feedForward(layer: i)))
@@ -42,7 +46,14 @@ extension HuggingFaceCheckpoint {
     } else {
       head = Linear(weight: try tensor("lm_head.weight", [vocabulary, width], Float.self))
     }
-    let unread = ledger.unread(of: weights.names).filter { !$0.hasSuffix("rotary_emb.inv_freq") }
+    // DeepSeek-V3's multi-token-prediction layers follow the main ones; `transformers`
+    // skips them too.
+    let mtp = (layerCount..<layerCount + architecture.multiTokenPredictionModules).map {
+      "model.layers.\($0)."
+    }
+    let unread = ledger.unread(of: weights.names).filter { name in
+      !name.hasSuffix("rotary_emb.inv_freq") && !mtp.contains { name.hasPrefix($0) }
+    }
     guard unread.isEmpty else { throw CheckpointError.unexpectedTensors(unread) }
     return DecoderModel(embedding: embedding, blocks: blocks, finalNorm: finalNorm, head: head)
   }
@@ -66,10 +77,96 @@ extension HuggingFaceCheckpoint {
     return ids
   }
 
+  /// Layer `i`'s attention sublayer.
+  func attention(layer i: Int, epsilon: Float) throws -> AttentionSublayer<Float> {
+    switch architecture.attention {
+    case .grouped: .grouped(try groupedAttention(layer: i, epsilon: epsilon))
+    case .latent: .latent(try latentAttention(layer: i))
+    }
+  }
+
+  /// Layer `i`'s multi-head latent attention (DeepSeek-V2/V3): `q_proj`, or `q_a_proj` →
+  /// `q_a_layernorm` → `q_b_proj`; `kv_a_proj_with_mqa` → `kv_a_layernorm` → `kv_b_proj`;
+  /// `o_proj`; biases on `q_a_proj`, `kv_a_proj_with_mqa` and `o_proj` with
+  /// `attention_bias`. The checkpoints store each RoPE slice interleaved (pairs `2j, 2j+1`,
+  /// `rope_interleave`, default true): those rows are reordered evens-then-odds at load,
+  /// which turns the interleaved rotation into `RotaryEmbedding`'s rotate-half one without
+  /// changing any score. The latent norms use `transformers`' fixed ε = 1e-6. Under YaRN
+  /// with `mscale_all_dim`, scores are scaled by `mscale²/√(Dn + Dr)`.
+  func latentAttention(layer i: Int) throws -> MultiHeadLatentAttention<Float> {
+    guard case .latent(let heads, let queryRank, let r, let dn, let dr, let dv) = architecture.attention
+    else {
+      preconditionFailure("latentAttention on grouped-query attention")
+    }
+    let prefix = "model.layers.\(i).self_attn"
+    let (bias, interleaved) = try checked {
+      (try config.bool("attention_bias", fallback: false), try config.bool("rope_interleave", fallback: true))
+    }
+    func projection(_ name: String, _ rows: Int, _ columns: Int, bias: Bool, rope: [Range<Int>] = []) throws
+      -> Linear<Float>
+    {
+      var weight = try tensor("\(prefix).\(name).weight", [rows, columns], Float.self)
+      var b = bias ? try tensor("\(prefix).\(name).bias", [rows], Float.self) : nil
+      if interleaved && !rope.isEmpty {
+        let order = Self.deinterleavedRows(rows, slices: rope)
+        weight = weight.gatheringRows(order)
+        b = b.map { v in Matrix(row: order.map { v[0, $0] }) }
+      }
+      return Linear(weight: weight, bias: b)
+    }
+    let queryRope = (0..<heads).map { h in h * (dn + dr) + dn..<(h + 1) * (dn + dr) }
+    let queryWidth = heads * (dn + dr)
+    var (query, queryDown, queryNorm, queryUp):
+      (Linear<Float>?, Linear<Float>?, RMSNorm<Float>?, Linear<Float>?)
+    if let queryRank {
+      queryDown = try projection("q_a_proj", queryRank, width, bias: bias)
+      queryNorm = try norm("\(prefix).q_a_layernorm.weight", queryRank, 1e-6)
+      queryUp = try projection("q_b_proj", queryWidth, queryRank, bias: false, rope: queryRope)
+    } else {
+      query = try projection("q_proj", queryWidth, width, bias: false, rope: queryRope)
+    }
+    let rotary = try self.rotary(headDimensions: dr)
+    var scale = 1 / Double(dn + dr).squareRoot()
+    if case .yarn(let factor, _, _, _, _, _) = rotary.scaling {
+      let all = try checked { try yarnField("mscale_all_dim") }
+      if all != 0 {
+        scale *= RotaryEmbedding.yarnMagnitude(factor, all) * RotaryEmbedding.yarnMagnitude(factor, all)
+      }
+    }
+    return MultiHeadLatentAttention(
+      query: query, queryDown: queryDown, queryNorm: queryNorm, queryUp: queryUp,
+      keyValueDown: try projection("kv_a_proj_with_mqa", r + dr, width, bias: bias, rope: [r..<r + dr]),
+      keyValueNorm: try norm("\(prefix).kv_a_layernorm.weight", r, 1e-6),
+      keyValueUp: try projection("kv_b_proj", heads * (dn + dv), r, bias: false),
+      output: try projection("o_proj", width, heads * dv, bias: bias),
+      heads: heads, nopeDimensions: dn, valueDimensions: dv, rotary: rotary, scale: scale)
+  }
+
+  /// Row order that lists, within each slice, the even rows first and then the odd ones.
+  static func deinterleavedRows(_ rows: Int, slices: [Range<Int>]) -> [Int] {
+    var order = Array(0..<rows)
+    for slice in slices {
+      let rows = Array(slice)
+      let reordered =
+        stride(from: 0, to: rows.count, by: 2).map { rows[$0] }
+        + stride(from: 1, to: rows.count, by: 2).map { rows[$0] }
+      for (j, row) in zip(slice, reordered) { order[j] = row }
+    }
+    return order
+  }
+
+  /// A number from the RoPE parameters (`rope_parameters` or `rope_scaling`), 0 when absent.
+  func yarnField(_ key: String) throws -> Double {
+    guard case .object(let fields)? = config.fields["rope_parameters"] ?? config.fields["rope_scaling"] else {
+      return 0
+    }
+    return try ConfigFields(fields: fields).double(key, fallback: 0)
+  }
+
   /// Layer `i`'s grouped-query attention.
-  func attention(layer i: Int, epsilon: Float) throws -> MultiHeadAttention<Float> {
+  func groupedAttention(layer i: Int, epsilon: Float) throws -> MultiHeadAttention<Float> {
     guard case .grouped(let heads, let kvHeads, let headDim, _, let qkNorm) = architecture.attention else {
-      throw CheckpointError.unsupportedModelType(modelType, supported: Self.supportedModelTypes)
+      preconditionFailure("groupedAttention on latent attention")
     }
     let prefix = "model.layers.\(i).self_attn"
     let (qkvBias, outputBias) = try checked {

@@ -43,6 +43,40 @@ public struct MultiHeadLatentAttention<Scalar: BLASScalar>: Sendable, ParameterC
   public let nopeDimensions: Int, ropeDimensions: Int, valueDimensions: Int, latentRank: Int
   /// The rotation of `q_pe` and `k_pe`.
   public var rotary: RotaryEmbedding
+  /// The factor on the scores: `1/√(Dn + Dr)`, times `mscale²` under DeepSeek's YaRN
+  /// (`mscale_all_dim`).
+  public var scale: Double
+
+  /// MLA from its parts (`query` xor `queryDown` + `queryNorm` + `queryUp`).
+  ///
+  /// - Precondition: the projections' shapes fit the head counts and widths.
+  public init(
+    query: Linear<Scalar>?, queryDown: Linear<Scalar>?, queryNorm: RMSNorm<Scalar>?, queryUp: Linear<Scalar>?,
+    keyValueDown: Linear<Scalar>, keyValueNorm: RMSNorm<Scalar>, keyValueUp: Linear<Scalar>,
+    output: Linear<Scalar>,
+    heads: Int, nopeDimensions: Int, valueDimensions: Int, rotary: RotaryEmbedding, scale: Double? = nil
+  ) {
+    let (r, dr) = (keyValueNorm.weight.value.columns, rotary.headDimensions)
+    let queryWidth = heads * (nopeDimensions + dr)
+    precondition(
+      (query != nil) != (queryDown != nil && queryNorm != nil && queryUp != nil)
+        && (query?.outputDimensions ?? queryUp!.outputDimensions) == queryWidth
+        && keyValueDown.outputDimensions == r + dr
+        && keyValueUp.inputDimensions == r
+        && keyValueUp.outputDimensions == heads * (nopeDimensions + valueDimensions)
+        && output.inputDimensions == heads * valueDimensions,
+      "MultiHeadLatentAttention: projections do not fit \(heads) heads of \(nopeDimensions)+\(dr) (values \(valueDimensions)) over a latent of \(r)"
+    )
+    (self.query, self.queryDown, self.queryNorm, self.queryUp) = (query, queryDown, queryNorm, queryUp)
+    (self.keyValueDown, self.keyValueNorm, self.keyValueUp, self.output) = (
+      keyValueDown, keyValueNorm, keyValueUp, output
+    )
+    self.heads = heads
+    (self.nopeDimensions, self.ropeDimensions) = (nopeDimensions, dr)
+    (self.valueDimensions, self.latentRank) = (valueDimensions, r)
+    self.rotary = rotary
+    self.scale = scale ?? 1 / Double(nopeDimensions + dr).squareRoot()
+  }
 
   /// Randomly initialised MLA of width `dimensions`.
   ///
@@ -78,14 +112,13 @@ public struct MultiHeadLatentAttention<Scalar: BLASScalar>: Sendable, ParameterC
     (self.nopeDimensions, self.ropeDimensions) = (nopeDimensions, ropeDimensions)
     (self.valueDimensions, self.latentRank) = (valueDimensions, latentRank)
     rotary = RotaryEmbedding(headDimensions: ropeDimensions, base: ropeBase)
+    scale = 1 / Double(nopeDimensions + ropeDimensions).squareRoot()
   }
 
   /// `d`.
   public var dimensions: Int { keyValueDown.inputDimensions }
   /// `Dn + Dr`, the width of a query or key head.
   var keyDimensions: Int { nopeDimensions + ropeDimensions }
-  /// `1/√(Dn + Dr)`.
-  var scale: Double { 1 / Double(keyDimensions).squareRoot() }
 
   /// An empty cache for one sequence: `r + Dr` scalars per token (`c`, then `k_pe`).
   public func makeCache(capacity: Int = 16) -> KVCache<Scalar> {
