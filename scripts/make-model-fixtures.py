@@ -70,6 +70,17 @@ FAMILIES = {
         intermediate_size=96, moe_intermediate_size=32, n_routed_experts=8, n_shared_experts=2, num_experts_per_tok=3,
         n_group=4, topk_group=2, first_k_dense_replace=2, q_lora_rank=None, kv_lora_rank=16,
         qk_nope_head_dim=8, qk_rope_head_dim=4, v_head_dim=8, num_key_value_heads=4, tie_word_embeddings=True)),
+    "deepseek_v2": (transformers.DeepseekV2Config, dict(
+        intermediate_size=96, moe_intermediate_size=32, n_routed_experts=8, n_shared_experts=1, num_experts_per_tok=2,
+        first_k_dense_replace=1, topk_method="group_limited_greedy", n_group=4, topk_group=2,
+        routed_scaling_factor=1.5, q_lora_rank=None, kv_lora_rank=16, qk_nope_head_dim=8, qk_rope_head_dim=8,
+        v_head_dim=16, num_key_value_heads=4)),
+    "deepseek_v2-greedy-yarn": (transformers.DeepseekV2Config, dict(
+        intermediate_size=96, moe_intermediate_size=32, n_routed_experts=4, n_shared_experts=2, num_experts_per_tok=2,
+        first_k_dense_replace=0, topk_method="greedy", q_lora_rank=24, kv_lora_rank=16, qk_nope_head_dim=8,
+        qk_rope_head_dim=8, v_head_dim=8, num_key_value_heads=4,
+        rope_parameters=dict(rope_type="yarn", rope_theta=10000.0, factor=2.0, original_max_position_embeddings=64,
+                             mscale=0.707, mscale_all_dim=0.707))),
     "olmoe": (transformers.OlmoeConfig, dict(
         intermediate_size=32, num_experts=8, num_experts_per_tok=2, clip_qkv=3.0)),
 }

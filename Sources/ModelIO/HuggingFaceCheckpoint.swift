@@ -29,7 +29,7 @@ import MoE
 public struct HuggingFaceCheckpoint: Sendable {
   /// The model types whose blocks load.
   public static let supportedModelTypes = [
-    "llama", "mistral", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v3",
+    "llama", "mistral", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v3",
   ]
 
   /// The configuration's fields.
@@ -125,25 +125,36 @@ public struct HuggingFaceCheckpoint: Sendable {
     case "olmoe":
       router = TopKSoftmaxRouter(
         gate: gate, k: k, normalizeTopK: try checked { try config.bool("norm_topk_prob", fallback: false) })
-    case "deepseek_v3":
-      let (groups, keptGroups, normalize, scaling, sharedCount) = try checked {
+    case "deepseek_v2", "deepseek_v3":
+      let v3 = modelType == "deepseek_v3"
+      let (method, normalize, scaling, sharedCount) = try checked {
         (
-          try config.int("n_group", fallback: 1), try config.int("topk_group", fallback: 1),
-          try config.bool("norm_topk_prob", fallback: true),
-          try config.double("routed_scaling_factor", fallback: 2.5),
+          v3 ? "group_limited" : try config.string("topk_method") ?? "greedy",
+          // transformers' DeepSeek-V2 router never renormalises, whatever norm_topk_prob says.
+          v3 ? try config.bool("norm_topk_prob", fallback: true) : false,
+          try config.double("routed_scaling_factor", fallback: v3 ? 2.5 : 1),
           try config.int("n_shared_experts", minimum: 0, fallback: 0)
         )
       }
+      guard ["greedy", "group_limited_greedy", "group_limited"].contains(method) else {
+        throw CheckpointError.unsupportedField(
+          field: "topk_method", value: method, supported: "greedy, group_limited_greedy")
+      }
+      let (groups, keptGroups) =
+        method == "greedy"
+        ? (1, 1)
+        : try checked { (try config.int("n_group", fallback: 1), try config.int("topk_group", fallback: 1)) }
       guard experts % groups == 0, keptGroups <= groups, k <= experts / groups * keptGroups else {
         throw CheckpointError.config(
           .inconsistent(
             fields: ["n_routed_experts", "n_group", "topk_group", "num_experts_per_tok"],
             reason: "\(k) of \(experts) experts from \(keptGroups) of \(groups) groups"))
       }
-      let bias = try tensor("\(prefix).gate.e_score_correction_bias", [experts], Scalar.self)
+      let bias = v3 ? try tensor("\(prefix).gate.e_score_correction_bias", [experts], Scalar.self) : nil
       var groupLimited = GroupLimitedRouter(
-        gate: gate, k: k, scoring: .sigmoid, selectionBias: bias, groupCount: groups, topKGroup: keptGroups,
-        groupScore: .sumOfTopTwo, normalizeTopK: normalize, routedScalingFactor: Scalar(scaling))
+        gate: gate, k: k, scoring: v3 ? .sigmoid : .softmax, selectionBias: bias, groupCount: groups,
+        topKGroup: keptGroups, groupScore: v3 ? .sumOfTopTwo : .best, normalizeTopK: normalize,
+        routedScalingFactor: Scalar(scaling))
       groupLimited.ineligibleScore = 0
       router = groupLimited
       if sharedCount > 0 {

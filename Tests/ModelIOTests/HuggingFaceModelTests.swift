@@ -10,7 +10,7 @@ import Testing
 @Suite struct HuggingFaceModelTests {
   static let families = [
     "llama", "llama-llama3-rope", "llama-linear-rope", "llama-yarn-rope", "mistral", "mixtral", "qwen2_moe",
-    "qwen3_moe", "olmoe", "deepseek_v3", "deepseek_v3-no-q-lora",
+    "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v2-greedy-yarn", "deepseek_v3", "deepseek_v3-no-q-lora",
   ]
 
   struct Reference: Decodable {
