@@ -81,6 +81,14 @@ FAMILIES = {
         qk_rope_head_dim=8, v_head_dim=8, num_key_value_heads=4,
         rope_parameters=dict(rope_type="yarn", rope_theta=10000.0, factor=2.0, original_max_position_embeddings=64,
                              mscale=0.707, mscale_all_dim=0.707))),
+    "glm4_moe": (transformers.Glm4MoeConfig, dict(
+        intermediate_size=96, moe_intermediate_size=32, n_routed_experts=8, n_shared_experts=1, num_experts_per_tok=2,
+        n_group=2, topk_group=1, first_k_dense_replace=1, routed_scaling_factor=1.8, head_dim=16, attention_bias=True,
+        use_qk_norm=True, rope_parameters=dict(rope_type="default", rope_theta=10000.0, partial_rotary_factor=0.5))),
+    "glm4_moe-no-qk-norm": (transformers.Glm4MoeConfig, dict(
+        intermediate_size=96, moe_intermediate_size=32, n_routed_experts=4, n_shared_experts=1, num_experts_per_tok=2,
+        first_k_dense_replace=0, head_dim=16, use_qk_norm=False, norm_topk_prob=False,
+        rope_parameters=dict(rope_type="default", rope_theta=10000.0, partial_rotary_factor=0.75))),
     "olmoe": (transformers.OlmoeConfig, dict(
         intermediate_size=32, num_experts=8, num_experts_per_tok=2, clip_qkv=3.0)),
 }

@@ -77,9 +77,10 @@ struct Measurement {
       s.moe = moe
     }
     switch a.attention {
-    case .grouped(let heads, let kvHeads, let headDim, let bias, let qkNorm):
+    case .grouped(let heads, let kvHeads, let headDim, let bias, let qkNorm, let outputBias):
       s.attention = .grouped(
-        heads: heads, kvHeads: kvHeads, headDim: shrinkHead(headDim), qkvBias: bias, qkNorm: qkNorm)
+        heads: heads, kvHeads: kvHeads, headDim: shrinkHead(headDim), qkvBias: bias, qkNorm: qkNorm,
+        outputBias: outputBias)
     case .latent(let heads, let qRank, let kvRank, let nope, let rope, let v):
       s.attention = .latent(
         heads: heads, qLoRARank: qRank.map(shrink), kvLoRARank: shrink(kvRank), nopeHeadDim: shrinkHead(nope),
@@ -126,7 +127,7 @@ struct Measurement {
 
   func attention(_ a: Architecture, using g: inout Xoshiro256StarStar) -> AttentionSublayer<Float> {
     switch a.attention {
-    case .grouped(let heads, let kvHeads, let headDim, let bias, _):
+    case .grouped(let heads, let kvHeads, let headDim, let bias, _, _):
       return .grouped(
         MultiHeadAttention(
           dimensions: a.width, heads: heads, kvHeads: kvHeads, headDimensions: headDim, bias: bias, using: &g)

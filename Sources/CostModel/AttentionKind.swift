@@ -11,7 +11,10 @@
 public enum AttentionKind: Sendable, Equatable {
   /// MHA or GQA with optional biases on `q`, `k`, `v` (Qwen2) and optional per-head
   /// RMSNorms on `q` and `k` (Qwen3, OLMoE, of width `headDim` or of the whole projection).
-  case grouped(heads: Int, kvHeads: Int, headDim: Int, qkvBias: Bool, qkNorm: QKNorm)
+  /// `outputBias`: a bias on `o` too (Llama's and OLMoE's `attention_bias`; Qwen2 and
+  /// GLM-4.5 have none there).
+  case grouped(
+    heads: Int, kvHeads: Int, headDim: Int, qkvBias: Bool, qkNorm: QKNorm, outputBias: Bool = false)
   /// MLA; `qLoRARank == nil` means queries are projected directly (DeepSeek-V2-Lite).
   case latent(heads: Int, qLoRARank: Int?, kvLoRARank: Int, nopeHeadDim: Int, ropeHeadDim: Int, vHeadDim: Int)
 
@@ -38,7 +41,7 @@ public enum AttentionKind: Sendable, Equatable {
   /// Number of query heads.
   public var heads: Int {
     switch self {
-    case .grouped(let heads, _, _, _, _), .latent(let heads, _, _, _, _, _): heads
+    case .grouped(let heads, _, _, _, _, _), .latent(let heads, _, _, _, _, _): heads
     }
   }
 
@@ -46,9 +49,9 @@ public enum AttentionKind: Sendable, Equatable {
   /// the norms inside attention (not the pre-attention norm).
   public func parameters(width d: Int) -> Int {
     switch self {
-    case .grouped(let h, let kv, let hd, let bias, let qkNorm):
+    case .grouped(let h, let kv, let hd, let bias, let qkNorm, let outputBias):
       let projections = d * h * hd + 2 * d * kv * hd + h * hd * d
-      let biases = bias ? h * hd + 2 * kv * hd : 0
+      let biases = (bias ? h * hd + 2 * kv * hd : 0) + (outputBias ? d : 0)
       let norms: Int
       switch qkNorm {
       case .none: norms = 0
@@ -67,7 +70,7 @@ public enum AttentionKind: Sendable, Equatable {
   /// plus the shared rope key, `kvLoRARank + ropeHeadDim`, for MLA.
   public var cachedValuesPerToken: Int {
     switch self {
-    case .grouped(_, let kv, let hd, _, _): 2 * kv * hd
+    case .grouped(_, let kv, let hd, _, _, _): 2 * kv * hd
     case .latent(_, _, let kvRank, _, let rope, _): kvRank + rope
     }
   }
@@ -78,7 +81,7 @@ public enum AttentionKind: Sendable, Equatable {
   /// rope key, values over the latent.
   public var multiplyAddsPerHeadPerPosition: Int {
     switch self {
-    case .grouped(_, _, let hd, _, _): 2 * hd
+    case .grouped(_, _, let hd, _, _, _): 2 * hd
     case .latent(_, _, let kvRank, _, let rope, _): (kvRank + rope) + kvRank
     }
   }
@@ -87,7 +90,7 @@ public enum AttentionKind: Sendable, Equatable {
   /// `o`): what skipping a head saves. Keys and values are kept for the cache.
   public func perHeadParameters(width d: Int) -> Int {
     switch self {
-    case .grouped(let h, _, let hd, _, _): 2 * d * h * hd
+    case .grouped(let h, _, let hd, _, _, _): 2 * d * h * hd
     case .latent(let h, let qRank, _, let nope, let rope, let v):
       (qRank ?? d) * h * (nope + rope) + h * v * d
     }

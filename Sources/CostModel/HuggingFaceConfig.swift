@@ -4,7 +4,9 @@ import Foundation
 /// `transformers` modeling code reads, with its defaults.
 ///
 /// Supported `model_type`s: `llama`, `mistral`, `mixtral`, `qwen2_moe`, `qwen3_moe`,
-/// `deepseek` (DeepSeek-MoE 16B), `deepseek_v2`, `deepseek_v3`, `olmoe`. Anything else is
+/// `deepseek` (DeepSeek-MoE 16B), `deepseek_v2`, `deepseek_v3`, `olmoe`, `glm4_moe` (GLM-4.5:
+/// DeepSeek-V3's MoE layout and router, grouped-query attention with q/k/v biases when
+/// `attention_bias`, per-head q/k norms when `use_qk_norm`). Anything else is
 /// `ConfigError.unsupportedModelType` listing these — never a guess. Missing, mistyped,
 /// out-of-range and mutually inconsistent fields are typed errors naming the field.
 ///
@@ -16,7 +18,7 @@ public enum HuggingFaceConfig {
   /// The `model_type` values the importer understands.
   public static let supportedModelTypes = [
     "llama", "mistral", "mixtral", "qwen2_moe", "qwen3_moe", "deepseek", "deepseek_v2", "deepseek_v3",
-    "olmoe",
+    "olmoe", "glm4_moe",
   ]
 
   /// Reads and imports the `config.json` at `path`.
@@ -81,13 +83,14 @@ public enum HuggingFaceConfig {
       let mlpOnly = Set(try c.indices("mlp_only_layers", below: layers))
       let flags = (0..<layers).map { ($0 + 1) % step == 0 && !mlpOnly.contains($0) }
       architecture = (moe, flags, 0)
-    default:  // the DeepSeek family
+    default:  // the DeepSeek family, and GLM-4.5 which shares its MoE layout
       guard c.has("n_routed_experts") else {
         architecture = (nil, nil, 0)
         break
       }
       var moe = try Self.moe(c, experts: "n_routed_experts", expertHidden: "moe_intermediate_size")
       moe.sharedExperts = try c.int("n_shared_experts", minimum: 0, fallback: 0)
+      moe.routerBias = type == "deepseek_v3" || type == "glm4_moe"
       let firstDense = try c.int("first_k_dense_replace", minimum: 0, fallback: 0)
       guard firstDense <= layers else {
         throw ConfigError.outOfRange(
@@ -96,7 +99,9 @@ public enum HuggingFaceConfig {
       }
       let frequency = try c.int("moe_layer_freq", fallback: 1)
       let flags = (0..<layers).map { $0 >= firstDense && $0 % frequency == 0 }
-      let mtp = type == "deepseek_v3" ? try c.int("num_nextn_predict_layers", minimum: 0, fallback: 0) : 0
+      let mtp =
+        type == "deepseek_v3" || type == "glm4_moe"
+        ? try c.int("num_nextn_predict_layers", minimum: 0, fallback: 0) : 0
       if type != "deepseek", let groups = try c.optionalInt("n_group") {
         let kept = try c.int("topk_group", fallback: groups)
         guard moe.routedExperts % groups == 0, kept <= groups else {
@@ -145,10 +150,17 @@ public enum HuggingFaceConfig {
       }
       headDim = width / heads
     }
-    let bias = type == "qwen2_moe" ? true : try c.bool("attention_bias", fallback: false)
+    // Qwen2-MoE biases q/k/v (`qkv_bias`); GLM-4.5's `attention_bias` is on q/k/v only;
+    // Llama's, OLMoE's and Qwen3's on all four projections.
+    let bias =
+      type == "qwen2_moe"
+      ? try c.bool("qkv_bias", fallback: true) : try c.bool("attention_bias", fallback: false)
+    let outputBias = ["llama", "olmoe", "qwen3_moe"].contains(type) && bias
+    let glmNorm = type == "glm4_moe" ? try c.bool("use_qk_norm", fallback: false) : false
     let qkNorm: AttentionKind.QKNorm =
-      type == "qwen3_moe" ? .perHead : type == "olmoe" ? .perProjection : .none
-    return .grouped(heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: bias, qkNorm: qkNorm)
+      type == "qwen3_moe" || glmNorm ? .perHead : type == "olmoe" ? .perProjection : .none
+    return .grouped(
+      heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: bias, qkNorm: qkNorm, outputBias: outputBias)
   }
 
   /// The routed-expert fields, named per model family.

@@ -16,11 +16,14 @@ public struct MoEShape: Sendable, Equatable {
   public var sharedExpert: FeedForwardShape
   /// Whether a learned scalar gate `d → 1` scales the shared expert (Qwen2-MoE).
   public var sharedExpertGate: Bool
+  /// Whether the router has one more scalar per expert: DeepSeek-V3's and GLM-4.5's
+  /// selection bias (`e_score_correction_bias`, a buffer the checkpoints store).
+  public var routerBias: Bool
 
   /// A MoE shape; shared experts default to the routed expert's shape.
   public init(
     routedExperts: Int, topK: Int, expert: FeedForwardShape, sharedExperts: Int = 0,
-    sharedExpert: FeedForwardShape? = nil, sharedExpertGate: Bool = false
+    sharedExpert: FeedForwardShape? = nil, sharedExpertGate: Bool = false, routerBias: Bool = false
   ) {
     self.routedExperts = routedExperts
     self.topK = topK
@@ -28,10 +31,11 @@ public struct MoEShape: Sendable, Equatable {
     self.sharedExperts = sharedExperts
     self.sharedExpert = sharedExpert ?? expert
     self.sharedExpertGate = sharedExpertGate
+    self.routerBias = routerBias
   }
 
-  /// Router weights for width `d`.
-  public func routerParameters(width d: Int) -> Int { d * routedExperts }
+  /// Router weights for width `d` (and the selection bias, if any).
+  public func routerParameters(width d: Int) -> Int { d * routedExperts + (routerBias ? routedExperts : 0) }
 
   /// Shared experts and their gate for width `d`.
   public func sharedParameters(width d: Int) -> Int {

@@ -30,7 +30,8 @@ public enum ReferenceArchitectures {
     attention: .latent(
       heads: 128, qLoRARank: 1536, kvLoRARank: 512, nopeHeadDim: 128, ropeHeadDim: 64, vHeadDim: 128),
     denseFeedForward: FeedForwardShape(hidden: 18432),
-    moe: MoEShape(routedExperts: 256, topK: 8, expert: FeedForwardShape(hidden: 2048), sharedExperts: 1),
+    moe: MoEShape(
+      routedExperts: 256, topK: 8, expert: FeedForwardShape(hidden: 2048), sharedExperts: 1, routerBias: true),
     isMoELayer: Array(repeating: false, count: 3) + Array(repeating: true, count: 58),
     multiTokenPredictionModules: 1)
 

@@ -165,21 +165,14 @@ extension HuggingFaceCheckpoint {
 
   /// Layer `i`'s grouped-query attention.
   func groupedAttention(layer i: Int, epsilon: Float) throws -> MultiHeadAttention<Float> {
-    guard case .grouped(let heads, let kvHeads, let headDim, _, let qkNorm) = architecture.attention else {
+    guard
+      case .grouped(let heads, let kvHeads, let headDim, let qkvBias, let qkNorm, let outputBias) =
+        architecture
+        .attention
+    else {
       preconditionFailure("groupedAttention on latent attention")
     }
     let prefix = "model.layers.\(i).self_attn"
-    let (qkvBias, outputBias) = try checked {
-      switch modelType {
-      case "qwen2_moe": (try config.bool("qkv_bias", fallback: true), false)
-      case "llama", "olmoe", "qwen3_moe":
-        (
-          try config.bool("attention_bias", fallback: false),
-          try config.bool("attention_bias", fallback: false)
-        )
-      default: (false, false)
-      }
-    }
     func projection(_ name: String, _ rows: Int, _ columns: Int, bias: Bool) throws -> Linear<Float> {
       Linear(
         weight: try tensor("\(prefix).\(name).weight", [rows, columns], Float.self),
@@ -193,7 +186,7 @@ extension HuggingFaceCheckpoint {
       pattern: ScaledDotProductAttention(
         heads: heads, kvHeads: kvHeads, keyDimensions: headDim, valueDimensions: headDim,
         window: try window(layer: i)),
-      rotary: try rotary(headDimensions: headDim))
+      rotary: try rotary(headDimensions: headDim, rotatedDimensions: try rotatedDimensions(headDim)))
     switch qkNorm {
     case .none: break
     case .perHead:
@@ -214,6 +207,25 @@ extension HuggingFaceCheckpoint {
       layer.clip = Float(clip)
     }
     return layer
+  }
+
+  /// The features of a head that RoPE turns: `head_dim · partial_rotary_factor` (from
+  /// `rope_parameters` or the top level; GLM-4.5 rotates half), all by default.
+  func rotatedDimensions(_ headDim: Int) throws -> Int {
+    var factor = try checked { try config.double("partial_rotary_factor", fallback: 1) }
+    if case .object(let fields)? = config.fields["rope_parameters"] {
+      factor = try checked {
+        try ConfigFields(fields: fields).double("partial_rotary_factor", fallback: factor)
+      }
+    }
+    let rotated = Int(Double(headDim) * factor)
+    guard factor > 0, factor <= 1, rotated >= 2, rotated % 2 == 0 else {
+      throw CheckpointError.config(
+        .outOfRange(
+          field: "partial_rotary_factor", value: "\(factor)",
+          requirement: "in (0, 1], rotating an even number of the \(headDim) head features"))
+    }
+    return rotated
   }
 
   /// An RMSNorm whose gain is the named `n`-vector.

@@ -16,11 +16,15 @@ import MoE
 ///   `mlp_only_layers` pick the MoE layers, the others are dense `mlp.*_proj`.
 /// - **DeepSeek-V3** (`deepseek_v3`): `mlp.gate.weight` and `mlp.gate.e_score_correction_bias`;
 ///   sigmoid scores, the bias for selection only, groups scored by their two best biased
-///   scores with the other groups' experts filled with 0 as `transformers` does
-///   (`GroupLimitedRouter.ineligibleScore = 0`), top-k, weights divided by their sum + 1e-20
-///   when `norm_topk_prob` (default true), times `routed_scaling_factor` (default 2.5);
-///   `mlp.shared_experts.*` added unscaled; layers before `first_k_dense_replace` (and off
-///   `moe_layer_freq`) dense.
+///   scores with the other groups' experts excluded (`transformers` 5 masks them with −∞),
+///   top-k, weights divided by their sum + 1e-20 when `norm_topk_prob` (default true),
+///   times `routed_scaling_factor` (default 2.5); `mlp.shared_experts.*` added unscaled;
+///   layers before `first_k_dense_replace` (and off `moe_layer_freq`) dense. **GLM-4.5**
+///   (`glm4_moe`) routes the same way (scaling default 1).
+/// - **DeepSeek-V2** (`deepseek_v2`): softmax scores, `topk_method` `greedy` or
+///   `group_limited_greedy` (groups scored by their best expert, the others' experts set
+///   to 0 as `transformers` does), never renormalised, times `routed_scaling_factor`
+///   (default 1); shared experts as in V3.
 ///
 /// Everything is computed in the matrices' scalar type (`Float` matches `transformers`'
 /// float32 router arithmetic; bf16 and f16 weights are widened on load). Ties in top-k go to
@@ -30,6 +34,7 @@ public struct HuggingFaceCheckpoint: Sendable {
   /// The model types whose blocks load.
   public static let supportedModelTypes = [
     "llama", "mistral", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v3",
+    "glm4_moe",
   ]
 
   /// The configuration's fields.
@@ -125,14 +130,14 @@ public struct HuggingFaceCheckpoint: Sendable {
     case "olmoe":
       router = TopKSoftmaxRouter(
         gate: gate, k: k, normalizeTopK: try checked { try config.bool("norm_topk_prob", fallback: false) })
-    case "deepseek_v2", "deepseek_v3":
-      let v3 = modelType == "deepseek_v3"
+    case "deepseek_v2", "deepseek_v3", "glm4_moe":
+      let v3 = modelType != "deepseek_v2"  // GLM-4.5 routes as DeepSeek-V3 does
       let (method, normalize, scaling, sharedCount) = try checked {
         (
           v3 ? "group_limited" : try config.string("topk_method") ?? "greedy",
           // transformers' DeepSeek-V2 router never renormalises, whatever norm_topk_prob says.
           v3 ? try config.bool("norm_topk_prob", fallback: true) : false,
-          try config.double("routed_scaling_factor", fallback: v3 ? 2.5 : 1),
+          try config.double("routed_scaling_factor", fallback: modelType == "deepseek_v3" ? 2.5 : 1),
           try config.int("n_shared_experts", minimum: 0, fallback: 0)
         )
       }
@@ -155,7 +160,8 @@ public struct HuggingFaceCheckpoint: Sendable {
         gate: gate, k: k, scoring: v3 ? .sigmoid : .softmax, selectionBias: bias, groupCount: groups,
         topKGroup: keptGroups, groupScore: v3 ? .sumOfTopTwo : .best, normalizeTopK: normalize,
         routedScalingFactor: Scalar(scaling))
-      groupLimited.ineligibleScore = 0
+      // transformers 5 masks the dropped groups with -inf for V3 and GLM, with 0 for V2.
+      if !v3 { groupLimited.ineligibleScore = 0 }
       router = groupLimited
       if sharedCount > 0 {
         shared = SharedExpert(

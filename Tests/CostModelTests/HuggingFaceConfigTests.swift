@@ -37,17 +37,18 @@ import Testing
   @Test func deepSeekV3ExactCounts() throws {
     let v3 = try load(PublishedModels.deepSeekV3)
     // Worked out from the config: 3 dense layers of 583,483,392 and 58 MoE layers of
-    // 11,507,286,016 weights, two 926,679,040 embedding matrices and a 7,168 final norm.
-    #expect(v3.totalParameters == 671_026_404_352)
+    // 11,507,286,016 weights plus each router's 256-scalar correction bias, two
+    // 926,679,040 embedding matrices and a 7,168 final norm.
+    #expect(v3.totalParameters == 671_026_404_352 + 58 * 256)
     expectWithin(v3.totalParameters, 671e9, 0.01, "DeepSeek-V3 total")
-    #expect(v3.activeParameters == 37_552_282_624)
+    #expect(v3.activeParameters == 37_552_282_624 + 58 * 256)
     // The published "37B activated" is a rounded figure: 37.55B counting the embedding
     // table, 36.63B without the input embedding; both are within 1.5 %.
     expectWithin(v3.activeParameters, 37e9, 0.015, "DeepSeek-V3 active")
     expectWithin(
       v3.activeParameters - v3.embeddingParameters, 37e9, 0.015, "DeepSeek-V3 active w/o input embedding")
     // One MTP module: a MoE layer, a 2d×d projection, three norms: 11.61B, outside the total.
-    #expect(v3.multiTokenPredictionParameters == 11_507_286_016 + 2 * 7168 * 7168 + 3 * 7168)
+    #expect(v3.multiTokenPredictionParameters == 11_507_286_016 + 256 + 2 * 7168 * 7168 + 3 * 7168)
     #expect(v3.isMoELayer == ReferenceArchitectures.deepSeekV3.isMoELayer)
     #expect(v3.totalParameters == ReferenceArchitectures.deepSeekV3.totalParameters)
     // MLA caches 512 + 64 scalars per layer per token.

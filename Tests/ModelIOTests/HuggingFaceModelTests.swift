@@ -11,6 +11,7 @@ import Testing
   static let families = [
     "llama", "llama-llama3-rope", "llama-linear-rope", "llama-yarn-rope", "mistral", "mixtral", "qwen2_moe",
     "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v2-greedy-yarn", "deepseek_v3", "deepseek_v3-no-q-lora",
+    "glm4_moe", "glm4_moe-no-qk-norm",
   ]
 
   struct Reference: Decodable {
@@ -65,6 +66,16 @@ import Testing
     let error = Self.relativeError(
       Matrix(rows: tokens.count, columns: full.columns, elements: elements), full)
     #expect(error <= 1e-5, "\(family): cached decoding differs by \(error)")
+  }
+
+  /// `CostModel` reads the same `config.json`: its total must be the number of scalars
+  /// `transformers` saved (every module's parameters and buffers, the head once if tied).
+  @Test(arguments: families) func costModelCountsEveryTensorOnce(family: String) throws {
+    let architecture = try HuggingFaceConfig.architecture(
+      contentsOfFile: Self.folder(family) + "/config.json")
+    let file = try SafeTensorsFile(contentsOfFile: Self.folder(family) + "/model.safetensors")
+    let saved = file.names.reduce(0) { $0 + file.tensors[$1]!.count }
+    #expect(architecture.totalParameters == saved, "\(family)")
   }
 
   @Test func reportsEndOfSequenceAndTokenizer() throws {
