@@ -2,6 +2,43 @@
 
 #include <math.h>
 
+// MARK: Kernel choice
+
+static int mk_level_limit = MK_LEVEL_AVX512;
+
+void mk_limit_kernels(int level) { __atomic_store_n(&mk_level_limit, level, __ATOMIC_RELAXED); }
+
+int mk_best_kernel_level(void) {
+#if defined(__x86_64__)
+  if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) return MK_LEVEL_PORTABLE;
+  return __builtin_cpu_supports("avx512f") ? MK_LEVEL_AVX512 : MK_LEVEL_AVX2;
+#else
+  return MK_LEVEL_PORTABLE;
+#endif
+}
+
+int mk_kernel_level(void) {
+  int best = mk_best_kernel_level();
+  int limit = __atomic_load_n(&mk_level_limit, __ATOMIC_RELAXED);
+  return best < limit ? best : limit;
+}
+
+int mk_has_avx512_vnni(void) {
+#if defined(__x86_64__)
+  return __builtin_cpu_supports("avx512vnni");
+#else
+  return 0;
+#endif
+}
+
+int mk_has_avx512_bf16(void) {
+#if defined(__x86_64__)
+  return __builtin_cpu_supports("avx512bf16");
+#else
+  return 0;
+#endif
+}
+
 // MARK: Portable bodies (any processor; also the tails of the vector loops)
 
 static float mk_sigmoid1(float x) {
@@ -30,9 +67,7 @@ static void mk_sgemm_few_rows_portable(ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t 
 #define MK_AVX2 __attribute__((target("avx2,fma")))
 #define MK_INLINE static inline __attribute__((always_inline))
 
-static int mk_has_avx2(void) {
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
+static int mk_has_avx2(void) { return mk_kernel_level() >= MK_LEVEL_AVX2; }
 
 // MARK: Exponential and sigmoid, 8 lanes
 

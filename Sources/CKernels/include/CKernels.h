@@ -6,6 +6,28 @@
 #define MOEKIT_CKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+// MARK: Kernel choice
+
+/// The vector bodies a processor can run, best last.
+enum { MK_LEVEL_PORTABLE = 0, MK_LEVEL_AVX2 = 1, MK_LEVEL_AVX512 = 2 };
+
+/// The best level this processor supports (`__builtin_cpu_supports`: AVX2 needs `avx2` and
+/// `fma`, AVX-512 needs `avx512f` as well).
+int mk_best_kernel_level(void);
+
+/// The level the kernels use: the best one, capped by `mk_limit_kernels`.
+int mk_kernel_level(void);
+
+/// Caps the level the kernels use (`MK_LEVEL_AVX512` lifts the cap), so that tests can run
+/// every body the machine has, the portable one included.
+void mk_limit_kernels(int level);
+
+/// Whether the processor reports AVX-512 VNNI and AVX-512 BF16 (for benchmarks to print;
+/// no kernel depends on them yet).
+int mk_has_avx512_vnni(void);
+int mk_has_avx512_bf16(void);
 
 /// For every row i < m of A and every row j in [jBegin, jEnd) of W:
 ///   C[i·ldc + j] ← α·Σ_p A[i·lda + p]·W[j·ldw + p] + β·C[i·ldc + j]
@@ -29,5 +51,23 @@ void mk_sigmoid(float *x, ptrdiff_t n);
 /// x[i] ← e^(x[i] − shift) for i < n, returning Σ x[i]: the numerator and denominator of
 /// a softmax whose row maximum is `shift` (so every exponent is ≤ 0; −∞ gives 0).
 float mk_exp_shifted_sum(float *x, ptrdiff_t n, float shift);
+
+// MARK: Compact weights
+
+/// BF16: the upper 16 bits of a float32 (sign, 8 exponent bits, 7 mantissa bits), one
+/// `uint16_t` per element, little-endian, rows of `ldw` elements.
+///
+/// For every row i < m of A (float32) and row j in [jBegin, jEnd) of the BF16 matrix W:
+///   C[i·ldc + j] ← Σ_p A[i·lda + p]·W[j·ldw + p] + β·C[i·ldc + j]   (β = 0 overwrites)
+/// Each weight row is read once for up to 8 rows of A; meant for decode-sized m.
+void mk_bf16_gemm_few_rows(ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd, ptrdiff_t k,
+                           const float *a, ptrdiff_t lda, const uint16_t *w, ptrdiff_t ldw,
+                           float beta, float *c, ptrdiff_t ldc);
+
+/// out[i] ← BF16 rounding of x[i], to nearest with ties to even (NaN stays a quiet NaN).
+void mk_f32_to_bf16(const float *x, uint16_t *out, ptrdiff_t n);
+
+/// out[i] ← the float32 value of BF16 x[i] (exact).
+void mk_bf16_to_f32(const uint16_t *x, float *out, ptrdiff_t n);
 
 #endif

@@ -1,0 +1,200 @@
+import CKernels
+import Dispatch
+
+/// A weight matrix that is only ever multiplied, `y = x·Wᵀ` (`W` is `rows × columns`,
+/// out × in, the PyTorch convention), held in a compact format instead of `Float`.
+///
+/// **Formats and byte layout** (row-major, rows contiguous, little-endian):
+/// - `bf16`: 2 bytes per element, the upper half of the element's float32 bits (sign, 8
+///   exponent bits, 7 mantissa bits) — what bf16 safetensors store. Conversion from
+///   `Float` rounds to nearest, ties to even; back to `Float` is exact.
+///
+/// **Products.** Up to 8 rows of `x` (decode) go through `mk_bf16_gemm_few_rows`, which
+/// reads each weight row once for all of them (AVX-512F or AVX2+FMA, portable C
+/// otherwise; the rows of `W` are split over `BLAS.threadCount` workers); more rows
+/// (prefill) dequantize tiles of `W` into `Float` and multiply each with `sgemm`.
+///
+/// The bytes are owned by the matrix or borrowed from memory that an `owner` keeps alive
+/// (a memory-mapped checkpoint), so a bf16 checkpoint is used where it lies.
+public struct WeightMatrix: Sendable {
+  /// How the elements are stored.
+  public enum Format: String, Sendable, CaseIterable {
+    /// bfloat16 (2 bytes per element).
+    case bf16
+  }
+
+  /// The format.
+  public let format: Format
+  /// `out`.
+  public let rows: Int
+  /// `in`.
+  public let columns: Int
+  let storage: _WeightStorage
+
+  /// Products with at most this many rows of `x` use the few-row kernel.
+  public static let fewRows = 8
+
+  /// `matrix` converted to `format` (bf16: rounded to nearest, ties to even).
+  public init(_ matrix: Matrix<Float>, format: Format) {
+    let storage = _WeightStorage(byteCount: matrix.count * 2)
+    matrix.withUnsafeBufferPointer { p in
+      mk_f32_to_bf16(
+        p.baseAddress!,
+        UnsafeMutableRawPointer(mutating: storage.bytes.baseAddress!).assumingMemoryBound(to: UInt16.self),
+        p.count)
+    }
+    self.init(format: format, rows: matrix.rows, columns: matrix.columns, storage: storage)
+  }
+
+  /// A `rows × columns` bf16 matrix over `bytes` (`2·rows·columns` of them, read in place),
+  /// which `owner` keeps valid for as long as the matrix lives.
+  ///
+  /// - Precondition: `bytes.count == 2·rows·columns` and `bytes` is 2-byte aligned.
+  public init(bf16 bytes: UnsafeRawBufferPointer, rows: Int, columns: Int, owner: any AnyObject & Sendable) {
+    precondition(
+      bytes.count == 2 * rows * columns && Int(bitPattern: bytes.baseAddress) % 2 == 0,
+      "WeightMatrix: \(bytes.count) bytes for a \(rows)×\(columns) bf16 matrix")
+    self.init(
+      format: .bf16, rows: rows, columns: columns, storage: _WeightStorage(borrowing: bytes, owner: owner))
+  }
+
+  init(format: Format, rows: Int, columns: Int, storage: _WeightStorage) {
+    (self.format, self.rows, self.columns, self.storage) = (format, rows, columns, storage)
+  }
+
+  /// The bytes that hold the elements.
+  public var byteCount: Int { storage.bytes.count }
+
+  /// The elements as `Float` (exact).
+  public func dequantized() -> Matrix<Float> { dequantized(rows: 0..<rows) }
+
+  /// Rows `range` as `Float` (exact).
+  public func dequantized(rows range: Range<Int>) -> Matrix<Float> {
+    precondition(range.lowerBound >= 0 && range.upperBound <= rows, "WeightMatrix: rows \(range) of \(rows)")
+    var m = Matrix<Float>(rows: range.count, columns: columns)
+    m.withUnsafeMutableBufferPointer { out in
+      mk_bf16_to_f32(elements + range.lowerBound * columns, out.baseAddress!, range.count * columns)
+    }
+    return m
+  }
+
+  var elements: UnsafePointer<UInt16> {
+    UnsafePointer(storage.bytes.baseAddress!.assumingMemoryBound(to: UInt16.self))
+  }
+
+  /// `x·Wᵀ` for `x` of `m × columns`.
+  public func multiplied(_ x: Matrix<Float>) -> Matrix<Float> {
+    var y = Matrix<Float>(rows: x.rows, columns: rows)
+    multiply(x, into: &y)
+    return y
+  }
+
+  /// `y ← x·Wᵀ` (`x` is `m × columns`, `y` is `m × rows`).
+  public func multiply(_ x: Matrix<Float>, into y: inout Matrix<Float>) {
+    precondition(
+      x.columns == columns && y.rows == x.rows && y.columns == rows,
+      "WeightMatrix: \(x.rows)×\(x.columns) · (\(rows)×\(columns))ᵀ into \(y.rows)×\(y.columns)")
+    guard x.rows > 0 && rows > 0 else { return }
+    x.withUnsafeBufferPointer { px in
+      y.withUnsafeMutableBufferPointer { py in
+        multiply(m: x.rows, x: px.baseAddress!, y: py.baseAddress!)
+      }
+    }
+  }
+
+  /// `y ← x·Wᵀ` over raw rows: `x` holds `m` rows of `columns`, `y` `m` rows of `rows`.
+  func multiply(m: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    if m <= Self.fewRows {
+      let (n, k, w) = (rows, columns, elements)
+      let workers = Swift.max(1, Swift.min(BLAS.threadCount, n * k / (1 << 18), n / 8))
+      let pointers = _Pointers(x: x, w: w, y: y)
+      let share = (n / workers + 3) & ~3
+      DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        let begin = Swift.min(n, worker * share)
+        let end = worker == workers - 1 ? n : Swift.min(n, begin + share)
+        guard begin < end else { return }
+        mk_bf16_gemm_few_rows(m, begin, end, k, pointers.x, k, pointers.w, k, 0, pointers.y, n)
+      }
+      return
+    }
+    // Tiles of about 4 MB of Float weights, each one sgemm over every row of x.
+    let tileRows = Swift.max(16, Swift.min(rows, (1 << 20) / Swift.max(1, columns)))
+    var tile = [Float](repeating: 0, count: tileRows * columns)
+    tile.withUnsafeMutableBufferPointer { t in
+      var start = 0
+      while start < rows {
+        let count = Swift.min(tileRows, rows - start)
+        mk_bf16_to_f32(elements + start * columns, t.baseAddress!, count * columns)
+        Float._gemm(
+          transposeA: false, transposeB: true, m: m, n: count, k: columns, alpha: 1, a: x, lda: columns,
+          b: t.baseAddress!, ldb: columns, beta: 0, c: y + start, ldc: rows)
+        start += count
+      }
+    }
+  }
+
+  private struct _Pointers: @unchecked Sendable {
+    let x: UnsafePointer<Float>
+    let w: UnsafePointer<UInt16>
+    let y: UnsafeMutablePointer<Float>
+  }
+}
+
+/// The bytes of a `WeightMatrix`: allocated and owned, or borrowed from memory an owner
+/// keeps alive. Never mutated after initialisation.
+final class _WeightStorage: @unchecked Sendable {
+  let bytes: UnsafeRawBufferPointer
+  private let owner: (any AnyObject & Sendable)?
+  private let owned: Bool
+
+  init(byteCount: Int) {
+    bytes = UnsafeRawBufferPointer(
+      UnsafeMutableRawBufferPointer.allocate(byteCount: byteCount, alignment: 64))
+    (owner, owned) = (nil, true)
+  }
+
+  init(borrowing bytes: UnsafeRawBufferPointer, owner: any AnyObject & Sendable) {
+    (self.bytes, self.owner, owned) = (bytes, owner, false)
+  }
+
+  deinit { if owned { UnsafeMutableRawBufferPointer(mutating: bytes).deallocate() } }
+}
+
+/// Which vector bodies the C kernels run (chosen at run time from what the processor
+/// reports), and a cap on them so that tests can run every body, the portable one too.
+public enum Kernels {
+  /// A family of kernel bodies, best last.
+  public enum Level: Int32, Sendable, CaseIterable, Comparable, CustomStringConvertible {
+    /// Plain C, on any processor.
+    case portable
+    /// AVX2 with FMA.
+    case avx2
+    /// AVX-512F (with AVX2 and FMA).
+    case avx512
+
+    public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+    /// `portable`, `avx2` or `avx512`.
+    public var description: String { ["portable", "avx2", "avx512"][Int(rawValue)] }
+  }
+
+  /// The bodies in use.
+  public static var level: Level { Level(rawValue: mk_kernel_level()) ?? .portable }
+
+  /// Every level this processor can run, portable first.
+  public static var available: [Level] { Level.allCases.filter { $0.rawValue <= mk_best_kernel_level() } }
+
+  /// Processor features worth printing beside a benchmark.
+  public static var features: [String] {
+    var found = ["\(Level(rawValue: mk_best_kernel_level()) ?? .portable)"]
+    if mk_has_avx512_vnni() != 0 { found.append("avx512_vnni") }
+    if mk_has_avx512_bf16() != 0 { found.append("avx512_bf16") }
+    return found
+  }
+
+  /// Runs `body` with the kernels capped at `level`, then lifts the cap.
+  public static func limited<T>(to level: Level, _ body: () throws -> T) rethrows -> T {
+    mk_limit_kernels(level.rawValue)
+    defer { mk_limit_kernels(Level.avx512.rawValue) }
+    return try body()
+  }
+}

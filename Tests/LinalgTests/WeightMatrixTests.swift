@@ -1,0 +1,115 @@
+import Foundation
+import Linalg
+import Testing
+import _TestSupport
+
+/// Compact weights: exact conversions, rounding by hand-worked cases, and every product
+/// path (few rows and tiled, every kernel the machine runs and the portable one) against
+/// a `Double` loop over the dequantized weights (`KernelLevelTests` repeats the products
+/// on every kernel level).
+@Suite struct WeightMatrixTests {
+  /// `x·Wᵀ` in `Double` over `W`'s exact `Float` values, with each entry's error bound
+  /// `2·k·ε·Σ|x_p·w_p|` for float32 accumulation.
+  static func reference(_ x: Matrix<Float>, _ w: Matrix<Float>) -> (value: [[Double]], bound: [[Double]]) {
+    var value = [[Double]](repeating: [Double](repeating: 0, count: w.rows), count: x.rows)
+    var bound = value
+    for i in 0..<x.rows {
+      for j in 0..<w.rows {
+        var (sum, magnitude) = (0.0, 0.0)
+        for p in 0..<x.columns {
+          let product = Double(x[i, p]) * Double(w[j, p])
+          sum += product
+          magnitude += abs(product)
+        }
+        value[i][j] = sum
+        bound[i][j] = 2 * Double(max(x.columns, 1)) * Double(Float.ulpOfOne) * magnitude + 1e-30
+      }
+    }
+    return (value, bound)
+  }
+
+  static let shapes: [(m: Int, n: Int, k: Int)] = [
+    (1, 1, 1), (1, 5, 15), (2, 7, 17), (3, 9, 33), (4, 13, 100), (5, 6, 257), (7, 67, 31), (8, 12, 48),
+    (9, 5, 19), (33, 70, 65),
+  ]
+
+  func check(_ m: Int, _ n: Int, _ k: Int, seed: UInt64) {
+    var g = Xoshiro256StarStar(seed: seed)
+    let packed = WeightMatrix(Matrix<Float>.normal(rows: n, columns: k, using: &g), format: .bf16)
+    let x = Matrix<Float>.normal(rows: m, columns: k, using: &g)
+    let (value, bound) = Self.reference(x, packed.dequantized())
+    let y = packed.multiplied(x)
+    var worst = 0.0
+    for i in 0..<m { for j in 0..<n { worst = max(worst, abs(Double(y[i, j]) - value[i][j]) / bound[i][j]) } }
+    #expect(
+      worst <= 1, "\(m)×\(k)·(\(n)×\(k))ᵀ on \(Kernels.level): error \(worst) of the bound, seed \(seed)")
+  }
+
+  @Test func productsMatchTheReference() {
+    for (index, shape) in Self.shapes.enumerated() { check(shape.m, shape.n, shape.k, seed: UInt64(index)) }
+  }
+
+  @Test func productsSplitOverThreadsAgree() {
+    BLAS.withThreadCount(2) {
+      check(1, 1030, 512, seed: 11)
+      check(6, 2051, 256, seed: 12)
+      check(40, 700, 300, seed: 13)
+    }
+  }
+
+  @Test func bf16RoundsToNearestEvenAndIsExactBack() {
+    let exact: [Float] = [0, -0, 1, -2.5, 0.15625, 65280, 0x1p-126, 0x1p-133, .infinity, -.infinity]
+    let cases: [(Float, Float)] = [
+      (1 + 0x1p-8, 1),  // a tie: the even neighbour is 1
+      (1 + 3 * 0x1p-8, 1 + 0x1p-6),  // a tie: rounds up to the even 1 + 2⁻⁶
+      (1 + 0x1p-8 + 0x1p-20, 1 + 0x1p-7),  // past the tie
+      (-(1 + 0x1p-9), -1),
+      (Float.greatestFiniteMagnitude, .infinity),  // beyond bf16's largest finite value
+      (.leastNonzeroMagnitude, 0),  // below bf16's smallest subnormal, 2⁻¹³³
+    ]
+    let inputs = exact + cases.map(\.0) + [.nan]
+    let w = WeightMatrix(Matrix(rows: 1, columns: inputs.count, elements: inputs), format: .bf16)
+    let back = w.dequantized()
+    for (i, value) in exact.enumerated() {
+      #expect(back[0, i] == value && back[0, i].sign == value.sign, "\(value)")
+    }
+    for (i, (input, expected)) in cases.enumerated() {
+      #expect(
+        back[0, exact.count + i] == expected, "\(input) → \(back[0, exact.count + i]), expected \(expected)")
+    }
+    #expect(back[0, inputs.count - 1].isNaN)
+    #expect(w.byteCount == 2 * inputs.count)
+  }
+
+  @Test func bf16ErrorIsAtMostHalfAnUnitInTheLastPlace() {
+    var g = Xoshiro256StarStar(seed: 4)
+    let x = Matrix<Float>.normal(rows: 64, columns: 64, using: &g)
+    let back = WeightMatrix(x, format: .bf16).dequantized()
+    for i in 0..<64 {
+      for j in 0..<64 {
+        #expect(abs(back[i, j] - x[i, j]) <= abs(x[i, j]) * 0x1p-8, "\(x[i, j]) → \(back[i, j])")
+      }
+    }
+  }
+
+  @Test func borrowedBytesAreReadInPlace() {
+    let values: [Float] = [1, -2, 0.5, 4, 3, -1]
+    let storage = BytesOwner(WeightMatrix(Matrix(rows: 2, columns: 3, elements: values), format: .bf16))
+    let borrowed = storage.bytes.withUnsafeBytes { raw in
+      WeightMatrix(bf16: raw, rows: 2, columns: 3, owner: storage)
+    }
+    #expect(borrowed.dequantized() == Matrix(rows: 2, columns: 3, elements: values))
+  }
+
+  /// Keeps a copy of a matrix's bytes alive for a borrowing `WeightMatrix`.
+  final class BytesOwner: Sendable {
+    let bytes: [UInt8]
+    init(_ w: WeightMatrix) {
+      let m = w.dequantized()
+      bytes = (0..<m.count).flatMap { i -> [UInt8] in
+        let bits = m[i / m.columns, i % m.columns].bitPattern >> 16
+        return [UInt8(bits & 0xff), UInt8(bits >> 8)]
+      }
+    }
+  }
+}
