@@ -172,6 +172,7 @@ public enum Kernels {
     /// AVX-512F (with AVX2 and FMA).
     case avx512
 
+    /// Whether `a` is a lesser family than `b`.
     public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
     /// `portable`, `avx2` or `avx512`.
     public var description: String { ["portable", "avx2", "avx512"][Int(rawValue)] }
