@@ -26,6 +26,9 @@ struct MoEGenerate: ParsableCommand {
     help: "The model folder: config.json, model.safetensors (or its index), tokenizer.json for --prompt.")
   var model: String
 
+  @Option(help: "How product weights are held: stored (bf16 stays bf16), float32, or bf16 (rounded at load).")
+  var weightFormat: HuggingFaceCheckpoint.LoadedWeightFormat = .stored
+
   @Option(help: "The prompt as comma-separated token ids.")
   var tokenIds: String?
 
@@ -94,7 +97,7 @@ struct MoEGenerate: ParsableCommand {
   }
 
   func run() throws {
-    let loaded = try HuggingFaceModel(folder: model)
+    let loaded = try HuggingFaceModel(folder: model, weightFormat: weightFormat)
     let network = loaded.model
     let promptIds: [Int]
     if let prompt {
@@ -220,3 +223,5 @@ struct MoEGenerate: ParsableCommand {
     return String(decoding: data, as: UTF8.self)
   }
 }
+
+extension HuggingFaceCheckpoint.LoadedWeightFormat: ExpressibleByArgument {}

@@ -90,14 +90,19 @@ public struct WeightMatrix: Sendable {
   }
 
   /// `y ← x·Wᵀ` (`x` is `m × columns`, `y` is `m × rows`).
-  public func multiply(_ x: Matrix<Float>, into y: inout Matrix<Float>) {
+  ///
+  /// - Precondition: `Scalar` is `Float` (the products are float32).
+  public func multiply<Scalar: BLASScalar>(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) {
+    precondition(Scalar.self == Float.self, "WeightMatrix: products are Float, not \(Scalar.self)")
     precondition(
       x.columns == columns && y.rows == x.rows && y.columns == rows,
       "WeightMatrix: \(x.rows)×\(x.columns) · (\(rows)×\(columns))ᵀ into \(y.rows)×\(y.columns)")
     guard x.rows > 0 && rows > 0 else { return }
     x.withUnsafeBufferPointer { px in
       y.withUnsafeMutableBufferPointer { py in
-        multiply(m: x.rows, x: px.baseAddress!, y: py.baseAddress!)
+        multiply(
+          m: x.rows, x: UnsafeRawPointer(px.baseAddress!).assumingMemoryBound(to: Float.self),
+          y: UnsafeMutableRawPointer(py.baseAddress!).assumingMemoryBound(to: Float.self))
       }
     }
   }

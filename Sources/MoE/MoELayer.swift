@@ -309,13 +309,20 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
   }
 
   /// `output[ranges[e]] = input[ranges[e]]·W_eᵀ + b_e` for every expert `e`, one grouped
-  /// GEMM plus the biases and low-rank adapters of the layers that have them.
+  /// GEMM plus the biases and low-rank adapters of the layers that have them (experts
+  /// with compact weights run one after another, each product split over the threads).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   static func project(
     _ input: Matrix<Scalar>, _ layers: [Linear<Scalar>], _ ranges: [Range<Int>],
     into output: inout Matrix<Scalar>
   ) {
+    if layers.contains(where: { $0.compactWeight != nil }) {
+      for (layer, range) in zip(layers, ranges) where !range.isEmpty {
+        layer.forward(input[rows: range], into: &output[rows: range])
+      }
+      return
+    }
     groupedGEMM(
       input, rowRanges: ranges, weights: layers.map(\.weight.value), transposeWeights: true, into: &output)
     for (layer, range) in zip(layers, ranges) where !range.isEmpty {

@@ -44,7 +44,7 @@ extension HuggingFaceCheckpoint {
     if architecture.tiedEmbeddings {
       if weights.contains("lm_head.weight") { ledger.record("lm_head.weight") }
     } else {
-      head = Linear(weight: try tensor("lm_head.weight", [vocabulary, width], Float.self))
+      head = try linear("lm_head.weight", [vocabulary, width], Float.self)
     }
     // DeepSeek-V3's multi-token-prediction layers follow the main ones; `transformers`
     // skips them too.
@@ -102,17 +102,17 @@ extension HuggingFaceCheckpoint {
     let (bias, interleaved) = try checked {
       (try config.bool("attention_bias", fallback: false), try config.bool("rope_interleave", fallback: true))
     }
-    func projection(_ name: String, _ rows: Int, _ columns: Int, bias: Bool, rope: [Range<Int>] = []) throws
-      -> Linear<Float>
-    {
-      var weight = try tensor("\(prefix).\(name).weight", [rows, columns], Float.self)
+    func projection(
+      _ name: String, _ rows: Int, _ columns: Int, bias: Bool, rope: [Range<Int>] = [], compact: Bool = true
+    ) throws -> Linear<Float> {
       var b = bias ? try tensor("\(prefix).\(name).bias", [rows], Float.self) : nil
-      if interleaved && !rope.isEmpty {
-        let order = Self.deinterleavedRows(rows, slices: rope)
-        weight = weight.gatheringRows(order)
-        b = b.map { v in Matrix(row: order.map { v[0, $0] }) }
+      let order = interleaved && !rope.isEmpty ? Self.deinterleavedRows(rows, slices: rope) : nil
+      if let order { b = b.map { v in Matrix(row: order.map { v[0, $0] }) } }
+      guard compact else {
+        let weight = try tensor("\(prefix).\(name).weight", [rows, columns], Float.self)
+        return Linear(weight: order.map { weight.gatheringRows($0) } ?? weight, bias: b)
       }
-      return Linear(weight: weight, bias: b)
+      return try linear("\(prefix).\(name).weight", [rows, columns], Float.self, bias: b, rowOrder: order)
     }
     let queryRope = (0..<heads).map { h in h * (dn + dr) + dn..<(h + 1) * (dn + dr) }
     let queryWidth = heads * (dn + dr)
@@ -137,7 +137,8 @@ extension HuggingFaceCheckpoint {
       query: query, queryDown: queryDown, queryNorm: queryNorm, queryUp: queryUp,
       keyValueDown: try projection("kv_a_proj_with_mqa", r + dr, width, bias: bias, rope: [r..<r + dr]),
       keyValueNorm: try norm("\(prefix).kv_a_layernorm.weight", r, 1e-6),
-      keyValueUp: try projection("kv_b_proj", heads * (dn + dv), r, bias: false),
+      // The absorbed decode reads kv_b_proj's rows directly: it stays Float.
+      keyValueUp: try projection("kv_b_proj", heads * (dn + dv), r, bias: false, compact: false),
       output: try projection("o_proj", width, heads * dv, bias: bias),
       heads: heads, nopeDimensions: dn, valueDimensions: dv, rotary: rotary, scale: scale)
   }
@@ -174,8 +175,8 @@ extension HuggingFaceCheckpoint {
     }
     let prefix = "model.layers.\(i).self_attn"
     func projection(_ name: String, _ rows: Int, _ columns: Int, bias: Bool) throws -> Linear<Float> {
-      Linear(
-        weight: try tensor("\(prefix).\(name).weight", [rows, columns], Float.self),
+      try linear(
+        "\(prefix).\(name).weight", [rows, columns], Float.self,
         bias: bias ? try tensor("\(prefix).\(name).bias", [rows], Float.self) : nil)
     }
     var layer = MultiHeadAttention(

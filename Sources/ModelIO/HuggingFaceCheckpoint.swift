@@ -51,6 +51,20 @@ public struct HuggingFaceCheckpoint: Sendable {
   public let architecture: Architecture
   /// The names of the tensors read so far (for the check that nothing was left over).
   let ledger = TensorLedger()
+  /// How the weights of products (projections, experts, the head) are held once loaded.
+  public var weightFormat: LoadedWeightFormat = .stored
+
+  /// How product weights are held in memory after loading (norms, embeddings, routers and
+  /// biases are always `Float`).
+  public enum LoadedWeightFormat: String, Sendable, CaseIterable {
+    /// As stored: bf16 tensors stay bf16 where they lie in the mapped file, float32 ones
+    /// are used in place, f16 ones widen to `Float`.
+    case stored
+    /// Everything widened to `Float`.
+    case float32
+    /// Everything rounded to bf16.
+    case bf16
+  }
 
   /// A checkpoint from a `config.json`'s bytes and its weights.
   ///
@@ -190,21 +204,53 @@ public struct HuggingFaceCheckpoint: Sendable {
     names: (gate: String, up: String, down: String) = ("gate_proj", "up_proj", "down_proj"), _: Scalar.Type
   ) throws -> FeedForward<Scalar> {
     FeedForward(
-      gate: Linear(weight: try tensor("\(prefix).\(names.gate).weight", [hidden, width], Scalar.self)),
-      up: Linear(weight: try tensor("\(prefix).\(names.up).weight", [hidden, width], Scalar.self)),
-      down: Linear(weight: try tensor("\(prefix).\(names.down).weight", [width, hidden], Scalar.self)),
+      gate: try linear("\(prefix).\(names.gate).weight", [hidden, width], Scalar.self),
+      up: try linear("\(prefix).\(names.up).weight", [hidden, width], Scalar.self),
+      down: try linear("\(prefix).\(names.down).weight", [width, hidden], Scalar.self),
       activation: activation)
   }
 
-  /// The named tensor, checked against the shape the config implies (a vector for a
-  /// one-element `shape`, read as `1 × n`).
-  func tensor<Scalar: BLASScalar>(_ name: String, _ shape: [Int], _: Scalar.Type) throws -> Matrix<Scalar> {
+  /// A product's layer from the named `[rows, columns]` weight (rows reordered by
+  /// `rowOrder` when given) and `bias`, its weight held as `weightFormat` says (compact
+  /// formats for `Float` layers only).
+  func linear<Scalar: BLASScalar>(
+    _ name: String, _ shape: [Int], _: Scalar.Type, bias: Matrix<Scalar>? = nil, rowOrder: [Int]? = nil
+  ) throws -> Linear<Scalar> {
+    let stored = weights.contains(name) ? try weights.dataType(of: name) : nil
+    let compact =
+      Scalar.self == Float.self && (weightFormat == .bf16 || (weightFormat == .stored && stored == .bf16))
+    if compact && rowOrder == nil && stored == .bf16 {
+      _ = try tensorShape(name, shape)
+      if let matrix = try weights.compactMatrix(name) {
+        let layer = Linear<Float>(
+          compactWeight: matrix, bias: bias.map { unsafeBitCast($0, to: Matrix<Float>.self) })
+        return unsafeBitCast(layer, to: Linear<Scalar>.self)
+      }
+    }
+    var weight = try tensor(name, shape, Scalar.self)
+    if let rowOrder { weight = weight.gatheringRows(rowOrder) }
+    guard compact else { return Linear(weight: weight, bias: bias) }
+    let layer = Linear<Float>(
+      compactWeight: WeightMatrix(unsafeBitCast(weight, to: Matrix<Float>.self), format: .bf16),
+      bias: bias.map { unsafeBitCast($0, to: Matrix<Float>.self) })
+    return unsafeBitCast(layer, to: Linear<Scalar>.self)
+  }
+
+  /// Checks that the named tensor exists with `shape`, and records it as read.
+  func tensorShape(_ name: String, _ shape: [Int]) throws -> [Int] {
     guard weights.contains(name) else { throw CheckpointError.missingTensor(name) }
     ledger.record(name)
     let found = try weights.shape(of: name)
     guard found == shape else {
       throw CheckpointError.shapeMismatch(name: name, expected: shape, found: found)
     }
+    return found
+  }
+
+  /// The named tensor, checked against the shape the config implies (a vector for a
+  /// one-element `shape`, read as `1 × n`).
+  func tensor<Scalar: BLASScalar>(_ name: String, _ shape: [Int], _: Scalar.Type) throws -> Matrix<Scalar> {
+    _ = try tensorShape(name, shape)
     return try weights.matrix(name, as: Scalar.self)
   }
 

@@ -22,11 +22,12 @@ public struct HuggingFaceModel: Sendable {
   /// The folder's tokenizer, if it has a `tokenizer.json`.
   public let tokenizer: ByteLevelBPETokenizer?
 
-  /// Loads the model in `folder`.
+  /// Loads the model in `folder`, holding product weights as `weightFormat` says (bf16
+  /// checkpoints stay bf16 by default).
   ///
   /// - Throws: `CheckpointError` (unreadable folder, config or tensors), `SafeTensorsError`
   ///   (malformed weights) or `TokenizerError` (malformed `tokenizer.json`).
-  public init(folder: String) throws {
+  public init(folder: String, weightFormat: HuggingFaceCheckpoint.LoadedWeightFormat = .stored) throws {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
       throw CheckpointError.unreadableModel(path: folder, reason: "no such folder")
@@ -49,7 +50,9 @@ public struct HuggingFaceModel: Sendable {
         path: folder, reason: "it has neither model.safetensors nor model.safetensors.index.json")
     }
     self.folder = folder
-    checkpoint = try HuggingFaceCheckpoint(configFile: config, weightsFile: weights)
+    var checkpoint = try HuggingFaceCheckpoint(configFile: config, weightsFile: weights)
+    checkpoint.weightFormat = weightFormat
+    self.checkpoint = checkpoint
     model = try checkpoint.model()
     endOfSequence = try checkpoint.endOfSequenceIds()
     let tokenizerFile = url.appendingPathComponent("tokenizer.json").path
@@ -64,11 +67,6 @@ public struct HuggingFaceModel: Sendable {
     }
   }
 
-  /// Bytes of the weights the model holds (4 per float32 parameter).
-  public var weightBytes: Int {
-    var model = self.model
-    var count = 0
-    model.visitParameters(prefix: "") { _, parameter in count += parameter.count }
-    return count * MemoryLayout<Float>.size
-  }
+  /// Bytes of the weights the model holds (4 per `Float` parameter, 2 per bf16 one).
+  public var weightBytes: Int { model.weightBytes }
 }

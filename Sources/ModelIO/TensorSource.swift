@@ -12,6 +12,11 @@ public protocol TensorSource: Sendable {
   func shape(of name: String) throws -> [Int]
   /// The named floating-point tensor as a matrix (see `SafeTensorsFile.matrix`).
   func matrix<Scalar: BLASScalar>(_ name: String, as: Scalar.Type) throws -> Matrix<Scalar>
+  /// The element type the named tensor is stored in.
+  func dataType(of name: String) throws -> SafeTensorsDataType
+  /// The named 2-D bf16 tensor as a `WeightMatrix` over the mapped bytes (no copy), or
+  /// `nil` when it is stored otherwise.
+  func compactMatrix(_ name: String) throws -> WeightMatrix?
 }
 
 extension SafeTensorsFile: TensorSource {
@@ -20,6 +25,20 @@ extension SafeTensorsFile: TensorSource {
 
   /// The shape of the named tensor.
   public func shape(of name: String) throws -> [Int] { try info(name).shape }
+
+  /// The element type the named tensor is stored in.
+  public func dataType(of name: String) throws -> SafeTensorsDataType { try info(name).dataType }
+
+  /// The named 2-D bf16 tensor over the mapped bytes, or `nil` when stored otherwise (or
+  /// misaligned, which a valid safetensors file never is for bf16).
+  public func compactMatrix(_ name: String) throws -> WeightMatrix? {
+    let info = try info(name)
+    let raw = bytes(of: info)
+    guard info.dataType == .bf16, info.shape.count == 2, Int(bitPattern: raw.baseAddress) % 2 == 0 else {
+      return nil
+    }
+    return WeightMatrix(bf16: raw, rows: info.shape[0], columns: info.shape[1], owner: file)
+  }
 }
 
 /// A checkpoint split over several safetensors files, listed by a
@@ -81,5 +100,15 @@ public struct ShardedCheckpoint: TensorSource {
   /// The named tensor as a matrix.
   public func matrix<Scalar: BLASScalar>(_ name: String, as: Scalar.Type) throws -> Matrix<Scalar> {
     try file(for: name).matrix(name, as: Scalar.self)
+  }
+
+  /// The element type the named tensor is stored in.
+  public func dataType(of name: String) throws -> SafeTensorsDataType {
+    try file(for: name).dataType(of: name)
+  }
+
+  /// The named 2-D bf16 tensor over its shard's mapped bytes, or `nil`.
+  public func compactMatrix(_ name: String) throws -> WeightMatrix? {
+    try file(for: name).compactMatrix(name)
   }
 }

@@ -18,6 +18,36 @@ import _TestSupport
     }
   }
 
+  /// A compact (bf16) layer computes what a Float layer with the dequantized weight
+  /// computes, trains its bias and adapter the same way, and gives its frozen base no
+  /// gradient (QLoRA-style).
+  @Test func compactLinearMatchesItsDequantizedTwin() {
+    var g = Xoshiro256StarStar(seed: 3)
+    var dense = Linear<Float>(inputDimensions: 37, outputDimensions: 21, bias: true, using: &g)
+    dense.adapter = LowRankAdapter(inputs: 37, outputs: 21, rank: 3, alpha: 6, using: &g)
+    dense.adapter!.up = Parameter(Matrix<Float>.normal(rows: 21, columns: 3, using: &g))
+    var compact = dense.converted(to: .bf16)
+    dense.weight = Parameter(compact.compactWeight!.dequantized())
+    #expect(compact.compactWeight != nil && compact.weight.count == 0)
+    #expect(
+      compact.outputDimensions == 21 && compact.inputDimensions == 37
+        && compact.parameterCount == dense.parameterCount)
+    for rows in [1, 5, 12] {
+      let x = Matrix<Float>.normal(rows: rows, columns: 37, using: &g)
+      let (a, b) = (compact(x), dense(x))
+      #expect(zip(a.elements, b.elements).allSatisfy { abs($0 - $1) <= 1e-4 * (1 + abs($1)) }, "\(rows) rows")
+      let dy = Matrix<Float>.normal(rows: rows, columns: 21, using: &g)
+      dense.weight.isTrainable = false
+      let (dxA, dxB) = (compact.backward(dy, input: x), dense.backward(dy, input: x))
+      #expect(zip(dxA.elements, dxB.elements).allSatisfy { abs($0 - $1) <= 1e-4 * (1 + abs($1)) })
+    }
+    #expect(compact.bias!.gradient == dense.bias!.gradient)
+    #expect(compact.adapter!.up.gradient == dense.adapter!.up.gradient)
+    #expect(compact.adapter!.down.gradient == dense.adapter!.down.gradient)
+    #expect(compact.weight.gradient == nil)
+    #expect(compact.converted(to: nil).weight.value == dense.weight.value)
+  }
+
   @Test func linearInitialisationIsPyTorchs() {
     var g = Xoshiro256StarStar(seed: 2)
     let layer = Linear<Double>(inputDimensions: 16, outputDimensions: 64, using: &g)

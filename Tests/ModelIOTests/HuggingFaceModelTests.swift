@@ -86,11 +86,43 @@ import Testing
     #expect(try HuggingFaceModel(folder: Self.folder("llama")).tokenizer == nil)
   }
 
+  // MARK: Compact weights
+
+  /// A bf16 checkpoint held as bf16 (products on the compact bytes) computes what the same
+  /// checkpoint widened to Float computes, holding about half the bytes.
+  @Test(arguments: ["llama", "mixtral", "qwen2_moe", "deepseek_v3", "glm4_moe"])
+  func bf16CheckpointsRunCompact(family: String) throws {
+    let folder = try edited(family, as: .bf16)
+    let compact = try HuggingFaceModel(folder: folder.path(""))
+    let widened = try HuggingFaceModel(folder: folder.path(""), weightFormat: .float32)
+    let (reference, _) = try Self.reference(family)
+    let layout = SequenceLayout.single(reference.prompt.count)
+    let error = Self.relativeError(
+      compact.model.logits(reference.prompt, layout: layout),
+      widened.model.logits(reference.prompt, layout: layout))
+    #expect(error <= 1e-5, "\(family): compact and widened bf16 logits differ by \(error)")
+    #expect(
+      compact.model.generate(prompt: reference.prompt, count: 8)
+        == widened.model.generate(prompt: reference.prompt, count: 8))
+    #expect(Double(compact.weightBytes) < 0.62 * Double(widened.weightBytes), "\(family)")
+  }
+
+  /// Rounding a float32 checkpoint to bf16 at load keeps the logits within bf16's error.
+  @Test func float32CheckpointsRoundToBF16OnRequest() throws {
+    let (reference, expected) = try Self.reference("qwen3_moe")
+    let rounded = try HuggingFaceModel(folder: Self.folder("qwen3_moe"), weightFormat: .bf16)
+    let error = Self.relativeError(
+      rounded.model.logits(reference.prompt, layout: .single(reference.prompt.count)), expected)
+    #expect(error > 1e-6 && error < 0.03, "bf16 rounding moved the logits by \(error)")
+  }
+
   // MARK: Errors
 
-  /// A copy of a fixture's folder with `edit` applied to its tensors and config.
+  /// A copy of a fixture's folder, its tensors stored as `dataType`, with `edit` applied to
+  /// its tensors and config.
   func edited(
-    _ family: String, tensors edit: (inout [String: Tensor]) -> Void = { _ in },
+    _ family: String, as dataType: SafeTensorsDataType = .f32,
+    tensors edit: (inout [String: Tensor]) -> Void = { _ in },
     config: (inout [String: Any]) -> Void = { _ in }
   ) throws -> TemporaryFolder {
     let folder = TemporaryFolder()
@@ -98,7 +130,7 @@ import Testing
     var tensors: [String: Tensor] = [:]
     for name in source.names {
       let info = source.tensors[name]!
-      tensors[name] = Tensor(try source.matrix(name, as: Float.self), shape: info.shape, as: .f32)
+      tensors[name] = Tensor(try source.matrix(name, as: Float.self), shape: info.shape, as: dataType)
     }
     edit(&tensors)
     try SafeTensorsWriter.write(tensors, to: folder.path("model.safetensors"))

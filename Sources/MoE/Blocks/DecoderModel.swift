@@ -59,6 +59,32 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
 
   /// Token ids accepted.
   public var vocabulary: Int { embedding.value.rows }
+
+  /// Bytes of every weight the model holds: its `Scalar` parameters, plus the compact
+  /// weights of layers that hold one (which no `Parameter` carries).
+  public var weightBytes: Int {
+    var copy = self
+    var scalars = 0
+    copy.visitParameters(prefix: "") { _, parameter in scalars += parameter.count }
+    return scalars * MemoryLayout<Scalar>.size + linears.reduce(0) { $0 + ($1.compactWeight?.byteCount ?? 0) }
+  }
+
+  /// Every projection of the model: attention, feed-forward and experts, the head.
+  var linears: [Linear<Scalar>] {
+    var all: [Linear<Scalar>] = head.map { [$0] } ?? []
+    for block in blocks {
+      if let a = block.grouped { all += [a.query, a.key, a.value, a.output] }
+      if let a = block.latent {
+        all +=
+          [a.query, a.queryDown, a.queryUp].compactMap { $0 } + [a.keyValueDown, a.keyValueUp, a.output]
+      }
+      let networks: [FeedForward<Scalar>] =
+        block.feedForward.moe.map { $0.experts + ($0.sharedExpert.map { [$0.network] } ?? []) }
+        ?? block.feedForward.dense.map { [$0] } ?? []
+      all += networks.flatMap { [$0.gate, $0.up, $0.down].compactMap { $0 } }
+    }
+    return all
+  }
   /// `d`.
   public var dimensions: Int { embedding.value.columns }
 

@@ -6,6 +6,12 @@ import RealModule
 /// `W` is stored `out × in` as in PyTorch and Hugging Face checkpoints, so weights load
 /// without transposes and the product is one GEMM with a transpose flag.
 ///
+/// A `Float` layer can instead hold `W` in a compact format (`compactWeight`, a
+/// `WeightMatrix`: bf16 today): inference multiplies with the compact bytes, the base is
+/// frozen (`weight` is then an empty `0 × in` placeholder and gets no gradient), and
+/// `backward` still returns `∂x` and trains the bias and a low-rank adapter — QLoRA-style
+/// fine-tuning that never keeps a `Float` copy of the base.
+///
 /// - `x`: `tokens × inputDimensions`; `y`: `tokens × outputDimensions`.
 ///
 /// ### References
@@ -17,6 +23,8 @@ public struct Linear<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public var bias: Parameter<Scalar>?
   /// A low-rank adapter adding `s·(x·Aᵀ)·Bᵀ` to the output, or `nil`.
   public var adapter: LowRankAdapter<Scalar>?
+  /// `W` in a compact format, or `nil` when `weight` holds it.
+  public private(set) var compactWeight: WeightMatrix?
 
   /// A layer with the given weight (`out × in`) and optional bias (`1 × out`).
   public init(weight: Matrix<Scalar>, bias: Matrix<Scalar>? = nil) {
@@ -57,15 +65,27 @@ public struct Linear<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// Number of input features.
   public var inputDimensions: Int { weight.value.columns }
   /// Number of output features.
-  public var outputDimensions: Int { weight.value.rows }
+  public var outputDimensions: Int { compactWeight?.rows ?? weight.value.rows }
   /// Number of scalars in the weight, bias and adapter.
   public var parameterCount: Int {
-    weight.count + (bias?.count ?? 0) + (adapter.map { $0.down.count + $0.up.count } ?? 0)
+    weight.count + (compactWeight.map { $0.rows * $0.columns } ?? 0) + (bias?.count ?? 0)
+      + (adapter.map { $0.down.count + $0.up.count } ?? 0)
+  }
+
+  /// `W` as a matrix of `Scalar` (expanding a compact weight: for paths such as backward
+  /// passes that need it whole).
+  public var expandedWeight: Matrix<Scalar> {
+    guard let compactWeight else { return weight.value }
+    return unsafeBitCast(compactWeight.dequantized(), to: Matrix<Scalar>.self)  // Scalar is Float
   }
 
   /// `x·Wᵀ + b` written into `output` (`tokens × outputDimensions`), allocating nothing.
   public func forward(_ x: Matrix<Scalar>, into output: inout Matrix<Scalar>) {
-    gemm(x, weight.value, transposeB: true, into: &output)
+    if let compactWeight {
+      compactWeight.multiply(x, into: &output)
+    } else {
+      gemm(x, weight.value, transposeB: true, into: &output)
+    }
     if let bias { output.add(bias.value) }
     adapter?.add(x, into: &output)
   }
@@ -85,17 +105,52 @@ public struct Linear<Scalar: BLASScalar>: Sendable, ParameterContainer {
   ///   - x: the forward pass's input, `tokens × inputDimensions`.
   /// - Returns: `tokens × inputDimensions`.
   public mutating func backward(_ dy: Matrix<Scalar>, input x: Matrix<Scalar>) -> Matrix<Scalar> {
-    weight.accumulateGradient { gemm(dy, transposeA: true, x, beta: 1, into: &$0) }
+    if compactWeight == nil {
+      weight.accumulateGradient { gemm(dy, transposeA: true, x, beta: 1, into: &$0) }
+    }
     bias?.accumulateGradient { $0.add(Matrix(row: dy.columnSums())) }
-    var dx: Matrix<Scalar>? = matmul(dy, weight.value)
+    var dx: Matrix<Scalar>? = matmul(dy, expandedWeight)
     adapter?.backward(dy, input: x, dx: &dx)
     return dx!
   }
 
-  /// Visits `weight`, `bias` and the adapter's `lora_A.weight`, `lora_B.weight`.
+  /// Visits `weight` (not a compact one: it is frozen and has no `Parameter`), `bias` and
+  /// the adapter's `lora_A.weight`, `lora_B.weight`.
   public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
-    body(Self._join(prefix, "weight"), &weight)
+    if compactWeight == nil { body(Self._join(prefix, "weight"), &weight) }
     if bias != nil { body(Self._join(prefix, "bias"), &bias!) }
     if adapter != nil { adapter!.visitParameters(prefix: prefix, body) }
+  }
+}
+
+extension Linear where Scalar == Float {
+  /// A layer whose weight is held compact (`out × in` = `compactWeight.rows × columns`),
+  /// with an optional `Float` bias (`1 × out`).
+  public init(compactWeight: WeightMatrix, bias: Matrix<Float>? = nil) {
+    self.init(weight: Matrix(rows: 0, columns: compactWeight.columns), bias: nil)
+    weight.isTrainable = false
+    self.compactWeight = compactWeight
+    if let bias {
+      precondition(
+        bias.rows == 1 && bias.columns == compactWeight.rows,
+        "Linear: bias \(bias.rows)×\(bias.columns) does not match weight \(compactWeight.rows)×\(compactWeight.columns)"
+      )
+      self.bias = Parameter(bias)
+    }
+  }
+
+  /// This layer with its weight converted to `format` (or back to `Float` for `nil`).
+  public func converted(to format: WeightMatrix.Format?) -> Linear {
+    var layer = self
+    let dense = expandedWeight
+    if let format {
+      layer.compactWeight = WeightMatrix(dense, format: format)
+      layer.weight = Parameter(Matrix(rows: 0, columns: dense.columns))
+      layer.weight.isTrainable = false
+    } else {
+      layer.compactWeight = nil
+      layer.weight = Parameter(dense)
+    }
+    return layer
   }
 }
