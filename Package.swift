@@ -23,6 +23,7 @@ let package = Package(
     .executable(name: "expert-memory", targets: ["expert-memory"]),
     .executable(name: "expert-finetune", targets: ["expert-finetune"]),
     .executable(name: "moe-generate", targets: ["moe-generate"]),
+    .executable(name: "model-bench", targets: ["model-bench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -161,6 +162,14 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Examples/moe-generate"
+    ),
+    .executableTarget(
+      name: "model-bench",
+      dependencies: [
+        "Linalg", "MoE", "ModelIO", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/model-bench"
     ),
 
     // MARK: Fuzz targets (replay runners unless built by scripts/fuzz.sh)

@@ -6,31 +6,79 @@ import Report
 /// the reference writer does). The file appears whole or not at all (temporary file +
 /// rename).
 public enum SafeTensorsWriter {
-  /// The file's bytes.
-  public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) -> [UInt8] {
-    var entries: [String] = []
+  /// One tensor's place in a file: name, element type, shape.
+  public struct Entry: Sendable, Equatable {
+    /// The tensor's name.
+    public var name: String
+    /// The element type.
+    public var dataType: SafeTensorsDataType
+    /// The dimensions.
+    public var shape: [Int]
+
+    /// An entry.
+    public init(name: String, dataType: SafeTensorsDataType, shape: [Int]) {
+      (self.name, self.dataType, self.shape) = (name, dataType, shape)
+    }
+
+    /// The tensor's bytes: elements × element size.
+    public var byteCount: Int { shape.reduce(1, *) * dataType.size }
+  }
+
+  /// The length field and padded JSON header for `entries` in name order.
+  static func header(_ entries: [Entry], metadata: [String: String]) -> [UInt8] {
+    var fields: [String] = []
     if !metadata.isEmpty {
-      let fields = metadata.keys.sorted().map { JSON.quoted($0) + ":" + JSON.quoted(metadata[$0]!) }
-      entries.append("\"__metadata__\":{" + fields.joined(separator: ",") + "}")
+      let pairs = metadata.keys.sorted().map { JSON.quoted($0) + ":" + JSON.quoted(metadata[$0]!) }
+      fields.append("\"__metadata__\":{" + pairs.joined(separator: ",") + "}")
     }
     var offset = 0
-    for name in tensors.keys.sorted() {
-      let t = tensors[name]!
-      let shape = t.shape.map(String.init).joined(separator: ",")
-      entries.append(
-        JSON.quoted(name)
-          + ":{\"dtype\":\"\(t.dataType.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}"
+    for e in entries.sorted(by: { $0.name < $1.name }) {
+      let shape = e.shape.map(String.init).joined(separator: ",")
+      fields.append(
+        JSON.quoted(e.name)
+          + ":{\"dtype\":\"\(e.dataType.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + e.byteCount)]}"
       )
-      offset += t.bytes.count
+      offset += e.byteCount
     }
-    var header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
+    var header = Array(("{" + fields.joined(separator: ",") + "}").utf8)
     while (8 + header.count) % 8 != 0 { header.append(UInt8(ascii: " ")) }
     var bytes: [UInt8] = []
-    bytes.reserveCapacity(8 + header.count + offset)
     ElementDecoding.append(UInt64(header.count), to: &bytes)
-    bytes += header
+    return bytes + header
+  }
+
+  /// The file's bytes.
+  public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) -> [UInt8] {
+    let entries = tensors.map { Entry(name: $0.key, dataType: $0.value.dataType, shape: $0.value.shape) }
+    var bytes = header(entries, metadata: metadata)
     for name in tensors.keys.sorted() { bytes += tensors[name]!.bytes }
     return bytes
+  }
+
+  /// Writes a file too large to hold in memory: the header of `entries`, then each
+  /// tensor's bytes (in name order) as `fill` writes them into a buffer of
+  /// `entry.byteCount` bytes. Atomic like `write`.
+  ///
+  /// - Throws: `SafeTensorsError.unreadableFile` naming the path, or what `fill` throws.
+  public static func write(
+    streaming entries: [Entry], metadata: [String: String] = [:], to path: String,
+    fill: (Entry, UnsafeMutableRawBufferPointer) throws -> Void
+  ) throws {
+    do {
+      try AtomicFile.write(to: path) { handle in
+        try handle.write(contentsOf: header(entries, metadata: metadata))
+        for entry in entries.sorted(by: { $0.name < $1.name }) {
+          let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: entry.byteCount, alignment: 64)
+          defer { buffer.deallocate() }
+          try fill(entry, buffer)
+          try handle.write(contentsOf: UnsafeRawBufferPointer(buffer))
+        }
+      }
+    } catch let error as SafeTensorsError {
+      throw error
+    } catch {
+      throw SafeTensorsError.unreadableFile(path: path, reason: "\(error.localizedDescription)")
+    }
   }
 
   /// Writes `tensors` (and `metadata`) to `path` atomically.

@@ -30,4 +30,36 @@ public enum AtomicFile {
       throw error
     }
   }
+
+  /// Creates `path` by streaming: `body` writes the contents to a handle on a temporary
+  /// file beside it, which replaces `path` only once `body` returns; on any error the
+  /// temporary file is removed and `path` is untouched.
+  ///
+  /// - Throws: what `body` throws, or a file-system error naming the path.
+  public static func write(to path: String, streaming body: (FileHandle) throws -> Void) throws {
+    let url = URL(fileURLWithPath: path)
+    let folder = url.deletingLastPathComponent()
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let temporary = folder.appendingPathComponent(
+      ".\(url.lastPathComponent).\(UInt64.random(in: 0..<UInt64.max)).tmp")
+    guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+      throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+    }
+    do {
+      let handle = try FileHandle(forWritingTo: temporary)
+      do {
+        try body(handle)
+        try handle.close()
+      } catch {
+        try? handle.close()
+        throw error
+      }
+      if rename(temporary.path, url.path) != 0 {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+      }
+    } catch {
+      try? FileManager.default.removeItem(at: temporary)
+      throw error
+    }
+  }
 }

@@ -1,0 +1,170 @@
+import ArgumentParser
+import Foundation
+import Linalg
+import MoE
+import ModelIO
+import Report
+
+/// Writes a random bf16 checkpoint with the shape of a published MoE, loads it as MoEKit
+/// holds it (bf16 weights read in place from the mapped file) and measures prefill and
+/// decode speed against the bandwidth ideal measured in the same run.
+@main
+struct ModelBench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "model-bench",
+    abstract: "Prefill and decode speed of a whole bf16 MoE model beside the memory-bandwidth ideal.",
+    discussion: """
+      The checkpoint (config.json + model.safetensors, random bf16 weights, about 13.8 GB for \
+      OLMoE-1B-7B) is written to --folder (a temporary folder by default, removed afterwards). A \
+      decode step at batch 1 must read the bf16 weights of attention, the chosen experts and the \
+      head once; the ideal is those bytes at the streaming bandwidth of an sgemv over a 256 MB \
+      matrix, measured in the same run. Resident memory is the process's peak after the \
+      checkpoint was written, beside the checkpoint's size.
+      """)
+
+  @Option(help: "Model shape: \(ModelShape.presets.keys.sorted().joined(separator: ", ")).")
+  var shape = "olmoe"
+
+  @Option(help: "Use only the first N layers (1...the shape's layer count).")
+  var layers: Int?
+
+  @Option(help: "Prompt tokens for the prefill measurement (1...4096).")
+  var promptTokens = 128
+
+  @Option(help: "Decode steps to time (1...1024).")
+  var decodeTokens = 16
+
+  @Option(help: "Folder for the checkpoint (kept); default: a temporary folder, removed afterwards.")
+  var folder: String?
+
+  @Option(help: "Output: text or json.")
+  var format: OutputFormat = .text
+
+  @Option(help: "Seed of the random weights and prompt.")
+  var seed: UInt64 = 1
+
+  enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+  func validate() throws {
+    guard let preset = ModelShape.presets[shape] else {
+      throw ValidationError(
+        "--shape must be one of \(ModelShape.presets.keys.sorted().joined(separator: ", ")), got \(shape)")
+    }
+    if let layers, !(1...preset.layers).contains(layers) {
+      throw ValidationError("--layers must be in 1...\(preset.layers), got \(layers)")
+    }
+    guard (1...4096).contains(promptTokens) else {
+      throw ValidationError("--prompt-tokens must be in 1...4096, got \(promptTokens)")
+    }
+    guard (1...1024).contains(decodeTokens) else {
+      throw ValidationError("--decode-tokens must be in 1...1024, got \(decodeTokens)")
+    }
+    if let folder {
+      var isFolder: ObjCBool = false
+      guard !FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) || isFolder.boolValue
+      else {
+        throw ValidationError("--folder \(folder) is a file, not a folder")
+      }
+    }
+    let needed = Double(selectedShape.checkpointBytes) * 1.15
+    let available = Double(ProcessInfo.processInfo.physicalMemory)
+    guard needed < available else {
+      throw ValidationError(
+        "the \(shape) checkpoint needs about \(Format.fixed(needed / 1e9, 1)) GB of memory and this machine has \(Format.fixed(available / 1e9, 1)) GB; give --layers"
+      )
+    }
+  }
+
+  var selectedShape: ModelShape {
+    var s = ModelShape.presets[shape]!
+    if let layers { s.layers = layers }
+    return s
+  }
+
+  func run() throws {
+    let s = selectedShape
+    let path =
+      folder
+      ?? FileManager.default.temporaryDirectory.appendingPathComponent("moekit-model-bench-\(seed)").path
+    defer { if folder == nil { try? FileManager.default.removeItem(atPath: path) } }
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    let writing = try Stopwatch.seconds { try Self.write(s, to: path, seed: seed) }
+    let checkpointBytes =
+      (try FileManager.default.attributesOfItem(atPath: path + "/model.safetensors")[.size]
+      as? NSNumber)?.intValue ?? 0
+
+    let bandwidth = Self.streamingBandwidth()
+    PeakMemory.reset()
+    let loaded = try HuggingFaceModel(folder: path)
+    let model = loaded.model
+    var g = Xoshiro256StarStar(seed: seed)
+    let prompt = (0..<promptTokens).map { _ in Int.random(in: 0..<s.vocabulary, using: &g) }
+    var caches = model.makeCaches(capacity: promptTokens + decodeTokens + 1)
+    var logits = Matrix<Float>(rows: 0, columns: 0)
+    let prefill = Stopwatch.seconds { logits = model.decode(prompt, caches: &caches) }
+    var steps: [Double] = []
+    var next = logits[row: logits.rows - 1].indices.max {
+      logits[logits.rows - 1, $0] < logits[logits.rows - 1, $1]
+    }!
+    for _ in 0..<decodeTokens {
+      steps.append(Stopwatch.seconds { logits = model.decode([next], caches: &caches) })
+      next = (0..<logits.columns).max { logits[0, $0] < logits[0, $1] }!
+    }
+    let resident = PeakMemory.bytes ?? 0
+    let step = steps.sorted()[steps.count / 2]
+    let ideal = Double(s.decodeStepBytes) / (bandwidth * 1e9)
+    let result = Result(
+      shape: s, checkpointBytes: checkpointBytes, writeSeconds: writing, bandwidth: bandwidth,
+      prefillTokensPerSecond: Double(promptTokens) / prefill, decodeSeconds: step, idealSeconds: ideal,
+      residentBytes: resident, heldWeightBytes: loaded.weightBytes,
+      finite: logits.elements.allSatisfy(\.isFinite))
+    print(format == .json ? result.json : result.text)
+  }
+
+  /// Writes `s` with random bf16 weights (uniform with the tensor's spread; norms 1).
+  static func write(_ s: ModelShape, to folder: String, seed: UInt64) throws {
+    try AtomicFile.write(s.configJSON, to: folder + "/config.json")
+    let spreads = Dictionary(uniqueKeysWithValues: s.tensors.map { ($0.name, $0.scale) })
+    let entries = s.tensors.map { SafeTensorsWriter.Entry(name: $0.name, dataType: .bf16, shape: $0.shape) }
+    try SafeTensorsWriter.write(streaming: entries, to: folder + "/model.safetensors") { entry, buffer in
+      let values = buffer.bindMemory(to: UInt16.self)
+      let spread = Float(spreads[entry.name]! * 3.0.squareRoot())
+      guard spread > 0 else {
+        for i in values.indices { values[i] = 0x3f80 }  // 1.0
+        return
+      }
+      // A cheap generator per tensor (the weights need only be varied, not statistically
+      // fine): xorshift64* bits → uniform in ±spread → bf16 (the upper half of the float).
+      var state = seed &+ UInt64(truncatingIfNeeded: entry.name.hashValue) | 1
+      for i in values.indices {
+        state ^= state >> 12
+        state ^= state << 25
+        state ^= state >> 27
+        let unit = Float((state &* 0x2545_F491_4F6C_DD1D) >> 40) * 0x1p-24
+        values[i] = UInt16(truncatingIfNeeded: ((2 * unit - 1) * spread).bitPattern >> 16)
+      }
+    }
+  }
+
+  /// GB/s of `sgemv` over a 256 MB Float matrix, median of 5.
+  static func streamingBandwidth() -> Double {
+    // The values do not change the speed; the size (far beyond any cache) does.
+    let a = Matrix<Float>(rows: 8192, columns: 8192, repeating: 0.5)
+    let x = Matrix<Float>(rows: 8192, columns: 1, repeating: 0.25)
+    var y = Matrix<Float>(rows: 8192, columns: 1)
+    let seconds = Stopwatch.median(repetitions: 5) { gemv(a, x, into: &y) }
+    return Double(a.count * 4) / seconds / 1e9
+  }
+}
+
+extension Stopwatch {
+  /// Seconds `body` takes, rethrowing its error.
+  static func seconds(_ body: () throws -> Void) throws -> Double {
+    var failure: (any Error)?
+    let t = seconds {
+      do { try body() } catch { failure = error }
+    }
+    if let failure { throw failure }
+    return t
+  }
+}
