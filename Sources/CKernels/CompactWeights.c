@@ -28,7 +28,7 @@ void mk_f32_to_bf16(const float *x, uint16_t *out, ptrdiff_t n) {
   for (ptrdiff_t i = 0; i < n; i++) out[i] = mk_bf16_round(x[i]);
 }
 
-void mk_bf16_to_f32(const uint16_t *x, float *out, ptrdiff_t n) {
+static void mk_bf16_to_f32_portable(const uint16_t *x, float *out, ptrdiff_t n) {
   for (ptrdiff_t i = 0; i < n; i++) out[i] = mk_bf16_value(x[i]);
 }
 
@@ -128,6 +128,12 @@ MK_AVX2 static void mk_bf16_few_rows_avx2(ptrdiff_t m, ptrdiff_t jBegin, ptrdiff
   }
 }
 
+MK_AVX2 static void mk_bf16_to_f32_avx2(const uint16_t *x, float *out, ptrdiff_t n) {
+  ptrdiff_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, mk_bf16x8(x + i));
+  mk_bf16_to_f32_portable(x + i, out + i, n - i);
+}
+
 // MARK: AVX-512F: 16 lanes
 
 #define MK_AVX512 __attribute__((target("avx512f")))
@@ -135,6 +141,12 @@ MK_AVX2 static void mk_bf16_few_rows_avx2(ptrdiff_t m, ptrdiff_t jBegin, ptrdiff
 MK_AVX512 MK_INLINE __m512 mk_bf16x16(const uint16_t *p) {
   __m256i h = _mm256_loadu_si256((const __m256i *)p);
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+MK_AVX512 static void mk_bf16_to_f32_avx512(const uint16_t *x, float *out, ptrdiff_t n) {
+  ptrdiff_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, mk_bf16x16(x + i));
+  mk_bf16_to_f32_portable(x + i, out + i, n - i);
 }
 
 /// `rows` BF16 weight rows against `tokens` rows of A; `rows·tokens ≤ 16` accumulators.
@@ -198,6 +210,21 @@ MK_AVX512 static void mk_bf16_few_rows_avx512(ptrdiff_t m, ptrdiff_t jBegin, ptr
 #endif
 
 // MARK: Entry points
+
+void mk_bf16_to_f32(const uint16_t *x, float *out, ptrdiff_t n) {
+#if defined(__x86_64__)
+  int level = mk_kernel_level();
+  if (level >= MK_LEVEL_AVX512) {
+    mk_bf16_to_f32_avx512(x, out, n);
+    return;
+  }
+  if (level >= MK_LEVEL_AVX2) {
+    mk_bf16_to_f32_avx2(x, out, n);
+    return;
+  }
+#endif
+  mk_bf16_to_f32_portable(x, out, n);
+}
 
 void mk_bf16_gemm_few_rows(ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd, ptrdiff_t k,
                            const float *a, ptrdiff_t lda, const uint16_t *w, ptrdiff_t ldw,

@@ -9,10 +9,11 @@ import Dispatch
 ///   exponent bits, 7 mantissa bits) — what bf16 safetensors store. Conversion from
 ///   `Float` rounds to nearest, ties to even; back to `Float` is exact.
 ///
-/// **Products.** Up to 8 rows of `x` (decode) go through `mk_bf16_gemm_few_rows`, which
-/// reads each weight row once for all of them (AVX-512F or AVX2+FMA, portable C
-/// otherwise; the rows of `W` are split over `BLAS.threadCount` workers); more rows
-/// (prefill) dequantize tiles of `W` into `Float` and multiply each with `sgemm`.
+/// **Products.** Up to `fewRows` rows of `x` (decode, and the few tokens an expert gets in
+/// a short prefill) go through `mk_bf16_gemm_few_rows`, which reads each weight row once
+/// for every 8 of them (AVX-512F or AVX2+FMA, portable C otherwise; the rows of `W` are
+/// split over `BLAS.threadCount` workers); more rows (prefill) dequantize tiles of `W`
+/// into `Float` and multiply each with `sgemm`.
 ///
 /// The bytes are owned by the matrix or borrowed from memory that an `owner` keeps alive
 /// (a memory-mapped checkpoint), so a bf16 checkpoint is used where it lies.
@@ -31,8 +32,9 @@ public struct WeightMatrix: Sendable {
   public let columns: Int
   let storage: _WeightStorage
 
-  /// Products with at most this many rows of `x` use the few-row kernel.
-  public static let fewRows = 8
+  /// Products with at most this many rows of `x` use the few-row kernel (three passes
+  /// over the bf16 weights still move fewer bytes than dequantizing them for `sgemm`).
+  public static let fewRows = 24
 
   /// `matrix` converted to `format` (bf16: rounded to nearest, ties to even).
   public init(_ matrix: Matrix<Float>, format: Format) {

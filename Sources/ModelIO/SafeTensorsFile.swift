@@ -193,6 +193,11 @@ public struct SafeTensorsFile: Sendable {
       let memory = base.bindMemory(to: Scalar.self, capacity: rows * columns)
       return Matrix(rows: rows, columns: columns, unsafeMemory: memory, owner: file)
     }
+    if info.dataType == .bf16 && Scalar.self == Float.self && Int(bitPattern: raw.baseAddress) % 2 == 0 {
+      // The vectorised widening (exact), not the element-by-element decoder.
+      let widened = WeightMatrix(bf16: raw, rows: rows, columns: columns, owner: file).dequantized()
+      return unsafeBitCast(widened, to: Matrix<Scalar>.self)
+    }
     return Matrix(
       rows: rows, columns: columns,
       elements: ElementDecoding.floats(raw, info.dataType).map { Scalar($0) })

@@ -32,7 +32,8 @@ public enum AtomicFile {
   }
 
   /// Creates `path` by streaming: `body` writes the contents to a handle on a temporary
-  /// file beside it, which replaces `path` only once `body` returns; on any error the
+  /// file beside it, which is flushed to disk and replaces `path` only once `body`
+  /// returns; on any error the
   /// temporary file is removed and `path` is untouched.
   ///
   /// - Throws: what `body` throws, or a file-system error naming the path.
@@ -49,6 +50,7 @@ public enum AtomicFile {
       let handle = try FileHandle(forWritingTo: temporary)
       do {
         try body(handle)
+        try handle.synchronize()  // on disk before it takes the name
         try handle.close()
       } catch {
         try? handle.close()

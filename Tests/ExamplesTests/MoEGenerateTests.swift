@@ -106,3 +106,26 @@ import Testing
     #expect(result.status != 0 && result.errors.contains("cannot read the model at /nonexistent-moekit"))
   }
 }
+
+@Suite struct ModelBenchTests {
+  @Test func measuresATinyModelAsJSON() throws {
+    let result = try ExampleRunner.run(
+      "model-bench", ["--shape", "tiny", "--prompt-tokens", "6", "--decode-tokens", "3", "--format", "json"])
+    #expect(result.status == 0, "\(result.errors)")
+    let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+    #expect(object?["finite"] as? Bool == true)
+    #expect((object?["decode_over_ideal"] as? Double ?? 0) > 0)
+    #expect((object?["checkpoint_bytes"] as? Int ?? 0) > 500_000)
+  }
+
+  @Test func refusesShapesAndSizesItCannotRun() throws {
+    for (arguments, message) in [
+      (["--shape", "gpt5"], "--shape must be one of"),
+      (["--shape", "tiny", "--layers", "9"], "--layers must be in"),
+      (["--shape", "tiny", "--decode-tokens", "0"], "--decode-tokens must be in"),
+    ] {
+      let result = try ExampleRunner.run("model-bench", arguments)
+      #expect(result.status != 0 && result.errors.contains(message), "\(result.errors)")
+    }
+  }
+}
