@@ -38,10 +38,11 @@ struct GenerationMeasurement {
             var caches = model.makeCaches(capacity: promptTokens)
             _ = model.decode(prompt, caches: &caches)
           },
-          { _ = model.generate(prompt: prompt, count: newTokens) },
+          { _ = try? model.generate(prompt: prompt, count: newTokens) },
         ])
       var caches = model.makeCaches(capacity: promptTokens + newTokens)
-      _ = model.decode(prompt + model.generate(prompt: prompt, count: newTokens), caches: &caches)
+      let generated = (try? model.generate(prompt: prompt, count: newTokens)) ?? []
+      _ = model.decode(prompt + generated, caches: &caches)
       let perToken = (times[1] - times[0]) / Double(newTokens)
       table.append([
         kind.name, Format.fixed(times[0] * 1e3, 1), Format.fixed(perToken * 1e3, 2),

@@ -125,7 +125,7 @@ struct MoEGenerate: ParsableCommand {
     var firstToken: ContinuousClock.Instant?
     var streamed: [Int] = []
     var printed = 0
-    let generated = network.generate(
+    let generated = try network.generate(
       prompt: promptIds, count: maxNewTokens, sampler: sampler, stop: stop, seed: seed
     ) { token in
       if firstToken == nil { firstToken = clock.now }

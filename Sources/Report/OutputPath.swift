@@ -1,8 +1,8 @@
 import Foundation
 
 /// Checks, before any work starts, that a run may write a file at a path: the path must
-/// not be one of the run's inputs (nor inside an input folder), must not be a folder, and
-/// its folder must exist.
+/// not be one of the run's inputs (nor a file already inside an input folder — a new file
+/// there is fine), must not be a folder, and its folder must exist.
 public enum OutputPath {
   /// Why a path cannot take an output.
   public enum Problem: Error, Equatable, CustomStringConvertible {
@@ -28,7 +28,9 @@ public enum OutputPath {
     let target = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath()
     for input in inputs {
       let source = URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath()
-      if target.path == source.path || target.path.hasPrefix(source.path + "/") {
+      let inside =
+        target.path.hasPrefix(source.path + "/") && FileManager.default.fileExists(atPath: target.path)
+      if target.path == source.path || inside {
         throw Problem.isAnInput(path: path, input: input)
       }
     }

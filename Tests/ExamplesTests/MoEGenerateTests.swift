@@ -100,6 +100,34 @@ import Testing
     #expect(result.errors.contains(message), "\(result.errors)")
   }
 
+  /// Weights with a NaN give an error naming the position, never an answer, and no file.
+  @Test func nonFiniteWeightsAreRefused() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-generate-nan-\(UInt64.random(in: 0..<1 << 40))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let source = try SafeTensorsFile(contentsOfFile: Self.model("llama") + "/model.safetensors")
+    var tensors: [String: Tensor] = [:]
+    for name in source.names {
+      var m = try source.matrix(name, as: Float.self)
+      if name == "lm_head.weight" { m[5, 3] = .nan }
+      tensors[name] = Tensor(m, shape: source.tensors[name]!.shape, as: .f32)
+    }
+    try SafeTensorsWriter.write(tensors, to: folder.appendingPathComponent("model.safetensors").path)
+    try FileManager.default.copyItem(
+      atPath: Self.model("llama") + "/config.json", toPath: folder.appendingPathComponent("config.json").path)
+    let logits = folder.appendingPathComponent("logits.npy").path
+    let scored = try ExampleRunner.run(
+      "moe-generate", ["--model", folder.path, "--token-ids", "1,2", "--logits", logits])
+    #expect(scored.status != 0 && scored.errors.contains("not finite"), "\(scored.errors)")
+    #expect(!FileManager.default.fileExists(atPath: logits))
+    let generated = try ExampleRunner.run(
+      "moe-generate", ["--model", folder.path, "--token-ids", "1,2", "--max-new-tokens", "3"])
+    #expect(
+      generated.status != 0 && generated.errors.contains("logits at position 1 are not finite"),
+      "\(generated.errors)")
+  }
+
   @Test func aMissingModelFolderIsNamed() throws {
     let result = try ExampleRunner.run(
       "moe-generate", ["--model", "/nonexistent-moekit", "--token-ids", "1", "--max-new-tokens", "1"])

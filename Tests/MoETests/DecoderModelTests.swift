@@ -45,10 +45,10 @@ import _TestSupport
     #expect(caches.map { $0.byteCount / 8 / MemoryLayout<Double>.size } == [8, 8, 6])
   }
 
-  @Test func greedyGenerationFeedsBackTheMostLikelyToken() {
+  @Test func greedyGenerationFeedsBackTheMostLikelyToken() throws {
     let model = Self.model(tied: false)
     let prompt = [2, 7, 1]
-    let generated = model.generate(prompt: prompt, count: 5)
+    let generated = try model.generate(prompt: prompt, count: 5)
     var sequence = prompt
     for _ in 0..<5 {
       let logits = model.logits(sequence, layout: .single(sequence.count))
@@ -73,6 +73,15 @@ import _TestSupport
     for (name, error) in errors { #expect(error < 1e-6, "\(name)") }
   }
 
+  /// NaN logits are an error naming the position, never a token chosen from them.
+  @Test func nonFiniteLogitsStopGenerationWithAnError() {
+    var model = Self.model(tied: false)
+    model.head!.weight.value[0, 0] = .nan
+    #expect(throws: MoEError.nonFiniteLogits(position: 2)) {
+      try model.generate(prompt: [2, 7, 1], count: 3)
+    }
+  }
+
   @Test func parametersHaveHuggingFaceNames() {
     var model = Self.model(tied: false)
     let names = Set(model.namedParameters.map(\.name))
@@ -90,7 +99,7 @@ import _TestSupport
 @Suite struct AttentionReadmeTests {
   /// The README's "Attention and decoder models at a glance" snippet, with its printed
   /// values checked.
-  @Test func glanceSnippetRuns() {
+  @Test func glanceSnippetRuns() throws {
     var rng = Xoshiro256StarStar(seed: 3)
     let attention = MultiHeadAttention<Float>(dimensions: 256, heads: 8, kvHeads: 2, using: &rng)
     let x = Matrix<Float>.normal(rows: 48, columns: 256, using: &rng)
@@ -112,7 +121,7 @@ import _TestSupport
           dimensions: 256, hiddenDimensions: 384,
           router: TopKSoftmaxRouter(dimensions: 256, expertCount: 8, k: 2, using: &g), using: &g)
       })
-    let generated = model.generate(prompt: [1, 2, 3], count: 8)
+    let generated = try model.generate(prompt: [1, 2, 3], count: 8)
     #expect(generated.count == 8 && generated.allSatisfy { (0..<1000).contains($0) })
   }
 }

@@ -51,7 +51,7 @@ import Testing
   @Test(arguments: families) func greedyContinuationMatchesTransformers(family: String) throws {
     let loaded = try HuggingFaceModel(folder: Self.folder(family))
     let (reference, _) = try Self.reference(family)
-    let generated = loaded.model.generate(prompt: reference.prompt, count: reference.generated.count)
+    let generated = try loaded.model.generate(prompt: reference.prompt, count: reference.generated.count)
     #expect(generated == reference.generated, "\(family)")
   }
 
@@ -102,7 +102,7 @@ import Testing
       widened.model.logits(reference.prompt, layout: layout))
     #expect(error <= 1e-5, "\(family): compact and widened bf16 logits differ by \(error)")
     #expect(
-      compact.model.generate(prompt: reference.prompt, count: 8)
+      try compact.model.generate(prompt: reference.prompt, count: 8)
         == widened.model.generate(prompt: reference.prompt, count: 8))
     #expect(Double(compact.weightBytes) < 0.62 * Double(widened.weightBytes), "\(family)")
   }

@@ -126,10 +126,13 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// likely, lowest id on ties), until `count` new tokens or one of `stop` (which is kept).
   /// `onToken` sees each new token as it comes. Sampling draws from a generator seeded
   /// with `seed`, so a run is reproducible.
+  ///
+  /// - Throws: `MoEError.nonFiniteLogits` when a step's logits hold NaN or an infinity,
+  ///   rather than picking a token from them.
   public func generate(
     prompt: [Int], count: Int, sampler: TokenSampler = .greedy, stop: Set<Int> = [], seed: UInt64 = 0,
     onToken: (Int) -> Void = { _ in }
-  ) -> [Int] {
+  ) throws -> [Int] {
     precondition(
       !prompt.isEmpty && count >= 0, "DecoderModel.generate: empty prompt or negative count \(count)")
     var generator = Xoshiro256StarStar(seed: seed)
@@ -137,7 +140,11 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
     var logits = decode(prompt, caches: &caches)
     var generated: [Int] = []
     for step in 0..<count {
-      let next = sampler.next(logits[row: logits.rows - 1], using: &generator)
+      let row = logits[row: logits.rows - 1]
+      guard row.allSatisfy({ $0.isFinite }) else {
+        throw MoEError.nonFiniteLogits(position: prompt.count + step - 1)
+      }
+      let next = sampler.next(row, using: &generator)
       generated.append(next)
       onToken(next)
       if stop.contains(next) { break }
