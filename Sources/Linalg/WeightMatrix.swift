@@ -103,14 +103,15 @@ public struct WeightMatrix: Sendable {
     x.withUnsafeBufferPointer { px in
       y.withUnsafeMutableBufferPointer { py in
         multiply(
-          m: x.rows, x: UnsafeRawPointer(px.baseAddress!).assumingMemoryBound(to: Float.self),
-          y: UnsafeMutableRawPointer(py.baseAddress!).assumingMemoryBound(to: Float.self))
+          m: x.rows, x: UnsafeRawPointer(px.baseAddress!).assumingMemoryBound(to: Float.self), ldx: columns,
+          y: UnsafeMutableRawPointer(py.baseAddress!).assumingMemoryBound(to: Float.self), ldy: rows)
       }
     }
   }
 
-  /// `y ← x·Wᵀ` over raw rows: `x` holds `m` rows of `columns`, `y` `m` rows of `rows`.
-  func multiply(m: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+  /// `y ← x·Wᵀ` over raw rows: `x` holds `m` rows of `columns` (`ldx` apart), `y` `m`
+  /// rows of `rows` (`ldy` apart).
+  func multiply(m: Int, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
     if m <= Self.fewRows {
       let (n, k, w) = (rows, columns, elements)
       let workers = Swift.max(1, Swift.min(BLAS.threadCount, n * k / (1 << 18), n / 8))
@@ -120,7 +121,7 @@ public struct WeightMatrix: Sendable {
         let begin = Swift.min(n, worker * share)
         let end = worker == workers - 1 ? n : Swift.min(n, begin + share)
         guard begin < end else { return }
-        mk_bf16_gemm_few_rows(m, begin, end, k, pointers.x, k, pointers.w, k, 0, pointers.y, n)
+        mk_bf16_gemm_few_rows(m, begin, end, k, pointers.x, ldx, pointers.w, k, 0, pointers.y, ldy)
       }
       return
     }
@@ -133,8 +134,8 @@ public struct WeightMatrix: Sendable {
         let count = Swift.min(tileRows, rows - start)
         mk_bf16_to_f32(elements + start * columns, t.baseAddress!, count * columns)
         Float._gemm(
-          transposeA: false, transposeB: true, m: m, n: count, k: columns, alpha: 1, a: x, lda: columns,
-          b: t.baseAddress!, ldb: columns, beta: 0, c: y + start, ldc: rows)
+          transposeA: false, transposeB: true, m: m, n: count, k: columns, alpha: 1, a: x, lda: ldx,
+          b: t.baseAddress!, ldb: columns, beta: 0, c: y + start, ldc: ldy)
         start += count
       }
     }

@@ -317,14 +317,18 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
     _ input: Matrix<Scalar>, _ layers: [Linear<Scalar>], _ ranges: [Range<Int>],
     into output: inout Matrix<Scalar>
   ) {
-    if layers.contains(where: { $0.compactWeight != nil }) {
+    let compact = layers.compactMap(\.compactWeight)
+    if compact.count == layers.count {
+      WeightMatrix.groupedMultiply(compact, input, rowRanges: ranges, into: &output)
+    } else if !compact.isEmpty {
       for (layer, range) in zip(layers, ranges) where !range.isEmpty {
         layer.forward(input[rows: range], into: &output[rows: range])
       }
       return
+    } else {
+      groupedGEMM(
+        input, rowRanges: ranges, weights: layers.map(\.weight.value), transposeWeights: true, into: &output)
     }
-    groupedGEMM(
-      input, rowRanges: ranges, weights: layers.map(\.weight.value), transposeWeights: true, into: &output)
     for (layer, range) in zip(layers, ranges) where !range.isEmpty {
       if let bias = layer.bias { output[rows: range].add(bias.value) }
       if let adapter = layer.adapter { adapter.add(input[rows: range], into: &output[rows: range]) }

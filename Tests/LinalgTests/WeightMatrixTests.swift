@@ -49,6 +49,33 @@ import _TestSupport
     for (index, shape) in Self.shapes.enumerated() { check(shape.m, shape.n, shape.k, seed: UInt64(index)) }
   }
 
+  /// A grouped product equals each expert's own product on its rows, in the few-row
+  /// (shared dispatch) and the many-row regimes, with empty ranges among them.
+  @Test(arguments: [[3, 0, 1, 8, 2], [30, 0, 25, 9]])
+  func groupedProductsEqualTheSeparateOnes(counts: [Int]) {
+    var g = Xoshiro256StarStar(seed: 21)
+    let (k, n) = (70, 37)
+    let weights = counts.indices.map { e in
+      WeightMatrix(Matrix<Float>.normal(rows: n - e, columns: k, using: &g), format: .bf16)
+    }
+    var start = 0
+    let ranges = counts.map { c -> Range<Int> in
+      defer { start += c }
+      return start..<start + c
+    }
+    let x = Matrix<Float>.normal(rows: start, columns: k, using: &g)
+    var y = Matrix<Float>(rows: start, columns: n)
+    BLAS.withThreadCount(2) { WeightMatrix.groupedMultiply(weights, x, rowRanges: ranges, into: &y) }
+    for (w, range) in zip(weights, ranges) where !range.isEmpty {
+      let alone = w.multiplied(x[rows: range])
+      for r in 0..<range.count {
+        for c in 0..<w.rows {
+          #expect(y[range.lowerBound + r, c] == alone[r, c], "\(counts) row \(r) col \(c)")
+        }
+      }
+    }
+  }
+
   @Test func productsSplitOverThreadsAgree() {
     BLAS.withThreadCount(2) {
       check(1, 1030, 512, seed: 11)
