@@ -3,6 +3,7 @@
 // chosen at run time (mk_kernel_level).
 #include "CKernels.h"
 
+#include <math.h>
 #include <string.h>
 
 // MARK: BF16 scalars
@@ -245,4 +246,271 @@ void mk_bf16_gemm_few_rows(ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd, ptrdif
   }
 #endif
   mk_bf16_few_rows_portable(m, jBegin, jEnd, k, a, lda, w, ldw, beta, c, ldc);
+}
+
+// MARK: Block-quantized weights (8-bit and 4-bit, blocks of 32 along a row)
+//
+// A row of k elements has b = ⌈k/32⌉ blocks; the matrix stores, for all rows, first the
+// quants (row-major, rows of b·32 bytes for q8 and b·16 bytes for q4) and then the
+// scales (row-major, rows of b IEEE half floats). Element j of a block with scale d:
+//   q8: d · q[j]                         (q an int8 in −127…127)
+//   q4: d · (nibble[j] − 8)              (nibble in 1…15; byte i of the block holds
+//                                         element i in its low nibble, i + 16 in its high)
+// Elements past k in the last block are stored as 0.
+
+/// The float value of an IEEE half (exact).
+static inline float mk_half_value(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  uint32_t bits;
+  if (exponent == 0x1f) {
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign;
+  } else {  // subnormal: normalise
+    int shift = 0;
+    while (!(mantissa & 0x400u)) {
+      mantissa <<= 1;
+      shift++;
+    }
+    bits = sign | ((uint32_t)(113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
+  }
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+/// `f` (finite, non-negative, at most 65504) rounded to the nearest IEEE half, ties even.
+static inline uint16_t mk_half_round(float f) {
+  if (f >= 65520.0f) return 0x7c00u;
+  if (f < 0x1p-25f) return 0;
+  uint32_t bits;
+  memcpy(&bits, &f, sizeof bits);
+  int exponent = (int)((bits >> 23) & 0xffu) - 127;
+  uint32_t mantissa = (bits & 0x7fffffu) | 0x800000u;
+  int shift = exponent >= -14 ? 13 : 13 + (-14 - exponent);  // subnormal halves lose more bits
+  uint32_t rounded = mantissa >> shift;
+  uint32_t rest = mantissa & ((1u << shift) - 1), half = 1u << (shift - 1);
+  if (rest > half || (rest == half && (rounded & 1u))) rounded++;
+  if (exponent >= -14) return (uint16_t)(((uint32_t)(exponent + 15) << 10) + rounded - 0x400u);
+  return (uint16_t)rounded;  // a carry into 0x400 gives the smallest normal, as it should
+}
+
+size_t mk_quantized_bytes(int format, ptrdiff_t rows, ptrdiff_t k) {
+  size_t blocks = (size_t)((k + 31) / 32);
+  size_t quant = format == MK_FORMAT_Q8 ? 32 : 16;
+  return (size_t)rows * blocks * (quant + 2);
+}
+
+static inline ptrdiff_t mk_blocks(ptrdiff_t k) { return (k + 31) / 32; }
+
+void mk_quantize(int format, const float *x, ptrdiff_t rows, ptrdiff_t k, uint8_t *out) {
+  ptrdiff_t b = mk_blocks(k);
+  size_t quant = format == MK_FORMAT_Q8 ? 32 : 16;
+  uint16_t *scales = (uint16_t *)(out + (size_t)rows * b * quant);
+  float limit = format == MK_FORMAT_Q8 ? 127.0f : 7.0f;
+  for (ptrdiff_t r = 0; r < rows; r++) {
+    for (ptrdiff_t blk = 0; blk < b; blk++) {
+      float v[32] = {0};
+      ptrdiff_t start = blk * 32, n = k - start < 32 ? k - start : 32;
+      float largest = 0;
+      int finite = 1;
+      for (ptrdiff_t j = 0; j < n; j++) {
+        v[j] = x[r * k + start + j];
+        float a = v[j] < 0 ? -v[j] : v[j];
+        if (!(a <= 3.4e38f)) finite = 0;  // NaN or ±∞
+        if (a > largest) largest = a;
+      }
+      uint8_t *block = out + (size_t)(r * b + blk) * quant;
+      if (!finite) {  // the whole block dequantizes to NaN: non-finite input is never hidden
+        scales[r * b + blk] = 0x7e00u;
+        memset(block, format == MK_FORMAT_Q8 ? 0 : 0x88, quant);
+        continue;
+      }
+      uint16_t h = mk_half_round(largest / limit);
+      float d = mk_half_value(h);
+      scales[r * b + blk] = h;
+      float inverse = d > 0 ? 1.0f / d : 0.0f;
+      uint8_t *q = out + (size_t)(r * b + blk) * quant;
+      if (format == MK_FORMAT_Q8) {
+        for (int j = 0; j < 32; j++) {
+          float t = v[j] * inverse;
+          long n8 = lrintf(t);  // to nearest, ties even
+          n8 = n8 > 127 ? 127 : n8 < -127 ? -127 : n8;
+          q[j] = (uint8_t)(int8_t)n8;
+        }
+      } else {
+        for (int j = 0; j < 16; j++) {
+          long lo = lrintf(v[j] * inverse), hi = lrintf(v[j + 16] * inverse);
+          lo = lo > 7 ? 7 : lo < -7 ? -7 : lo;
+          hi = hi > 7 ? 7 : hi < -7 ? -7 : hi;
+          q[j] = (uint8_t)((lo + 8) | ((hi + 8) << 4));
+        }
+      }
+    }
+  }
+}
+
+/// Block `blk` of row `r`, dequantized into 32 floats.
+static inline void mk_block_values(int format, const uint8_t *w, ptrdiff_t rows, ptrdiff_t b, ptrdiff_t r,
+                                   ptrdiff_t blk, float *v) {
+  size_t quant = format == MK_FORMAT_Q8 ? 32 : 16;
+  const uint16_t *scales = (const uint16_t *)(w + (size_t)rows * b * quant);
+  float d = mk_half_value(scales[r * b + blk]);
+  const uint8_t *q = w + (size_t)(r * b + blk) * quant;
+  if (format == MK_FORMAT_Q8) {
+    for (int j = 0; j < 32; j++) v[j] = d * (float)(int8_t)q[j];
+  } else {
+    for (int j = 0; j < 16; j++) {
+      v[j] = d * (float)((int)(q[j] & 0x0f) - 8);
+      v[j + 16] = d * (float)((int)(q[j] >> 4) - 8);
+    }
+  }
+}
+
+void mk_dequantize_rows(int format, const uint8_t *w, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t rowBegin,
+                        ptrdiff_t rowEnd, float *out) {
+  ptrdiff_t b = mk_blocks(k);
+  for (ptrdiff_t r = rowBegin; r < rowEnd; r++) {
+    for (ptrdiff_t blk = 0; blk < b; blk++) {
+      float v[32];
+      mk_block_values(format, w, rows, b, r, blk, v);
+      ptrdiff_t start = blk * 32, n = k - start < 32 ? k - start : 32;
+      memcpy(out + (r - rowBegin) * k + start, v, (size_t)n * sizeof(float));
+    }
+  }
+}
+
+static void mk_quantized_few_rows_portable(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd,
+                                           ptrdiff_t k, const float *a, ptrdiff_t lda, const uint8_t *w,
+                                           ptrdiff_t rows, float *c, ptrdiff_t ldc) {
+  ptrdiff_t b = mk_blocks(k);
+  for (ptrdiff_t j = jBegin; j < jEnd; j++) {
+    for (ptrdiff_t i = 0; i < m; i++) c[i * ldc + j] = 0;
+    for (ptrdiff_t blk = 0; blk < b; blk++) {
+      float v[32];
+      mk_block_values(format, w, rows, b, j, blk, v);
+      ptrdiff_t start = blk * 32, n = k - start < 32 ? k - start : 32;
+      for (ptrdiff_t i = 0; i < m; i++) {
+        float sum = 0;
+        for (ptrdiff_t p = 0; p < n; p++) sum += v[p] * a[i * lda + start + p];
+        c[i * ldc + j] += sum;
+      }
+    }
+  }
+}
+
+#if defined(__x86_64__)
+#define MK_AVX512Q __attribute__((target("avx512f,f16c")))
+#define MK_AVX2Q __attribute__((target("avx2,fma,f16c")))
+
+/// The 32 values of a block as two 16-lane vectors (scale applied).
+MK_AVX512Q MK_INLINE void mk_block16x2(int format, const uint8_t *q, float d, __m512 *lo, __m512 *hi) {
+  __m512 scale = _mm512_set1_ps(d);
+  if (format == MK_FORMAT_Q8) {
+    __m128i q0 = _mm_loadu_si128((const __m128i *)q), q1 = _mm_loadu_si128((const __m128i *)(q + 16));
+    *lo = _mm512_mul_ps(scale, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0)));
+    *hi = _mm512_mul_ps(scale, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1)));
+  } else {
+    __m128i bytes = _mm_loadu_si128((const __m128i *)q);
+    __m128i mask = _mm_set1_epi8(0x0f), eight = _mm_set1_epi8(8);
+    __m128i low = _mm_sub_epi8(_mm_and_si128(bytes, mask), eight);
+    __m128i high = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask), eight);
+    *lo = _mm512_mul_ps(scale, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(low)));
+    *hi = _mm512_mul_ps(scale, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(high)));
+  }
+}
+
+/// `rows` quantized weight rows against `tokens` rows of A (whole blocks only; the
+/// caller handles a final partial block). Each row and token has two accumulators (the
+/// block's low and high 16 lanes), so `2·rows·tokens` FMA chains run side by side.
+MK_AVX512Q MK_INLINE void mk_quantized_block_avx512(int format, int rows, int tokens, ptrdiff_t fullBlocks,
+                                                    const float *a, ptrdiff_t lda, const uint8_t *w,
+                                                    ptrdiff_t totalRows, ptrdiff_t b, ptrdiff_t j,
+                                                    float *c, ptrdiff_t ldc) {
+  size_t quant = format == MK_FORMAT_Q8 ? 32 : 16;
+  const uint16_t *scales = (const uint16_t *)(w + (size_t)totalRows * b * quant);
+  __m512 acc[4][8], acc2[4][8];
+  for (int r = 0; r < rows; r++)
+    for (int t = 0; t < tokens; t++) acc[r][t] = acc2[r][t] = _mm512_setzero_ps();
+  for (ptrdiff_t blk = 0; blk < fullBlocks; blk++) {
+    __m512 lo[4], hi[4];
+    for (int r = 0; r < rows; r++) {
+      const uint8_t *q = w + (size_t)((j + r) * b + blk) * quant;
+      _mm_prefetch((const char *)(q + 8 * quant), _MM_HINT_T0);
+      mk_block16x2(format, q, _cvtsh_ss(scales[(j + r) * b + blk]), &lo[r], &hi[r]);
+    }
+    for (int t = 0; t < tokens; t++) {
+      __m512 x0 = _mm512_loadu_ps(a + t * lda + blk * 32), x1 = _mm512_loadu_ps(a + t * lda + blk * 32 + 16);
+      for (int r = 0; r < rows; r++) {
+        acc[r][t] = _mm512_fmadd_ps(lo[r], x0, acc[r][t]);
+        acc2[r][t] = _mm512_fmadd_ps(hi[r], x1, acc2[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < rows; r++)
+    for (int t = 0; t < tokens; t++)
+      c[t * ldc + j + r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[r][t], acc2[r][t]));
+}
+
+/// One block of rows of `mk_quantized_few_rows_avx512` with constant sizes (so the loops
+/// over rows and tokens unroll): 4 rows for ≤ 2 tokens, 2 for ≤ 4, 1 for ≤ 8.
+#define MK_Q_BLOCK(FORMAT)                                                                              \
+  switch (m) {                                                                                          \
+    case 1: mk_quantized_block_avx512(FORMAT, 4, 1, full, a, lda, w, rows, b, j, c, ldc); break;        \
+    case 2: mk_quantized_block_avx512(FORMAT, 4, 2, full, a, lda, w, rows, b, j, c, ldc); break;        \
+    case 3: mk_quantized_block_avx512(FORMAT, 2, 3, full, a, lda, w, rows, b, j, c, ldc); break;        \
+    case 4: mk_quantized_block_avx512(FORMAT, 2, 4, full, a, lda, w, rows, b, j, c, ldc); break;        \
+    case 5: mk_quantized_block_avx512(FORMAT, 1, 5, full, a, lda, w, rows, b, j, c, ldc); break;        \
+    case 6: mk_quantized_block_avx512(FORMAT, 1, 6, full, a, lda, w, rows, b, j, c, ldc); break;        \
+    case 7: mk_quantized_block_avx512(FORMAT, 1, 7, full, a, lda, w, rows, b, j, c, ldc); break;        \
+    default: mk_quantized_block_avx512(FORMAT, 1, 8, full, a, lda, w, rows, b, j, c, ldc); break;       \
+  }
+
+MK_AVX512Q static void mk_quantized_few_rows_avx512(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd,
+                                                    ptrdiff_t k, const float *a, ptrdiff_t lda,
+                                                    const uint8_t *w, ptrdiff_t rows, float *c, ptrdiff_t ldc) {
+  ptrdiff_t b = mk_blocks(k), full = k / 32;
+  int step = m <= 2 ? 4 : m <= 4 ? 2 : 1;
+  ptrdiff_t j = jBegin;
+  for (; j + step <= jEnd; j += step) {
+    if (format == MK_FORMAT_Q8) {
+      MK_Q_BLOCK(MK_FORMAT_Q8)
+    } else {
+      MK_Q_BLOCK(MK_FORMAT_Q4)
+    }
+  }
+  for (; j < jEnd; j++) {
+    if (format == MK_FORMAT_Q8)
+      mk_quantized_block_avx512(MK_FORMAT_Q8, 1, (int)m, full, a, lda, w, rows, b, j, c, ldc);
+    else
+      mk_quantized_block_avx512(MK_FORMAT_Q4, 1, (int)m, full, a, lda, w, rows, b, j, c, ldc);
+  }
+  if (full < b) {  // the partial last block, for every row and token
+    for (ptrdiff_t r = jBegin; r < jEnd; r++) {
+      float v[32];
+      mk_block_values(format, w, rows, b, r, full, v);
+      for (ptrdiff_t t = 0; t < m; t++) {
+        float sum = 0;
+        for (ptrdiff_t p = 0; p < k - full * 32; p++) sum += v[p] * a[t * lda + full * 32 + p];
+        c[t * ldc + r] += sum;
+      }
+    }
+  }
+}
+#endif
+
+void mk_quantized_gemm_few_rows(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd, ptrdiff_t k,
+                                const float *a, ptrdiff_t lda, const uint8_t *w, ptrdiff_t rows, float *c,
+                                ptrdiff_t ldc) {
+#if defined(__x86_64__)
+  if (mk_kernel_level() >= MK_LEVEL_AVX512 && __builtin_cpu_supports("f16c")) {
+    for (ptrdiff_t t0 = 0; t0 < m; t0 += 8)
+      mk_quantized_few_rows_avx512(format, m - t0 < 8 ? m - t0 : 8, jBegin, jEnd, k, a + t0 * lda, lda, w, rows,
+                                   c + t0 * ldc, ldc);
+    return;
+  }
+#endif
+  mk_quantized_few_rows_portable(format, m, jBegin, jEnd, k, a, lda, w, rows, c, ldc);
 }

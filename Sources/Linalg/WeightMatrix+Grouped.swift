@@ -1,4 +1,3 @@
-import CKernels
 import Dispatch
 
 extension WeightMatrix {
@@ -48,7 +47,7 @@ extension WeightMatrix {
             let end = Swift.min(w.rows, start + rowsPerChunk)
             chunks.append(
               _Chunk(
-                m: range.count, begin: start, end: end, x: xBase + range.lowerBound * k, w: w.elements,
+                m: range.count, begin: start, end: end, x: xBase + range.lowerBound * k, weight: w,
                 y: yBase + range.lowerBound * ldy))
             start = end
           }
@@ -59,7 +58,7 @@ extension WeightMatrix {
           // Contiguous runs of chunks per worker: each streams long stretches of memory.
           let share = (all.count + workers - 1) / workers
           for c in all[Swift.min(all.count, worker * share)..<Swift.min(all.count, (worker + 1) * share)] {
-            mk_bf16_gemm_few_rows(c.m, c.begin, c.end, k, c.x, k, c.w, k, 0, c.y, ldy)
+            c.weight.fewRows(m: c.m, begin: c.begin, end: c.end, x: c.x, ldx: k, y: c.y, ldy: ldy)
           }
         }
       }
@@ -70,7 +69,7 @@ extension WeightMatrix {
   private struct _Chunk: @unchecked Sendable {
     let m: Int, begin: Int, end: Int
     let x: UnsafePointer<Float>
-    let w: UnsafePointer<UInt16>
+    let weight: WeightMatrix
     let y: UnsafeMutablePointer<Float>
   }
 }

@@ -8,6 +8,13 @@ import Dispatch
 /// - `bf16`: 2 bytes per element, the upper half of the element's float32 bits (sign, 8
 ///   exponent bits, 7 mantissa bits) — what bf16 safetensors store. Conversion from
 ///   `Float` rounds to nearest, ties to even; back to `Float` is exact.
+/// - `q8`, `q4`: each row in blocks of 32 elements (the last padded with zeros), each block
+///   with one IEEE half scale `d = max|x|/127` (q8) or `max|x|/7` (q4). The bytes hold
+///   first every row's quants — 32 `int8` `q` per block (q8), or 16 bytes per block whose
+///   byte `i` holds element `i` in its low nibble and `i + 16` in its high one, as `q + 8`
+///   (q4) — then every row's scales, `⌈in/32⌉` halves per row. Element = `d·q`, with `q`
+///   = `x/d` rounded to nearest (ties even) and clamped to ±127 or ±7; dequantization is
+///   exact. 8.5 and 4.5 bits per weight; a block holding NaN or ±∞ dequantizes to NaN.
 ///
 /// **Products.** Up to `fewRows` rows of `x` (decode, and the few tokens an expert gets in
 /// a short prefill) go through `mk_bf16_gemm_few_rows`, which reads each weight row once
@@ -22,6 +29,13 @@ public struct WeightMatrix: Sendable {
   public enum Format: String, Sendable, CaseIterable {
     /// bfloat16 (2 bytes per element).
     case bf16
+    /// 8-bit integers in blocks of 32 with a half-float scale (8.5 bits per element).
+    case q8
+    /// 4-bit integers in blocks of 32 with a half-float scale (4.5 bits per element).
+    case q4
+
+    /// The `CKernels` format code of a block-quantized format.
+    var code: Int32 { self == .q8 ? Int32(MK_FORMAT_Q8) : Int32(MK_FORMAT_Q4) }
   }
 
   /// The format.
@@ -36,16 +50,29 @@ public struct WeightMatrix: Sendable {
   /// over the bf16 weights still move fewer bytes than dequantizing them for `sgemm`).
   public static let fewRows = 24
 
-  /// `matrix` converted to `format` (bf16: rounded to nearest, ties to even).
+  /// `matrix` converted to `format` (bf16: rounded to nearest, ties to even; q8 and q4:
+  /// quantized per block as the type's documentation says).
   public init(_ matrix: Matrix<Float>, format: Format) {
-    let storage = _WeightStorage(byteCount: matrix.count * 2)
+    let storage = _WeightStorage(
+      byteCount: Self.byteCount(format, rows: matrix.rows, columns: matrix.columns))
+    let out = UnsafeMutableRawPointer(mutating: storage.bytes.baseAddress!)
     matrix.withUnsafeBufferPointer { p in
-      mk_f32_to_bf16(
-        p.baseAddress!,
-        UnsafeMutableRawPointer(mutating: storage.bytes.baseAddress!).assumingMemoryBound(to: UInt16.self),
-        p.count)
+      guard let x = p.baseAddress else { return }
+      switch format {
+      case .bf16: mk_f32_to_bf16(x, out.assumingMemoryBound(to: UInt16.self), p.count)
+      case .q8, .q4:
+        mk_quantize(format.code, x, matrix.rows, matrix.columns, out.assumingMemoryBound(to: UInt8.self))
+      }
     }
     self.init(format: format, rows: matrix.rows, columns: matrix.columns, storage: storage)
+  }
+
+  /// Bytes a `rows × columns` matrix takes in `format`.
+  public static func byteCount(_ format: Format, rows: Int, columns: Int) -> Int {
+    switch format {
+    case .bf16: 2 * rows * columns
+    case .q8, .q4: Int(mk_quantized_bytes(format.code, rows, columns))
+    }
   }
 
   /// A `rows × columns` bf16 matrix over `bytes` (`2·rows·columns` of them, read in place),
@@ -75,10 +102,34 @@ public struct WeightMatrix: Sendable {
     precondition(range.lowerBound >= 0 && range.upperBound <= rows, "WeightMatrix: rows \(range) of \(rows)")
     var m = Matrix<Float>(rows: range.count, columns: columns)
     m.withUnsafeMutableBufferPointer { out in
-      mk_bf16_to_f32(elements + range.lowerBound * columns, out.baseAddress!, range.count * columns)
+      guard let base = out.baseAddress else { return }
+      dequantize(rows: range, into: base)
     }
     return m
   }
+
+  /// Rows `range` as `Float`, written `columns` apart from `out`.
+  func dequantize(rows range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+    switch format {
+    case .bf16: mk_bf16_to_f32(elements + range.lowerBound * columns, out, range.count * columns)
+    case .q8, .q4:
+      mk_dequantize_rows(format.code, bytes, rows, columns, range.lowerBound, range.upperBound, out)
+    }
+  }
+
+  /// `y` columns `begin..<end` ← `m` rows of `x` times weight rows `begin..<end`: the few-row
+  /// kernel of the format.
+  func fewRows(
+    m: Int, begin: Int, end: Int, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int
+  ) {
+    switch format {
+    case .bf16: mk_bf16_gemm_few_rows(m, begin, end, columns, x, ldx, elements, columns, 0, y, ldy)
+    case .q8, .q4:
+      mk_quantized_gemm_few_rows(format.code, m, begin, end, columns, x, ldx, bytes, rows, y, ldy)
+    }
+  }
+
+  var bytes: UnsafePointer<UInt8> { storage.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) }
 
   var elements: UnsafePointer<UInt16> {
     UnsafePointer(storage.bytes.baseAddress!.assumingMemoryBound(to: UInt16.self))
@@ -113,15 +164,15 @@ public struct WeightMatrix: Sendable {
   /// rows of `rows` (`ldy` apart).
   func multiply(m: Int, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
     if m <= Self.fewRows {
-      let (n, k, w) = (rows, columns, elements)
+      let (n, k) = (rows, columns)
       let workers = Swift.max(1, Swift.min(BLAS.threadCount, n * k / (1 << 18), n / 8))
-      let pointers = _Pointers(x: x, w: w, y: y)
+      let pointers = _Pointers(x: x, y: y)
       let share = (n / workers + 3) & ~3
       DispatchQueue.concurrentPerform(iterations: workers) { worker in
         let begin = Swift.min(n, worker * share)
         let end = worker == workers - 1 ? n : Swift.min(n, begin + share)
         guard begin < end else { return }
-        mk_bf16_gemm_few_rows(m, begin, end, k, pointers.x, ldx, pointers.w, k, 0, pointers.y, ldy)
+        fewRows(m: m, begin: begin, end: end, x: pointers.x, ldx: ldx, y: pointers.y, ldy: ldy)
       }
       return
     }
@@ -132,7 +183,7 @@ public struct WeightMatrix: Sendable {
       var start = 0
       while start < rows {
         let count = Swift.min(tileRows, rows - start)
-        mk_bf16_to_f32(elements + start * columns, t.baseAddress!, count * columns)
+        dequantize(rows: start..<start + count, into: t.baseAddress!)
         Float._gemm(
           transposeA: false, transposeB: true, m: m, n: count, k: columns, alpha: 1, a: x, lda: ldx,
           b: t.baseAddress!, ldb: columns, beta: 0, c: y + start, ldc: ldy)
@@ -143,7 +194,6 @@ public struct WeightMatrix: Sendable {
 
   private struct _Pointers: @unchecked Sendable {
     let x: UnsafePointer<Float>
-    let w: UnsafePointer<UInt16>
     let y: UnsafeMutablePointer<Float>
   }
 }

@@ -64,6 +64,22 @@ public struct HuggingFaceCheckpoint: Sendable {
     case float32
     /// Everything rounded to bf16.
     case bf16
+    /// Everything quantized at load to 8-bit blocks (`WeightMatrix.Format.q8`).
+    case q8
+    /// Everything quantized at load to 4-bit blocks (`WeightMatrix.Format.q4`).
+    case q4
+
+    /// The compact format a product weight stored as `stored` is held in, or `nil` for
+    /// `Float`.
+    func heldFormat(stored: SafeTensorsDataType?) -> WeightMatrix.Format? {
+      switch self {
+      case .stored: stored == .bf16 ? .bf16 : nil
+      case .float32: nil
+      case .bf16: .bf16
+      case .q8: .q8
+      case .q4: .q4
+      }
+    }
   }
 
   /// A checkpoint from a `config.json`'s bytes and its weights.
@@ -217,9 +233,8 @@ public struct HuggingFaceCheckpoint: Sendable {
     _ name: String, _ shape: [Int], _: Scalar.Type, bias: Matrix<Scalar>? = nil, rowOrder: [Int]? = nil
   ) throws -> Linear<Scalar> {
     let stored = weights.contains(name) ? try weights.dataType(of: name) : nil
-    let compact =
-      Scalar.self == Float.self && (weightFormat == .bf16 || (weightFormat == .stored && stored == .bf16))
-    if compact && rowOrder == nil && stored == .bf16 {
+    let held = Scalar.self == Float.self ? weightFormat.heldFormat(stored: stored) : nil
+    if held == .bf16 && rowOrder == nil && stored == .bf16 {
       _ = try tensorShape(name, shape)
       if let matrix = try weights.compactMatrix(name) {
         let layer = Linear<Float>(
@@ -229,9 +244,9 @@ public struct HuggingFaceCheckpoint: Sendable {
     }
     var weight = try tensor(name, shape, Scalar.self)
     if let rowOrder { weight = weight.gatheringRows(rowOrder) }
-    guard compact else { return Linear(weight: weight, bias: bias) }
+    guard let held else { return Linear(weight: weight, bias: bias) }
     let layer = Linear<Float>(
-      compactWeight: WeightMatrix(unsafeBitCast(weight, to: Matrix<Float>.self), format: .bf16),
+      compactWeight: WeightMatrix(unsafeBitCast(weight, to: Matrix<Float>.self), format: held),
       bias: bias.map { unsafeBitCast($0, to: Matrix<Float>.self) })
     return unsafeBitCast(layer, to: Linear<Scalar>.self)
   }

@@ -33,9 +33,9 @@ import _TestSupport
     (9, 5, 19), (33, 70, 65),
   ]
 
-  func check(_ m: Int, _ n: Int, _ k: Int, seed: UInt64) {
+  func check(_ m: Int, _ n: Int, _ k: Int, seed: UInt64, format: WeightMatrix.Format = .bf16) {
     var g = Xoshiro256StarStar(seed: seed)
-    let packed = WeightMatrix(Matrix<Float>.normal(rows: n, columns: k, using: &g), format: .bf16)
+    let packed = WeightMatrix(Matrix<Float>.normal(rows: n, columns: k, using: &g), format: format)
     let x = Matrix<Float>.normal(rows: m, columns: k, using: &g)
     let (value, bound) = Self.reference(x, packed.dequantized())
     let y = packed.multiplied(x)
@@ -46,17 +46,60 @@ import _TestSupport
   }
 
   @Test func productsMatchTheReference() {
-    for (index, shape) in Self.shapes.enumerated() { check(shape.m, shape.n, shape.k, seed: UInt64(index)) }
+    for format in WeightMatrix.Format.allCases {
+      for (index, shape) in Self.shapes.enumerated() {
+        check(shape.m, shape.n, shape.k, seed: UInt64(index), format: format)
+      }
+    }
+  }
+
+  /// Each element is within half a step of its block's scale (plus the scale's own half
+  /// rounding), the bytes are 8.5 or 4.5 bits a weight, and a hand-worked block is exact.
+  @Test(arguments: [WeightMatrix.Format.q8, .q4]) func quantizationErrorIsHalfAStep(
+    format: WeightMatrix.Format
+  ) {
+    var g = Xoshiro256StarStar(seed: 31)
+    let (rows, k) = (9, 75)
+    let x = Matrix<Float>.normal(rows: rows, columns: k, using: &g)
+    let w = WeightMatrix(x, format: format)
+    let back = w.dequantized()
+    let steps: Float = format == .q8 ? 127 : 7
+    for r in 0..<rows {
+      for start in stride(from: 0, to: k, by: 32) {
+        let block = start..<min(k, start + 32)
+        let largest = block.map { abs(x[r, $0]) }.max()!
+        let d = largest / steps
+        for c in block {
+          #expect(abs(back[r, c] - x[r, c]) <= d / 2 * 1.002 + largest * 0x1p-11, "\(format) (\(r), \(c))")
+        }
+      }
+    }
+    let blocks = (k + 31) / 32
+    #expect(w.byteCount == rows * blocks * ((format == .q8 ? 32 : 16) + 2))
+    // A block of 0, ±1, ±0.5, 7 with q4: d = 1, so 0.5 rounds to the even 0 and −0.5 to −0.
+    let exact = WeightMatrix(Matrix(row: [0, 1, -1, 0.5, -0.5, 7, 2.5, -3.5]), format: .q4).dequantized()
+    #expect(exact == Matrix(row: [0, 1, -1, 0, 0, 7, 2, -4]))
+  }
+
+  @Test(arguments: [WeightMatrix.Format.q8, .q4]) func nonFiniteBlocksStayNonFinite(
+    format: WeightMatrix.Format
+  ) {
+    var row = [Float](repeating: 0.25, count: 70)
+    row[40] = .nan
+    row[65] = .infinity
+    let back = WeightMatrix(Matrix(row: row), format: format).dequantized()
+    #expect((0..<32).allSatisfy { abs(back[0, $0] - 0.25) < 0.01 })
+    #expect((32..<70).allSatisfy { back[0, $0].isNaN }, "\(format)")
   }
 
   /// A grouped product equals each expert's own product on its rows, in the few-row
   /// (shared dispatch) and the many-row regimes, with empty ranges among them.
-  @Test(arguments: [[3, 0, 1, 8, 2], [30, 0, 25, 9]])
-  func groupedProductsEqualTheSeparateOnes(counts: [Int]) {
+  @Test(arguments: [[3, 0, 1, 8, 2], [30, 0, 25, 9]], WeightMatrix.Format.allCases)
+  func groupedProductsEqualTheSeparateOnes(counts: [Int], format: WeightMatrix.Format) {
     var g = Xoshiro256StarStar(seed: 21)
     let (k, n) = (70, 37)
     let weights = counts.indices.map { e in
-      WeightMatrix(Matrix<Float>.normal(rows: n - e, columns: k, using: &g), format: .bf16)
+      WeightMatrix(Matrix<Float>.normal(rows: n - e, columns: k, using: &g), format: format)
     }
     var start = 0
     let ranges = counts.map { c -> Range<Int> in

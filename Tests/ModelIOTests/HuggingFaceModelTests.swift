@@ -116,6 +116,27 @@ import Testing
     #expect(error > 1e-6 && error < 0.03, "bf16 rounding moved the logits by \(error)")
   }
 
+  /// Weights quantized at load compute exactly what a Float model holding the
+  /// dequantized weights computes (the compact products are right), and hold fewer bytes.
+  /// (How far quantization moves a model is a property of the model — these fixtures are
+  /// built for decisive greedy choices, not for routing margins — and `quant-bench`
+  /// measures it on layers.)
+  @Test(
+    arguments: ["mixtral", "deepseek_v3", "glm4_moe"], [HuggingFaceCheckpoint.LoadedWeightFormat.q8, .q4])
+  func quantizedAtLoad(family: String, format: HuggingFaceCheckpoint.LoadedWeightFormat) throws {
+    let (reference, _) = try Self.reference(family)
+    let quantized = try HuggingFaceModel(folder: Self.folder(family), weightFormat: format)
+    let twin = quantized.model.convertingWeights(to: nil)
+    let layout = SequenceLayout.single(reference.prompt.count)
+    let error = Self.relativeError(
+      quantized.model.logits(reference.prompt, layout: layout), twin.logits(reference.prompt, layout: layout))
+    #expect(error <= 1e-5, "\(family) \(format): \(error)")
+    let full = try HuggingFaceModel(folder: Self.folder(family))
+    #expect(
+      Double(quantized.weightBytes) < (format == .q8 ? 0.5 : 0.35) * Double(full.weightBytes), "\(family)")
+    #expect(full.model.convertingWeights(to: format == .q8 ? .q8 : .q4).weightBytes == quantized.weightBytes)
+  }
+
   // MARK: Errors
 
   /// A copy of a fixture's folder, its tensors stored as `dataType`, with `edit` applied to

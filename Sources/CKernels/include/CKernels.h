@@ -70,4 +70,29 @@ void mk_f32_to_bf16(const float *x, uint16_t *out, ptrdiff_t n);
 /// out[i] ← the float32 value of BF16 x[i] (exact).
 void mk_bf16_to_f32(const uint16_t *x, float *out, ptrdiff_t n);
 
+// MARK: Block-quantized weights
+
+/// Formats of `mk_quantize` (layouts in CompactWeights.c and `WeightMatrix`).
+enum { MK_FORMAT_Q8 = 8, MK_FORMAT_Q4 = 4 };
+
+/// Bytes of a `rows × k` matrix in `format`: per row ⌈k/32⌉ blocks of 32 (q8) or 16 (q4)
+/// quant bytes and a 2-byte half-float scale.
+size_t mk_quantized_bytes(int format, ptrdiff_t rows, ptrdiff_t k);
+
+/// Quantizes `rows × k` floats (row-major) into `out` (`mk_quantized_bytes` bytes): per
+/// block of 32, d = max|x| / 127 (q8) or / 7 (q4) rounded to a half, q = x/d rounded to
+/// nearest (ties even) and clamped to ±127 or ±7. A block holding NaN or ±∞ gets a NaN
+/// scale, so all its values dequantize to NaN.
+void mk_quantize(int format, const float *x, ptrdiff_t rows, ptrdiff_t k, uint8_t *out);
+
+/// Rows [rowBegin, rowEnd) of a quantized `rows × k` matrix as floats (exact), `k` apart.
+void mk_dequantize_rows(int format, const uint8_t *w, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t rowBegin,
+                        ptrdiff_t rowEnd, float *out);
+
+/// C[i·ldc + j] ← Σ_p A[i·lda + p]·W(j, p) for i < m, j in [jBegin, jEnd), W a quantized
+/// `rows × k` matrix; each weight block is read once for every 8 rows of A.
+void mk_quantized_gemm_few_rows(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd, ptrdiff_t k,
+                                const float *a, ptrdiff_t lda, const uint8_t *w, ptrdiff_t rows, float *c,
+                                ptrdiff_t ldc);
+
 #endif

@@ -69,6 +69,43 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
     return scalars * MemoryLayout<Scalar>.size + linears.reduce(0) { $0 + ($1.compactWeight?.byteCount ?? 0) }
   }
 
+  /// This model with every product weight — attention projections (but MLA's `kv_b_proj`,
+  /// which the absorbed decode reads directly), dense networks, experts, shared experts
+  /// and the head — held in `format` (`nil`: back to `Float`). Embeddings, norms, routers
+  /// and biases stay `Float`.
+  public func convertingWeights(to format: WeightMatrix.Format?) -> DecoderModel where Scalar == Float {
+    var model = self
+    func convert(_ network: FeedForward<Float>) -> FeedForward<Float> {
+      var n = network
+      n.gate = n.gate?.converted(to: format)
+      n.up = n.up.converted(to: format)
+      n.down = n.down.converted(to: format)
+      return n
+    }
+    for i in model.blocks.indices {
+      switch model.blocks[i].attention {
+      case .grouped(var a):
+        (a.query, a.key) = (a.query.converted(to: format), a.key.converted(to: format))
+        (a.value, a.output) = (a.value.converted(to: format), a.output.converted(to: format))
+        model.blocks[i].attention = .grouped(a)
+      case .latent(var a):
+        (a.query, a.queryDown) = (a.query?.converted(to: format), a.queryDown?.converted(to: format))
+        (a.queryUp, a.keyValueDown) = (a.queryUp?.converted(to: format), a.keyValueDown.converted(to: format))
+        a.output = a.output.converted(to: format)
+        model.blocks[i].attention = .latent(a)
+      }
+      switch model.blocks[i].feedForward.feedForward {
+      case .dense(let network): model.blocks[i].feedForward.feedForward = .dense(convert(network))
+      case .moe(var layer):
+        layer.experts = layer.experts.map(convert)
+        if let shared = layer.sharedExpert { layer.sharedExpert!.network = convert(shared.network) }
+        model.blocks[i].feedForward.feedForward = .moe(layer)
+      }
+    }
+    model.head = model.head?.converted(to: format)
+    return model
+  }
+
   /// Every projection of the model: attention, feed-forward and experts, the head.
   var linears: [Linear<Scalar>] {
     var all: [Linear<Scalar>] = head.map { [$0] } ?? []
