@@ -24,6 +24,7 @@ let package = Package(
     .executable(name: "expert-finetune", targets: ["expert-finetune"]),
     .executable(name: "moe-generate", targets: ["moe-generate"]),
     .executable(name: "model-bench", targets: ["model-bench"]),
+    .executable(name: "quant-bench", targets: ["quant-bench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -170,6 +171,14 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Examples/model-bench"
+    ),
+    .executableTarget(
+      name: "quant-bench",
+      dependencies: [
+        "Linalg", "MoE", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/quant-bench"
     ),
 
     // MARK: Fuzz targets (replay runners unless built by scripts/fuzz.sh)

@@ -93,7 +93,7 @@ struct ModelBench: ParsableCommand {
       (try FileManager.default.attributesOfItem(atPath: path + "/model.safetensors")[.size]
       as? NSNumber)?.intValue ?? 0
 
-    let stream = StreamingProbe()  // allocated before the peak is reset; its bytes are taken off below
+    let stream = BandwidthProbe()  // allocated before the peak is reset; its bytes are taken off below
     PeakMemory.reset()
     let loaded = try HuggingFaceModel(folder: path)
     let model = loaded.model
@@ -112,7 +112,7 @@ struct ModelBench: ParsableCommand {
     }
     let resident = Swift.max(0, (PeakMemory.bytes ?? 0) - stream.bytes)
     let step = steps.sorted()[steps.count / 2]
-    let bandwidth = Double(stream.bytes) / probes.sorted()[probes.count / 2] / 1e9
+    let bandwidth = stream.bandwidth(medianOf: probes)
     let ideal = Double(s.decodeStepBytes) / (bandwidth * 1e9)
     let result = Result(
       shape: s, checkpointBytes: checkpointBytes, writeSeconds: writing, bandwidth: bandwidth,
@@ -144,28 +144,6 @@ struct ModelBench: ParsableCommand {
         let unit = Float((state &* 0x2545_F491_4F6C_DD1D) >> 40) * 0x1p-24
         values[i] = UInt16(truncatingIfNeeded: ((2 * unit - 1) * spread).bitPattern >> 16)
       }
-    }
-  }
-
-  /// Times how fast this machine streams a 256 MB Float matrix through a product: the
-  /// faster of OpenBLAS's `sgemv` and MoEKit's few-row Float kernel (one row times the
-  /// matrix transposed) — the stricter baseline for the bf16 decode.
-  final class StreamingProbe {
-    // The values do not change the speed; the size (far beyond any cache) does.
-    let a = Matrix<Float>(rows: 8192, columns: 8192, repeating: 0.5)
-    let x = Matrix<Float>(rows: 8192, columns: 1, repeating: 0.25)
-    let row = Matrix<Float>(rows: 1, columns: 8192, repeating: 0.25)
-    var y = Matrix<Float>(rows: 8192, columns: 1)
-    var product = Matrix<Float>(rows: 1, columns: 8192)
-
-    /// The matrix's bytes.
-    var bytes: Int { a.count * 4 }
-
-    /// Seconds of the faster of one `sgemv` and one few-row product over the matrix.
-    func seconds() -> Double {
-      let sgemv = Stopwatch.seconds { gemv(a, x, into: &y) }
-      let fewRows = Stopwatch.seconds { gemm(row, a, transposeB: true, into: &product) }
-      return Swift.min(sgemv, fewRows)
     }
   }
 }

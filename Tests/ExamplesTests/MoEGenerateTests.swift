@@ -157,3 +157,23 @@ import Testing
     }
   }
 }
+
+@Suite struct QuantBenchTests {
+  @Test func quickRunReportsEveryFormat() throws {
+    let result = try ExampleRunner.run("quant-bench", ["--quick", "--repetitions", "1", "--format", "json"])
+    #expect(result.status == 0, "\(result.errors)")
+    let rows = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]] ?? []
+    #expect(rows.count == 12)
+    let errors = rows.compactMap { row -> (String, Double)? in
+      guard let e = row["relative_error"] as? Double else { return nil }
+      return (row["weights"] as! String, e)
+    }
+    // bf16 keeps 8 mantissa bits: its layer error is a fraction of a percent; q8 near one.
+    #expect(errors.first { $0.0 == "bf16" }!.1 < 0.005 && errors.first { $0.0 == "q8" }!.1 < 0.015)
+  }
+
+  @Test func refusesABadRepetitionCount() throws {
+    let result = try ExampleRunner.run("quant-bench", ["--repetitions", "0"])
+    #expect(result.status != 0 && result.errors.contains("--repetitions must be in 1...50"))
+  }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import Linalg
+import MoE
+import Report
+
+/// One MoE layer with its experts held as Float, bf16, q8 and q4: decode beside the
+/// bandwidth ideal of each format's bytes, the speed-up over Float, prefill against Float,
+/// and the output's error against Float.
+@main
+struct QuantBench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "quant-bench",
+    abstract:
+      "MoE layers with Float, bf16, 8-bit and 4-bit experts: decode, prefill and accuracy in one run.",
+    discussion: """
+      Decode uses dense-vs-sparse's C3 shape (the Mixtral-8x7B layer: d 4096, 8 experts of 14336, \
+      top-2) at T = 1 and 8; its ideal is the bytes of the experts the tokens touch, in each \
+      format, at the streaming bandwidth measured between the timed steps (BandwidthProbe). Prefill \
+      uses C1 (2048 tokens, d 1024, 8 experts of 2816, top-2). Accuracy is the relative Frobenius \
+      error of the layer's output against Float on N(0, 1) inputs (64 tokens, C1 shape). Goals \
+      (issue 15): decode ÷ ideal ≤ 1.15 at T = 1 and ≤ 1.3 at T = 8; speed-up over Float at T = 1 \
+      ≥ 1.8 (bf16), 3.5 (q8), 6 (q4); prefill ÷ Float ≤ 1.3; error ≤ 0.5 %, 1.5 %, 6 %.
+      """)
+
+  @Option(help: "Timed rounds per measurement (1...50); medians are reported.")
+  var repetitions = 5
+
+  @Flag(help: "Small shapes (d 256): a smoke run of a few seconds.")
+  var quick = false
+
+  @Option(help: "Output: text or json.")
+  var format: OutputFormat = .text
+
+  @Option(help: "Seed of the random weights and inputs.")
+  var seed: UInt64 = 1
+
+  enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+  func validate() throws {
+    guard (1...50).contains(repetitions) else {
+      throw ValidationError("--repetitions must be in 1...50, got \(repetitions)")
+    }
+  }
+
+  /// The formats compared, Float first (`nil`).
+  static let formats: [WeightMatrix.Format?] = [nil, .bf16, .q8, .q4]
+
+  func run() throws {
+    var g = Xoshiro256StarStar(seed: seed)
+    let (dDecode, hDecode) = quick ? (256, 896) : (4096, 14336)
+    let (dPrefill, hPrefill, tPrefill) = quick ? (256, 704, 256) : (1024, 2816, 2048)
+    let probe = BandwidthProbe()
+    var rows: [Row] = []
+    // Decode: one layer per format over the same Float weights.
+    let decodeLayer = MoELayer<Float>(
+      dimensions: dDecode, hiddenDimensions: hDecode,
+      router: TopKSoftmaxRouter(dimensions: dDecode, expertCount: 8, k: 2, using: &g), using: &g)
+    for tokens in [1, 8] {
+      let x = Matrix<Float>.normal(rows: tokens, columns: dDecode, using: &g)
+      var floatTime = Double.nan
+      for format in Self.formats {
+        let layer = Self.converted(decodeLayer, to: format)
+        var workspace = MoEWorkspace<Float>()
+        var context = RoutingContext()
+        let forward = layer.forward(x, context: &context, workspace: &workspace)
+        let touched = Set(forward.decision.assignments.map(\.expert)).count
+        var (times, probes): ([Double], [Double]) = ([], [])
+        for _ in 0..<repetitions {
+          times.append(Stopwatch.seconds { _ = layer.forward(x, context: &context, workspace: &workspace) })
+          probes.append(probe.seconds())
+        }
+        let time = times.sorted()[times.count / 2]
+        if format == nil { floatTime = time }
+        let bytes = touched * Self.expertBytes(layer.experts[0], format: format)
+        let ideal = Double(bytes) / (probe.bandwidth(medianOf: probes) * 1e9)
+        rows.append(
+          Row(
+            measure: "C3 decode T = \(tokens)", format: format, seconds: time, ideal: ideal,
+            speedUp: floatTime / time, error: nil))
+      }
+    }
+    // Prefill and accuracy (C1 shape).
+    let prefillLayer = MoELayer<Float>(
+      dimensions: dPrefill, hiddenDimensions: hPrefill,
+      router: TopKSoftmaxRouter(dimensions: dPrefill, expertCount: 8, k: 2, using: &g), using: &g)
+    let xPrefill = Matrix<Float>.normal(rows: tPrefill, columns: dPrefill, using: &g)
+    let xAccuracy = Matrix<Float>.normal(rows: 64, columns: dPrefill, using: &g)
+    let exact = prefillLayer(xAccuracy)
+    var floatPrefill = Double.nan
+    for format in Self.formats {
+      let layer = Self.converted(prefillLayer, to: format)
+      var workspace = MoEWorkspace<Float>()
+      var context = RoutingContext()
+      let time = Stopwatch.median(repetitions: repetitions) {
+        _ = layer.forward(xPrefill, context: &context, workspace: &workspace)
+      }
+      if format == nil { floatPrefill = time }
+      let y = layer(xAccuracy)
+      let error = (y - exact).norm / exact.norm
+      rows.append(
+        Row(
+          measure: "C1 prefill \(tPrefill) tokens", format: format, seconds: time, ideal: nil,
+          speedUp: floatPrefill / time, error: Double(error)))
+    }
+    print(format == .json ? Row.json(rows) : Row.text(rows))
+  }
+
+  static func converted(_ layer: MoELayer<Float>, to format: WeightMatrix.Format?) -> MoELayer<Float> {
+    var copy = layer
+    copy.experts = layer.experts.map { e in
+      var n = e
+      n.gate = n.gate?.converted(to: format)
+      n.up = n.up.converted(to: format)
+      n.down = n.down.converted(to: format)
+      return n
+    }
+    return copy
+  }
+
+  /// Bytes of one expert's three weights in `format`.
+  static func expertBytes(_ expert: FeedForward<Float>, format: WeightMatrix.Format?) -> Int {
+    [expert.gate!, expert.up, expert.down].reduce(0) { sum, linear in
+      let (r, c) = (linear.outputDimensions, linear.inputDimensions)
+      return sum + (format.map { WeightMatrix.byteCount($0, rows: r, columns: c) } ?? 4 * r * c)
+    }
+  }
+}
