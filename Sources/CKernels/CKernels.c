@@ -4,14 +4,18 @@
 
 // MARK: Kernel choice
 
-static int mk_level_limit = MK_LEVEL_AVX512;
+static int mk_level_limit = MK_LEVEL_AVX512_VNNI;
 
 void mk_limit_kernels(int level) { __atomic_store_n(&mk_level_limit, level, __ATOMIC_RELAXED); }
 
 int mk_best_kernel_level(void) {
 #if defined(__x86_64__)
   if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) return MK_LEVEL_PORTABLE;
-  return __builtin_cpu_supports("avx512f") ? MK_LEVEL_AVX512 : MK_LEVEL_AVX2;
+  if (!__builtin_cpu_supports("avx512f")) return MK_LEVEL_AVX2;
+  return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+             && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c")
+           ? MK_LEVEL_AVX512_VNNI
+           : MK_LEVEL_AVX512;
 #else
   return MK_LEVEL_PORTABLE;
 #endif

@@ -4,6 +4,7 @@
 #include "CKernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 // MARK: BF16 scalars
@@ -501,10 +502,165 @@ MK_AVX512Q static void mk_quantized_few_rows_avx512(int format, ptrdiff_t m, ptr
 }
 #endif
 
-void mk_quantized_gemm_few_rows(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd, ptrdiff_t k,
-                                const float *a, ptrdiff_t lda, const uint8_t *w, ptrdiff_t rows, float *c,
-                                ptrdiff_t ldc) {
+
 #if defined(__x86_64__)
+// MARK: AVX-512 VNNI: quantized products as integer dot products
+//
+// The rows of A are quantized per block of 32 like the weights (scale s = max|a|/127,
+// int8 values), and each weight block (q4 unpacked to int8) meets them in `vpdpbusd`: |w| as unsigned bytes
+// against a·sign(w), 64 products to 16 int32 lanes (lanes 0–7 one block, 8–15 the next),
+// converted to float and scaled by d_w·s_a. Quantizing A adds about half a step of
+// error per element of A (≈ 0.4 % of a block's largest value).
+
+#define MK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c")))
+
+/// `m` rows of A as int8 blocks (`qa`, m × b·32) with each pair of blocks' scales spread
+/// over 16 lanes (`sa`, m × ⌈b/2⌉ × 16 floats: 8 lanes of the even block, 8 of the odd).
+MK_VNNI static void mk_quantize_rows_for_vnni(const float *a, ptrdiff_t lda, ptrdiff_t m, ptrdiff_t k,
+                                              ptrdiff_t b, int8_t *qa, float *sa) {
+  ptrdiff_t pairs = (b + 1) / 2;
+  for (ptrdiff_t t = 0; t < m; t++) {
+    for (ptrdiff_t blk = 0; blk < 2 * pairs; blk++) {
+      float v[32] = {0}, largest = 0;
+      ptrdiff_t start = blk * 32, n = blk < b ? (k - start < 32 ? k - start : 32) : 0;
+      for (ptrdiff_t j = 0; j < n; j++) {
+        v[j] = a[t * lda + start + j];
+        float x = v[j] < 0 ? -v[j] : v[j];
+        if (x > largest) largest = x;
+      }
+      float s = largest / 127.0f, inverse = largest > 0 ? 127.0f / largest : 0.0f;
+      if (blk < b)
+        for (int j = 0; j < 32; j++) qa[t * b * 32 + start + j] = (int8_t)lrintf(v[j] * inverse);
+      for (int l = 0; l < 8; l++) sa[(t * pairs + blk / 2) * 16 + (blk % 2) * 8 + l] = s;
+    }
+  }
+}
+
+/// A pair of blocks (64 weights, the second zero past the row's last block) of weight row
+/// `r` as int8 in element order.
+MK_VNNI MK_INLINE __m512i mk_pair_int8(int format, const uint8_t *w, ptrdiff_t b, ptrdiff_t r, ptrdiff_t pair) {
+  int whole = 2 * pair + 1 < b;
+  if (format == MK_FORMAT_Q8) {
+    const uint8_t *q = w + ((size_t)r * b + 2 * pair) * 32;
+    _mm_prefetch((const char *)(q + 512), _MM_HINT_T0);
+    return whole ? _mm512_loadu_si512((const void *)q)
+                 : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)q));
+  }
+  const uint8_t *q = w + ((size_t)r * b + 2 * pair) * 16;
+  _mm_prefetch((const char *)(q + 512), _MM_HINT_T0);
+  __m256i bytes = whole ? _mm256_loadu_si256((const __m256i *)q)
+                        : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)q));
+  __m256i mask = _mm256_set1_epi8(0x0f);
+  __m256i low = _mm256_and_si256(bytes, mask), high = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask);
+  // [low A | low B | high A | high B] → [low A | high A | low B | high B], then q − 8.
+  __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
+  z = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
+  return _mm512_sub_epi8(z, _mm512_set1_epi8(8));
+}
+
+/// `rows` (≤ 4) quantized weight rows against `tokens` quantized rows of A, over `pairs`
+/// pairs of blocks (a missing last block gets a zero scale, so it adds nothing).
+MK_VNNI MK_INLINE void mk_quantized_block_vnni(int format, int rows, int tokens, ptrdiff_t pairs, ptrdiff_t b,
+                                               const int8_t *qa, const float *sa, const uint8_t *w,
+                                               const uint16_t *scales, ptrdiff_t j, float *c, ptrdiff_t ldc) {
+  __m512 acc[4][8];
+  for (int r = 0; r < rows; r++)
+    for (int t = 0; t < tokens; t++) acc[r][t] = _mm512_setzero_ps();
+  for (ptrdiff_t pair = 0; pair < pairs; pair++) {
+    __m512i wa[4];
+    __mmask64 negative[4];
+    __m512 dw[4];
+    for (int r = 0; r < rows; r++) {
+      __m512i v = mk_pair_int8(format, w, b, j + r, pair);
+      wa[r] = _mm512_abs_epi8(v);
+      negative[r] = _mm512_movepi8_mask(v);
+      float d0 = _cvtsh_ss(scales[(j + r) * b + 2 * pair]);
+      float d1 = 2 * pair + 1 < b ? _cvtsh_ss(scales[(j + r) * b + 2 * pair + 1]) : 0.0f;
+      dw[r] = _mm512_castpd_ps(
+          _mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(d0)), _mm256_castps_pd(_mm256_set1_ps(d1)), 1));
+    }
+    for (int t = 0; t < tokens; t++) {
+      __m512i x = _mm512_loadu_si512((const void *)(qa + (t * b + 2 * pair) * 32));
+      __m512 sx = _mm512_loadu_ps(sa + ((ptrdiff_t)t * pairs + pair) * 16);
+      for (int r = 0; r < rows; r++) {
+        __m512i signed_x = _mm512_mask_sub_epi8(x, negative[r], _mm512_setzero_si512(), x);
+        __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wa[r], signed_x);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[r], sx), acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < rows; r++)
+    for (int t = 0; t < tokens; t++) c[t * ldc + j + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+/// One block of rows with constant sizes: 4 rows for ≤ 2 tokens, 2 for more.
+#define MK_VNNI_BLOCK(FORMAT, ROWS)                                                                  \
+  switch (m) {                                                                                       \
+    case 1: mk_quantized_block_vnni(FORMAT, ROWS, 1, pairs, b, qa, sa, w, scales, j, c, ldc); break; \
+    case 2: mk_quantized_block_vnni(FORMAT, ROWS, 2, pairs, b, qa, sa, w, scales, j, c, ldc); break; \
+    case 3: mk_quantized_block_vnni(FORMAT, ROWS, 3, pairs, b, qa, sa, w, scales, j, c, ldc); break; \
+    case 4: mk_quantized_block_vnni(FORMAT, ROWS, 4, pairs, b, qa, sa, w, scales, j, c, ldc); break; \
+    case 5: mk_quantized_block_vnni(FORMAT, ROWS, 5, pairs, b, qa, sa, w, scales, j, c, ldc); break; \
+    case 6: mk_quantized_block_vnni(FORMAT, ROWS, 6, pairs, b, qa, sa, w, scales, j, c, ldc); break; \
+    case 7: mk_quantized_block_vnni(FORMAT, ROWS, 7, pairs, b, qa, sa, w, scales, j, c, ldc); break; \
+    default: mk_quantized_block_vnni(FORMAT, ROWS, 8, pairs, b, qa, sa, w, scales, j, c, ldc); break; \
+  }
+
+MK_VNNI static void mk_quantized_few_rows_vnni(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd,
+                                               ptrdiff_t k, const float *a, ptrdiff_t lda, const uint8_t *w,
+                                               ptrdiff_t rows, float *c, ptrdiff_t ldc) {
+  ptrdiff_t b = mk_blocks(k), pairs = (b + 1) / 2;
+  // Token t's blocks sit b·32 bytes apart; with an odd b a load of the last pair reads 32
+  // bytes past them (the next token's, or the 64 spare bytes), which meet a zero scale.
+  int8_t *qa = malloc((size_t)m * (2 * pairs) * 32 + 64);
+  float *sa = malloc((size_t)m * pairs * 16 * sizeof(float));
+  if (!qa || !sa) {
+    free(qa);
+    free(sa);
+    mk_quantized_few_rows_portable(format, m, jBegin, jEnd, k, a, lda, w, rows, c, ldc);
+    return;
+  }
+  memset(qa, 0, (size_t)m * (2 * pairs) * 32 + 64);
+  mk_quantize_rows_for_vnni(a, lda, m, k, b, qa, sa);
+  const uint16_t *scales = (const uint16_t *)(w + (size_t)rows * b * (format == MK_FORMAT_Q8 ? 32 : 16));
+  ptrdiff_t j = jBegin;
+  // Four rows at a time for one or two tokens keeps more weight streams in flight.
+  for (; m <= 2 && j + 4 <= jEnd; j += 4) {
+    if (format == MK_FORMAT_Q8) {
+      MK_VNNI_BLOCK(MK_FORMAT_Q8, 4)
+    } else {
+      MK_VNNI_BLOCK(MK_FORMAT_Q4, 4)
+    }
+  }
+  for (; j + 2 <= jEnd; j += 2) {
+    if (format == MK_FORMAT_Q8) {
+      MK_VNNI_BLOCK(MK_FORMAT_Q8, 2)
+    } else {
+      MK_VNNI_BLOCK(MK_FORMAT_Q4, 2)
+    }
+  }
+  for (; j < jEnd; j++) {
+    if (format == MK_FORMAT_Q8) {
+      MK_VNNI_BLOCK(MK_FORMAT_Q8, 1)
+    } else {
+      MK_VNNI_BLOCK(MK_FORMAT_Q4, 1)
+    }
+  }
+  free(qa);
+  free(sa);
+}
+#endif
+
+void mk_quantized_gemm_few_rows(int format, int integer, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd,
+                                ptrdiff_t k, const float *a, ptrdiff_t lda, const uint8_t *w, ptrdiff_t rows,
+                                float *c, ptrdiff_t ldc) {
+#if defined(__x86_64__)
+  if (integer && mk_kernel_level() >= MK_LEVEL_AVX512_VNNI) {
+    for (ptrdiff_t t0 = 0; t0 < m; t0 += 8)
+      mk_quantized_few_rows_vnni(format, m - t0 < 8 ? m - t0 : 8, jBegin, jEnd, k, a + t0 * lda, lda, w, rows,
+                                 c + t0 * ldc, ldc);
+    return;
+  }
   if (mk_kernel_level() >= MK_LEVEL_AVX512 && __builtin_cpu_supports("f16c")) {
     for (ptrdiff_t t0 = 0; t0 < m; t0 += 8)
       mk_quantized_few_rows_avx512(format, m - t0 < 8 ? m - t0 : 8, jBegin, jEnd, k, a + t0 * lda, lda, w, rows,

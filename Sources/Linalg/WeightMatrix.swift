@@ -44,6 +44,12 @@ public struct WeightMatrix: Sendable {
   public let rows: Int
   /// `in`.
   public let columns: Int
+  /// Whether q8 and q4 products of few rows may use integer dot products where the
+  /// processor has them (AVX-512 VNNI): the rows of `x` are then quantized per block of 32
+  /// to int8 (scale max|x|/127), which is faster and adds up to half a step of those
+  /// blocks times the weights' magnitudes to each result. `false` keeps products exact to
+  /// float rounding. Ignored for bf16.
+  public var integerDotProducts = true
   let storage: _WeightStorage
 
   /// Products with at most this many rows of `x` use the few-row kernel (three passes
@@ -125,7 +131,8 @@ public struct WeightMatrix: Sendable {
     switch format {
     case .bf16: mk_bf16_gemm_few_rows(m, begin, end, columns, x, ldx, elements, columns, 0, y, ldy)
     case .q8, .q4:
-      mk_quantized_gemm_few_rows(format.code, m, begin, end, columns, x, ldx, bytes, rows, y, ldy)
+      mk_quantized_gemm_few_rows(
+        format.code, integerDotProducts ? 1 : 0, m, begin, end, columns, x, ldx, bytes, rows, y, ldy)
     }
   }
 
@@ -229,11 +236,13 @@ public enum Kernels {
     case avx2
     /// AVX-512F (with AVX2 and FMA).
     case avx512
+    /// AVX-512 with VNNI integer dot products (q8 products quantize the activations).
+    case avx512vnni
 
     /// Whether `a` is a lesser family than `b`.
     public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
     /// `portable`, `avx2` or `avx512`.
-    public var description: String { ["portable", "avx2", "avx512"][Int(rawValue)] }
+    public var description: String { ["portable", "avx2", "avx512", "avx512vnni"][Int(rawValue)] }
   }
 
   /// The bodies in use.
@@ -245,7 +254,6 @@ public enum Kernels {
   /// Processor features worth printing beside a benchmark.
   public static var features: [String] {
     var found = ["\(Level(rawValue: mk_best_kernel_level()) ?? .portable)"]
-    if mk_has_avx512_vnni() != 0 { found.append("avx512_vnni") }
     if mk_has_avx512_bf16() != 0 { found.append("avx512_bf16") }
     return found
   }
@@ -253,7 +261,7 @@ public enum Kernels {
   /// Runs `body` with the kernels capped at `level`, then lifts the cap.
   public static func limited<T>(to level: Level, _ body: () throws -> T) rethrows -> T {
     mk_limit_kernels(level.rawValue)
-    defer { mk_limit_kernels(Level.avx512.rawValue) }
+    defer { mk_limit_kernels(Level.avx512vnni.rawValue) }
     return try body()
   }
 }

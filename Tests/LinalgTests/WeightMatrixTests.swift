@@ -9,8 +9,12 @@ import _TestSupport
 /// on every kernel level).
 @Suite struct WeightMatrixTests {
   /// `x·Wᵀ` in `Double` over `W`'s exact `Float` values, with each entry's error bound
-  /// `2·k·ε·Σ|x_p·w_p|` for float32 accumulation.
-  static func reference(_ x: Matrix<Float>, _ w: Matrix<Float>) -> (value: [[Double]], bound: [[Double]]) {
+  /// `2·k·ε·Σ|x_p·w_p|` for float32 accumulation, plus, when the kernel quantizes `x` per
+  /// block of 32 (`quantizedActivations`, the VNNI level), half a step of each block,
+  /// `Σ_b max|x_b|/254 · Σ_{p∈b} |w_p|` (with 1 % for the float arithmetic around it).
+  static func reference(_ x: Matrix<Float>, _ w: Matrix<Float>, quantizedActivations: Bool = false) -> (
+    value: [[Double]], bound: [[Double]]
+  ) {
     var value = [[Double]](repeating: [Double](repeating: 0, count: w.rows), count: x.rows)
     var bound = value
     for i in 0..<x.rows {
@@ -23,6 +27,13 @@ import _TestSupport
         }
         value[i][j] = sum
         bound[i][j] = 2 * Double(max(x.columns, 1)) * Double(Float.ulpOfOne) * magnitude + 1e-30
+        if quantizedActivations {
+          for start in stride(from: 0, to: x.columns, by: 32) {
+            let block = start..<min(x.columns, start + 32)
+            let step = Double(block.map { abs(x[i, $0]) }.max()!) / 254
+            bound[i][j] += 1.01 * step * block.reduce(0) { $0 + abs(Double(w[j, $1])) }
+          }
+        }
       }
     }
     return (value, bound)
@@ -37,7 +48,9 @@ import _TestSupport
     var g = Xoshiro256StarStar(seed: seed)
     let packed = WeightMatrix(Matrix<Float>.normal(rows: n, columns: k, using: &g), format: format)
     let x = Matrix<Float>.normal(rows: m, columns: k, using: &g)
-    let (value, bound) = Self.reference(x, packed.dequantized())
+    let (value, bound) = Self.reference(
+      x, packed.dequantized(),
+      quantizedActivations: format != .bf16 && Kernels.level == .avx512vnni && m <= 24)
     let y = packed.multiplied(x)
     var worst = 0.0
     for i in 0..<m { for j in 0..<n { worst = max(worst, abs(Double(y[i, j]) - value[i][j]) / bound[i][j]) } }

@@ -11,16 +11,17 @@
 // MARK: Kernel choice
 
 /// The vector bodies a processor can run, best last.
-enum { MK_LEVEL_PORTABLE = 0, MK_LEVEL_AVX2 = 1, MK_LEVEL_AVX512 = 2 };
+enum { MK_LEVEL_PORTABLE = 0, MK_LEVEL_AVX2 = 1, MK_LEVEL_AVX512 = 2, MK_LEVEL_AVX512_VNNI = 3 };
 
 /// The best level this processor supports (`__builtin_cpu_supports`: AVX2 needs `avx2` and
-/// `fma`, AVX-512 needs `avx512f` as well).
+/// `fma`, AVX-512 needs `avx512f` as well, AVX-512 VNNI also `avx512bw`, `avx512vl`,
+/// `avx512vnni` and `f16c`).
 int mk_best_kernel_level(void);
 
 /// The level the kernels use: the best one, capped by `mk_limit_kernels`.
 int mk_kernel_level(void);
 
-/// Caps the level the kernels use (`MK_LEVEL_AVX512` lifts the cap), so that tests can run
+/// Caps the level the kernels use (`MK_LEVEL_AVX512_VNNI` lifts the cap), so that tests can run
 /// every body the machine has, the portable one included.
 void mk_limit_kernels(int level);
 
@@ -90,9 +91,12 @@ void mk_dequantize_rows(int format, const uint8_t *w, ptrdiff_t rows, ptrdiff_t 
                         ptrdiff_t rowEnd, float *out);
 
 /// C[i·ldc + j] ← Σ_p A[i·lda + p]·W(j, p) for i < m, j in [jBegin, jEnd), W a quantized
-/// `rows × k` matrix; each weight block is read once for every 8 rows of A.
-void mk_quantized_gemm_few_rows(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd, ptrdiff_t k,
-                                const float *a, ptrdiff_t lda, const uint8_t *w, ptrdiff_t rows, float *c,
-                                ptrdiff_t ldc);
+/// `rows × k` matrix; each weight block is read once for every 8 rows of A. At the
+/// AVX-512 VNNI level and with `integer` nonzero, the products quantize A's rows per block to int8 too (scale
+/// max|a|/127, to nearest) and use integer dot products: the result then differs from the
+/// exact product by up to half a step of A's blocks times the weights' magnitudes.
+void mk_quantized_gemm_few_rows(int format, int integer, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd,
+                                ptrdiff_t k, const float *a, ptrdiff_t lda, const uint8_t *w, ptrdiff_t rows,
+                                float *c, ptrdiff_t ldc);
 
 #endif

@@ -72,26 +72,40 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// This model with every product weight — attention projections (but MLA's `kv_b_proj`,
   /// which the absorbed decode reads directly), dense networks, experts, shared experts
   /// and the head — held in `format` (`nil`: back to `Float`). Embeddings, norms, routers
-  /// and biases stay `Float`.
-  public func convertingWeights(to format: WeightMatrix.Format?) -> DecoderModel where Scalar == Float {
+  /// and biases stay `Float`. `integerDotProducts` is set on every new compact weight.
+  public func convertingWeights(to format: WeightMatrix.Format?, integerDotProducts: Bool = true)
+    -> DecoderModel
+  where Scalar == Float {
     var model = self
     func convert(_ network: FeedForward<Float>) -> FeedForward<Float> {
       var n = network
-      n.gate = n.gate?.converted(to: format)
-      n.up = n.up.converted(to: format)
-      n.down = n.down.converted(to: format)
+      n.gate = n.gate?.converted(to: format, integerDotProducts: integerDotProducts)
+      n.up = n.up.converted(to: format, integerDotProducts: integerDotProducts)
+      n.down = n.down.converted(to: format, integerDotProducts: integerDotProducts)
       return n
     }
     for i in model.blocks.indices {
       switch model.blocks[i].attention {
       case .grouped(var a):
-        (a.query, a.key) = (a.query.converted(to: format), a.key.converted(to: format))
-        (a.value, a.output) = (a.value.converted(to: format), a.output.converted(to: format))
+        (a.query, a.key) = (
+          a.query.converted(to: format, integerDotProducts: integerDotProducts),
+          a.key.converted(to: format, integerDotProducts: integerDotProducts)
+        )
+        (a.value, a.output) = (
+          a.value.converted(to: format, integerDotProducts: integerDotProducts),
+          a.output.converted(to: format, integerDotProducts: integerDotProducts)
+        )
         model.blocks[i].attention = .grouped(a)
       case .latent(var a):
-        (a.query, a.queryDown) = (a.query?.converted(to: format), a.queryDown?.converted(to: format))
-        (a.queryUp, a.keyValueDown) = (a.queryUp?.converted(to: format), a.keyValueDown.converted(to: format))
-        a.output = a.output.converted(to: format)
+        (a.query, a.queryDown) = (
+          a.query?.converted(to: format, integerDotProducts: integerDotProducts),
+          a.queryDown?.converted(to: format, integerDotProducts: integerDotProducts)
+        )
+        (a.queryUp, a.keyValueDown) = (
+          a.queryUp?.converted(to: format, integerDotProducts: integerDotProducts),
+          a.keyValueDown.converted(to: format, integerDotProducts: integerDotProducts)
+        )
+        a.output = a.output.converted(to: format, integerDotProducts: integerDotProducts)
         model.blocks[i].attention = .latent(a)
       }
       switch model.blocks[i].feedForward.feedForward {
@@ -102,7 +116,7 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
         model.blocks[i].feedForward.feedForward = .moe(layer)
       }
     }
-    model.head = model.head?.converted(to: format)
+    model.head = model.head?.converted(to: format, integerDotProducts: integerDotProducts)
     return model
   }
 

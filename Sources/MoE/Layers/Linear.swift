@@ -139,12 +139,14 @@ extension Linear where Scalar == Float {
     }
   }
 
-  /// This layer with its weight converted to `format` (or back to `Float` for `nil`).
-  public func converted(to format: WeightMatrix.Format?) -> Linear {
+  /// This layer with its weight converted to `format` (or back to `Float` for `nil`),
+  /// with `WeightMatrix.integerDotProducts` as given.
+  public func converted(to format: WeightMatrix.Format?, integerDotProducts: Bool = true) -> Linear {
     var layer = self
     let dense = expandedWeight
     if let format {
       layer.compactWeight = WeightMatrix(dense, format: format)
+      layer.compactWeight!.integerDotProducts = integerDotProducts
       layer.weight = Parameter(Matrix(rows: 0, columns: dense.columns))
       layer.weight.isTrainable = false
     } else {
