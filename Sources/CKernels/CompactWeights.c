@@ -516,8 +516,8 @@ MK_AVX512Q static void mk_quantized_few_rows_avx512(int format, ptrdiff_t m, ptr
 
 /// `m` rows of A as int8 blocks (`qa`, m × b·32) with each pair of blocks' scales spread
 /// over 16 lanes (`sa`, m × ⌈b/2⌉ × 16 floats: 8 lanes of the even block, 8 of the odd).
-MK_VNNI static void mk_quantize_rows_for_vnni(const float *a, ptrdiff_t lda, ptrdiff_t m, ptrdiff_t k,
-                                              ptrdiff_t b, int8_t *qa, float *sa) {
+static void mk_quantize_rows_for_vnni(const float *a, ptrdiff_t lda, ptrdiff_t m, ptrdiff_t k, ptrdiff_t b,
+                                      int8_t *qa, float *sa) {
   ptrdiff_t pairs = (b + 1) / 2;
   for (ptrdiff_t t = 0; t < m; t++) {
     for (ptrdiff_t blk = 0; blk < 2 * pairs; blk++) {
@@ -607,21 +607,9 @@ MK_VNNI MK_INLINE void mk_quantized_block_vnni(int format, int rows, int tokens,
   }
 
 MK_VNNI static void mk_quantized_few_rows_vnni(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd,
-                                               ptrdiff_t k, const float *a, ptrdiff_t lda, const uint8_t *w,
+                                               ptrdiff_t k, const int8_t *qa, const float *sa, const uint8_t *w,
                                                ptrdiff_t rows, float *c, ptrdiff_t ldc) {
   ptrdiff_t b = mk_blocks(k), pairs = (b + 1) / 2;
-  // Token t's blocks sit b·32 bytes apart; with an odd b a load of the last pair reads 32
-  // bytes past them (the next token's, or the 64 spare bytes), which meet a zero scale.
-  int8_t *qa = malloc((size_t)m * (2 * pairs) * 32 + 64);
-  float *sa = malloc((size_t)m * pairs * 16 * sizeof(float));
-  if (!qa || !sa) {
-    free(qa);
-    free(sa);
-    mk_quantized_few_rows_portable(format, m, jBegin, jEnd, k, a, lda, w, rows, c, ldc);
-    return;
-  }
-  memset(qa, 0, (size_t)m * (2 * pairs) * 32 + 64);
-  mk_quantize_rows_for_vnni(a, lda, m, k, b, qa, sa);
   const uint16_t *scales = (const uint16_t *)(w + (size_t)rows * b * (format == MK_FORMAT_Q8 ? 32 : 16));
   ptrdiff_t j = jBegin;
   // Four rows at a time for one or two tokens keeps more weight streams in flight.
@@ -646,19 +634,39 @@ MK_VNNI static void mk_quantized_few_rows_vnni(int format, ptrdiff_t m, ptrdiff_
       MK_VNNI_BLOCK(MK_FORMAT_Q4, 1)
     }
   }
-  free(qa);
-  free(sa);
 }
 #endif
 
-void mk_quantized_gemm_few_rows(int format, int integer, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd,
-                                ptrdiff_t k, const float *a, ptrdiff_t lda, const uint8_t *w, ptrdiff_t rows,
-                                float *c, ptrdiff_t ldc) {
+size_t mk_activation_bytes(ptrdiff_t m, ptrdiff_t k) {
+  ptrdiff_t pairs = (mk_blocks(k) + 1) / 2;
+  return (size_t)m * pairs * 64 + 64 + (size_t)m * pairs * 16 * sizeof(float);
+}
+
+int mk_quantize_activations(const float *a, ptrdiff_t lda, ptrdiff_t m, ptrdiff_t k, void *buffer) {
 #if defined(__x86_64__)
-  if (integer && mk_kernel_level() >= MK_LEVEL_AVX512_VNNI) {
+  if (mk_kernel_level() < MK_LEVEL_AVX512_VNNI) return 0;
+  ptrdiff_t b = mk_blocks(k), pairs = (b + 1) / 2;
+  int8_t *qa = buffer;
+  memset(qa, 0, (size_t)m * pairs * 64 + 64);
+  mk_quantize_rows_for_vnni(a, lda, m, k, b, qa, (float *)(qa + (size_t)m * pairs * 64 + 64));
+  return 1;
+#else
+  (void)a, (void)lda, (void)m, (void)k, (void)buffer;
+  return 0;
+#endif
+}
+
+void mk_quantized_gemm_few_rows(int format, const void *activations, ptrdiff_t m, ptrdiff_t jBegin,
+                                ptrdiff_t jEnd, ptrdiff_t k, const float *a, ptrdiff_t lda, const uint8_t *w,
+                                ptrdiff_t rows, float *c, ptrdiff_t ldc) {
+#if defined(__x86_64__)
+  if (activations && mk_kernel_level() >= MK_LEVEL_AVX512_VNNI) {
+    ptrdiff_t b = mk_blocks(k), pairs = (b + 1) / 2;
+    const int8_t *qa = activations;
+    const float *sa = (const float *)(qa + (size_t)m * pairs * 64 + 64);
     for (ptrdiff_t t0 = 0; t0 < m; t0 += 8)
-      mk_quantized_few_rows_vnni(format, m - t0 < 8 ? m - t0 : 8, jBegin, jEnd, k, a + t0 * lda, lda, w, rows,
-                                 c + t0 * ldc, ldc);
+      mk_quantized_few_rows_vnni(format, m - t0 < 8 ? m - t0 : 8, jBegin, jEnd, k, qa + t0 * b * 32,
+                                 sa + t0 * pairs * 16, w, rows, c + t0 * ldc, ldc);
     return;
   }
   if (mk_kernel_level() >= MK_LEVEL_AVX512 && __builtin_cpu_supports("f16c")) {

@@ -41,6 +41,7 @@ extension WeightMatrix {
         // Chunks of ~256 KB of weights (a multiple of 4 rows keeps the kernel's blocks whole).
         var chunks: [_Chunk] = []
         for (w, range) in jobs {
+          let activations = w.quantizedActivations(m: range.count, x: xBase + range.lowerBound * k, ldx: k)
           let rowsPerChunk = Swift.max(4, ((1 << 17) / Swift.max(1, k)) & ~3)
           var start = 0
           while start < w.rows {
@@ -48,7 +49,7 @@ extension WeightMatrix {
             chunks.append(
               _Chunk(
                 m: range.count, begin: start, end: end, x: xBase + range.lowerBound * k, weight: w,
-                y: yBase + range.lowerBound * ldy))
+                y: yBase + range.lowerBound * ldy, activations: activations))
             start = end
           }
         }
@@ -58,7 +59,9 @@ extension WeightMatrix {
           // Contiguous runs of chunks per worker: each streams long stretches of memory.
           let share = (all.count + workers - 1) / workers
           for c in all[Swift.min(all.count, worker * share)..<Swift.min(all.count, (worker + 1) * share)] {
-            c.weight.fewRows(m: c.m, begin: c.begin, end: c.end, x: c.x, ldx: k, y: c.y, ldy: ldy)
+            c.weight.fewRows(
+              m: c.m, begin: c.begin, end: c.end, x: c.x, ldx: k, y: c.y, ldy: ldy, activations: c.activations
+            )
           }
         }
       }
@@ -71,5 +74,6 @@ extension WeightMatrix {
     let x: UnsafePointer<Float>
     let weight: WeightMatrix
     let y: UnsafeMutablePointer<Float>
+    let activations: QuantizedActivations?
   }
 }

@@ -126,14 +126,31 @@ public struct WeightMatrix: Sendable {
   /// `y` columns `begin..<end` ← `m` rows of `x` times weight rows `begin..<end`: the few-row
   /// kernel of the format.
   func fewRows(
-    m: Int, begin: Int, end: Int, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int
+    m: Int, begin: Int, end: Int, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int,
+    activations: QuantizedActivations?
   ) {
     switch format {
     case .bf16: mk_bf16_gemm_few_rows(m, begin, end, columns, x, ldx, elements, columns, 0, y, ldy)
     case .q8, .q4:
       mk_quantized_gemm_few_rows(
-        format.code, integerDotProducts ? 1 : 0, m, begin, end, columns, x, ldx, bytes, rows, y, ldy)
+        format.code, activations?.bytes, m, begin, end, columns, x, ldx, bytes, rows, y, ldy)
     }
+  }
+
+  /// `x`'s `m` rows quantized once for the integer dot products of a product with this
+  /// matrix, or `nil` where they do not apply (bf16, `integerDotProducts` off, no VNNI).
+  func quantizedActivations(m: Int, x: UnsafePointer<Float>, ldx: Int) -> QuantizedActivations? {
+    guard format != .bf16 && integerDotProducts && Kernels.level == .avx512vnni else { return nil }
+    let buffer = QuantizedActivations(byteCount: mk_activation_bytes(m, columns))
+    guard mk_quantize_activations(x, ldx, m, columns, buffer.bytes) != 0 else { return nil }
+    return buffer
+  }
+
+  /// Rows of `x` quantized for integer dot products (freed with the object).
+  final class QuantizedActivations: @unchecked Sendable {
+    let bytes: UnsafeMutableRawPointer
+    init(byteCount: Int) { bytes = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64) }
+    deinit { bytes.deallocate() }
   }
 
   var bytes: UnsafePointer<UInt8> { storage.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) }
@@ -175,11 +192,14 @@ public struct WeightMatrix: Sendable {
       let workers = Swift.max(1, Swift.min(BLAS.threadCount, n * k / (1 << 18), n / 8))
       let pointers = _Pointers(x: x, y: y)
       let share = (n / workers + 3) & ~3
+      let activations = quantizedActivations(m: m, x: x, ldx: ldx)
       DispatchQueue.concurrentPerform(iterations: workers) { worker in
         let begin = Swift.min(n, worker * share)
         let end = worker == workers - 1 ? n : Swift.min(n, begin + share)
         guard begin < end else { return }
-        fewRows(m: m, begin: begin, end: end, x: pointers.x, ldx: ldx, y: pointers.y, ldy: ldy)
+        fewRows(
+          m: m, begin: begin, end: end, x: pointers.x, ldx: ldx, y: pointers.y, ldy: ldy,
+          activations: activations)
       }
       return
     }

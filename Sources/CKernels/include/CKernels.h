@@ -90,13 +90,22 @@ void mk_quantize(int format, const float *x, ptrdiff_t rows, ptrdiff_t k, uint8_
 void mk_dequantize_rows(int format, const uint8_t *w, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t rowBegin,
                         ptrdiff_t rowEnd, float *out);
 
+/// Bytes `mk_quantize_activations` needs for `m` rows of `k`.
+size_t mk_activation_bytes(ptrdiff_t m, ptrdiff_t k);
+
+/// Quantizes `m` rows of A (`lda` apart) per block of 32 to int8 (scale max|a|/127, to
+/// nearest) into `buffer` (`mk_activation_bytes`), for integer dot products: returns 1,
+/// or 0 (writing nothing) where the processor has no AVX-512 VNNI or the level is capped
+/// below it.
+int mk_quantize_activations(const float *a, ptrdiff_t lda, ptrdiff_t m, ptrdiff_t k, void *buffer);
+
 /// C[i·ldc + j] ← Σ_p A[i·lda + p]·W(j, p) for i < m, j in [jBegin, jEnd), W a quantized
-/// `rows × k` matrix; each weight block is read once for every 8 rows of A. At the
-/// AVX-512 VNNI level and with `integer` nonzero, the products quantize A's rows per block to int8 too (scale
-/// max|a|/127, to nearest) and use integer dot products: the result then differs from the
-/// exact product by up to half a step of A's blocks times the weights' magnitudes.
-void mk_quantized_gemm_few_rows(int format, int integer, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd,
-                                ptrdiff_t k, const float *a, ptrdiff_t lda, const uint8_t *w, ptrdiff_t rows,
-                                float *c, ptrdiff_t ldc);
+/// `rows × k` matrix; each weight block is read once for every 8 rows of A. Given
+/// `activations` (A quantized by `mk_quantize_activations`, or NULL) and the AVX-512 VNNI
+/// level, it uses integer dot products on them: the result then differs from the exact
+/// product by up to half a step of A's blocks times the weights' magnitudes.
+void mk_quantized_gemm_few_rows(int format, const void *activations, ptrdiff_t m, ptrdiff_t jBegin,
+                                ptrdiff_t jEnd, ptrdiff_t k, const float *a, ptrdiff_t lda, const uint8_t *w,
+                                ptrdiff_t rows, float *c, ptrdiff_t ldc);
 
 #endif
