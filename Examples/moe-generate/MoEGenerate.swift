@@ -18,7 +18,9 @@ struct MoEGenerate: ParsableCommand {
       tokenizer.json). --logits writes the float32 [prompt tokens × vocabulary] logits of every \
       prompt position, what model(input_ids).logits[0] returns. --max-new-tokens continues the \
       prompt, greedily unless --temperature is above 0; text output streams tokens as they come and \
-      ends with prefill and decode speeds, experts per token and memory. Supported model types: \
+      ends with prefill and decode speeds, experts per token and memory. --weight-format q8 (or q4, \
+      bf16) quantizes at load; with --save-model the result is written as a new folder that loads \
+      without converting again. Supported model types: \
       \(HuggingFaceCheckpoint.supportedModelTypes.joined(separator: ", ")).
       """)
 
@@ -28,6 +30,10 @@ struct MoEGenerate: ParsableCommand {
 
   @Option(help: "How product weights are held: stored (bf16 stays bf16), float32, or bf16 (rounded at load).")
   var weightFormat: HuggingFaceCheckpoint.LoadedWeightFormat = .stored
+
+  @Option(
+    help: "Save the model as held (--weight-format) to this new folder, loadable without converting again.")
+  var saveModel: String?
 
   @Option(help: "The prompt as comma-separated token ids.")
   var tokenIds: String?
@@ -62,8 +68,8 @@ struct MoEGenerate: ParsableCommand {
   enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
   func validate() throws {
-    guard (tokenIds == nil) != (prompt == nil) else {
-      throw ValidationError("give exactly one of --token-ids and --prompt")
+    guard !(tokenIds != nil && prompt != nil) && (tokenIds != nil || prompt != nil || saveModel != nil) else {
+      throw ValidationError("give exactly one of --token-ids and --prompt (or only --save-model)")
     }
     guard (0...100_000).contains(maxNewTokens) else {
       throw ValidationError("--max-new-tokens must be in 0...100000, got \(maxNewTokens)")
@@ -73,8 +79,11 @@ struct MoEGenerate: ParsableCommand {
     }
     guard (topK ?? 1) >= 1 else { throw ValidationError("--top-k must be at least 1, got \(topK!)") }
     guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
-    guard logits != nil || maxNewTokens > 0 else {
-      throw ValidationError("nothing to do: give --logits, --max-new-tokens or both")
+    guard logits != nil || maxNewTokens > 0 || saveModel != nil else {
+      throw ValidationError("nothing to do: give --logits, --max-new-tokens, --save-model or several")
+    }
+    guard (tokenIds == nil && prompt == nil) || logits != nil || maxNewTokens > 0 else {
+      throw ValidationError("a prompt needs --logits or --max-new-tokens")
     }
     if let logits {
       do {
@@ -98,6 +107,8 @@ struct MoEGenerate: ParsableCommand {
 
   func run() throws {
     let loaded = try HuggingFaceModel(folder: model, weightFormat: weightFormat)
+    if let saveModel { try loaded.save(to: saveModel) }
+    guard tokenIds != nil || prompt != nil else { return }
     let network = loaded.model
     let promptIds: [Int]
     if let prompt {

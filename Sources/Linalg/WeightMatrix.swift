@@ -81,6 +81,41 @@ public struct WeightMatrix: Sendable {
     }
   }
 
+  /// A q8 or q4 matrix from its two parts as MoEKit's checkpoints store them: `quants`
+  /// (every row's blocks, `⌈columns/32⌉·32` or `·16` bytes a row) and `scales` (IEEE
+  /// halves, `⌈columns/32⌉` a row), copied into one buffer.
+  ///
+  /// - Precondition: the byte counts fit the format and shape.
+  public init(
+    quantized format: Format, rows: Int, columns: Int, quants: UnsafeRawBufferPointer,
+    scales: UnsafeRawBufferPointer
+  ) {
+    let blocks = (columns + 31) / 32
+    precondition(
+      format != .bf16 && quants.count == rows * blocks * (format == .q8 ? 32 : 16)
+        && scales.count == rows * blocks * 2,
+      "WeightMatrix: \(quants.count) quant and \(scales.count) scale bytes for a \(rows)×\(columns) \(format) matrix"
+    )
+    let storage = _WeightStorage(byteCount: quants.count + scales.count)
+    let out = UnsafeMutableRawPointer(mutating: storage.bytes.baseAddress!)
+    if let q = quants.baseAddress { out.copyMemory(from: q, byteCount: quants.count) }
+    if let s = scales.baseAddress { (out + quants.count).copyMemory(from: s, byteCount: scales.count) }
+    self.init(format: format, rows: rows, columns: columns, storage: storage)
+  }
+
+  /// The quant bytes and the scale bytes of a q8 or q4 matrix (see the layout above).
+  public var quantizedParts: (quants: UnsafeRawBufferPointer, scales: UnsafeRawBufferPointer)? {
+    guard format != .bf16 else { return nil }
+    let quantBytes = rows * ((columns + 31) / 32) * (format == .q8 ? 32 : 16)
+    return (
+      UnsafeRawBufferPointer(rebasing: storage.bytes[0..<quantBytes]),
+      UnsafeRawBufferPointer(rebasing: storage.bytes[quantBytes...])
+    )
+  }
+
+  /// The bytes of a bf16 matrix (`2·rows·columns`), or `nil` for another format.
+  public var bf16Bytes: UnsafeRawBufferPointer? { format == .bf16 ? storage.bytes : nil }
+
   /// A `rows × columns` bf16 matrix over `bytes` (`2·rows·columns` of them, read in place),
   /// which `owner` keeps valid for as long as the matrix lives.
   ///

@@ -16,6 +16,7 @@ enum ElementDecoding {
       case .f64: return Double(bitPattern: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
       case .i32: return Double(Int32(bitPattern: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
       case .i64: return Double(Int64(bitPattern: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+      case .u8: return Double(raw[offset])
       }
     }
   }
@@ -24,9 +25,11 @@ enum ElementDecoding {
   static func integers(_ raw: UnsafeRawBufferPointer, _ type: SafeTensorsDataType) -> [Int] {
     let count = raw.count / type.size
     return (0..<count).map { i in
-      type == .i32
-        ? Int(Int32(bitPattern: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
-        : Int(Int64(bitPattern: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))
+      switch type {
+      case .u8: Int(raw[i])
+      case .i32: Int(Int32(bitPattern: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+      default: Int(Int64(bitPattern: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))
+      }
     }
   }
 

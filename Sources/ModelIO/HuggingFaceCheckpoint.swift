@@ -57,8 +57,9 @@ public struct HuggingFaceCheckpoint: Sendable {
   /// How product weights are held in memory after loading (norms, embeddings, routers and
   /// biases are always `Float`).
   public enum LoadedWeightFormat: String, Sendable, CaseIterable {
-    /// As stored: bf16 tensors stay bf16 where they lie in the mapped file, float32 ones
-    /// are used in place, f16 ones widen to `Float`.
+    /// As stored: bf16 tensors stay bf16 where they lie in the mapped file, q8/q4 ones
+    /// (MoEKit's quantized checkpoints) stay quantized, float32 ones are used in place,
+    /// f16 ones widen to `Float`.
     case stored
     /// Everything widened to `Float`.
     case float32
@@ -69,11 +70,11 @@ public struct HuggingFaceCheckpoint: Sendable {
     /// Everything quantized at load to 4-bit blocks (`WeightMatrix.Format.q4`).
     case q4
 
-    /// The compact format a product weight stored as `stored` is held in, or `nil` for
-    /// `Float`.
-    func heldFormat(stored: SafeTensorsDataType?) -> WeightMatrix.Format? {
+    /// The compact format a product weight stored in `stored` (`nil`: float32 or f16) is
+    /// held in, or `nil` for `Float`.
+    func heldFormat(stored: WeightMatrix.Format?) -> WeightMatrix.Format? {
       switch self {
-      case .stored: stored == .bf16 ? .bf16 : nil
+      case .stored: stored
       case .float32: nil
       case .bf16: .bf16
       case .q8: .q8
@@ -232,23 +233,91 @@ public struct HuggingFaceCheckpoint: Sendable {
   func linear<Scalar: BLASScalar>(
     _ name: String, _ shape: [Int], _: Scalar.Type, bias: Matrix<Scalar>? = nil, rowOrder: [Int]? = nil
   ) throws -> Linear<Scalar> {
-    let stored = weights.contains(name) ? try weights.dataType(of: name) : nil
-    let held = Scalar.self == Float.self ? weightFormat.heldFormat(stored: stored) : nil
-    if held == .bf16 && rowOrder == nil && stored == .bf16 {
-      _ = try tensorShape(name, shape)
-      if let matrix = try weights.compactMatrix(name) {
-        let layer = Linear<Float>(
-          compactWeight: matrix, bias: bias.map { unsafeBitCast($0, to: Matrix<Float>.self) })
-        return unsafeBitCast(layer, to: Linear<Scalar>.self)
-      }
+    let quantized = try quantizedTensor(name, shape)
+    let storedType = weights.contains(name) ? try weights.dataType(of: name) : nil
+    let storedFormat: WeightMatrix.Format? = quantized?.format ?? (storedType == .bf16 ? .bf16 : nil)
+    let held = Scalar.self == Float.self ? weightFormat.heldFormat(stored: storedFormat) : nil
+    let floatBias = bias.map { unsafeBitCast($0, to: Matrix<Float>.self) }
+    func compact(_ matrix: WeightMatrix) -> Linear<Scalar> {
+      ledger.record(name, heldAs: matrix)
+      return unsafeBitCast(Linear<Float>(compactWeight: matrix, bias: floatBias), to: Linear<Scalar>.self)
     }
-    var weight = try tensor(name, shape, Scalar.self)
+    // Held as stored: bf16 in place in the mapped file, q8/q4 as read.
+    if held != nil && held == storedFormat && rowOrder == nil {
+      if let quantized { return compact(quantized) }
+      _ = try tensorShape(name, shape)
+      if let matrix = try weights.compactMatrix(name) { return compact(matrix) }
+    }
+    var weight: Matrix<Scalar>
+    if let quantized {
+      let values = quantized.dequantized()
+      weight =
+        Scalar.self == Float.self
+        ? unsafeBitCast(values, to: Matrix<Scalar>.self)
+        : Matrix(rows: values.rows, columns: values.columns, elements: values.elements.map { Scalar($0) })
+    } else {
+      weight = try tensor(name, shape, Scalar.self)
+    }
     if let rowOrder { weight = weight.gatheringRows(rowOrder) }
     guard let held else { return Linear(weight: weight, bias: bias) }
-    let layer = Linear<Float>(
-      compactWeight: WeightMatrix(unsafeBitCast(weight, to: Matrix<Float>.self), format: held),
-      bias: bias.map { unsafeBitCast($0, to: Matrix<Float>.self) })
-    return unsafeBitCast(layer, to: Linear<Scalar>.self)
+    return compact(WeightMatrix(unsafeBitCast(weight, to: Matrix<Float>.self), format: held))
+  }
+
+  /// The named weight as MoEKit's quantized checkpoints store it — `name.qweight` (U8,
+  /// `[out, ⌈in/32⌉·32]` for q8 or `·16` for q4) and `name.scales` (F16, `[out, ⌈in/32⌉]`) —
+  /// or `nil` when the checkpoint holds `name` itself. Both parts are checked against the
+  /// shape the config implies, and a file that names a quantization other than MoEKit's
+  /// is refused (see `quantizationFormat`).
+  func quantizedTensor(_ name: String, _ shape: [Int]) throws -> WeightMatrix? {
+    let (quantsName, scalesName) = (name + ".qweight", name + ".scales")
+    guard !weights.contains(name), weights.contains(quantsName) || weights.contains(scalesName) else {
+      return nil
+    }
+    guard let format = try quantizationFormat() else {
+      throw CheckpointError.unsupportedField(
+        field: "quantization_config", value: "absent",
+        supported: "MoEKit's {\"quant_method\": \"moekit\"} for \(quantsName)")
+    }
+    let (rows, columns) = (shape[0], shape[1])
+    let blocks = (columns + 31) / 32
+    let expected = ([rows, blocks * (format == .q8 ? 32 : 16)], [rows, blocks])
+    for (part, partShape, dataType) in [
+      (quantsName, expected.0, SafeTensorsDataType.u8), (scalesName, expected.1, .f16),
+    ] {
+      _ = try tensorShape(part, partShape)
+      guard try weights.dataType(of: part) == dataType else {
+        throw CheckpointError.unsupportedField(
+          field: part, value: try weights.dataType(of: part).rawValue, supported: dataType.rawValue)
+      }
+    }
+    return WeightMatrix(
+      quantized: format, rows: rows, columns: columns, quants: try weights.rawBytes(quantsName),
+      scales: try weights.rawBytes(scalesName))
+  }
+
+  /// The format of MoEKit's own quantized checkpoints (`quantization_config`:
+  /// `{"quant_method": "moekit", "format": "q8" | "q4", "block_size": 32}`), `nil` when the
+  /// config has none; any other quantization (GPTQ, AWQ, FP8, …) is refused by name rather
+  /// than misread.
+  func quantizationFormat() throws -> WeightMatrix.Format? {
+    guard let value = config.fields["quantization_config"], value != .null else { return nil }
+    guard case .object(let fields) = value else {
+      throw CheckpointError.config(.wrongType(field: "quantization_config", expected: "an object"))
+    }
+    let quantization = ConfigFields(fields: fields)
+    let method = try checked { try quantization.string("quant_method") } ?? "unnamed"
+    guard method == "moekit" else {
+      throw CheckpointError.unsupportedField(
+        field: "quantization_config.quant_method", value: method, supported: "moekit (MoEKit's q8 and q4)")
+    }
+    let name = try checked { try quantization.string("format") } ?? ""
+    guard let format = WeightMatrix.Format(rawValue: name), format != .bf16,
+      try checked({ try quantization.int("block_size", fallback: 32) }) == 32
+    else {
+      throw CheckpointError.unsupportedField(
+        field: "quantization_config.format", value: name, supported: "q8 or q4 in blocks of 32")
+    }
+    return format
   }
 
   /// Checks that the named tensor exists with `shape`, and records it as read.

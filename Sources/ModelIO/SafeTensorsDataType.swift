@@ -12,10 +12,13 @@ public enum SafeTensorsDataType: String, Sendable, CaseIterable, Equatable {
   case i32 = "I32"
   /// 64-bit signed integers.
   case i64 = "I64"
+  /// Unsigned bytes (the quants of MoEKit's q8 and q4 checkpoints).
+  case u8 = "U8"
 
   /// Bytes per element.
   public var size: Int {
     switch self {
+    case .u8: 1
     case .f16, .bf16: 2
     case .f32, .i32: 4
     case .f64, .i64: 8
@@ -23,5 +26,5 @@ public enum SafeTensorsDataType: String, Sendable, CaseIterable, Equatable {
   }
 
   /// Whether the elements are floating point.
-  public var isFloatingPoint: Bool { self != .i32 && self != .i64 }
+  public var isFloatingPoint: Bool { self != .i32 && self != .i64 && self != .u8 }
 }

@@ -44,10 +44,14 @@ public struct Tensor: Sendable, Equatable {
       shape.reduce(1, *) == values.count, "Tensor: shape \(shape) does not hold \(values.count) elements")
     var bytes: [UInt8] = []
     for v in values {
-      if dataType == .i32 {
+      switch dataType {
+      case .u8:
+        precondition(UInt8(exactly: v) != nil, "Tensor: \(v) does not fit U8")
+        bytes.append(UInt8(v))
+      case .i32:
         precondition(Int32(exactly: v) != nil, "Tensor: \(v) does not fit I32")
         ElementDecoding.append(Int32(v), to: &bytes)
-      } else {
+      default:
         ElementDecoding.append(Int64(v), to: &bytes)
       }
     }

@@ -17,6 +17,8 @@ public protocol TensorSource: Sendable {
   /// The named 2-D bf16 tensor as a `WeightMatrix` over the mapped bytes (no copy), or
   /// `nil` when it is stored otherwise.
   func compactMatrix(_ name: String) throws -> WeightMatrix?
+  /// The stored bytes of the named tensor (valid while the source lives).
+  func rawBytes(_ name: String) throws -> UnsafeRawBufferPointer
 }
 
 extension SafeTensorsFile: TensorSource {
@@ -39,6 +41,9 @@ extension SafeTensorsFile: TensorSource {
     }
     return WeightMatrix(bf16: raw, rows: info.shape[0], columns: info.shape[1], owner: file)
   }
+
+  /// The stored bytes of the named tensor.
+  public func rawBytes(_ name: String) throws -> UnsafeRawBufferPointer { bytes(of: try info(name)) }
 }
 
 /// A checkpoint split over several safetensors files, listed by a
@@ -111,4 +116,7 @@ public struct ShardedCheckpoint: TensorSource {
   public func compactMatrix(_ name: String) throws -> WeightMatrix? {
     try file(for: name).compactMatrix(name)
   }
+
+  /// The stored bytes of the named tensor.
+  public func rawBytes(_ name: String) throws -> UnsafeRawBufferPointer { try file(for: name).rawBytes(name) }
 }

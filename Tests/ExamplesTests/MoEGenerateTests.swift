@@ -87,6 +87,11 @@ import Testing
     (["--token-ids", "3,x", "--max-new-tokens", "2"], "comma-separated"),
     (["--token-ids", "3", "--prompt", "a", "--max-new-tokens", "2"], "exactly one of"),
     (["--token-ids", "3"], "nothing to do"),
+    ([String](), "give exactly one of"),
+    (
+      ["--token-ids", "3", "--save-model", "/tmp/moekit-never-written"],
+      "a prompt needs --logits or --max-new-tokens"
+    ),
     (["--token-ids", "3", "--max-new-tokens", "1000000"], "--max-new-tokens must be in"),
     (["--token-ids", "3", "--max-new-tokens", "2", "--top-p", "0"], "--top-p must be in"),
     (["--token-ids", "3", "--max-new-tokens", "2", "--temperature=-1"], "--temperature must be in"),
@@ -126,6 +131,27 @@ import Testing
     #expect(
       generated.status != 0 && generated.errors.contains("logits at position 1 are not finite"),
       "\(generated.errors)")
+  }
+
+  @Test func savesAQuantizedModelThatGeneratesTheSame() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-generate-save-\(UInt64.random(in: 0..<1 << 40))")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let saved = try ExampleRunner.run(
+      "moe-generate",
+      ["--model", Self.model("mixtral"), "--weight-format", "q8", "--save-model", folder.path])
+    #expect(saved.status == 0, "\(saved.errors)")
+    func generate(_ arguments: [String]) throws -> String {
+      try ExampleRunner.run(
+        "moe-generate", arguments + ["--token-ids", "3,17,42", "--max-new-tokens", "6", "--format", "json"]
+      ).output.components(separatedBy: "\"generated\"")[1].components(separatedBy: "]")[0]
+    }
+    #expect(
+      try generate(["--model", folder.path])
+        == generate(["--model", Self.model("mixtral"), "--weight-format", "q8"]))
+    let again = try ExampleRunner.run(
+      "moe-generate", ["--model", Self.model("mixtral"), "--save-model", folder.path])
+    #expect(again.status != 0 && again.errors.contains("exists already"))
   }
 
   @Test func aMissingModelFolderIsNamed() throws {

@@ -228,3 +228,98 @@ import Testing
     #expect(loadError(empty).contains("it has no config.json"))
   }
 }
+
+/// Models saved as they are held (bf16, q8, q4) load back to the same network, and bad
+/// quantized files are refused by name.
+@Suite struct CompactCheckpointTests {
+  static let prompt = [3, 17, 42, 99, 7, 256, 300, 11]
+
+  func logits(_ model: DecoderModel<Float>) -> Matrix<Float> {
+    model.logits(Self.prompt, layout: .single(Self.prompt.count))
+  }
+
+  @Test(arguments: [HuggingFaceCheckpoint.LoadedWeightFormat.bf16, .q8, .q4])
+  func savedModelsLoadBackIdentically(format: HuggingFaceCheckpoint.LoadedWeightFormat) throws {
+    let folder = TemporaryFolder()
+    let held = try HuggingFaceModel(folder: HuggingFaceModelTests.folder("qwen2_moe"), weightFormat: format)
+    try held.save(to: folder.path("saved"))
+    let loaded = try HuggingFaceModel(folder: folder.path("saved"))
+    #expect(loaded.weightBytes == held.weightBytes)
+    #expect(logits(loaded.model) == logits(held.model), "\(format)")
+    #expect(loaded.tokenizer != nil)
+    let widened = try HuggingFaceModel(folder: folder.path("saved"), weightFormat: .float32)
+    #expect(logits(widened.model) == logits(held.model.convertingWeights(to: nil)))
+    // Saved again from the quantized folder: the same bytes.
+    try loaded.save(to: folder.path("again"))
+    #expect(
+      FileManager.default.contents(atPath: folder.path("again/model.safetensors"))
+        == FileManager.default.contents(atPath: folder.path("saved/model.safetensors")))
+  }
+
+  @Test func savingRefusesExistingAndMissingFolders() throws {
+    let folder = TemporaryFolder()
+    let model = try HuggingFaceModel(folder: HuggingFaceModelTests.folder("llama"))
+    try FileManager.default.createDirectory(atPath: folder.path("there"), withIntermediateDirectories: true)
+    #expect(throws: CheckpointError.self) { try model.save(to: folder.path("there")) }
+    #expect(throws: CheckpointError.self) { try model.save(to: folder.path("missing/below")) }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path("")) == ["there"])
+  }
+
+  /// A q8 copy of a fixture with `edit` applied to its config and tensors.
+  func quantizedCopy(
+    config edit: (inout [String: Any]) -> Void = { _ in },
+    tensors: (inout [String: Tensor]) -> Void = { _ in }
+  ) throws -> TemporaryFolder {
+    let folder = TemporaryFolder()
+    try HuggingFaceModel(folder: HuggingFaceModelTests.folder("llama"), weightFormat: .q8).save(
+      to: folder.path("m"))
+    var json =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: folder.path("m/config.json"))))
+      as! [String: Any]
+    edit(&json)
+    try JSONSerialization.data(withJSONObject: json).write(
+      to: URL(fileURLWithPath: folder.path("m/config.json")))
+    let file = try SafeTensorsFile(contentsOfFile: folder.path("m/model.safetensors"))
+    var all: [String: Tensor] = [:]
+    for name in file.names {
+      let info = file.tensors[name]!
+      all[name] = Tensor(dataType: info.dataType, shape: info.shape, bytes: Array(try file.rawBytes(name)))
+    }
+    tensors(&all)
+    try SafeTensorsWriter.write(all, to: folder.path("m/model.safetensors"))
+    return folder
+  }
+
+  func loadError(_ folder: TemporaryFolder) -> String {
+    do {
+      _ = try HuggingFaceModel(folder: folder.path("m"))
+      return "loaded"
+    } catch { return "\(error)" }
+  }
+
+  @Test func foreignOrBrokenQuantizationIsRefused() throws {
+    #expect(
+      loadError(
+        try quantizedCopy(config: { $0["quantization_config"] = ["quant_method": "gptq", "bits": 4] })
+      )
+      .contains("quant_method\" is gptq"))
+    #expect(
+      loadError(try quantizedCopy(config: { $0["quantization_config"] = nil })).contains(
+        "quantization_config"))
+    #expect(
+      loadError(
+        try quantizedCopy(config: { $0["quantization_config"] = ["quant_method": "moekit", "format": "q3"] })
+      ).contains("format\" is q3"))
+    let name = "model.layers.0.mlp.up_proj.weight"
+    #expect(
+      loadError(try quantizedCopy(tensors: { $0[name + ".scales"] = nil })).contains("\(name).scales"))
+    #expect(
+      loadError(
+        try quantizedCopy(tensors: {
+          $0[name + ".qweight"] = Tensor(
+            dataType: .u8, shape: [96, 32], bytes: [UInt8](repeating: 0, count: 96 * 32))
+        })
+      ).contains("\(name).qweight\" has shape [96, 32]"))
+  }
+}
