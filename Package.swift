@@ -188,6 +188,8 @@ let package = Package(
     .executableTarget(name: "fuzz-npy", dependencies: ["ModelIO", "_FuzzSupport"], path: "Fuzz/fuzz-npy"),
     .executableTarget(
       name: "fuzz-config", dependencies: ["CostModel", "_FuzzSupport"], path: "Fuzz/fuzz-config"),
+    .executableTarget(
+      name: "fuzz-tokenizer", dependencies: ["ModelIO", "_FuzzSupport"], path: "Fuzz/fuzz-tokenizer"),
 
     // MARK: Tests
     .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),

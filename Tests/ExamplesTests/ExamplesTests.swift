@@ -265,7 +265,7 @@ import Testing
 
 @Suite struct FuzzCorpusTests {
   /// Every seed and every input that once crashed a parser replays without a crash.
-  @Test(arguments: ["safetensors", "npy", "config"])
+  @Test(arguments: ["safetensors", "npy", "config", "tokenizer"])
   func corpusReplaysCleanly(target: String) throws {
     let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
       .deletingLastPathComponent().appendingPathComponent("Fuzz/Corpus/\(target)")
