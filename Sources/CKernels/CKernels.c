@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include "Vector.h"
 
 #include <math.h>
 
@@ -68,8 +69,6 @@ static void mk_sgemm_few_rows_portable(ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#define MK_AVX2 __attribute__((target("avx2,fma")))
-#define MK_INLINE static inline __attribute__((always_inline))
 
 static int mk_has_avx2(void) { return mk_kernel_level() >= MK_LEVEL_AVX2; }
 
@@ -132,13 +131,6 @@ MK_AVX2 static void mk_silu_multiply_avx2(float *g, const float *u, ptrdiff_t n)
     _mm256_storeu_ps(g + i, _mm256_mul_ps(silu, _mm256_loadu_ps(u + i)));
   }
   for (; i < n; i++) g[i] = g[i] * mk_sigmoid1(g[i]) * u[i];
-}
-
-MK_AVX2 MK_INLINE float mk_sum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
 }
 
 MK_AVX2 static float mk_exp_shifted_sum_avx2(float *x, ptrdiff_t n, float shift) {

@@ -2,6 +2,7 @@
 // documented in CKernels.h; every entry point has a portable C body and vector bodies
 // chosen at run time (mk_kernel_level).
 #include "CKernels.h"
+#include "Vector.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -52,22 +53,11 @@ static void mk_bf16_few_rows_portable(ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t j
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#define MK_INLINE static inline __attribute__((always_inline))
-
 // MARK: AVX2 + FMA: 8 lanes
-
-#define MK_AVX2 __attribute__((target("avx2,fma")))
 
 MK_AVX2 MK_INLINE __m256 mk_bf16x8(const uint16_t *p) {
   __m128i h = _mm_loadu_si128((const __m128i *)p);
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-
-MK_AVX2 MK_INLINE float mk_sum8_bf16(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
 }
 
 /// `rows` BF16 weight rows against `tokens` rows of A; `rows·tokens ≤ 8` accumulators.
@@ -91,7 +81,7 @@ MK_AVX2 MK_INLINE void mk_bf16_block_avx2(int rows, int tokens, ptrdiff_t k, con
   }
   for (int r = 0; r < rows; r++) {
     for (int t = 0; t < tokens; t++) {
-      float sum = mk_sum8_bf16(acc[r][t]);
+      float sum = mk_sum8(acc[r][t]);
       for (ptrdiff_t q = p; q < k; q++) sum += mk_bf16_value(w[r * ldw + q]) * a[t * lda + q];
       float *out = c + t * ldc + r;
       *out = beta == 0 ? sum : sum + beta * *out;
@@ -403,6 +393,98 @@ static void mk_quantized_few_rows_portable(int format, ptrdiff_t m, ptrdiff_t jB
 }
 
 #if defined(__x86_64__)
+// MARK: AVX2 + FMA + F16C: quantized products in float
+
+#define MK_AVX2Q __attribute__((target("avx2,fma,f16c")))
+
+/// The 32 values of a block as four 8-lane vectors (scale applied).
+MK_AVX2Q MK_INLINE void mk_block8x4(int format, const uint8_t *q, float d, __m256 *v) {
+  __m256 scale = _mm256_set1_ps(d);
+  __m128i lo, hi;
+  if (format == MK_FORMAT_Q8) {
+    lo = _mm_loadu_si128((const __m128i *)q);
+    hi = _mm_loadu_si128((const __m128i *)(q + 16));
+  } else {
+    __m128i bytes = _mm_loadu_si128((const __m128i *)q), mask = _mm_set1_epi8(0x0f), eight = _mm_set1_epi8(8);
+    lo = _mm_sub_epi8(_mm_and_si128(bytes, mask), eight);
+    hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask), eight);
+  }
+  v[0] = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)));
+  v[1] = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))));
+  v[2] = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)));
+  v[3] = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))));
+}
+
+/// `rows` (≤ 2) quantized weight rows against `tokens` (≤ 4) rows of A over whole blocks,
+/// two accumulators per row and token.
+MK_AVX2Q MK_INLINE void mk_quantized_block_avx2(int format, int rows, int tokens, ptrdiff_t fullBlocks,
+                                                const float *a, ptrdiff_t lda, const uint8_t *w,
+                                                ptrdiff_t totalRows, ptrdiff_t b, ptrdiff_t j, float *c,
+                                                ptrdiff_t ldc) {
+  size_t quant = format == MK_FORMAT_Q8 ? 32 : 16;
+  const uint16_t *scales = (const uint16_t *)(w + (size_t)totalRows * b * quant);
+  __m256 acc[2][4], acc2[2][4];
+  for (int r = 0; r < rows; r++)
+    for (int t = 0; t < tokens; t++) acc[r][t] = acc2[r][t] = _mm256_setzero_ps();
+  for (ptrdiff_t blk = 0; blk < fullBlocks; blk++) {
+    __m256 v[2][4];
+    for (int r = 0; r < rows; r++) {
+      const uint8_t *q = w + (size_t)((j + r) * b + blk) * quant;
+      _mm_prefetch((const char *)(q + 512), _MM_HINT_T0);
+      mk_block8x4(format, q, _cvtsh_ss(scales[(j + r) * b + blk]), v[r]);
+    }
+    for (int t = 0; t < tokens; t++) {
+      const float *x = a + t * lda + blk * 32;
+      __m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8), x2 = _mm256_loadu_ps(x + 16),
+             x3 = _mm256_loadu_ps(x + 24);
+      for (int r = 0; r < rows; r++) {
+        acc[r][t] = _mm256_fmadd_ps(v[r][0], x0, _mm256_fmadd_ps(v[r][1], x1, acc[r][t]));
+        acc2[r][t] = _mm256_fmadd_ps(v[r][2], x2, _mm256_fmadd_ps(v[r][3], x3, acc2[r][t]));
+      }
+    }
+  }
+  for (int r = 0; r < rows; r++)
+    for (int t = 0; t < tokens; t++) c[t * ldc + j + r] = mk_sum8(_mm256_add_ps(acc[r][t], acc2[r][t]));
+}
+
+MK_AVX2Q static void mk_quantized_few_rows_avx2(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd,
+                                                ptrdiff_t k, const float *a, ptrdiff_t lda, const uint8_t *w,
+                                                ptrdiff_t rows, float *c, ptrdiff_t ldc) {
+  ptrdiff_t b = mk_blocks(k), full = k / 32;
+  for (ptrdiff_t t0 = 0; t0 < m; t0 += 4) {
+    int tokens = m - t0 < 4 ? (int)(m - t0) : 4;
+    const float *at = a + t0 * lda;
+    float *ct = c + t0 * ldc;
+    ptrdiff_t j = jBegin;
+    for (; j + 2 <= jEnd; j += 2) {
+      switch (tokens * (format == MK_FORMAT_Q8 ? 1 : -1)) {
+        case 1: mk_quantized_block_avx2(MK_FORMAT_Q8, 2, 1, full, at, lda, w, rows, b, j, ct, ldc); break;
+        case 2: mk_quantized_block_avx2(MK_FORMAT_Q8, 2, 2, full, at, lda, w, rows, b, j, ct, ldc); break;
+        case 3: mk_quantized_block_avx2(MK_FORMAT_Q8, 2, 3, full, at, lda, w, rows, b, j, ct, ldc); break;
+        case 4: mk_quantized_block_avx2(MK_FORMAT_Q8, 2, 4, full, at, lda, w, rows, b, j, ct, ldc); break;
+        case -1: mk_quantized_block_avx2(MK_FORMAT_Q4, 2, 1, full, at, lda, w, rows, b, j, ct, ldc); break;
+        case -2: mk_quantized_block_avx2(MK_FORMAT_Q4, 2, 2, full, at, lda, w, rows, b, j, ct, ldc); break;
+        case -3: mk_quantized_block_avx2(MK_FORMAT_Q4, 2, 3, full, at, lda, w, rows, b, j, ct, ldc); break;
+        default: mk_quantized_block_avx2(MK_FORMAT_Q4, 2, 4, full, at, lda, w, rows, b, j, ct, ldc); break;
+      }
+    }
+    for (; j < jEnd; j++) mk_quantized_block_avx2(format, 1, tokens, full, at, lda, w, rows, b, j, ct, ldc);
+  }
+  if (full < b) {  // the partial last block, for every row and token
+    for (ptrdiff_t r = jBegin; r < jEnd; r++) {
+      float v[32];
+      mk_block_values(format, w, rows, b, r, full, v);
+      for (ptrdiff_t t = 0; t < m; t++) {
+        float sum = 0;
+        for (ptrdiff_t p = 0; p < k - full * 32; p++) sum += v[p] * a[t * lda + full * 32 + p];
+        c[t * ldc + r] += sum;
+      }
+    }
+  }
+}
+#endif
+
+#if defined(__x86_64__)
 #define MK_AVX512Q __attribute__((target("avx512f,f16c")))
 #define MK_AVX2Q __attribute__((target("avx2,fma,f16c")))
 
@@ -673,6 +755,10 @@ void mk_quantized_gemm_few_rows(int format, const void *activations, ptrdiff_t m
     for (ptrdiff_t t0 = 0; t0 < m; t0 += 8)
       mk_quantized_few_rows_avx512(format, m - t0 < 8 ? m - t0 : 8, jBegin, jEnd, k, a + t0 * lda, lda, w, rows,
                                    c + t0 * ldc, ldc);
+    return;
+  }
+  if (mk_kernel_level() >= MK_LEVEL_AVX2 && __builtin_cpu_supports("f16c")) {
+    mk_quantized_few_rows_avx2(format, m, jBegin, jEnd, k, a, lda, w, rows, c, ldc);
     return;
   }
 #endif
