@@ -25,9 +25,9 @@ public enum HuggingFaceConfig {
   public static func architecture(contentsOfFile path: String) throws -> Architecture {
     let data: Data
     do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path))
+      data = try InputFile.contents(of: path)
     } catch {
-      throw ConfigError.unreadableFile(path: path, reason: "\(error.localizedDescription)")
+      throw ConfigError.unreadableFile(path: path, reason: "\(error)")
     }
     let name = URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent
     return try architecture(json: data, name: name.isEmpty ? nil : name)

@@ -108,9 +108,9 @@ public struct HuggingFaceCheckpoint: Sendable {
   public init(configFile: String, weightsFile: String) throws {
     let json: Data
     do {
-      json = try Data(contentsOf: URL(fileURLWithPath: configFile))
+      json = try InputFile.contents(of: configFile)
     } catch {
-      throw CheckpointError.config(.unreadableFile(path: configFile, reason: error.localizedDescription))
+      throw CheckpointError.config(.unreadableFile(path: configFile, reason: "\(error)"))
     }
     let weights: any TensorSource =
       weightsFile.hasSuffix(".json")

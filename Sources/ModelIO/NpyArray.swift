@@ -1,3 +1,4 @@
+import CostModel
 import Foundation
 import Linalg
 import Report
@@ -94,9 +95,9 @@ public struct NpyArray: Sendable, Equatable {
   public init(contentsOfFile path: String) throws {
     let data: Data
     do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path))
+      data = try InputFile.contents(of: path, limit: 1 << 34)
     } catch {
-      throw NpyError.unreadableFile(path: path, reason: error.localizedDescription)
+      throw NpyError.unreadableFile(path: path, reason: "\(error)")
     }
     self = try data.withUnsafeBytes { try NpyArray(parsing: $0) }
   }

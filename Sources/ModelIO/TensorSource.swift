@@ -60,9 +60,9 @@ public struct ShardedCheckpoint: TensorSource {
   public init(indexFile path: String) throws {
     let data: Data
     do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path))
+      data = try InputFile.contents(of: path)
     } catch {
-      throw SafeTensorsError.unreadableFile(path: path, reason: error.localizedDescription)
+      throw SafeTensorsError.unreadableFile(path: path, reason: "\(error)")
     }
     guard case .object(let top)? = try? JSONDecoder().decode(JSONValue.self, from: data),
       case .object(let map)? = top["weight_map"]

@@ -220,6 +220,19 @@ import Testing
     #expect(loadError(folder).contains("model_type \"gemma\""))
   }
 
+  /// A config that is a folder or a FIFO (which would block a plain read) is a one-line
+  /// error naming it.
+  @Test func unreadableConfigsAreNamedNotHung() throws {
+    let folder = try edited("llama")
+    try FileManager.default.removeItem(atPath: folder.path("config.json"))
+    try FileManager.default.createDirectory(
+      atPath: folder.path("config.json"), withIntermediateDirectories: false)
+    #expect(loadError(folder).contains("config.json: it is a folder, not a regular file"))
+    try FileManager.default.removeItem(atPath: folder.path("config.json"))
+    #expect(mkfifo(folder.path("config.json"), 0o600) == 0)
+    #expect(loadError(folder).contains("not a regular file"))
+  }
+
   @Test func missingFolderAndFiles() throws {
     #expect(throws: CheckpointError.unreadableModel(path: "/nonexistent-moekit", reason: "no such folder")) {
       try HuggingFaceModel(folder: "/nonexistent-moekit")

@@ -54,9 +54,9 @@ public struct ByteLevelBPETokenizer: Sendable {
   public init(contentsOfFile path: String) throws {
     let data: Data
     do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path))
+      data = try InputFile.contents(of: path, limit: 1 << 30)
     } catch {
-      throw TokenizerError.unreadableFile(path: path, reason: "not a readable file")
+      throw TokenizerError.unreadableFile(path: path, reason: "\(error)")
     }
     try self.init(json: data)
   }

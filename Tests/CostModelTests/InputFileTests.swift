@@ -1,0 +1,27 @@
+import CostModel
+import Foundation
+import Testing
+
+@Suite struct InputFileTests {
+  @Test func readsRegularFilesAndNamesEverythingElse() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-input-\(UInt64.random(in: 0..<1 << 40))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let file = folder.appendingPathComponent("a.json").path
+    _ = FileManager.default.createFile(atPath: file, contents: Data("{}".utf8))
+    #expect(try InputFile.contents(of: file) == Data("{}".utf8))
+    #expect(throws: InputFile.Problem.tooLarge(bytes: 2, limit: 1)) {
+      try InputFile.contents(of: file, limit: 1)
+    }
+    #expect(throws: InputFile.Problem.missing) { try InputFile.contents(of: file + ".nothing") }
+    #expect(throws: InputFile.Problem.notARegularFile(kind: "a folder")) {
+      try InputFile.contents(of: folder.path)
+    }
+    let fifo = folder.appendingPathComponent("pipe").path
+    #expect(mkfifo(fifo, 0o600) == 0)
+    #expect(throws: InputFile.Problem.notARegularFile(kind: "a FIFO or special file")) {
+      try InputFile.contents(of: fifo)
+    }
+  }
+}
