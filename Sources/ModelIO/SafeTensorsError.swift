@@ -13,6 +13,8 @@ public enum SafeTensorsError: Error, Equatable, Sendable, CustomStringConvertibl
   case invalidHeader(reason: String)
   /// The header's top level is not a JSON object.
   case headerNotAnObject
+  /// The header names a tensor twice (JSON parsers keep one of the two silently).
+  case duplicateTensor(String)
   /// `__metadata__` is not an object of strings.
   case invalidMetadata
   /// A tensor's entry lacks a field or holds the wrong kind of value.
@@ -47,6 +49,7 @@ public enum SafeTensorsError: Error, Equatable, Sendable, CustomStringConvertibl
       "safetensors header length \(length) runs past the end of a \(size)-byte file"
     case .invalidHeader(let reason): "safetensors header is not valid UTF-8 JSON: \(reason)"
     case .headerNotAnObject: "safetensors header is not a JSON object"
+    case .duplicateTensor(let name): "safetensors header names tensor \"\(name)\" twice"
     case .invalidMetadata: "safetensors __metadata__ must be an object of strings"
     case .invalidTensorEntry(let name, let problem): "tensor \"\(name)\": \(problem)"
     case .unknownDataType(let name, let dtype): "tensor \"\(name)\": unknown dtype \"\(dtype)\""

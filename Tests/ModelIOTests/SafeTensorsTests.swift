@@ -264,3 +264,24 @@ enum Fixtures {
     }
   }
 }
+
+@Suite struct SafeTensorsDuplicateTests {
+  /// JSON parsers keep one of two equal keys; the header must not be trusted then.
+  @Test func aTensorNamedTwiceIsNamed() throws {
+    let folder = TemporaryFolder()
+    let header =
+      #"{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "x\u0079": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}, "w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#
+    var bytes = [UInt8](repeating: 0, count: 8)
+    let json = Array(header.utf8)
+    for i in 0..<8 { bytes[i] = UInt8((json.count >> (8 * i)) & 0xff) }
+    bytes += json + [UInt8](repeating: 0, count: 8)
+    let path = folder.path("dup.safetensors")
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    #expect(throws: SafeTensorsError.duplicateTensor("w")) { try SafeTensorsFile(contentsOfFile: path) }
+    // A metadata key or string value equal to a tensor's name is no duplicate.
+    let fine = folder.path("fine.safetensors")
+    try SafeTensorsWriter.write(
+      ["w": Tensor(Matrix<Float>([[1.5]]), as: .f32)], metadata: ["w": "w", "dtype": "shape"], to: fine)
+    #expect(try SafeTensorsFile(contentsOfFile: fine).names == ["w"])
+  }
+}
