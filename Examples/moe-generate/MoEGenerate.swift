@@ -123,6 +123,13 @@ struct MoEGenerate: ParsableCommand {
     if let bad = promptIds.first(where: { $0 >= network.vocabulary }) {
       throw ValidationError("token id \(bad) is outside the model's vocabulary of \(network.vocabulary)")
     }
+    let needed = Self.cacheBytes(network, tokens: promptIds.count + maxNewTokens)
+    let memory = Int(ProcessInfo.processInfo.physicalMemory)
+    guard needed + loaded.weightBytes < memory else {
+      throw ValidationError(
+        "\(promptIds.count + maxNewTokens) tokens need a \(Statistics.bytes(needed)) KV cache beside \(Statistics.bytes(loaded.weightBytes)) of weights, more than this machine's \(Statistics.bytes(memory)); give fewer --max-new-tokens"
+      )
+    }
     if let logits {
       let scores = network.logits(promptIds, layout: .single(promptIds.count))
       try Self.requireFinite(scores, what: "the logits")

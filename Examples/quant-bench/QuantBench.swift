@@ -41,6 +41,14 @@ struct QuantBench: ParsableCommand {
     guard (1...50).contains(repetitions) else {
       throw ValidationError("--repetitions must be in 1...50, got \(repetitions)")
     }
+    // The decode layer's experts in Float, bf16, q8 and q4 are alive at once: 3·d·h·8 weights
+    // at 4 + 2 + 1.06 + 0.56 bytes, plus the probe's 256 MB.
+    let needed = quick ? 0 : 3 * 4096 * 14336 * 8 * 8 + (1 << 28)
+    let memory = Int(ProcessInfo.processInfo.physicalMemory)
+    guard needed < memory else {
+      throw ValidationError(
+        "the full run holds about \(needed >> 30) GiB and this machine has \(memory >> 30) GiB; use --quick")
+    }
   }
 
   /// The formats compared, Float first (`nil`).
