@@ -245,7 +245,7 @@ void mk_bf16_gemm_few_rows(ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd, ptrdif
 // quants (row-major, rows of b·32 bytes for q8 and b·16 bytes for q4) and then the
 // scales (row-major, rows of b IEEE half floats). Element j of a block with scale d:
 //   q8: d · q[j]                         (q an int8 in −127…127)
-//   q4: d · (nibble[j] − 8)              (nibble in 1…15; byte i of the block holds
+//   q4: d · (nibble[j] − 8)              (nibble in 0…15; byte i of the block holds
 //                                         element i in its low nibble, i + 16 in its high)
 // Elements past k in the last block are stored as 0.
 
@@ -300,18 +300,18 @@ void mk_quantize(int format, const float *x, ptrdiff_t rows, ptrdiff_t k, uint8_
   ptrdiff_t b = mk_blocks(k);
   size_t quant = format == MK_FORMAT_Q8 ? 32 : 16;
   uint16_t *scales = (uint16_t *)(out + (size_t)rows * b * quant);
-  float limit = format == MK_FORMAT_Q8 ? 127.0f : 7.0f;
+  const float limit = 127.0f;
   for (ptrdiff_t r = 0; r < rows; r++) {
     for (ptrdiff_t blk = 0; blk < b; blk++) {
       float v[32] = {0};
       ptrdiff_t start = blk * 32, n = k - start < 32 ? k - start : 32;
-      float largest = 0;
+      float largest = 0, extreme = 0;  // the largest magnitude, and that element with its sign
       int finite = 1;
       for (ptrdiff_t j = 0; j < n; j++) {
         v[j] = x[r * k + start + j];
         float a = v[j] < 0 ? -v[j] : v[j];
         if (!(a <= 3.4e38f)) finite = 0;  // NaN or ±∞
-        if (a > largest) largest = a;
+        if (a > largest) largest = a, extreme = v[j];
       }
       uint8_t *block = out + (size_t)(r * b + blk) * quant;
       if (!finite) {  // the whole block dequantizes to NaN: non-finite input is never hidden
@@ -319,10 +319,14 @@ void mk_quantize(int format, const float *x, ptrdiff_t rows, ptrdiff_t k, uint8_
         memset(block, format == MK_FORMAT_Q8 ? 0 : 0x88, quant);
         continue;
       }
-      uint16_t h = mk_half_round(largest / limit);
+      // q8: d = max|x|/127, q in ±127. q4: d = −x_e/8 for the element x_e of largest
+      // magnitude, so that x_e takes the level −8 and q spans all 16 levels −8…7.
+      uint16_t h = format == MK_FORMAT_Q8
+                       ? mk_half_round(largest / limit)
+                       : (uint16_t)(mk_half_round(largest / 8.0f) | (extreme > 0 ? 0x8000u : 0u));
       float d = mk_half_value(h);
       scales[r * b + blk] = h;
-      float inverse = d > 0 ? 1.0f / d : 0.0f;
+      float inverse = d != 0 ? 1.0f / d : 0.0f;
       uint8_t *q = out + (size_t)(r * b + blk) * quant;
       if (format == MK_FORMAT_Q8) {
         for (int j = 0; j < 32; j++) {
@@ -334,8 +338,8 @@ void mk_quantize(int format, const float *x, ptrdiff_t rows, ptrdiff_t k, uint8_
       } else {
         for (int j = 0; j < 16; j++) {
           long lo = lrintf(v[j] * inverse), hi = lrintf(v[j + 16] * inverse);
-          lo = lo > 7 ? 7 : lo < -7 ? -7 : lo;
-          hi = hi > 7 ? 7 : hi < -7 ? -7 : hi;
+          lo = lo > 7 ? 7 : lo < -8 ? -8 : lo;
+          hi = hi > 7 ? 7 : hi < -8 ? -8 : hi;
           q[j] = (uint8_t)((lo + 8) | ((hi + 8) << 4));
         }
       }

@@ -9,11 +9,12 @@ import Dispatch
 ///   exponent bits, 7 mantissa bits) — what bf16 safetensors store. Conversion from
 ///   `Float` rounds to nearest, ties to even; back to `Float` is exact.
 /// - `q8`, `q4`: each row in blocks of 32 elements (the last padded with zeros), each block
-///   with one IEEE half scale `d = max|x|/127` (q8) or `max|x|/7` (q4). The bytes hold
+///   with one IEEE half scale: `d = max|x|/127` (q8), or `d = −x_e/8` for the block's
+///   element `x_e` of largest magnitude (q4, so `q` spans all 16 levels −8…7). The bytes hold
 ///   first every row's quants — 32 `int8` `q` per block (q8), or 16 bytes per block whose
 ///   byte `i` holds element `i` in its low nibble and `i + 16` in its high one, as `q + 8`
 ///   (q4) — then every row's scales, `⌈in/32⌉` halves per row. Element = `d·q`, with `q`
-///   = `x/d` rounded to nearest (ties even) and clamped to ±127 or ±7; dequantization is
+///   = `x/d` rounded to nearest (ties even) and clamped to ±127 or −8…7; dequantization is
 ///   exact. 8.5 and 4.5 bits per weight; a block holding NaN or ±∞ dequantizes to NaN.
 ///
 /// **Products.** Up to `fewRows` rows of `x` (decode, and the few tokens an expert gets in

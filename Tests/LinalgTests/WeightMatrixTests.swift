@@ -66,8 +66,10 @@ import _TestSupport
     }
   }
 
-  /// Each element is within half a step of its block's scale (plus the scale's own half
-  /// rounding), the bytes are 8.5 or 4.5 bits a weight, and a hand-worked block is exact.
+  /// q8: each element is within half a step (`max/127`) of its block's scale, plus the
+  /// scale's half rounding; q4: within half a step, or a whole one (`max/8`) for elements
+  /// clamped at level 7 on the far side of the largest one; the bytes are 8.5 or 4.5 bits
+  /// a weight, and hand-worked blocks are exact.
   @Test(arguments: [WeightMatrix.Format.q8, .q4]) func quantizationErrorIsHalfAStep(
     format: WeightMatrix.Format
   ) {
@@ -76,22 +78,27 @@ import _TestSupport
     let x = Matrix<Float>.normal(rows: rows, columns: k, using: &g)
     let w = WeightMatrix(x, format: format)
     let back = w.dequantized()
-    let steps: Float = format == .q8 ? 127 : 7
+    let steps: Float = format == .q8 ? 127 : 8
     for r in 0..<rows {
       for start in stride(from: 0, to: k, by: 32) {
         let block = start..<min(k, start + 32)
         let largest = block.map { abs(x[r, $0]) }.max()!
         let d = largest / steps
+        let allowed = format == .q8 ? d / 2 : d
         for c in block {
-          #expect(abs(back[r, c] - x[r, c]) <= d / 2 * 1.002 + largest * 0x1p-11, "\(format) (\(r), \(c))")
+          #expect(abs(back[r, c] - x[r, c]) <= allowed * 1.002 + largest * 0x1p-11, "\(format) (\(r), \(c))")
         }
       }
     }
     let blocks = (k + 31) / 32
     #expect(w.byteCount == rows * blocks * ((format == .q8 ? 32 : 16) + 2))
-    // A block of 0, ±1, ±0.5, 7 with q4: d = 1, so 0.5 rounds to the even 0 and −0.5 to −0.
-    let exact = WeightMatrix(Matrix(row: [0, 1, -1, 0.5, -0.5, 7, 2.5, -3.5]), format: .q4).dequantized()
-    #expect(exact == Matrix(row: [0, 1, -1, 0, 0, 7, 2, -4]))
+    // q4 with −8 the element of largest magnitude: d = 1, so 0.5 rounds to the even 0,
+    // 2.5 to 2, −3.5 to −4, and 9 clamps to 7.
+    let exact = WeightMatrix(Matrix(row: [0, 1, -1, 0.5, -0.5, -8, 2.5, -3.5, 7]), format: .q4).dequantized()
+    #expect(exact == Matrix(row: [0, 1, -1, 0, 0, -8, 2, -4, 7]))
+    // With +8 the largest, the scale is negative: d = −1, and 8 maps to level −8.
+    let flipped = WeightMatrix(Matrix(row: [8, -7, 3]), format: .q4).dequantized()
+    #expect(flipped == Matrix(row: [8, -7, 3]))
   }
 
   @Test(arguments: [WeightMatrix.Format.q8, .q4]) func nonFiniteBlocksStayNonFinite(

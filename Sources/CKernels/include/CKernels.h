@@ -81,8 +81,9 @@ enum { MK_FORMAT_Q8 = 8, MK_FORMAT_Q4 = 4 };
 size_t mk_quantized_bytes(int format, ptrdiff_t rows, ptrdiff_t k);
 
 /// Quantizes `rows × k` floats (row-major) into `out` (`mk_quantized_bytes` bytes): per
-/// block of 32, d = max|x| / 127 (q8) or / 7 (q4) rounded to a half, q = x/d rounded to
-/// nearest (ties even) and clamped to ±127 or ±7. A block holding NaN or ±∞ gets a NaN
+/// block of 32, d = max|x| / 127 (q8), or −x_e/8 for the element x_e of largest magnitude
+/// (q4, so q spans −8…7), rounded to a half; q = x/d rounded to nearest (ties even) and
+/// clamped to ±127 or −8…7. A block holding NaN or ±∞ gets a NaN
 /// scale, so all its values dequantize to NaN.
 void mk_quantize(int format, const float *x, ptrdiff_t rows, ptrdiff_t k, uint8_t *out);
 
