@@ -116,13 +116,7 @@ struct QuantBench: ParsableCommand {
 
   static func converted(_ layer: MoELayer<Float>, to format: WeightMatrix.Format?) -> MoELayer<Float> {
     var copy = layer
-    copy.experts = layer.experts.map { e in
-      var n = e
-      n.gate = n.gate?.converted(to: format)
-      n.up = n.up.converted(to: format)
-      n.down = n.down.converted(to: format)
-      return n
-    }
+    copy.experts = layer.experts.map { $0.converted(to: format) }
     return copy
   }
 

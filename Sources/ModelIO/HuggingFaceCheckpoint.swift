@@ -73,13 +73,7 @@ public struct HuggingFaceCheckpoint: Sendable {
     /// The compact format a product weight stored in `stored` (`nil`: float32 or f16) is
     /// held in, or `nil` for `Float`.
     func heldFormat(stored: WeightMatrix.Format?) -> WeightMatrix.Format? {
-      switch self {
-      case .stored: stored
-      case .float32: nil
-      case .bf16: .bf16
-      case .q8: .q8
-      case .q4: .q4
-      }
+      self == .stored ? stored : WeightMatrix.Format(rawValue: rawValue)
     }
   }
 
@@ -245,7 +239,7 @@ public struct HuggingFaceCheckpoint: Sendable {
     // Held as stored: bf16 in place in the mapped file, q8/q4 as read.
     if held != nil && held == storedFormat && rowOrder == nil {
       if let quantized { return compact(quantized) }
-      _ = try tensorShape(name, shape)
+      try checkTensor(name, shape)
       if let matrix = try weights.compactMatrix(name) { return compact(matrix) }
     }
     var weight: Matrix<Scalar>
@@ -284,7 +278,7 @@ public struct HuggingFaceCheckpoint: Sendable {
     for (part, partShape, dataType) in [
       (quantsName, expected.0, SafeTensorsDataType.u8), (scalesName, expected.1, .f16),
     ] {
-      _ = try tensorShape(part, partShape)
+      try checkTensor(part, partShape)
       guard try weights.dataType(of: part) == dataType else {
         throw CheckpointError.unsupportedField(
           field: part, value: try weights.dataType(of: part).rawValue, supported: dataType.rawValue)
@@ -321,20 +315,19 @@ public struct HuggingFaceCheckpoint: Sendable {
   }
 
   /// Checks that the named tensor exists with `shape`, and records it as read.
-  func tensorShape(_ name: String, _ shape: [Int]) throws -> [Int] {
+  func checkTensor(_ name: String, _ shape: [Int]) throws {
     guard weights.contains(name) else { throw CheckpointError.missingTensor(name) }
     ledger.record(name)
     let found = try weights.shape(of: name)
     guard found == shape else {
       throw CheckpointError.shapeMismatch(name: name, expected: shape, found: found)
     }
-    return found
   }
 
   /// The named tensor, checked against the shape the config implies (a vector for a
   /// one-element `shape`, read as `1 × n`).
   func tensor<Scalar: BLASScalar>(_ name: String, _ shape: [Int], _: Scalar.Type) throws -> Matrix<Scalar> {
-    _ = try tensorShape(name, shape)
+    try checkTensor(name, shape)
     return try weights.matrix(name, as: Scalar.self)
   }
 

@@ -124,9 +124,7 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
       "MultiHeadAttention: cache of key width \(cache.keyWidth) for \(pattern.kvHeads)×\(pattern.keyDimensions)"
     )
     let start = cache.count
-    let (q, k, v) = projected(
-      x, Projections(query: query, key: key, value: value, output: output, pattern: pattern),
-      positions: Array(start..<start + x.rows))
+    let (q, k, v) = projected(x, projections(nil), positions: Array(start..<start + x.rows))
     cache.append(keys: k, values: v)
     return output(pattern(q, cache.keys, cache.values, queryStart: start))
   }

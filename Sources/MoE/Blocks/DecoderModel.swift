@@ -76,65 +76,59 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public func convertingWeights(to format: WeightMatrix.Format?, integerDotProducts: Bool = true)
     -> DecoderModel
   where Scalar == Float {
+    mappingProjections { layer, readInPlace in
+      readInPlace ? layer : layer.converted(to: format, integerDotProducts: integerDotProducts)
+    }
+  }
+
+  /// Every projection of the model: attention, feed-forward and experts, the head.
+  var linears: [Linear<Scalar>] {
+    var all: [Linear<Scalar>] = []
+    _ = mappingProjections { layer, _ in
+      all.append(layer)
+      return layer
+    }
+    return all
+  }
+
+  /// This model with `transform` applied to every projection, in one walk over attention
+  /// (MLA's `kv_b_proj` flagged as read in place by the absorbed decode), feed-forward
+  /// networks, experts, shared experts and the head.
+  func mappingProjections(_ transform: (Linear<Scalar>, _ readInPlace: Bool) -> Linear<Scalar>)
+    -> DecoderModel
+  {
     var model = self
-    func convert(_ network: FeedForward<Float>) -> FeedForward<Float> {
-      var n = network
-      n.gate = n.gate?.converted(to: format, integerDotProducts: integerDotProducts)
-      n.up = n.up.converted(to: format, integerDotProducts: integerDotProducts)
-      n.down = n.down.converted(to: format, integerDotProducts: integerDotProducts)
+    func network(_ n: FeedForward<Scalar>) -> FeedForward<Scalar> {
+      var n = n
+      n.gate = n.gate.map { transform($0, false) }
+      (n.up, n.down) = (transform(n.up, false), transform(n.down, false))
       return n
     }
     for i in model.blocks.indices {
       switch model.blocks[i].attention {
       case .grouped(var a):
-        (a.query, a.key) = (
-          a.query.converted(to: format, integerDotProducts: integerDotProducts),
-          a.key.converted(to: format, integerDotProducts: integerDotProducts)
-        )
-        (a.value, a.output) = (
-          a.value.converted(to: format, integerDotProducts: integerDotProducts),
-          a.output.converted(to: format, integerDotProducts: integerDotProducts)
-        )
+        (a.query, a.key) = (transform(a.query, false), transform(a.key, false))
+        (a.value, a.output) = (transform(a.value, false), transform(a.output, false))
         model.blocks[i].attention = .grouped(a)
       case .latent(var a):
-        (a.query, a.queryDown) = (
-          a.query?.converted(to: format, integerDotProducts: integerDotProducts),
-          a.queryDown?.converted(to: format, integerDotProducts: integerDotProducts)
+        (a.query, a.queryDown, a.queryUp) = (
+          a.query.map { transform($0, false) }, a.queryDown.map { transform($0, false) },
+          a.queryUp.map { transform($0, false) }
         )
-        (a.queryUp, a.keyValueDown) = (
-          a.queryUp?.converted(to: format, integerDotProducts: integerDotProducts),
-          a.keyValueDown.converted(to: format, integerDotProducts: integerDotProducts)
-        )
-        a.output = a.output.converted(to: format, integerDotProducts: integerDotProducts)
+        (a.keyValueDown, a.keyValueUp) = (transform(a.keyValueDown, false), transform(a.keyValueUp, true))
+        a.output = transform(a.output, false)
         model.blocks[i].attention = .latent(a)
       }
       switch model.blocks[i].feedForward.feedForward {
-      case .dense(let network): model.blocks[i].feedForward.feedForward = .dense(convert(network))
+      case .dense(let n): model.blocks[i].feedForward.feedForward = .dense(network(n))
       case .moe(var layer):
-        layer.experts = layer.experts.map(convert)
-        if let shared = layer.sharedExpert { layer.sharedExpert!.network = convert(shared.network) }
+        layer.experts = layer.experts.map(network)
+        if let shared = layer.sharedExpert { layer.sharedExpert!.network = network(shared.network) }
         model.blocks[i].feedForward.feedForward = .moe(layer)
       }
     }
-    model.head = model.head?.converted(to: format, integerDotProducts: integerDotProducts)
+    model.head = model.head.map { transform($0, false) }
     return model
-  }
-
-  /// Every projection of the model: attention, feed-forward and experts, the head.
-  var linears: [Linear<Scalar>] {
-    var all: [Linear<Scalar>] = head.map { [$0] } ?? []
-    for block in blocks {
-      if let a = block.grouped { all += [a.query, a.key, a.value, a.output] }
-      if let a = block.latent {
-        all +=
-          [a.query, a.queryDown, a.queryUp].compactMap { $0 } + [a.keyValueDown, a.keyValueUp, a.output]
-      }
-      let networks: [FeedForward<Scalar>] =
-        block.feedForward.moe.map { $0.experts + ($0.sharedExpert.map { [$0.network] } ?? []) }
-        ?? block.feedForward.dense.map { [$0] } ?? []
-      all += networks.flatMap { [$0.gate, $0.up, $0.down].compactMap { $0 } }
-    }
-    return all
   }
   /// `d`.
   public var dimensions: Int { embedding.value.columns }

@@ -33,12 +33,12 @@ public struct TokenSampler: Sendable, Equatable {
     -> Int
   {
     precondition(!logits.isEmpty, "TokenSampler: no logits")
-    let values = logits.map { Double($0) }
     if temperature == 0 {
       var best = 0
-      for i in values.indices where values[i] > values[best] { best = i }
+      for i in logits.indices where logits[i] > logits[best] { best = i }
       return best
     }
+    let values = logits.map { Double($0) }
     var order = values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
     if let topK { order = Array(order.prefix(topK)) }
     let largest = values[order[0]]

@@ -137,3 +137,15 @@ public struct FeedForward<Scalar: BLASScalar>: Sendable, ParameterContainer {
     down.visitParameters(prefix: Self._join(prefix, "down"), body)
   }
 }
+
+extension FeedForward where Scalar == Float {
+  /// This network with its three weights held in `format` (`nil`: `Float`; see
+  /// `Linear.converted(to:integerDotProducts:)`).
+  public func converted(to format: WeightMatrix.Format?, integerDotProducts: Bool = true) -> FeedForward {
+    var network = self
+    network.gate = gate?.converted(to: format, integerDotProducts: integerDotProducts)
+    network.up = up.converted(to: format, integerDotProducts: integerDotProducts)
+    network.down = down.converted(to: format, integerDotProducts: integerDotProducts)
+    return network
+  }
+}

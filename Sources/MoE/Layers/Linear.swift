@@ -7,7 +7,7 @@ import RealModule
 /// without transposes and the product is one GEMM with a transpose flag.
 ///
 /// A `Float` layer can instead hold `W` in a compact format (`compactWeight`, a
-/// `WeightMatrix`: bf16 today): inference multiplies with the compact bytes, the base is
+/// `WeightMatrix`: bf16, q8 or q4): inference multiplies with the compact bytes, the base is
 /// frozen (`weight` is then an empty `0 × in` placeholder and gets no gradient), and
 /// `backward` still returns `∂x` and trains the bias and a low-rank adapter — QLoRA-style
 /// fine-tuning that never keeps a `Float` copy of the base.
