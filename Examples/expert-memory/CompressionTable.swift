@@ -36,14 +36,15 @@ struct CompressionTable {
     let calibration = batch(256).x
     let (heldOut, targets) = batch(512)
     let reference = student(heldOut)
-    let expertScalars = 3 * d * h
-    var candidates: [(String, MoELayer<Float>, Int)] = [("none", student, experts * expertScalars)]
+    let expertBytes = 3 * d * h * MemoryLayout<Float>.stride
+    // (method, layer, bytes of its experts)
+    var candidates: [(String, MoELayer<Float>, Int)] = [("none", student, experts * expertBytes)]
     for keep in [experts * 3 / 4, experts / 2, experts / 4] where keep >= topK {
       candidates.append(
         (
           "prune to the \(keep) most used",
           ExpertCompression.prunedByUsage(student, calibration: calibration, keep: keep).layer,
-          keep * expertScalars
+          keep * expertBytes
         ))
     }
     for merges in [experts / 4, experts / 2] where experts - merges >= topK {
@@ -51,23 +52,31 @@ struct CompressionTable {
         (
           "merge \(merges) pairs",
           ExpertCompression.merged(student, calibration: calibration, merges: merges).layer,
-          (experts - merges) * expertScalars
+          (experts - merges) * expertBytes
         ))
     }
     for rank in [d / 2, d / 4, d / 8] where rank >= 1 {
       let (layer, stored) = try ExpertCompression.lowRank(student, rank: rank)
-      candidates.append(("rank \(rank) (SVD)", layer, stored))
+      candidates.append(("rank \(rank) (SVD)", layer, stored * MemoryLayout<Float>.stride))
+    }
+    for format in [WeightMatrix.Format.bf16, .q8, .q4] {
+      var layer = student
+      layer.experts = layer.experts.map { $0.converted(to: format) }
+      let bytes =
+        2 * WeightMatrix.byteCount(format, rows: h, columns: d)
+        + WeightMatrix.byteCount(format, rows: d, columns: h)
+      candidates.append(("\(format) weights", layer, experts * bytes))
     }
     var table = Table(
       header: ["method", "expert MB", "saved", "output change (rel.)", "task loss", "vs uncompressed"],
       alignments: [.left, .right, .right, .right, .right, .right])
     let baseLoss = Double(MeanSquaredError.evaluate(reference, target: targets).loss)
-    for (name, layer, scalars) in candidates {
+    for (name, layer, bytes) in candidates {
       let output = layer(heldOut)
       let loss = Double(MeanSquaredError.evaluate(output, target: targets).loss)
       table.append([
-        name, Format.fixed(Double(scalars * 4) / 1e6, 3),
-        Format.fixed(100 * (1 - Double(scalars) / Double(experts * expertScalars)), 0) + " %",
+        name, Format.fixed(Double(bytes) / 1e6, 3),
+        Format.fixed(100 * (1 - Double(bytes) / Double(experts * expertBytes)), 0) + " %",
         Format.fixed(Double(ExpertCompression.relativeError(output, reference)), 3), Format.fixed(loss, 4),
         Format.fixed(loss / baseLoss, 2) + "×",
       ])

@@ -16,20 +16,28 @@ struct ExpertMemory: ParsableCommand {
     commandName: "expert-memory",
     abstract: "Expert pruning and compression; hit rate, bytes loaded and added latency of an expert cache.")
 
-  @Option(help: "MoE layers.")
-  var layers = 4
+  @Option(help: "MoE layers (default 4; 2 with --quick).")
+  var layers: Int?
 
-  @Option(help: "Routed experts per layer.")
-  var experts = 32
+  @Option(help: "Routed experts per layer (default 32; 8 with --quick).")
+  var experts: Int?
 
   @Option(name: .customLong("top-k"), help: "Experts per token.")
   var topK = 2
 
-  @Option(help: "Model width d (experts are d → 2d → d SwiGLU networks).")
-  var dimensions = 256
+  @Option(help: "Model width d (experts are d → 2d → d SwiGLU networks; default 256, 32 with --quick).")
+  var dimensions: Int?
 
-  @Option(help: "Tokens decoded through the cache, and in each synthetic trace.")
-  var tokens = 512
+  @Option(
+    help: "Tokens decoded through the cache, and in each synthetic trace (default 512; 64 with --quick).")
+  var tokens: Int?
+
+  @Option(
+    name: .customLong("weight-format"),
+    help:
+      "How the served experts are stored and held: \(ExpertFormat.allCases.map(\.rawValue).joined(separator: ", "))."
+  )
+  var weightFormat = ExpertFormat.float32
 
   @Option(help: "Zipf exponent of the skewed synthetic trace.")
   var skew = 1.0
@@ -40,15 +48,41 @@ struct ExpertMemory: ParsableCommand {
   @Option(name: .customLong("output-dir"), help: "Folder for the hit-rate chart (SVG).")
   var outputDirectory = "expert-memory-output"
 
-  @Flag(help: "A small model and short traces: a smoke run.")
+  @Flag(help: "A small model and short traces (sizes given explicitly are honoured): a smoke run.")
   var quick = false
 
+  /// How the served experts are stored and held.
+  enum ExpertFormat: String, ExpressibleByArgument, CaseIterable {
+    case float32, bf16, q8, q4
+
+    /// The compact format, `nil` for float32.
+    var compact: WeightMatrix.Format? { WeightMatrix.Format(rawValue: rawValue) }
+  }
+
+  /// Layers, experts, width and tokens: as given, or the defaults of the mode.
+  var sizes: (layers: Int, experts: Int, dimensions: Int, tokens: Int) {
+    (
+      layers ?? (quick ? 2 : 4), experts ?? (quick ? 8 : 32), dimensions ?? (quick ? 32 : 256),
+      tokens ?? (quick ? 64 : 512)
+    )
+  }
+
   func validate() throws {
-    guard layers >= 1, experts >= 2, dimensions >= 2, tokens >= 1 else {
-      throw ValidationError("--layers, --tokens must be at least 1, --experts and --dimensions at least 2")
+    let (l, e, d, t) = sizes
+    guard (1...64).contains(l), (2...1024).contains(e), (2...8192).contains(d), (1...100_000).contains(t)
+    else {
+      throw ValidationError(
+        "--layers must be in 1...64, --experts in 2...1024, --dimensions in 2...8192, --tokens in 1...100000")
     }
-    guard topK >= 1, topK <= experts else {
-      throw ValidationError("--top-k must be in 1...\(experts), got \(topK)")
+    guard topK >= 1, topK <= e else {
+      throw ValidationError("--top-k must be in 1...\(e), got \(topK)")
+    }
+    // The model is held twice (in memory, and in the file the cache maps).
+    let bytes = 2 * l * e * 3 * 2 * d * d * MemoryLayout<Float>.stride
+    guard Double(bytes) <= 0.5 * Double(ProcessInfo.processInfo.physicalMemory) else {
+      throw ValidationError(
+        "--layers \(l) × --experts \(e) of width \(d) need \(Format.fixed(Double(bytes) / 1e9, 1)) GB, more than half "
+          + "this machine's \(Format.fixed(Double(ProcessInfo.processInfo.physicalMemory) / 1e9, 1)) GB")
     }
     guard skew >= 0, skew.isFinite else {
       throw ValidationError("--skew must be finite and non-negative, got \(skew)")
@@ -59,7 +93,7 @@ struct ExpertMemory: ParsableCommand {
   }
 
   func run() throws {
-    let (l, e, d, t) = quick ? (2, 8, 32, 64) : (layers, experts, dimensions, tokens)
+    let (l, e, d, t) = sizes
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
       "moekit-expert-memory-\(UInt64.random(in: 0..<1 << 40))")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -68,8 +102,10 @@ struct ExpertMemory: ParsableCommand {
       try CompressionTable(
         dimensions: quick ? 16 : 32, experts: quick ? 8 : 16, topK: topK, steps: quick ? 20 : 1000
       ).report())
-    let served = try Serving(layers: l, experts: e, topK: topK, dimensions: d, tokens: t, folder: folder.path)
-      .run()
+    let served = try Serving(
+      layers: l, experts: e, topK: topK, dimensions: d, tokens: t, weightFormat: weightFormat.compact,
+      folder: folder.path
+    ).run()
     print(served.summary)
 
     let traces: [(String, RoutingTrace)] = [

@@ -129,6 +129,20 @@ public struct WeightMatrix: Sendable {
       format: .bf16, rows: rows, columns: columns, storage: _WeightStorage(borrowing: bytes, owner: owner))
   }
 
+  /// This matrix in memory of its own: a copy when its bytes are borrowed (from a mapped
+  /// file), `self` when it owns them already.
+  public func owned() -> WeightMatrix {
+    guard !storage.owned else { return self }
+    let copy = _WeightStorage(byteCount: storage.bytes.count)
+    if let base = storage.bytes.baseAddress {
+      UnsafeMutableRawPointer(mutating: copy.bytes.baseAddress!).copyMemory(
+        from: base, byteCount: storage.bytes.count)
+    }
+    var matrix = WeightMatrix(format: format, rows: rows, columns: columns, storage: copy)
+    matrix.integerDotProducts = integerDotProducts
+    return matrix
+  }
+
   init(format: Format, rows: Int, columns: Int, storage: _WeightStorage) {
     (self.format, self.rows, self.columns, self.storage) = (format, rows, columns, storage)
   }
@@ -266,7 +280,8 @@ public struct WeightMatrix: Sendable {
 final class _WeightStorage: @unchecked Sendable {
   let bytes: UnsafeRawBufferPointer
   private let owner: (any AnyObject & Sendable)?
-  private let owned: Bool
+  /// Whether the bytes are this storage's own (freed with it).
+  let owned: Bool
 
   init(byteCount: Int) {
     bytes = UnsafeRawBufferPointer(

@@ -9,9 +9,14 @@ import Report
 ///
 /// Expert `e` of layer `l` is the gated network stored as
 /// `layers.{l}.experts.{e}.gate.weight`, `.up.weight` and `.down.weight` (`h × d`, `h × d`,
-/// `d × h`; `write` produces such a file). A load copies the three matrices out of the
-/// file's memory map into memory of the cache's own, so a load costs what reading the
-/// bytes costs and the budget bounds what is resident.
+/// `d × h`), each as a floating-point tensor or quantized as MoEKit stores it
+/// (`….qweight` and `….scales`, see `TensorSource.storedQuantization`); `write` produces
+/// such a file. A load copies the three matrices out of the file's memory map into memory
+/// of the cache's own, so a load costs what reading the bytes costs and the budget bounds
+/// what is resident.
+///
+/// A `Float` cache can hold its experts compact (`weightFormat`): a budget then holds as
+/// many more experts as the format is smaller — 2× for bf16, 3.8× for q8, 7.1× for q4.
 public struct ExpertCache<Scalar: BLASScalar>: Sendable {
   /// What the cache did so far.
   public struct Statistics: Sendable, Equatable {
@@ -21,7 +26,7 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
     public var misses = 0
     /// Loads made by `prefetch`.
     public var prefetches = 0
-    /// Bytes copied out of the file.
+    /// Bytes of experts loaded, as held.
     public var bytesLoaded = 0
     /// Seconds spent loading.
     public var secondsLoading = 0.0
@@ -33,28 +38,37 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
   public let source: any TensorSource
   /// The experts' activation (`silu` for SwiGLU).
   public let activation: ElementwiseFunction
-  /// One expert's bytes in memory (three matrices of `Scalar`).
+  /// How loaded experts are held: `nil` as `Scalar` matrices (a compact file is expanded),
+  /// or a compact format, whatever the file stores (another format is converted at load).
+  public let weightFormat: WeightMatrix.Format?
+  /// One expert's bytes in memory (its three matrices as held).
   public let expertBytes: Int
+  /// `[h, d]` of every expert (read from expert 0 of layer 0).
+  private let expertShape: [Int]
   /// The bookkeeping: what is resident, what goes next.
   public private(set) var residency: ExpertResidency
   /// What the cache did so far.
   public private(set) var statistics = Statistics()
   private var held: [ExpertResidency.Key: FeedForward<Scalar>] = [:]
 
-  /// A cache over `source` holding at most `budgetBytes` of experts; the expert size is
-  /// read from expert 0 of layer 0.
+  /// A cache over `source` holding at most `budgetBytes` of experts, held as
+  /// `weightFormat` says; the expert size is read from expert 0 of layer 0.
   ///
   /// - Throws: `CheckpointError.missingTensor` when layer 0 has no expert 0;
   ///   `CheckpointError.shapeMismatch` when its three matrices do not compose.
-  /// - Precondition: the budget holds at least one expert.
+  /// - Precondition: the budget holds at least one expert; a compact `weightFormat` only
+  ///   for `Float` caches.
   public init(
     source: any TensorSource, budgetBytes: Int, policy: ExpertResidency.Policy,
-    activation: ElementwiseFunction = .silu
+    activation: ElementwiseFunction = .silu, weightFormat: WeightMatrix.Format? = nil
   ) throws {
+    precondition(weightFormat == nil || Scalar.self == Float.self, "ExpertCache: compact experts need Float")
     let (h, d) = try Self.shape(in: source, layer: 0, expert: 0)
     self.source = source
     self.activation = activation
-    expertBytes = 3 * h * d * MemoryLayout<Scalar>.stride
+    self.weightFormat = weightFormat
+    expertShape = [h, d]
+    expertBytes = Self.heldBytes(hidden: h, width: d, format: weightFormat)
     residency = ExpertResidency(budgetBytes: budgetBytes, expertBytes: expertBytes, policy: policy)
   }
 
@@ -107,43 +121,88 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
     let started = ContinuousClock.now
     let prefix = Self.prefix(layer: key.layer, expert: key.expert)
     let (h, d) = try Self.shape(in: source, layer: key.layer, expert: key.expert)
-    guard 3 * h * d * MemoryLayout<Scalar>.stride == expertBytes else {
-      throw CheckpointError.shapeMismatch(
-        name: prefix + ".up.weight", expected: [expertBytes / (3 * d * MemoryLayout<Scalar>.stride), d],
-        found: [h, d])
-    }
-    func owned(_ name: String) throws -> Matrix<Scalar> {
-      var m = try source.matrix(prefix + "." + name + ".weight", as: Scalar.self)
-      m.withUnsafeMutableBufferPointer { _ in }  // copies out of the memory map
-      return m
+    guard [h, d] == expertShape else {
+      throw CheckpointError.shapeMismatch(name: prefix + ".up.weight", expected: expertShape, found: [h, d])
     }
     let network = FeedForward(
-      gate: Linear(weight: try owned("gate")), up: Linear(weight: try owned("up")),
-      down: Linear(weight: try owned("down")), activation: activation)
+      gate: try layer(prefix + ".gate", rows: h, columns: d),
+      up: try layer(prefix + ".up", rows: h, columns: d),
+      down: try layer(prefix + ".down", rows: d, columns: h), activation: activation)
     statistics.bytesLoaded += expertBytes
     statistics.secondsLoading += Stopwatch.seconds(in: ContinuousClock.now - started)
     return network
   }
 
+  /// The `rows × columns` matrix `base` out of the file as a layer, held as `weightFormat`
+  /// says, in memory of its own.
+  private func layer(_ base: String, rows: Int, columns: Int) throws -> Linear<Scalar> {
+    let quantized = try source.quantizedMatrix(base, rows: rows, columns: columns)
+    guard let weightFormat else {
+      guard let quantized else {
+        var m = try source.matrix(base + ".weight", as: Scalar.self)
+        m.withUnsafeMutableBufferPointer { _ in }  // copies out of the memory map
+        return Linear(weight: m)
+      }
+      let values = quantized.dequantized()
+      return Linear(
+        weight: Scalar.self == Float.self
+          ? unsafeBitCast(values, to: Matrix<Scalar>.self)
+          : Matrix(rows: rows, columns: columns, elements: values.elements.map { Scalar($0) }))
+    }
+    let held: WeightMatrix
+    if let quantized {
+      held =
+        quantized.format == weightFormat
+        ? quantized : WeightMatrix(quantized.dequantized(), format: weightFormat)
+    } else if weightFormat == .bf16, let stored = try source.compactMatrix(base + ".weight") {
+      held = stored.owned()
+    } else {
+      held = WeightMatrix(try source.matrix(base + ".weight", as: Float.self), format: weightFormat)
+    }
+    return unsafeBitCast(Linear<Float>(compactWeight: held), to: Linear<Scalar>.self)
+  }
+
+  /// Bytes of one `h × d → d` gated expert held as `format` (`nil`: `Scalar`).
+  static func heldBytes(hidden h: Int, width d: Int, format: WeightMatrix.Format?) -> Int {
+    guard let format else { return 3 * h * d * MemoryLayout<Scalar>.stride }
+    return 2 * WeightMatrix.byteCount(format, rows: h, columns: d)
+      + WeightMatrix.byteCount(format, rows: d, columns: h)
+  }
+
   /// `layers.{layer}.experts.{expert}`.
   public static func prefix(layer: Int, expert: Int) -> String { "layers.\(layer).experts.\(expert)" }
 
-  /// `(h, d)` of the stored expert, checked for the gated form.
+  /// `(h, d)` of the stored expert, checked for the gated form: `gate` and `up` `h × d`,
+  /// `down` `d × h`, each a 2-D tensor or quantized parts that fit that shape.
   static func shape(in source: any TensorSource, layer: Int, expert: Int) throws -> (Int, Int) {
     let prefix = prefix(layer: layer, expert: expert)
-    var shapes: [[Int]] = []
+    var shapes: [[Int]?] = []  // nil: stored quantized
+    var rows: [Int] = []
     for name in ["gate", "up", "down"] {
-      let full = prefix + "." + name + ".weight"
-      guard source.contains(full) else { throw CheckpointError.missingTensor(full) }
-      shapes.append(try source.shape(of: full))
+      let base = prefix + "." + name
+      if source.contains(base + ".weight") {
+        let shape = try source.shape(of: base + ".weight")
+        shapes.append(shape)
+        rows.append(shape.first ?? 0)
+      } else if source.contains(base + ".qweight") {
+        shapes.append(nil)
+        rows.append(try source.shape(of: base + ".qweight").first ?? 0)
+      } else {
+        throw CheckpointError.missingTensor(base + ".weight")
+      }
     }
-    guard shapes[0].count == 2, shapes[0] == shapes[1], shapes[2] == [shapes[0][1], shapes[0][0]] else {
-      throw CheckpointError.shapeMismatch(
-        name: prefix + ".down.weight",
-        expected: shapes[0].count == 2 ? [shapes[0][1], shapes[0][0]] : [0, 0],
-        found: shapes[2])
+    let (h, d) = (rows[0], rows[2])
+    for (i, expected) in [[h, d], [h, d], [d, h]].enumerated() {
+      let base = prefix + "." + ["gate", "up", "down"][i]
+      if let shape = shapes[i] {
+        guard shape == expected else {
+          throw CheckpointError.shapeMismatch(name: base + ".weight", expected: expected, found: shape)
+        }
+      } else {
+        _ = try source.storedQuantization(of: base, rows: expected[0], columns: expected[1])
+      }
     }
-    return (shapes[0][0], shapes[0][1])
+    return (h, d)
   }
 
   /// Writes the routed experts of `layers` (gated networks) to a safetensors file at
@@ -153,14 +212,47 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
   public static func write(
     _ layers: [MoELayer<Scalar>], to path: String, as dataType: SafeTensorsDataType = .f32
   ) throws {
+    try write(layers, to: path) { base, weight in [base + ".weight": Tensor(weight, as: dataType)] }
+  }
+
+  /// Writes the routed experts of `layers` (gated networks) to a safetensors file at
+  /// `path`, atomically, in a compact format: bf16 tensors, or q8/q4 as `….qweight` (U8)
+  /// and `….scales` (F16) in `WeightMatrix`'s layout, which a cache reads back exactly.
+  ///
+  /// - Throws: what writing the file throws.
+  public static func write(_ layers: [MoELayer<Float>], to path: String, format: WeightMatrix.Format) throws
+  where Scalar == Float {
+    try write(layers, to: path) { base, weight in
+      let matrix = WeightMatrix(weight, format: format)
+      if let bytes = matrix.bf16Bytes {
+        return [
+          base + ".weight": Tensor(
+            dataType: .bf16, shape: [matrix.rows, matrix.columns], bytes: Array(bytes))
+        ]
+      }
+      let (quants, scales) = matrix.quantizedParts!
+      return [
+        base + ".qweight": Tensor(
+          dataType: .u8, shape: [matrix.rows, quants.count / matrix.rows], bytes: Array(quants)),
+        base + ".scales": Tensor(
+          dataType: .f16, shape: [matrix.rows, scales.count / 2 / matrix.rows], bytes: Array(scales)),
+      ]
+    }
+  }
+
+  /// Writes every routed expert's three matrices, each as the tensors `encode` makes of
+  /// it under its base name (`layers.{l}.experts.{e}.gate` …).
+  private static func write(
+    _ layers: [MoELayer<Scalar>], to path: String, encode: (String, Matrix<Scalar>) -> [String: Tensor]
+  ) throws {
     var tensors: [String: Tensor] = [:]
     for (l, layer) in layers.enumerated() {
       for (e, expert) in layer.experts.enumerated() {
         precondition(expert.isGated, "ExpertCache.write: layer \(l) expert \(e) is not gated")
         let prefix = prefix(layer: l, expert: e)
-        tensors[prefix + ".gate.weight"] = Tensor(expert.gate!.weight.value, as: dataType)
-        tensors[prefix + ".up.weight"] = Tensor(expert.up.weight.value, as: dataType)
-        tensors[prefix + ".down.weight"] = Tensor(expert.down.weight.value, as: dataType)
+        for (name, linear) in [("gate", expert.gate!), ("up", expert.up), ("down", expert.down)] {
+          tensors.merge(encode(prefix + "." + name, linear.expandedWeight)) { $1 }
+        }
       }
     }
     try SafeTensorsWriter.write(tensors, to: path)

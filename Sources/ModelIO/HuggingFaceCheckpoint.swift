@@ -257,11 +257,11 @@ public struct HuggingFaceCheckpoint: Sendable {
     return compact(WeightMatrix(unsafeBitCast(weight, to: Matrix<Float>.self), format: held))
   }
 
-  /// The named weight as MoEKit's quantized checkpoints store it — `name.qweight` (U8,
-  /// `[out, ⌈in/32⌉·32]` for q8 or `·16` for q4) and `name.scales` (F16, `[out, ⌈in/32⌉]`) —
-  /// or `nil` when the checkpoint holds `name` itself. Both parts are checked against the
-  /// shape the config implies, and a file that names a quantization other than MoEKit's
-  /// is refused (see `quantizationFormat`).
+  /// The named weight as MoEKit's quantized checkpoints store it (`name.qweight` and
+  /// `name.scales`, see `TensorSource.storedQuantization`), both parts checked against the
+  /// shape the config implies and recorded as read, or `nil` when the checkpoint holds
+  /// `name` itself. A file that names a quantization other than MoEKit's is refused (see
+  /// `quantizationFormat`).
   func quantizedTensor(_ name: String, _ shape: [Int]) throws -> WeightMatrix? {
     let (quantsName, scalesName) = (name + ".qweight", name + ".scales")
     guard !weights.contains(name), weights.contains(quantsName) || weights.contains(scalesName) else {
@@ -272,21 +272,10 @@ public struct HuggingFaceCheckpoint: Sendable {
         field: "quantization_config", value: "absent",
         supported: "MoEKit's {\"quant_method\": \"moekit\"} for \(quantsName)")
     }
-    let (rows, columns) = (shape[0], shape[1])
-    let blocks = (columns + 31) / 32
-    let expected = ([rows, blocks * (format == .q8 ? 32 : 16)], [rows, blocks])
-    for (part, partShape, dataType) in [
-      (quantsName, expected.0, SafeTensorsDataType.u8), (scalesName, expected.1, .f16),
-    ] {
-      try checkTensor(part, partShape)
-      guard try weights.dataType(of: part) == dataType else {
-        throw CheckpointError.unsupportedField(
-          field: part, value: try weights.dataType(of: part).rawValue, supported: dataType.rawValue)
-      }
-    }
-    return WeightMatrix(
-      quantized: format, rows: rows, columns: columns, quants: try weights.rawBytes(quantsName),
-      scales: try weights.rawBytes(scalesName))
+    let matrix = try weights.quantizedMatrix(name, rows: shape[0], columns: shape[1], declared: format)
+    ledger.record(quantsName)
+    ledger.record(scalesName)
+    return matrix
   }
 
   /// The format of MoEKit's own quantized checkpoints (`quantization_config`:

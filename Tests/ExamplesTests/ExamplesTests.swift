@@ -180,7 +180,27 @@ import Testing
     #expect(svg.hasPrefix("<svg") && svg.contains("LRU + prefetch"))
   }
 
+  /// q4 experts held by the cache: the same float32-byte budget holds all 16 experts of the
+  /// quick model (a quarter of them in float32), and the sizes given beside `--quick` are
+  /// honoured.
+  @Test func servesCompactExpertsAndHonoursSizesBesideQuick() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-expert-memory-\(UInt64.random(in: 0..<1 << 40))")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let result = try ExampleRunner.run(
+      "expert-memory", ["--quick", "--weight-format", "q4", "--layers", "3", "--output-dir", folder.path])
+    #expect(result.status == 0, "\(result.errors)")
+    #expect(result.output.contains("through 3 MoE layers of 8 experts"))
+    #expect(result.output.contains("q4 weights") && result.output.contains("room for all 24 experts"))
+    let bad = try ExampleRunner.run("expert-memory", ["--weight-format", "q3"])
+    #expect(bad.status != 0 && bad.errors.contains("--weight-format"))
+  }
+
   @Test func rejectsBadOptions() throws {
+    for (option, value) in [("--layers", "1000"), ("--dimensions", "1000000000"), ("--tokens", "0")] {
+      let result = try ExampleRunner.run("expert-memory", [option, value])
+      #expect(result.status != 0 && result.errors.contains(option), "\(option) \(value): \(result.errors)")
+    }
     let k = try ExampleRunner.run("expert-memory", ["--top-k", "40"])
     #expect(k.status != 0 && k.errors.contains("--top-k"))
     let accuracy = try ExampleRunner.run("expert-memory", ["--prediction-accuracy", "1.5"])

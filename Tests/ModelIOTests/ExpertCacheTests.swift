@@ -111,6 +111,108 @@ import Testing
     #expect(cache.residentBytes == 0)
   }
 
+  /// Float layers for the compact tests: widths that are not multiples of the block of 32
+  /// (d 40, h 24), so every matrix has a padded last block.
+  static func floatLayers() -> [MoELayer<Float>] {
+    var g = Xoshiro256StarStar(seed: 53)
+    return (0..<2).map { _ in
+      MoELayer<Float>(
+        dimensions: 40, hiddenDimensions: 24,
+        router: TopKSoftmaxRouter(dimensions: 40, expertCount: 4, k: 2, using: &g), using: &g)
+    }
+  }
+
+  /// Experts written compact and held compact serve what the in-memory layers give with
+  /// their experts converted to the same format, from a file of that format or quantized
+  /// at load from a Float file; an expert takes the format's bytes, so the same budget
+  /// holds more of them.
+  @Test(arguments: [WeightMatrix.Format.bf16, .q8, .q4], [false, true])
+  func compactExpertsServeTheConvertedModel(format: WeightMatrix.Format, quantizeAtLoad: Bool) throws {
+    let folder = TemporaryFolder()
+    let path = folder.path("experts.safetensors")
+    let layers = Self.floatLayers()
+    if quantizeAtLoad {
+      try ExpertCache.write(layers, to: path, as: .f32)
+    } else {
+      try ExpertCache.write(layers, to: path, format: format)
+    }
+    let floatBytes = 3 * 24 * 40 * 4
+    let heldBytes =
+      2 * WeightMatrix.byteCount(format, rows: 24, columns: 40)
+      + WeightMatrix.byteCount(format, rows: 40, columns: 24)
+    var cache = try ExpertCache<Float>(
+      source: try SafeTensorsFile(contentsOfFile: path), budgetBytes: 2 * floatBytes,
+      policy: .leastRecentlyUsed,
+      weightFormat: format)
+    #expect(cache.expertBytes == heldBytes)
+    #expect(cache.residency.capacity == 2 * floatBytes / heldBytes)
+    let converted = layers.map { layer in
+      var layer = layer
+      layer.experts = layer.experts.map { $0.converted(to: format) }
+      return layer
+    }
+    let served = layers.enumerated().map { CachedMoELayer($1, layer: $0) }
+    var g = Xoshiro256StarStar(seed: 54)
+    for _ in 0..<6 {
+      var inMemory = Matrix<Float>.normal(rows: 1, columns: 40, using: &g)
+      var throughCache = inMemory
+      for (l, layer) in converted.enumerated() {
+        inMemory = inMemory + layer(inMemory)
+        throughCache = throughCache + (try served[l](throughCache, cache: &cache))
+      }
+      #expect(
+        throughCache.isApproximatelyEqual(to: inMemory, absoluteTolerance: 1e-5, relativeTolerance: 1e-5))
+    }
+    let expert = try cache.expert(layer: 1, index: 3)
+    #expect(expert.up.compactWeight?.format == format)
+    #expect(
+      expert.down.compactWeight?.dequantized() == converted[1].experts[3].down.compactWeight?.dequantized())
+  }
+
+  /// A quantized file read by a `Float` (or `Double`) cache without a compact format
+  /// expands to the dequantized values exactly.
+  @Test func aQuantizedFileExpandsExactly() throws {
+    let folder = TemporaryFolder()
+    let path = folder.path("experts.safetensors")
+    let layers = Self.floatLayers()
+    try ExpertCache.write(layers, to: path, format: .q4)
+    let file = try SafeTensorsFile(contentsOfFile: path)
+    var cache = try ExpertCache<Double>(source: file, budgetBytes: 1 << 20, policy: .leastRecentlyUsed)
+    #expect(cache.expertBytes == 3 * 24 * 40 * 8)
+    let expected = WeightMatrix(layers[0].experts[2].gate!.weight.value, format: .q4).dequantized()
+    let gate = try cache.expert(layer: 0, index: 2).gate!.weight.value
+    #expect(gate.elements == expected.elements.map { Double($0) })
+  }
+
+  /// A quantized expert missing its scales, or with scales of another element type, is
+  /// refused by name.
+  @Test func brokenQuantizedPartsAreTypedErrors() throws {
+    let folder = TemporaryFolder()
+    let path = folder.path("experts.safetensors")
+    try ExpertCache.write(Self.floatLayers(), to: path, format: .q8)
+    let file = try SafeTensorsFile(contentsOfFile: path)
+    var tensors: [String: Tensor] = [:]
+    for name in file.names {
+      tensors[name] = Tensor(
+        dataType: try file.dataType(of: name), shape: try file.shape(of: name),
+        bytes: Array(try file.rawBytes(name)))
+    }
+    let scales = "layers.0.experts.0.down.scales"
+    let kept = tensors[scales]!
+    tensors[scales] = nil
+    try SafeTensorsWriter.write(tensors, to: path)
+    #expect(throws: CheckpointError.missingTensor(scales)) {
+      _ = try ExpertCache<Float>(
+        source: try SafeTensorsFile(contentsOfFile: path), budgetBytes: 1 << 20, policy: .leastRecentlyUsed)
+    }
+    tensors[scales] = Tensor(dataType: .bf16, shape: kept.shape, bytes: kept.bytes)
+    try SafeTensorsWriter.write(tensors, to: path)
+    #expect(throws: CheckpointError.unsupportedField(field: scales, value: "BF16", supported: "F16")) {
+      _ = try ExpertCache<Float>(
+        source: try SafeTensorsFile(contentsOfFile: path), budgetBytes: 1 << 20, policy: .leastRecentlyUsed)
+    }
+  }
+
   /// A uniform synthetic trace over 8 experts with room for all of them misses each expert
   /// once per layer; with a perfect predictor, prefetching one layer ahead and room for
   /// three layers' choices, every demand access hits.
