@@ -254,7 +254,7 @@ public struct WeightMatrix: Sendable {
       return
     }
     // Tiles of about 4 MB of Float weights, each one sgemm over every row of x.
-    let tileRows = Swift.max(16, Swift.min(rows, (1 << 20) / Swift.max(1, columns)))
+    let tileRows = Self.tileRows(columns: columns, of: rows)
     var tile = [Float](repeating: 0, count: tileRows * columns)
     tile.withUnsafeMutableBufferPointer { t in
       var start = 0
@@ -267,6 +267,40 @@ public struct WeightMatrix: Sendable {
         start += count
       }
     }
+  }
+
+  /// `dy·W` for `dy` of `m × rows` (`m × columns`): the product a backward pass needs for
+  /// `∂x`, computed a tile of `W`'s rows at a time (dequantized into about 4 MB of `Float`,
+  /// each tile's share added by `sgemm`), so the whole matrix is never expanded.
+  public func transposeMultiplied(_ dy: Matrix<Float>) -> Matrix<Float> {
+    precondition(dy.columns == rows, "WeightMatrix: \(dy.rows)×\(dy.columns) · (\(rows)×\(columns))")
+    var dx = Matrix<Float>(rows: dy.rows, columns: columns)
+    guard dy.rows > 0 && rows > 0 && columns > 0 else { return dx }
+    let tileRows = Self.tileRows(columns: columns, of: rows)
+    var tile = [Float](repeating: 0, count: tileRows * columns)
+    dy.withUnsafeBufferPointer { pdy in
+      dx.withUnsafeMutableBufferPointer { pdx in
+        tile.withUnsafeMutableBufferPointer { t in
+          var start = 0
+          while start < rows {
+            let count = Swift.min(tileRows, rows - start)
+            dequantize(rows: start..<start + count, into: t.baseAddress!)
+            Float._gemm(
+              transposeA: false, transposeB: false, m: dy.rows, n: columns, k: count, alpha: 1,
+              a: pdy.baseAddress! + start, lda: rows, b: t.baseAddress!, ldb: columns,
+              beta: start == 0 ? 0 : 1,
+              c: pdx.baseAddress!, ldc: columns)
+            start += count
+          }
+        }
+      }
+    }
+    return dx
+  }
+
+  /// Rows of a tile of about 4 MB of `Float` (at least 16, at most `rows`).
+  static func tileRows(columns: Int, of rows: Int) -> Int {
+    Swift.max(16, Swift.min(rows, (1 << 20) / Swift.max(1, columns)))
   }
 
   private struct _Pointers: @unchecked Sendable {

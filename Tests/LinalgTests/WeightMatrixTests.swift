@@ -66,6 +66,25 @@ import _TestSupport
     }
   }
 
+  /// `dy·W` (a backward pass's `∂x`) against the reference over `W`'s dequantized values,
+  /// in one tile and, with rows of 20,000 columns (tiles of 52 rows), in three.
+  @Test(arguments: WeightMatrix.Format.allCases)
+  func transposeProductsMatchTheReference(format: WeightMatrix.Format) {
+    var g = Xoshiro256StarStar(seed: 41)
+    for (m, rows, columns) in [(5, 7, 33), (1, 1, 1), (3, 130, 20_000)] {
+      let packed = WeightMatrix(Matrix<Float>.normal(rows: rows, columns: columns, using: &g), format: format)
+      let dy = Matrix<Float>.normal(rows: m, columns: rows, using: &g)
+      let (value, bound) = Self.reference(dy, packed.dequantized().transposed)
+      let dx = packed.transposeMultiplied(dy)
+      #expect(dx.rows == m && dx.columns == columns)
+      var worst = 0.0
+      for i in 0..<m {
+        for j in 0..<columns { worst = max(worst, abs(Double(dx[i, j]) - value[i][j]) / bound[i][j]) }
+      }
+      #expect(worst <= 1, "\(m)×\(rows)·(\(rows)×\(columns)) \(format): error \(worst) of the bound")
+    }
+  }
+
   /// q8: each element is within half a step (`max/127`) of its block's scale, plus the
   /// scale's half rounding; q4: within half a step, or a whole one (`max/8`) for elements
   /// clamped at level 7 on the far side of the largest one; the bytes are 8.5 or 4.5 bits

@@ -9,8 +9,9 @@ import RealModule
 /// A `Float` layer can instead hold `W` in a compact format (`compactWeight`, a
 /// `WeightMatrix`: bf16, q8 or q4): inference multiplies with the compact bytes, the base is
 /// frozen (`weight` is then an empty `0 × in` placeholder and gets no gradient), and
-/// `backward` still returns `∂x` and trains the bias and a low-rank adapter — QLoRA-style
-/// fine-tuning that never keeps a `Float` copy of the base.
+/// `backward` still returns `∂x` (`WeightMatrix.transposeMultiplied`, a tile of the base at
+/// a time) and trains the bias and a low-rank adapter — QLoRA-style fine-tuning that never
+/// expands the base.
 ///
 /// - `x`: `tokens × inputDimensions`; `y`: `tokens × outputDimensions`.
 ///
@@ -109,7 +110,14 @@ public struct Linear<Scalar: BLASScalar>: Sendable, ParameterContainer {
       weight.accumulateGradient { gemm(dy, transposeA: true, x, beta: 1, into: &$0) }
     }
     bias?.accumulateGradient { $0.add(Matrix(row: dy.columnSums())) }
-    var dx: Matrix<Scalar>? = matmul(dy, expandedWeight)
+    var dx: Matrix<Scalar>? =
+      if let compactWeight {
+        unsafeBitCast(
+          compactWeight.transposeMultiplied(unsafeBitCast(dy, to: Matrix<Float>.self)),
+          to: Matrix<Scalar>.self)
+      } else {
+        matmul(dy, weight.value)
+      }
     adapter?.backward(dy, input: x, dx: &dx)
     return dx!
   }
