@@ -175,7 +175,7 @@ let package = Package(
     .executableTarget(
       name: "quant-bench",
       dependencies: [
-        "Linalg", "MoE", "Report",
+        "Linalg", "MoE", "ModelIO", "Report",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Examples/quant-bench"

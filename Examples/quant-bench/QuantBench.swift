@@ -20,7 +20,9 @@ struct QuantBench: ParsableCommand {
       uses C1 (2048 tokens, d 1024, 8 experts of 2816, top-2). Accuracy is the relative Frobenius \
       error of the layer's output against Float on N(0, 1) inputs (64 tokens, C1 shape). Goals \
       (issue 15): decode ÷ ideal ≤ 1.15 at T = 1 and ≤ 1.3 at T = 8; speed-up over Float at T = 1 \
-      ≥ 1.8 (bf16), 3.5 (q8), 6 (q4); prefill ÷ Float ≤ 1.3; error ≤ 0.5 %, 1.5 %, 6 %.
+      ≥ 1.8 (bf16), 3.5 (q8), 6 (q4); prefill ÷ Float ≤ 1.3; error ≤ 0.5 %, 1.5 %, 6 %. Last, every \
+      whole model in --models is loaded in each format and the share of positions whose top-1 token \
+      is float32's is reported.
       """)
 
   @Option(help: "Timed rounds per measurement (1...50); medians are reported.")
@@ -35,11 +37,26 @@ struct QuantBench: ParsableCommand {
   @Option(help: "Seed of the random weights and inputs.")
   var seed: UInt64 = 1
 
+  @Option(
+    help: """
+      Folder of Hugging Face model folders with a reference.json (default: the test fixtures, \
+      Tests/ModelIOTests/Fixtures/models, when run from the repository; skipped when absent).
+      """)
+  var models: String?
+
   enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+  static let fixtureModels = "Tests/ModelIOTests/Fixtures/models"
 
   func validate() throws {
     guard (1...50).contains(repetitions) else {
       throw ValidationError("--repetitions must be in 1...50, got \(repetitions)")
+    }
+    var isFolder: ObjCBool = false
+    if let models,
+      !(FileManager.default.fileExists(atPath: models, isDirectory: &isFolder) && isFolder.boolValue)
+    {
+      throw ValidationError("--models \(models) is not a folder")
     }
     // The decode layer's experts in Float, bf16, q8 and q4 are alive at once: 3·d·h·8 weights
     // at 4 + 2 + 1.06 + 0.56 bytes, plus the probe's 256 MB.
@@ -110,6 +127,11 @@ struct QuantBench: ParsableCommand {
         Row(
           measure: "C1 prefill \(tPrefill) tokens", format: format, seconds: time, ideal: nil,
           speedUp: floatPrefill / time, error: Double(error)))
+    }
+    if let folder = models
+      ?? (FileManager.default.fileExists(atPath: Self.fixtureModels) ? Self.fixtureModels : nil)
+    {
+      rows += try TopOneAgreement(folder: folder).rows(formats: Self.formats)
     }
     print(format == .json ? Row.json(rows) : Row.text(rows))
   }

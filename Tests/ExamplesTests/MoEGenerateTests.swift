@@ -189,7 +189,14 @@ import Testing
     let result = try ExampleRunner.run("quant-bench", ["--quick", "--repetitions", "1", "--format", "json"])
     #expect(result.status == 0, "\(result.errors)")
     let rows = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]] ?? []
-    #expect(rows.count == 12)
+    #expect(rows.count == 16)
+    // The whole-model fixtures: float32 agrees with itself; bf16 keeps nearly every top-1
+    // token even on random weights, whose logits are close together.
+    let agreements = Dictionary(
+      uniqueKeysWithValues: rows.compactMap { row in
+        (row["top1_agreement"] as? Double).map { (row["weights"] as! String, $0) }
+      })
+    #expect(agreements["float32"] == 1 && agreements["bf16"]! > 0.8 && agreements.count == 4)
     let errors = rows.compactMap { row -> (String, Double)? in
       guard let e = row["relative_error"] as? Double else { return nil }
       return (row["weights"] as! String, e)
