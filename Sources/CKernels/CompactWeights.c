@@ -593,10 +593,14 @@ MK_AVX512Q static void mk_quantized_few_rows_avx512(int format, ptrdiff_t m, ptr
 // MARK: AVX-512 VNNI: quantized products as integer dot products
 //
 // The rows of A are quantized per block of 32 like the weights (scale s = max|a|/127,
-// int8 values), and each weight block (q4 unpacked to int8) meets them in `vpdpbusd`: |w| as unsigned bytes
-// against a·sign(w), 64 products to 16 int32 lanes (lanes 0–7 one block, 8–15 the next),
-// converted to float and scaled by d_w·s_a. Quantizing A adds about half a step of
-// error per element of A (≈ 0.4 % of a block's largest value).
+// int8 values), and each weight block meets them in `vpdpbusd`, which multiplies unsigned
+// bytes by signed ones: the weights enter offset to unsigned, u = q + o (o = 128 for q8,
+// a flipped sign bit; o = 8 for q4, the stored nibble as it is), and the accumulator
+// starts at −o·Σa (once per token and pair of blocks, shared by the rows), so each group
+// of four lanes sums Σ u·a − o·Σ a = Σ q·a exactly. 64 products go to 16 int32 lanes
+// (lanes 0–7 one block, 8–15 the next), converted to float and scaled by d_w·s_a.
+// Quantizing A adds about half a step of error per element of A (≈ 0.4 % of a block's
+// largest value).
 
 #define MK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c")))
 
@@ -622,15 +626,17 @@ static void mk_quantize_rows_for_vnni(const float *a, ptrdiff_t lda, ptrdiff_t m
   }
 }
 
-/// A pair of blocks (64 weights, the second zero past the row's last block) of weight row
-/// `r` as int8 in element order.
-MK_VNNI MK_INLINE __m512i mk_pair_int8(int format, const uint8_t *w, ptrdiff_t b, ptrdiff_t r, ptrdiff_t pair) {
+/// A pair of blocks (64 weights; past the row's last block, whatever offset weights give
+/// nothing, as that block's scale is zero) of weight row `r` as unsigned bytes `q + o` in
+/// element order (o = 128 for q8, 8 for q4).
+MK_VNNI MK_INLINE __m512i mk_pair_uint8(int format, const uint8_t *w, ptrdiff_t b, ptrdiff_t r, ptrdiff_t pair) {
   int whole = 2 * pair + 1 < b;
   if (format == MK_FORMAT_Q8) {
     const uint8_t *q = w + ((size_t)r * b + 2 * pair) * 32;
     _mm_prefetch((const char *)(q + 512), _MM_HINT_T0);
-    return whole ? _mm512_loadu_si512((const void *)q)
-                 : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)q));
+    __m512i v = whole ? _mm512_loadu_si512((const void *)q)
+                      : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)q));
+    return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
   }
   const uint8_t *q = w + ((size_t)r * b + 2 * pair) * 16;
   _mm_prefetch((const char *)(q + 512), _MM_HINT_T0);
@@ -638,10 +644,9 @@ MK_VNNI MK_INLINE __m512i mk_pair_int8(int format, const uint8_t *w, ptrdiff_t b
                         : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)q));
   __m256i mask = _mm256_set1_epi8(0x0f);
   __m256i low = _mm256_and_si256(bytes, mask), high = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask);
-  // [low A | low B | high A | high B] → [low A | high A | low B | high B], then q − 8.
+  // [low A | low B | high A | high B] → [low A | high A | low B | high B].
   __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
-  z = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
-  return _mm512_sub_epi8(z, _mm512_set1_epi8(8));
+  return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
 }
 
 /// `rows` (≤ 4) quantized weight rows against `tokens` quantized rows of A, over `pairs`
@@ -652,14 +657,12 @@ MK_VNNI MK_INLINE void mk_quantized_block_vnni(int format, int rows, int tokens,
   __m512 acc[4][8];
   for (int r = 0; r < rows; r++)
     for (int t = 0; t < tokens; t++) acc[r][t] = _mm512_setzero_ps();
+  const __m512i offset = _mm512_set1_epi8(format == MK_FORMAT_Q8 ? (char)0x80 : 8);
   for (ptrdiff_t pair = 0; pair < pairs; pair++) {
-    __m512i wa[4];
-    __mmask64 negative[4];
+    __m512i wu[4];
     __m512 dw[4];
     for (int r = 0; r < rows; r++) {
-      __m512i v = mk_pair_int8(format, w, b, j + r, pair);
-      wa[r] = _mm512_abs_epi8(v);
-      negative[r] = _mm512_movepi8_mask(v);
+      wu[r] = mk_pair_uint8(format, w, b, j + r, pair);
       float d0 = _cvtsh_ss(scales[(j + r) * b + 2 * pair]);
       float d1 = 2 * pair + 1 < b ? _cvtsh_ss(scales[(j + r) * b + 2 * pair + 1]) : 0.0f;
       dw[r] = _mm512_castpd_ps(
@@ -668,9 +671,11 @@ MK_VNNI MK_INLINE void mk_quantized_block_vnni(int format, int rows, int tokens,
     for (int t = 0; t < tokens; t++) {
       __m512i x = _mm512_loadu_si512((const void *)(qa + (t * b + 2 * pair) * 32));
       __m512 sx = _mm512_loadu_ps(sa + ((ptrdiff_t)t * pairs + pair) * 16);
+      // −o·Σa over each group of four, the start of every row's sum.
+      __m512i start =
+          _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), offset, x));
       for (int r = 0; r < rows; r++) {
-        __m512i signed_x = _mm512_mask_sub_epi8(x, negative[r], _mm512_setzero_si512(), x);
-        __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wa[r], signed_x);
+        __m512i dot = _mm512_dpbusd_epi32(start, wu[r], x);
         acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[r], sx), acc[r][t]);
       }
     }
