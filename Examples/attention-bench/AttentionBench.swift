@@ -41,16 +41,23 @@ struct AttentionBench: ParsableCommand {
   func validate() throws {
     _ = try contextList()
     _ = try fractionList()
-    guard dimensions >= Self.heads, dimensions % (2 * Self.heads) == 0 else {
+    // 16 heads of an even width, and MLA's RoPE head d/32 even too.
+    guard (64...8192).contains(dimensions), dimensions % 64 == 0 else {
       throw ValidationError(
-        "--dimensions must be a positive multiple of \(2 * Self.heads), got \(dimensions)")
+        "--dimensions must be a multiple of 64 in 64...8192 (MLA's RoPE head d/32 must be even), got \(dimensions)"
+      )
     }
     guard kvHeads >= 1, Self.heads % kvHeads == 0 else {
       throw ValidationError("--kv-heads must divide \(Self.heads), got \(kvHeads)")
     }
-    guard prefillTokens >= 1, repetitions >= 1 else {
-      throw ValidationError("--prefill-tokens and --repetitions must be at least 1")
-    }
+    try OptionLimits.check("--prefill-tokens", prefillTokens, in: 1...65536)
+    try OptionLimits.check("--repetitions", repetitions, in: 1...1000)
+    // Prefill holds every head's T × T scores; decode a cache of the longest context
+    // (keys and values, three kinds at once); the projections are a few d × d.
+    let (t, d, c) = (Double(prefillTokens), Double(dimensions), Double(try contextList().max() ?? 1))
+    try OptionLimits.checkMemory(
+      4 * (Double(Self.heads) * t * t + 12 * t * d + 6 * c * d + 16 * d * d),
+      for: "--prefill-tokens \(prefillTokens), --dimensions \(dimensions) and the longest of --contexts")
   }
 
   func contextList() throws -> [Int] {

@@ -63,9 +63,7 @@ struct DenseVsSparse: ParsableCommand {
   func validate() throws {
     _ = try selectedScenarios()
     _ = try threadCounts()
-    guard repetitions >= 1 else {
-      throw ValidationError("--repetitions must be at least 1, got \(repetitions)")
-    }
+    try OptionLimits.check("--repetitions", repetitions, in: 1...1000)
   }
 
   func run() throws {
@@ -103,39 +101,57 @@ struct DenseVsSparse: ParsableCommand {
       guard var scenario = presets.first(where: { $0.name == name }) else {
         throw ValidationError("--config: unknown configuration '\(name)' (C1, C2, C3, C4 or all)")
       }
-      if let tokens { scenario.tokenCounts = try Self.positiveList(tokens, "--tokens") }
-      if let dimensions { scenario.dimensions = try Self.positive(dimensions, "--dimensions") }
-      if let hidden { scenario.hidden = try Self.positive(hidden, "--hidden") }
-      if let experts { scenario.experts = try Self.positive(experts, "--experts") }
-      if let topK { scenario.topK = try Self.positive(topK, "--top-k") }
+      if let tokens { scenario.tokenCounts = try Self.list(tokens, "--tokens", in: 1...1 << 20) }
+      if let dimensions {
+        scenario.dimensions = try Self.checked(dimensions, "--dimensions", in: 1...1 << 16)
+      }
+      if let hidden { scenario.hidden = try Self.checked(hidden, "--hidden", in: 1...1 << 18) }
+      if let experts { scenario.experts = try Self.checked(experts, "--experts", in: 1...4096) }
+      if let topK { scenario.topK = try Self.checked(topK, "--top-k", in: 1...4096) }
       if let sharedHidden {
-        guard sharedHidden >= 0 else {
-          throw ValidationError("--shared-hidden must be 0 or more, got \(sharedHidden)")
-        }
-        scenario.sharedHidden = sharedHidden == 0 ? nil : sharedHidden
+        scenario.sharedHidden = try Self.checked(sharedHidden, "--shared-hidden", in: 0...1 << 18)
+        if sharedHidden == 0 { scenario.sharedHidden = nil }
       }
       guard scenario.topK <= scenario.experts else {
         throw ValidationError(
           "--top-k (\(scenario.topK)) must not exceed --experts (\(scenario.experts)) in \(name)")
       }
+      try Self.checkMemory(scenario)
       chosen.append(scenario)
     }
     return chosen
   }
 
-  func threadCounts() throws -> [Int] { try Self.positiveList(threads, "--threads") }
+  func threadCounts() throws -> [Int] { try Self.list(threads, "--threads", in: OptionLimits.threads) }
 
-  static func positive(_ value: Int, _ option: String) throws -> Int {
-    guard value >= 1 else { throw ValidationError("\(option) must be at least 1, got \(value)") }
+  static func checked(_ value: Int, _ option: String, in range: ClosedRange<Int>) throws -> Int {
+    try OptionLimits.check(option, value, in: range)
     return value
   }
 
-  static func positiveList(_ text: String, _ option: String) throws -> [Int] {
+  static func list(_ text: String, _ option: String, in range: ClosedRange<Int>) throws -> [Int] {
     let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-    guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-      throw ValidationError("\(option) takes positive integers separated by commas, got '\(text)'")
+    guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
+      throw ValidationError("\(option) takes integers separated by commas, got '\(text)'")
     }
+    for value in values { try OptionLimits.check(option, value!, in: range) }
     return values.map { $0! }
+  }
+
+  /// Refuses a configuration whose largest batch would not fit: the MoE layer and the two
+  /// dense baselines (with their gradients when backward is measured), and the
+  /// activations of a training pass.
+  static func checkMemory(_ s: Scenario) throws {
+    let t = Double(s.tokenCounts.max() ?? 1)
+    let (d, h, k) = (Double(s.dimensions), Double(s.hidden), Double(s.topK))
+    let (active, total) = (Double(s.equalActiveHidden), Double(s.equalTotalHidden))
+    let weights = 3 * d * (Double(s.experts) * h + active + total)
+    let activations = 3 * t * total + 2 * t * k * (3 * h + 2 * d) + 4 * t * d
+    try OptionLimits.checkMemory(
+      4 * ((s.measuresBackward ? 2 : 1) * weights + activations),
+      for:
+        "\(s.name) with --tokens \(Int(t)), --dimensions \(s.dimensions), --hidden \(s.hidden), --experts \(s.experts)"
+    )
   }
 
   // MARK: Text output

@@ -37,13 +37,18 @@ struct ExpertFinetune: ParsableCommand {
   var quick = false
 
   func validate() throws {
-    guard dimensions >= 2, experts >= 2, pretrainSteps >= 1, steps >= 1, batch >= 1 else {
-      throw ValidationError(
-        "--dimensions and --experts must be at least 2; --pretrain-steps, --steps, --batch at least 1")
-    }
-    guard topK >= 1, topK <= experts else {
-      throw ValidationError("--top-k must be in 1...\(experts), got \(topK)")
-    }
+    try OptionLimits.check("--dimensions", dimensions, in: 2...4096)
+    try OptionLimits.check("--experts", experts, in: 2...1024)
+    try OptionLimits.check("--pretrain-steps", pretrainSteps, in: 1...1_000_000)
+    try OptionLimits.check("--steps", steps, in: 1...1_000_000)
+    try OptionLimits.check("--batch", batch, in: 1...65536)
+    try OptionLimits.check("--top-k", topK, in: 1...experts)
+    // Experts (d → 2d → d) with gradients and Adam's two moments, for the base and a
+    // fine-tuned copy; a training pass's activations.
+    let (d, e, b, k) = (Double(dimensions), Double(experts), Double(batch), Double(topK))
+    try OptionLimits.checkMemory(
+      4 * (2 * 4 * 6 * d * d * e + 2 * b * k * 8 * d + 8 * b * d),
+      for: "--dimensions \(dimensions), --experts \(experts), --batch \(batch)")
   }
 
   func run() throws {

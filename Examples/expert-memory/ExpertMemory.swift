@@ -90,6 +90,7 @@ struct ExpertMemory: ParsableCommand {
     guard (0...1).contains(predictionAccuracy) else {
       throw ValidationError("--prediction-accuracy must be in 0...1, got \(predictionAccuracy)")
     }
+    try OutputPath.checkFolder(outputDirectory)
   }
 
   func run() throws {
@@ -124,7 +125,7 @@ struct ExpertMemory: ParsableCommand {
     ]
     let replays = CacheReplays(traces: traces, expertBytes: served.expertBytes, bandwidth: served.bandwidth)
     print(replays.table())
-    try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+    try OutputPath.makeFolder(outputDirectory)
     let path = "\(outputDirectory)/hit-rate.svg"
     try AtomicFile.write(replays.chart(trace: traces[1]).svg, to: path)
     print("Wrote \(path)")

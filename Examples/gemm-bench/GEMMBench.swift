@@ -24,8 +24,8 @@ struct GEMMBench: ParsableCommand {
   var quick = false
 
   func validate() throws {
-    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-    if repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
+    if let threads { try OptionLimits.check("--threads", threads, in: OptionLimits.threads) }
+    try OptionLimits.check("--repetitions", repetitions, in: 1...1000)
   }
 
   func run() throws {

@@ -11,38 +11,52 @@ struct MoEBench: ParsableCommand {
     commandName: "moe-bench",
     abstract: "Forward and backward time of one MoE layer, as a ratio measured in the same run.")
 
-  @Option(help: "Tokens T.")
-  var tokens = 2048
+  @Option(help: "Tokens T (1...1048576; default 2048, 256 with --quick).")
+  var tokens: Int?
 
-  @Option(help: "Model width d.")
-  var dimensions = 1024
+  @Option(help: "Model width d (1...65536; default 1024, 256 with --quick).")
+  var dimensions: Int?
 
-  @Option(help: "Expert hidden width.")
-  var hidden = 2816
+  @Option(help: "Expert hidden width (1...262144; default 2816, 704 with --quick).")
+  var hidden: Int?
 
-  @Option(help: "Routed experts E.")
+  @Option(help: "Routed experts E (1...4096).")
   var experts = 8
 
   @Option(name: .customLong("top-k"), help: "Experts per token.")
   var topK = 2
 
-  @Option(help: "Timed repetitions; the median is reported.")
+  @Option(help: "Timed repetitions (1...1000); the median is reported.")
   var repetitions = 3
 
-  @Flag(help: "A small layer (T = 256, d = 256, hidden 704) for a smoke run.")
+  @Flag(
+    help: "A small layer (T = 256, d = 256, hidden 704; sizes given explicitly are honoured) for a smoke run."
+  )
   var quick = false
 
+  /// Tokens, width and hidden width: as given, or the mode's defaults.
+  var sizes: (tokens: Int, dimensions: Int, hidden: Int) {
+    (tokens ?? (quick ? 256 : 2048), dimensions ?? (quick ? 256 : 1024), hidden ?? (quick ? 704 : 2816))
+  }
+
   func validate() throws {
-    guard tokens >= 1, dimensions >= 1, hidden >= 1, repetitions >= 1 else {
-      throw ValidationError("--tokens, --dimensions, --hidden and --repetitions must be at least 1")
-    }
-    guard experts >= 1, topK >= 1, topK <= experts else {
-      throw ValidationError("--top-k must be in 1...--experts (\(experts)), got \(topK)")
-    }
+    let (t, d, h) = sizes
+    try OptionLimits.check("--tokens", t, in: 1...1 << 20)
+    try OptionLimits.check("--dimensions", d, in: 1...1 << 16)
+    try OptionLimits.check("--hidden", h, in: 1...1 << 18)
+    try OptionLimits.check("--experts", experts, in: 1...4096)
+    try OptionLimits.check("--top-k", topK, in: 1...experts)
+    try OptionLimits.check("--repetitions", repetitions, in: 1...1000)
+    // Weights and their gradients; the training pass's kept activations (each assignment's
+    // gate, up and product rows, its input and output rows) and the layer's input and output.
+    let (td, dd, hd, ed, kd) = (Double(t), Double(d), Double(h), Double(experts), Double(topK))
+    try OptionLimits.checkMemory(
+      4 * (2 * 3 * dd * hd * ed + 2 * td * kd * (3 * hd + 2 * dd) + 4 * td * dd + td * ed),
+      for: "--tokens \(t), --dimensions \(d), --hidden \(h), --experts \(experts)")
   }
 
   func run() throws {
-    let (t, d, h) = quick ? (256, 256, 704) : (tokens, dimensions, hidden)
+    let (t, d, h) = sizes
     var g = Xoshiro256StarStar(seed: 1)
     var layer = MoELayer<Float>(
       dimensions: d, hiddenDimensions: h,

@@ -16,7 +16,9 @@ struct MoERun: ParsableCommand {
       The input is a float32 (or float64) tokens × hidden_size array; the output is exactly
       what model.layers[N].mlp (Mixtral: block_sparse_moe) returns for it in transformers — no
       norm before, no residual after — written as float32. Supported model types: \
-      \(HuggingFaceCheckpoint.supportedModelTypes.joined(separator: ", ")).
+      \(HuggingFaceCheckpoint.supportedModelTypes.joined(separator: ", ")). An input or weights \
+      holding NaN or ±∞ are refused with the tokens they affect (transformers would return NaN \
+      there); the outputs are written only when the whole run succeeded, and never over an input.
       """)
 
   @Option(help: "The checkpoint's config.json.")
@@ -39,31 +41,61 @@ struct MoERun: ParsableCommand {
 
   func validate() throws {
     guard layer >= 0 else { throw ValidationError("--layer must be non-negative, got \(layer)") }
+    _ = try outputs()
+  }
+
+  /// The run's outputs, checked: none is an input, a folder or in a missing folder, and
+  /// they differ.
+  func outputs() throws -> OutputBatch {
+    try OutputBatch(outputs: [output] + (routing.map { [$0] } ?? []), inputs: [config, weights, input])
   }
 
   func run() throws {
+    let batch = try outputs()
     let checkpoint = try HuggingFaceCheckpoint(configFile: config, weightsFile: weights)
     let block = try checkpoint.feedForward(layer: layer, as: Float.self)
-    let x = try NpyArray(contentsOfFile: input).matrix(as: Float.self)
+    let x: Matrix<Float>
+    do {
+      x = try NpyArray(contentsOfFile: input).matrix(as: Float.self)
+    } catch {
+      throw ValidationError("--input \(input): \(error)")
+    }
     guard x.columns == checkpoint.width else {
       throw ValidationError("--input has \(x.columns) columns, but hidden_size is \(checkpoint.width)")
     }
+    let bad = x.nonFiniteRows()
+    guard bad.isEmpty else {
+      throw ValidationError("--input \(input) holds NaN or ±∞ in \(bad.count) row(s): \(Self.list(bad))")
+    }
     let y: Matrix<Float>
     var decision: RoutingDecision<Float>?
-    switch block {
-    case .dense(let network):
-      y = network(x)
-    case .moe(let moe):
-      var context = RoutingContext()
-      var workspace = MoEWorkspace<Float>()
-      let result = moe.forward(x, context: &context, workspace: &workspace)
-      y = result.output
-      decision = result.decision
+    do {
+      switch block {
+      case .dense(let network):
+        y = network(x)
+        let wrong = y.nonFiniteRows()
+        if !wrong.isEmpty { throw MoEError.nonFiniteOutput(tokens: wrong) }
+      case .moe(let moe):
+        var context = RoutingContext()
+        var workspace = MoEWorkspace<Float>()
+        let result = try moe.checkedForward(x, context: &context, workspace: &workspace)
+        y = result.output
+        decision = result.decision
+      }
+    } catch let error as MoEError {
+      throw ValidationError("layer \(layer) of \(weights): \(error)")
     }
-    try NpyArray(y).write(to: output)
+    try batch.stage(Data(NpyArray(y).encoded), to: output)
     if let routing {
-      try AtomicFile.write(Self.routingJSON(layer: layer, decision: decision, tokens: x.rows), to: routing)
+      try batch.stage(
+        Data(Self.routingJSON(layer: layer, decision: decision, tokens: x.rows).utf8), to: routing)
     }
+    try batch.commit()
+  }
+
+  /// The first eight of `rows`, comma-separated.
+  static func list(_ rows: [Int]) -> String {
+    rows.prefix(8).map(String.init).joined(separator: ", ") + (rows.count > 8 ? ", …" : "")
   }
 
   /// `{"layer": N, "moe": true, "tokens": [{"experts": […], "weights": […]}, …]}`; a dense

@@ -31,12 +31,12 @@ struct MoETour: ParsableCommand {
   var seed: UInt64 = 42
 
   func validate() throws {
-    guard tokens >= 1, dimensions >= 1 else {
-      throw ValidationError("--tokens and --dimensions must be at least 1")
-    }
-    guard experts >= 4, experts % 4 == 0 else {
+    try OptionLimits.check("--tokens", tokens, in: 1...1 << 20)
+    try OptionLimits.check("--dimensions", dimensions, in: 1...8192)
+    guard (8...1024).contains(experts), experts % 8 == 0 else {
       throw ValidationError(
-        "--experts must be a positive multiple of 4 (DeepSeek-V3 layer: 4 groups), got \(experts)")
+        "--experts must be a multiple of 8 in 8...1024 (DeepSeek-V3 layer: 4 groups, each scored by its top two), "
+          + "got \(experts)")
     }
     guard topK >= 1, topK <= experts / 2 else {
       throw ValidationError(
@@ -45,6 +45,11 @@ struct MoETour: ParsableCommand {
     guard zipf >= 0, zipf.isFinite else {
       throw ValidationError("--zipf must be finite and non-negative, got \(zipf)")
     }
+    // Every layer's experts (d → 2d → d) and the stack's activations per layer.
+    let (t, d, e) = (Double(tokens), Double(dimensions), Double(experts))
+    try OptionLimits.checkMemory(
+      4 * (8 * (6 * d * d * e) + 8 * (t * d * 8 + t * e)),
+      for: "--tokens \(tokens), --dimensions \(dimensions), --experts \(experts)")
   }
 
   func run() throws {

@@ -48,23 +48,40 @@ struct RoutingCollapse: ParsableCommand {
   var outputDirectory = "routing-collapse-output"
 
   func validate() throws {
-    guard seeds >= 1, steps >= 1, layers >= 1, batch >= 1, dimensions >= 1 else {
-      throw ValidationError("--seeds, --steps, --layers, --batch and --dimensions must be at least 1")
-    }
+    try OptionLimits.check("--seeds", seeds, in: 1...1000)
+    try OptionLimits.check("--steps", steps, in: 1...1_000_000)
+    try OptionLimits.check("--layers", layers, in: 1...64)
+    try OptionLimits.check("--batch", batch, in: 1...65536)
+    try OptionLimits.check("--dimensions", dimensions, in: 1...4096)
+    try OptionLimits.check("--experts", experts, in: 2...1024)
     guard learningRate > 0, learningRate.isFinite else {
       throw ValidationError("--learning-rate must be positive, got \(learningRate)")
     }
-    guard experts >= 2 else { throw ValidationError("--experts must be at least 2, got \(experts)") }
     guard topK >= 1, topK <= experts else {
       throw ValidationError("--top-k must be in 1...\(experts), got \(topK)")
     }
+    // Per layer: experts (d → 2d → d) with gradients and Adam's moments, a training pass's
+    // activations; and seed 0's per-step load record (Double per step, layer and expert).
+    let (l, d, e, b) = (Double(layers), Double(dimensions), Double(experts), Double(batch))
+    try OptionLimits.checkMemory(
+      l * 4 * (4 * 6 * d * d * e + 2 * b * Double(topK) * 8 * d + 8 * b * d) + 8 * Double(steps) * l * e,
+      for:
+        "--layers \(layers), --dimensions \(dimensions), --experts \(experts), --batch \(batch), --steps \(steps)"
+    )
+    try OutputPath.checkFolder(outputDirectory)
   }
+
+  /// Where seed 0's loads of `configuration` go, without the extension.
+  func base(_ configuration: Configuration) -> String { "\(outputDirectory)/loads-\(configuration.fileName)" }
 
   func run() throws {
     let setup = Setup(
       experts: experts, topK: topK, dimensions: dimensions, layers: layers, batch: batch, steps: steps,
       learningRate: learningRate)
     let configurations = Configuration.all(topK: topK)
+    try OutputPath.makeFolder(outputDirectory)
+    let outputs = try OutputBatch(
+      outputs: configurations.flatMap { [base($0) + ".csv", base($0) + ".svg"] }, inputs: [])
     var table = Table(
       header: [
         "configuration", "collapse rate", "final task loss", "final CV", "final MaxVio", "dead experts",
@@ -77,13 +94,14 @@ struct RoutingCollapse: ParsableCommand {
       for seed in 0..<seeds {
         let run = Trainer(setup: setup, configuration: configuration, seed: UInt64(seed)).train(
           recordLoads: seed == 0)
-        if let record = run.loadRecord { try write(record, for: configuration) }
+        if let record = run.loadRecord { try stage(record, for: configuration, in: outputs) }
         runs.append(run)
         progress.advance(label: configuration.name)
       }
       table.append(Self.summary(configuration.name, runs))
     }
     progress.finish()
+    try outputs.commit()
     print(
       "Routing collapse: \(layers) MoE layers, d = \(dimensions), \(experts) experts, top-\(topK), \(steps) steps of \(batch) tokens, peak learning rate \(learningRate), \(seeds) seeds\n"
     )
@@ -109,22 +127,21 @@ struct RoutingCollapse: ParsableCommand {
     ]
   }
 
-  /// Writes seed 0's per-step loads as CSV and its first layer's as an SVG chart.
-  func write(_ record: [[[Double]]], for configuration: Configuration) throws {
+  /// Stages seed 0's per-step loads as CSV and its first layer's as an SVG chart.
+  func stage(_ record: [[[Double]]], for configuration: Configuration, in outputs: OutputBatch) throws {
     var csv = Table(header: ["step", "layer"] + (0..<experts).map { "expert_\($0)" })
     for (step, layers) in record.enumerated() {
       for (layer, fractions) in layers.enumerated() {
         csv.append(["\(step)", "\(layer)"] + fractions.map { Format.fixed($0, 4) })
       }
     }
-    let base = "\(outputDirectory)/loads-\(configuration.fileName)"
-    try AtomicFile.write(csv.csv, to: base + ".csv")
+    try outputs.stage(Data(csv.csv.utf8), to: base(configuration) + ".csv")
     let chart = LineChart(
       title: "\(configuration.name): expert load, layer 0, seed 0", xLabel: "training step",
       yLabel: "share of assignments",
       series: (0..<experts).map { e in LineChart.Series(name: "expert \(e)", values: record.map { $0[0][e] })
       })
-    try AtomicFile.write(chart.svg, to: base + ".svg")
+    try outputs.stage(Data(chart.svg.utf8), to: base(configuration) + ".svg")
   }
 }
 

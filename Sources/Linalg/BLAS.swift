@@ -6,10 +6,11 @@ import COpenBLAS
 /// thread is inside a BLAS call is safe for OpenBLAS but changes that call's neighbours,
 /// so set it from one place (a program's start, or `withThreadCount`).
 public enum BLAS {
-  /// The number of threads OpenBLAS uses for one call. Setting a value below 1 sets 1.
+  /// The number of threads OpenBLAS uses for one call. Setting a value below 1 sets 1, one
+  /// beyond `Int32.max` sets `Int32.max` (OpenBLAS then caps it at its own maximum).
   public static var threadCount: Int {
     get { Int(openblas_get_num_threads()) }
-    set { openblas_set_num_threads(Int32(Swift.max(1, newValue))) }
+    set { openblas_set_num_threads(Int32(clamping: Swift.max(1, newValue))) }
   }
 
   /// The number of processors OpenBLAS sees.

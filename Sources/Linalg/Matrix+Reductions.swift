@@ -22,6 +22,14 @@ extension Matrix {
     return sums
   }
 
+  /// The rows holding NaN or an infinity, in order.
+  @inlinable
+  public func nonFiniteRows() -> [Int] {
+    withUnsafeBufferPointer { p in
+      (0..<rows).filter { i in !p[i * columns..<(i + 1) * columns].allSatisfy(\.isFinite) }
+    }
+  }
+
   /// The mean of every row (NaN for rows of no columns).
   @inlinable
   public func rowMeans() -> [Scalar] {

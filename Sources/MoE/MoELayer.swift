@@ -122,9 +122,9 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
   }
 
   /// Like `forward`, but throws instead of leaving tokens with non-finite router logits
-  /// unrouted.
+  /// unrouted, or returning an output that is not finite.
   ///
-  /// - Throws: `MoEError.nonFiniteRouterLogits` naming the tokens.
+  /// - Throws: `MoEError.nonFiniteRouterLogits` or `.nonFiniteOutput` naming the tokens.
   public func checkedForward(
     _ x: Matrix<Scalar>, k: Int? = nil, context: inout RoutingContext, workspace: inout MoEWorkspace<Scalar>
   ) throws -> MoEForward<Scalar> {
@@ -132,6 +132,8 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
     if !result.stats.nonFiniteTokens.isEmpty {
       throw MoEError.nonFiniteRouterLogits(tokens: result.stats.nonFiniteTokens)
     }
+    let bad = result.output.nonFiniteRows()
+    if !bad.isEmpty { throw MoEError.nonFiniteOutput(tokens: bad) }
     return result
   }
 

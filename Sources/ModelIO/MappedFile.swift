@@ -13,7 +13,9 @@ final class MappedFile: @unchecked Sendable {
   /// - Throws: `SafeTensorsError.unreadableFile` when it cannot be opened, sized or mapped.
   init(path: String) throws {
     self.path = path
-    let descriptor = open(path, O_RDONLY)
+    // Non-blocking, so that a FIFO is refused as not a regular file instead of waiting for
+    // a writer.
+    let descriptor = open(path, O_RDONLY | O_NONBLOCK)
     guard descriptor >= 0 else { throw SafeTensorsError.unreadableFile(path: path, reason: Self.lastError()) }
     defer { close(descriptor) }
     var status = stat()

@@ -91,15 +91,20 @@ public struct NpyArray: Sendable, Equatable {
 
   // MARK: Reading
 
-  /// Reads the `.npy` file at `path`.
+  /// Reads the `.npy` file at `path`: the file is mapped, its header checked against the
+  /// file's size, and only the elements are copied (nothing is read twice, and a header
+  /// that promises more than the file holds is refused before any element is read).
+  ///
+  /// - Throws: `NpyError.unreadableFile` when the path is not a readable regular file, and
+  ///   what `init(parsing:)` throws.
   public init(contentsOfFile path: String) throws {
-    let data: Data
+    let file: MappedFile
     do {
-      data = try InputFile.contents(of: path, limit: 1 << 34)
-    } catch {
-      throw NpyError.unreadableFile(path: path, reason: "\(error)")
+      file = try MappedFile(path: path)
+    } catch SafeTensorsError.unreadableFile(_, let reason) {
+      throw NpyError.unreadableFile(path: path, reason: reason)
     }
-    self = try data.withUnsafeBytes { try NpyArray(parsing: $0) }
+    self = try NpyArray(parsing: file.bytes)
   }
 
   /// Parses a whole `.npy` file's bytes, validating the preamble, the header and the

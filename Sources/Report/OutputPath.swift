@@ -12,6 +12,8 @@ public enum OutputPath {
     case isAFolder(String)
     /// The folder the file would go into does not exist.
     case missingFolder(path: String, folder: String)
+    /// An output folder's path names a file.
+    case isAFile(String)
 
     /// The problem, naming the path.
     public var description: String {
@@ -19,8 +21,26 @@ public enum OutputPath {
       case .isAnInput(let path, let input): "output \(path) would overwrite the input \(input)"
       case .isAFolder(let path): "output \(path) is a folder, not a file"
       case .missingFolder(let path, let folder): "output \(path) is in \(folder), which does not exist"
+      case .isAFile(let path): "output folder \(path) is a file, not a folder"
       }
     }
+  }
+
+  /// Throws `Problem.isAFile` when `path`, a folder for a run's outputs, names something
+  /// that is not a folder (a missing folder is fine: `makeFolder` creates it).
+  public static func checkFolder(_ path: String) throws {
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue {
+      throw Problem.isAFile(path)
+    }
+  }
+
+  /// Creates the output folder `path` (and its parents) unless it exists.
+  ///
+  /// - Throws: `Problem.isAFile`, or the file system's error.
+  public static func makeFolder(_ path: String) throws {
+    try checkFolder(path)
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
   }
 
   /// Throws `Problem` when `path` cannot take an output of a run that reads `inputs`.

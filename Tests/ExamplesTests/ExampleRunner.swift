@@ -6,6 +6,12 @@ enum ExampleRunner {
     var status: Int32
     var output: String
     var errors: String
+    /// Whether a signal ended the process (a trap, an abort): never a proper refusal.
+    var crashed = false
+    /// A refusal: a non-zero exit without a crash, with a one-line message naming `text`.
+    func refused(naming text: String) -> Bool {
+      status != 0 && !crashed && errors.contains(text) && !errors.contains("Fatal error")
+    }
   }
 
   /// The folder SwiftPM puts the products in (the test bundle's own folder).
@@ -27,6 +33,7 @@ enum ExampleRunner {
     process.waitUntilExit()
     return Result(
       status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-      errors: String(decoding: errorData, as: UTF8.self))
+      errors: String(decoding: errorData, as: UTF8.self),
+      crashed: process.terminationReason == .uncaughtSignal)
   }
 }

@@ -17,7 +17,7 @@ import Testing
   @Test func moeTourRejectsBadOptions() throws {
     let result = try ExampleRunner.run("moe-tour", ["--experts", "6"])
     #expect(result.status != 0)
-    #expect(result.errors.contains("multiple of 4"))
+    #expect(result.errors.contains("multiple of 8"))
     let k = try ExampleRunner.run("moe-tour", ["--top-k", "9"])
     #expect(k.status != 0 && k.errors.contains("--top-k"))
   }
@@ -235,51 +235,80 @@ import Testing
 
 @Suite struct MoERunTests {
   @Test func runsAQwenLayerAndWritesOutputAndRouting() throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "moekit-run-\(UInt64.random(in: 0..<1 << 40))")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: folder) }
-    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-    var g = Xoshiro256StarStar(seed: 1)
-    let (d, h, e) = (8, 6, 4)
-    let gate = Linear<Float>.routerGate(dimensions: d, expertCount: e, using: &g)
-    let experts = (0..<e).map { _ in FeedForward<Float>(dimensions: d, hiddenDimensions: h, using: &g) }
-    let layer = MoELayer(router: TopKSoftmaxRouter(gate: gate, k: 2, normalizeTopK: true), experts: experts)
-    var tensors: [String: Tensor] = ["model.layers.0.mlp.gate.weight": Tensor(gate.weight.value, as: .f32)]
-    for (j, expert) in experts.enumerated() {
-      for (name, linear) in [("gate_proj", expert.gate!), ("up_proj", expert.up), ("down_proj", expert.down)]
-      {
-        tensors["model.layers.0.mlp.experts.\(j).\(name).weight"] = Tensor(linear.weight.value, as: .f32)
-      }
-    }
-    try SafeTensorsWriter.write(tensors, to: path("model.safetensors"))
-    let config =
-      #"{"model_type": "qwen3_moe", "hidden_size": 8, "num_hidden_layers": 1, "vocab_size": 32, "num_attention_heads": 2, "intermediate_size": 16, "moe_intermediate_size": 6, "num_experts": 4, "num_experts_per_tok": 2, "norm_topk_prob": true}"#
-    _ = FileManager.default.createFile(atPath: path("config.json"), contents: Data(config.utf8))
-    let x = Matrix<Float>.normal(rows: 5, columns: d, using: &g)
-    try NpyArray(x).write(to: path("x.npy"))
+    let fixture = try MoERunFixture()
+    let path = fixture.path
     let result = try ExampleRunner.run(
-      "moe-run",
-      [
-        "--config", path("config.json"), "--weights", path("model.safetensors"), "--layer", "0", "--input",
-        path("x.npy"),
-        "--output", path("y.npy"), "--routing", path("routing.json"),
-      ])
+      "moe-run", fixture.arguments + ["--output", path("y.npy"), "--routing", path("routing.json")])
     #expect(result.status == 0, "\(result.errors)")
-    #expect(try NpyArray(contentsOfFile: path("y.npy")).matrix(as: Float.self) == layer(x))
+    #expect(
+      try NpyArray(contentsOfFile: path("y.npy")).matrix(as: Float.self) == fixture.layer(fixture.input))
     let routing =
       try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("routing.json"))))
       as? [String: Any]
     #expect((routing?["tokens"] as? [Any])?.count == 5)
 
     let wrong = try ExampleRunner.run(
-      "moe-run",
-      [
-        "--config", path("config.json"), "--weights", path("model.safetensors"), "--layer", "3", "--input",
-        path("x.npy"), "--output", path("z.npy"),
-      ])
+      "moe-run", fixture.arguments(layer: 3) + ["--output", path("z.npy")])
     #expect(wrong.status != 0 && wrong.errors.contains("outside 0..<1"))
     #expect(!FileManager.default.fileExists(atPath: path("z.npy")))
+  }
+}
+
+/// A one-layer `qwen3_moe` checkpoint (d 8, 4 experts of 6, top-2) and a 5-token input in
+/// a fresh folder, removed when the fixture goes.
+final class MoERunFixture {
+  let folder: URL
+  let layer: MoELayer<Float>
+  let input: Matrix<Float>
+  let tensors: [String: Tensor]
+
+  init() throws {
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-run-\(UInt64.random(in: 0..<1 << 40))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    var g = Xoshiro256StarStar(seed: 1)
+    let (d, h, e) = (8, 6, 4)
+    let gate = Linear<Float>.routerGate(dimensions: d, expertCount: e, using: &g)
+    let experts = (0..<e).map { _ in FeedForward<Float>(dimensions: d, hiddenDimensions: h, using: &g) }
+    layer = MoELayer(router: TopKSoftmaxRouter(gate: gate, k: 2, normalizeTopK: true), experts: experts)
+    var tensors = ["model.layers.0.mlp.gate.weight": Tensor(gate.weight.value, as: .f32)]
+    for (j, expert) in experts.enumerated() {
+      for (name, linear) in [("gate_proj", expert.gate!), ("up_proj", expert.up), ("down_proj", expert.down)]
+      {
+        tensors["model.layers.0.mlp.experts.\(j).\(name).weight"] = Tensor(linear.weight.value, as: .f32)
+      }
+    }
+    self.tensors = tensors
+    input = Matrix<Float>.normal(rows: 5, columns: d, using: &g)
+    try SafeTensorsWriter.write(tensors, to: path("model.safetensors"))
+    let config =
+      #"{"model_type": "qwen3_moe", "hidden_size": 8, "num_hidden_layers": 1, "vocab_size": 32, "num_attention_heads": 2, "intermediate_size": 16, "moe_intermediate_size": 6, "num_experts": 4, "num_experts_per_tok": 2, "norm_topk_prob": true}"#
+    _ = FileManager.default.createFile(atPath: path("config.json"), contents: Data(config.utf8))
+    try NpyArray(input).write(to: path("x.npy"))
+  }
+
+  deinit { try? FileManager.default.removeItem(at: folder) }
+
+  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+  /// `--config`, `--weights`, `--layer` and `--input` for the fixture's files.
+  var arguments: [String] { arguments(layer: 0) }
+
+  func arguments(layer: Int, input: String = "x.npy", weights: String = "model.safetensors") -> [String] {
+    [
+      "--config", path("config.json"), "--weights", path(weights), "--layer", "\(layer)", "--input",
+      path(input),
+    ]
+  }
+
+  /// Every entry in the folder (temporaries included), with the bytes of regular files.
+  func snapshot() throws -> [String: Data] {
+    var files: [String: Data] = [:]
+    for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+      let type = try FileManager.default.attributesOfItem(atPath: path(name))[.type] as? FileAttributeType
+      files[name] = type == .typeRegular ? try Data(contentsOf: URL(fileURLWithPath: path(name))) : Data()
+    }
+    return files
   }
 }
 

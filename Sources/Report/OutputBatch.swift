@@ -1,0 +1,86 @@
+import Foundation
+
+/// The files one run writes, moved into place together: each is checked before any work
+/// starts (`OutputPath.check`, and no two outputs share a path), written in full to a
+/// temporary file beside its target and flushed to disk, and only when every one of them
+/// is written do they replace their targets (one `rename` each, in the order staged). A
+/// run that fails before `commit` — or a batch that is dropped uncommitted — removes its
+/// temporaries and leaves every target as it was.
+public final class OutputBatch {
+  /// Why the batch refuses a path.
+  public enum Problem: Error, Equatable, CustomStringConvertible {
+    /// Two outputs of the run have the same path.
+    case sharedPath(String)
+    /// `stage` was given a path the batch was not made with.
+    case notDeclared(String)
+
+    /// The problem, naming the path.
+    public var description: String {
+      switch self {
+      case .sharedPath(let path): "two outputs of this run are both \(path)"
+      case .notDeclared(let path): "output \(path) was not declared when the run started"
+      }
+    }
+  }
+
+  private let targets: [String]
+  private var staged: [(temporary: String, target: String)] = []
+  private var committed = false
+
+  /// A batch for these outputs of a run that reads `inputs`.
+  ///
+  /// - Throws: `OutputPath.Problem` for a path that is an input, a folder or in a missing
+  ///   folder; `Problem.sharedPath` when two outputs coincide.
+  public init(outputs: [String], inputs: [String]) throws {
+    var seen: Set<String> = []
+    for path in outputs {
+      try OutputPath.check(path, inputs: inputs)
+      let resolved = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+      guard seen.insert(resolved).inserted else { throw Problem.sharedPath(path) }
+    }
+    targets = outputs
+  }
+
+  /// Writes `data` to a temporary file beside `path`, to take its place at `commit`.
+  ///
+  /// - Throws: `Problem.notDeclared`, or the file system's error naming the path.
+  public func stage(_ data: Data, to path: String) throws {
+    try stage(to: path) { try $0.write(contentsOf: data) }
+  }
+
+  /// Streams a file's contents to a temporary file beside `path` (flushed to disk), to
+  /// take its place at `commit`.
+  ///
+  /// - Throws: `Problem.notDeclared`, what `body` throws, or the file system's error.
+  public func stage(to path: String, streaming body: (FileHandle) throws -> Void) throws {
+    guard targets.contains(path) else { throw Problem.notDeclared(path) }
+    let url = URL(fileURLWithPath: path)
+    let temporary = url.deletingLastPathComponent().appendingPathComponent(
+      ".\(url.lastPathComponent).\(UInt64.random(in: 0..<UInt64.max)).tmp"
+    ).path
+    guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
+      throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+    }
+    staged.append((temporary, path))
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+    defer { try? handle.close() }
+    try body(handle)
+    try handle.synchronize()
+  }
+
+  /// Moves every staged file into place.
+  ///
+  /// - Throws: the file system's error naming the target that could not be replaced
+  ///   (targets before it in the batch are then already replaced; the rest are not).
+  public func commit() throws {
+    for (temporary, target) in staged where rename(temporary, target) != 0 {
+      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target])
+    }
+    committed = true
+  }
+
+  deinit {
+    guard !committed else { return }
+    for (temporary, _) in staged { try? FileManager.default.removeItem(atPath: temporary) }
+  }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Linalg
+import MoE
+import ModelIO
+import Testing
+
+/// Bad input as a user gives it — sizes beyond what the library or the machine takes,
+/// non-finite numbers, unreadable files, outputs pointed at inputs or at each other —
+/// against the programs themselves: each is refused with a message that names the option
+/// or file, no program traps, and nothing that was there before is changed or left behind.
+@Suite struct BadInputTests {
+  /// A program, its arguments, and what its message must name.
+  struct Case: CustomTestStringConvertible, Sendable {
+    var program: String
+    var arguments: [String]
+    var named: String
+    var testDescription: String { ([program] + arguments).joined(separator: " ") }
+  }
+
+  static let outOfRange: [Case] = [
+    Case(program: "moe-bench", arguments: ["--tokens", "1000000000000"], named: "--tokens"),
+    Case(program: "moe-bench", arguments: ["--tokens", "1000000", "--dimensions", "65536"], named: "GB"),
+    Case(program: "moe-bench", arguments: ["--experts", "0"], named: "--experts"),
+    Case(program: "dense-vs-sparse", arguments: ["--tokens", "1000000000000"], named: "--tokens"),
+    Case(program: "dense-vs-sparse", arguments: ["--threads", "10000000000"], named: "--threads"),
+    Case(program: "dense-vs-sparse", arguments: ["--config", "C1", "--hidden", "200000"], named: "GB"),
+    Case(program: "gemm-bench", arguments: ["--threads", "10000000000"], named: "--threads"),
+    Case(
+      program: "attention-bench", arguments: ["--prefill-tokens", "1000000000000"], named: "--prefill-tokens"),
+    Case(program: "attention-bench", arguments: ["--prefill-tokens", "65536"], named: "GB"),
+    Case(program: "attention-bench", arguments: ["--dimensions", "32"], named: "--dimensions"),
+    Case(program: "expert-finetune", arguments: ["--batch", "1000000000000"], named: "--batch"),
+    Case(program: "routing-collapse", arguments: ["--batch", "1000000000000"], named: "--batch"),
+    Case(
+      program: "routing-collapse", arguments: ["--steps", "1000000", "--experts", "1024", "--layers", "64"],
+      named: "GB"),
+    Case(program: "moe-tour", arguments: ["--tokens", "1000000000000"], named: "--tokens"),
+    Case(program: "moe-tour", arguments: ["--experts", "4"], named: "--experts"),
+    Case(
+      program: "expert-memory", arguments: ["--layers", "64", "--experts", "1024", "--dimensions", "8192"],
+      named: "GB"),
+    Case(program: "cost-tables", arguments: ["--batch", "1000000000000"], named: "--batch"),
+    Case(program: "model-bench", arguments: ["--prompt-tokens", "1000000000000"], named: "--prompt-tokens"),
+    Case(program: "quant-bench", arguments: ["--repetitions", "100"], named: "--repetitions"),
+    Case(
+      program: "moe-generate",
+      arguments: ["--model", "/tmp", "--token-ids", "1", "--max-new-tokens", "1000000000"],
+      named: "--max-new-tokens"),
+  ]
+
+  @Test(arguments: outOfRange) func optionsOutsideWhatTheRunCanDoAreRefused(_ c: Case) throws {
+    let result = try ExampleRunner.run(c.program, c.arguments)
+    #expect(result.refused(naming: c.named), "status \(result.status): \(result.errors)")
+    #expect(result.errors.split(separator: "\n").first.map { $0.count < 400 } ?? false)
+  }
+
+  /// NaN in the input rows 1 and 3, in an expert's weights, or in the router's: refused
+  /// with the rows, tokens and layer named; no output appears.
+  @Test func nonFiniteNumbersAreRefusedNotAnsweredWith() throws {
+    let fixture = try MoERunFixture()
+    let path = fixture.path
+    var x = fixture.input
+    x[1, 2] = .nan
+    x[3, 0] = .infinity
+    try NpyArray(x).write(to: path("nan.npy"))
+    let input = try ExampleRunner.run(
+      "moe-run", fixture.arguments(layer: 0, input: "nan.npy") + ["--output", path("y.npy")])
+    #expect(input.refused(naming: "NaN or ±∞ in 2 row(s): 1, 3"), "\(input.errors)")
+
+    for (tensor, message) in [
+      ("model.layers.0.mlp.experts.2.up_proj.weight", "the output is not finite"),
+      ("model.layers.0.mlp.gate.weight", "router logits are not finite"),
+    ] {
+      var tensors = fixture.tensors
+      var bytes = tensors[tensor]!.bytes
+      for i in 0..<4 { bytes[i] = [0x00, 0x00, 0xc0, 0x7f][i] }  // the first element: NaN
+      tensors[tensor]!.bytes = bytes
+      try SafeTensorsWriter.write(tensors, to: path("nan.safetensors"))
+      let weights = try ExampleRunner.run(
+        "moe-run", fixture.arguments(layer: 0, weights: "nan.safetensors") + ["--output", path("y.npy")])
+      #expect(weights.refused(naming: message) && weights.errors.contains("layer 0"), "\(weights.errors)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: path("y.npy")))
+  }
+
+  /// Outputs that are an input, the same file twice, a folder, or in a missing folder are
+  /// refused before any work; a run whose second output cannot be written replaces neither.
+  @Test func outputsNeverDestroyWhatWasThere() throws {
+    let fixture = try MoERunFixture()
+    let path = fixture.path
+    try Data("old output".utf8).write(to: URL(fileURLWithPath: path("y.npy")))
+    try FileManager.default.createDirectory(atPath: path("folder"), withIntermediateDirectories: false)
+    let before = try fixture.snapshot()
+    let cases: [([String], String)] = [
+      (["--output", path("x.npy")], "would overwrite the input"),
+      (["--output", path("config.json")], "would overwrite the input"),
+      (["--output", path("y.npy"), "--routing", path("y.npy")], "two outputs of this run are both"),
+      (["--output", path("folder")], "is a folder"),
+      (["--output", path("y.npy"), "--routing", path("missing/routing.json")], "does not exist"),
+      (["--output", path("y.npy"), "--routing", path("folder")], "is a folder"),
+    ]
+    for (outputs, message) in cases {
+      let result = try ExampleRunner.run("moe-run", fixture.arguments + outputs)
+      #expect(result.refused(naming: message), "\(outputs): \(result.errors)")
+      #expect(try fixture.snapshot() == before, "\(outputs) changed the folder")
+    }
+  }
+
+  /// Inputs that are empty, truncated, a folder, a FIFO or not there are named in one line.
+  @Test func unreadableInputsAreNamed() throws {
+    let fixture = try MoERunFixture()
+    let path = fixture.path
+    _ = FileManager.default.createFile(atPath: path("empty.npy"), contents: Data())
+    let whole = try Data(contentsOf: URL(fileURLWithPath: path("x.npy")))
+    try whole.prefix(whole.count - 7).write(to: URL(fileURLWithPath: path("short.npy")))
+    try FileManager.default.createDirectory(atPath: path("dir.npy"), withIntermediateDirectories: false)
+    #expect(mkfifo(path("fifo.npy"), 0o600) == 0)
+    let before = try fixture.snapshot()
+    for (name, message) in [
+      ("empty.npy", "truncated"), ("short.npy", "truncated"), ("dir.npy", "dir.npy"),
+      ("fifo.npy", "fifo.npy"), ("none.npy", "none.npy"),
+    ] {
+      let result = try ExampleRunner.run(
+        "moe-run", fixture.arguments(layer: 0, input: name) + ["--output", path("y.npy")])
+      #expect(result.refused(naming: message), "\(name): \(result.errors)")
+      #expect(!result.errors.contains("NSCocoaErrorDomain"), "\(name): \(result.errors)")
+    }
+    #expect(try fixture.snapshot() == before)
+  }
+
+  /// An output folder that is a file is refused before any work.
+  @Test func anOutputFolderThatIsAFileIsRefused() throws {
+    let fixture = try MoERunFixture()
+    let file = fixture.path("x.npy")
+    for program in ["routing-collapse", "expert-memory"] {
+      let result = try ExampleRunner.run(program, ["--output-dir", file])
+      #expect(result.refused(naming: "is a file"), "\(program): \(result.errors)")
+    }
+  }
+}
