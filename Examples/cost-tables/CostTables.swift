@@ -76,7 +76,12 @@ struct CostTables: ParsableCommand {
         ? HardwareProfile.calibrated() : HardwareProfile.builtIn.first { $0.name == hardware }!,
       context: context, batch: batch)
     if let config {
-      let architecture = try HuggingFaceConfig.architecture(contentsOfFile: config)
+      let architecture: Architecture
+      do {
+        architecture = try HuggingFaceConfig.architecture(contentsOfFile: config)
+      } catch let error as ConfigError {
+        throw ValidationError("--config \(config): \(error)")
+      }
       print(ModelReport(architecture: architecture, settings: settings).render(format))
       return
     }

@@ -128,6 +128,35 @@ import Testing
     #expect(try fixture.snapshot() == before)
   }
 
+  /// config.json files that are empty, not JSON, a folder, of an unknown family, with a
+  /// field of the wrong type, or missing: each refused naming the file and the problem.
+  @Test func brokenConfigsAreNamed() throws {
+    let fixture = try MoERunFixture()
+    let path = fixture.path
+    _ = FileManager.default.createFile(atPath: path("empty.json"), contents: Data())
+    _ = FileManager.default.createFile(atPath: path("broken.json"), contents: Data("{not json".utf8))
+    _ = FileManager.default.createFile(
+      atPath: path("unknown.json"), contents: Data(#"{"model_type": "nonesuch"}"#.utf8))
+    _ = FileManager.default.createFile(
+      atPath: path("wrong.json"),
+      contents: Data(#"{"model_type": "mixtral", "hidden_size": "big", "vocab_size": 8}"#.utf8))
+    try FileManager.default.createDirectory(atPath: path("dir.json"), withIntermediateDirectories: false)
+    for (name, message) in [
+      ("empty.json", "not valid JSON"), ("broken.json", "not valid JSON"),
+      ("unknown.json", "supported: llama"),
+      ("wrong.json", "\"hidden_size\" must be"), ("dir.json", "folder"), ("none.json", "no such file"),
+    ] {
+      let result = try ExampleRunner.run("cost-tables", ["--config", path(name)])
+      #expect(result.refused(naming: message) && result.errors.contains(name), "\(name): \(result.errors)")
+    }
+    try FileManager.default.createDirectory(atPath: path("model"), withIntermediateDirectories: false)
+    for (folder, message) in [(path("model"), "no config.json"), (path("none"), "no such folder")] {
+      let result = try ExampleRunner.run(
+        "moe-generate", ["--model", folder, "--token-ids", "1", "--max-new-tokens", "1"])
+      #expect(result.refused(naming: message), "\(folder): \(result.errors)")
+    }
+  }
+
   /// An output folder that is a file is refused before any work.
   @Test func anOutputFolderThatIsAFileIsRefused() throws {
     let fixture = try MoERunFixture()
