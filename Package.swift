@@ -195,7 +195,7 @@ let package = Package(
     .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),
     .testTarget(name: "MoETests", dependencies: ["MoE", "Linalg", "_TestSupport"]),
     .testTarget(name: "ReportTests", dependencies: ["Report"]),
-    .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
+    .testTarget(name: "CostModelTests", dependencies: ["CostModel"], exclude: ["Fixtures"]),
     .testTarget(name: "MoEKitTests", dependencies: ["MoEKit"]),
     .testTarget(
       name: "ModelIOTests", dependencies: ["ModelIO", "MoE", "Linalg", "CostModel", "_TestSupport"],

@@ -294,7 +294,7 @@ struct ArticleSections {
   /// size".
   func denseEquivalent(_ a: Architecture) -> Architecture {
     let feedForward = (0..<a.layers).reduce(0) {
-      $0 + a.totalParameters(layer: $1) - a.attentionAndNormParametersPerLayer
+      $0 + a.totalParameters(layer: $1) - a.attentionAndNormParameters(layer: $1)
     }
     var dense = a
     dense.moe = nil

@@ -85,6 +85,8 @@ struct Measurement {
       s.attention = .latent(
         heads: heads, qLoRARank: qRank.map(shrink), kvLoRARank: shrink(kvRank), nopeHeadDim: shrinkHead(nope),
         ropeHeadDim: shrinkHead(rope), vHeadDim: shrinkHead(v))
+    case .windowed, .withSinks:
+      preconditionFailure("the article's architectures attend every position without sinks")
     }
     return s
   }
@@ -99,7 +101,7 @@ struct Measurement {
   func layerFLOPs(_ a: Architecture) -> Double {
     (0..<a.layers).reduce(0) {
       $0 + a.attentionFLOPs(layer: $1, context: meanContext)
-        + 2 * Double(a.activeParameters(layer: $1) - a.attentionAndNormParametersPerLayer)
+        + 2 * Double(a.activeParameters(layer: $1) - a.attentionAndNormParameters(layer: $1))
     }
   }
 
@@ -137,6 +139,8 @@ struct Measurement {
         MultiHeadLatentAttention(
           dimensions: a.width, heads: heads, queryRank: qRank, latentRank: kvRank, nopeDimensions: nope,
           ropeDimensions: rope, valueDimensions: v, using: &g))
+    case .windowed, .withSinks:
+      preconditionFailure("the article's architectures attend every position without sinks")
     }
   }
 }

@@ -6,22 +6,24 @@ extension Architecture {
   /// The input embedding table, `V·d`.
   public var embeddingParameters: Int { vocabularySize * width }
 
-  /// The output head, `V·d`, or 0 when tied to the embedding.
-  public var outputHeadParameters: Int { tiedEmbeddings ? 0 : vocabularySize * width }
+  /// The output head, `V·d` (plus its bias), or only the bias when tied to the embedding.
+  public var outputHeadParameters: Int {
+    (tiedEmbeddings ? 0 : vocabularySize * width) + (outputHeadBias ? vocabularySize : 0)
+  }
 
-  /// One layer's attention and its two norms (before attention and before the FFN).
-  public var attentionAndNormParametersPerLayer: Int {
-    attention.parameters(width: width) + 2 * normParameters
+  /// Layer `i`'s attention and its two norms (before attention and before the FFN).
+  public func attentionAndNormParameters(layer i: Int) -> Int {
+    attentionLayers[i].parameters(width: width) + 2 * normParameters
   }
 
   /// Weights of layer `i`.
   public func totalParameters(layer i: Int) -> Int {
-    attentionAndNormParametersPerLayer + feedForwardParameters(layer: i, active: false)
+    attentionAndNormParameters(layer: i) + feedForwardParameters(layer: i, active: false)
   }
 
   /// Weights a token uses in layer `i`.
   public func activeParameters(layer i: Int) -> Int {
-    attentionAndNormParametersPerLayer + feedForwardParameters(layer: i, active: true)
+    attentionAndNormParameters(layer: i) + feedForwardParameters(layer: i, active: true)
   }
 
   /// The feed-forward weights of layer `i`, all or only those one token uses.
@@ -85,12 +87,13 @@ extension Architecture {
     let sparse = i >= attentionSparsity.firstSparseLayer
     let heads = sparse ? attentionSparsity.expectedHeadFraction : 1
     let positions = sparse ? attentionSparsity.positionFraction : 1
+    let attention = attentionLayers[i]
     let perHead = Double(attention.perHeadParameters(width: width))
     let shared = Double(attention.parameters(width: width)) - perHead
     let projections = 2 * (shared + heads * perHead)
     let mixing =
-      2 * Double(attention.heads) * heads * Double(attention.multiplyAddsPerHeadPerPosition) * Double(context)
-      * positions
+      2 * Double(attention.heads) * heads * Double(attention.multiplyAddsPerHeadPerPosition)
+      * Double(attention.attendedPositions(context: context)) * positions
     return projections + mixing
   }
 
@@ -107,15 +110,22 @@ extension Architecture {
     Double(totalParameters) * dataType.bytes
   }
 
-  /// KV-cache bytes one token adds across all layers: `layers · cached scalars · bytes`.
+  /// KV-cache bytes one token adds across all layers while every layer still caches it
+  /// (within every window): `Σ_layers cached scalars · bytes`.
   public func kvCacheBytesPerToken(_ dataType: DataType) -> Double {
-    Double(layers * attention.cachedValuesPerToken) * dataType.bytes
+    Double(attentionLayers.reduce(0) { $0 + $1.cachedValuesPerToken }) * dataType.bytes
   }
 
-  /// Weights plus the KV cache of `batch` sequences of `context` tokens (activations,
+  /// Cache bytes of one sequence of `context` tokens across all layers (windowed layers
+  /// hold at most their window).
+  public func cacheBytes(context: Int, dataType: DataType) -> Double {
+    Double(attentionLayers.reduce(0) { $0 + $1.cachedScalars(context: context) }) * dataType.bytes
+  }
+
+  /// Weights plus the caches of `batch` sequences of `context` tokens (activations,
   /// which are small at inference, are not counted).
   public func inferenceMemoryBytes(batch: Int, context: Int, dataType: DataType) -> Double {
-    weightBytes(dataType) + Double(batch * context) * kvCacheBytesPerToken(dataType)
+    weightBytes(dataType) + Double(batch) * cacheBytes(context: context, dataType: dataType)
   }
 
   /// Bytes one decode step of `batch` tokens (one per sequence, each at `context`) must
@@ -126,7 +136,7 @@ extension Architecture {
     var parameters = Double(outputHeadParameters + batch * width + normParameters)
     if tiedEmbeddings { parameters += Double(embeddingParameters) }
     for i in 0..<layers {
-      parameters += Double(attentionAndNormParametersPerLayer)
+      parameters += Double(attentionAndNormParameters(layer: i))
       if isMoELayer[i], let moe {
         let experts = moe.expectedDistinctExperts(tokens: batch)
         parameters += Double(moe.routerParameters(width: width) + moe.sharedParameters(width: width))
@@ -135,6 +145,6 @@ extension Architecture {
         parameters += Double(denseFeedForward.parameters(width: width))
       }
     }
-    return parameters * dataType.bytes + Double(batch * context) * kvCacheBytesPerToken(dataType)
+    return parameters * dataType.bytes + Double(batch) * cacheBytes(context: context, dataType: dataType)
   }
 }

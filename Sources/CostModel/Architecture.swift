@@ -17,8 +17,18 @@ public struct Architecture: Sendable, Equatable {
   public var vocabularySize: Int
   /// Model width `d`.
   public var width: Int
-  /// Attention of every layer.
-  public var attention: AttentionKind
+  /// The attention of the model's layers: layer 0's when they differ (see
+  /// `attentionLayers`); setting it gives every layer that attention.
+  ///
+  /// - Precondition: the model has a layer.
+  public var attention: AttentionKind {
+    get { attentionLayers[0] }
+    set { attentionLayers = Array(repeating: newValue, count: layers) }
+  }
+  /// The attention of each layer (its count is the layer count): `attention` everywhere
+  /// unless layers differ — sliding-window beside full layers (gpt-oss), chunked beside
+  /// global ones (Llama 4).
+  public var attentionLayers: [AttentionKind]
   /// The feed-forward of dense layers.
   public var denseFeedForward: FeedForwardShape
   /// The MoE shape of MoE layers, or `nil` for a dense model.
@@ -29,6 +39,9 @@ public struct Architecture: Sendable, Equatable {
   public var normKind: NormKind
   /// Whether the output head shares the embedding matrix.
   public var tiedEmbeddings: Bool
+  /// Whether the output head has a bias (`V` more weights; Phi-3.5-MoE's `lm_head_bias`,
+  /// ERNIE 4.5's `use_bias`).
+  public var outputHeadBias: Bool
   /// Attention computed per layer.
   public var attentionSparsity: AttentionSparsity
   /// Multi-token-prediction modules (DeepSeek-V3's `num_nextn_predict_layers`).
@@ -43,17 +56,20 @@ public struct Architecture: Sendable, Equatable {
   }
 
   /// An architecture; `isMoELayer` defaults to every layer MoE when `moe` is given, none
-  /// otherwise.
+  /// otherwise; `attentionLayers` to `attention` in every layer (`attention` is then
+  /// layer 0's, and must be when `attentionLayers` is given).
   public init(
     name: String, vocabularySize: Int, width: Int, layers: Int, attention: AttentionKind,
-    denseFeedForward: FeedForwardShape, moe: MoEShape? = nil, isMoELayer: [Bool]? = nil,
-    normKind: NormKind = .rms, tiedEmbeddings: Bool = false, attentionSparsity: AttentionSparsity = .dense,
+    attentionLayers: [AttentionKind]? = nil, denseFeedForward: FeedForwardShape, moe: MoEShape? = nil,
+    isMoELayer: [Bool]? = nil, normKind: NormKind = .rms, tiedEmbeddings: Bool = false,
+    outputHeadBias: Bool = false, attentionSparsity: AttentionSparsity = .dense,
     multiTokenPredictionModules: Int = 0
   ) {
     self.name = name
     self.vocabularySize = vocabularySize
     self.width = width
-    self.attention = attention
+    self.attentionLayers = attentionLayers ?? Array(repeating: attention, count: layers)
+    self.outputHeadBias = outputHeadBias
     self.denseFeedForward = denseFeedForward
     self.moe = moe
     self.isMoELayer = isMoELayer ?? Array(repeating: moe != nil, count: layers)
@@ -66,6 +82,12 @@ public struct Architecture: Sendable, Equatable {
       "Architecture \(name): \(self.isMoELayer.count) layer flags for \(layers) layers")
     precondition(
       moe != nil || !self.isMoELayer.contains(true), "Architecture \(name): MoE layers without a MoE shape")
+    precondition(
+      self.attentionLayers.first.map { $0 == attention } ?? true,
+      "Architecture \(name): attention is not layer 0's")
+    precondition(
+      self.attentionLayers.count == layers,
+      "Architecture \(name): \(self.attentionLayers.count) attention layers for \(layers) layers")
   }
 
   /// Number of layers.

@@ -8,7 +8,15 @@
 ///   queries through an optional low-rank `d → qLoRARank → heads·(nope + rope)`, keys and
 ///   values from one compressed latent `d → kvLoRARank (+ rope)` that is what the KV cache
 ///   stores, expanded by `kvLoRARank → heads·(nope + v)`.
-public enum AttentionKind: Sendable, Equatable {
+/// - `windowed`: another kind whose queries attend at most `window` earlier positions —
+///   sliding-window attention (Mistral, gpt-oss; Beltagy et al. 2020, arXiv 2004.05150) or
+///   chunked attention (Llama 4, where a query sees the positions of its chunk so far:
+///   `window` is then an upper bound). Weights are the inner kind's; scores, values and
+///   the cache stop growing at `window`.
+/// - `withSinks`: another kind with one learned sink logit per query head added to every
+///   softmax (gpt-oss; "attention sinks", Xiao et al. 2023, arXiv 2309.17453): `heads`
+///   more weights per layer, nothing else.
+public indirect enum AttentionKind: Sendable, Equatable {
   /// MHA or GQA with optional biases on `q`, `k`, `v` (Qwen2) and optional per-head
   /// RMSNorms on `q` and `k` (Qwen3, OLMoE, of width `headDim` or of the whole projection).
   /// `outputBias`: a bias on `o` too (Llama's and OLMoE's `attention_bias`; Qwen2 and
@@ -17,6 +25,10 @@ public enum AttentionKind: Sendable, Equatable {
     heads: Int, kvHeads: Int, headDim: Int, qkvBias: Bool, qkNorm: QKNorm, outputBias: Bool = false)
   /// MLA; `qLoRARank == nil` means queries are projected directly (DeepSeek-V2-Lite).
   case latent(heads: Int, qLoRARank: Int?, kvLoRARank: Int, nopeHeadDim: Int, ropeHeadDim: Int, vHeadDim: Int)
+  /// `inner` attending at most `window` earlier positions.
+  case windowed(AttentionKind, window: Int)
+  /// `inner` with one learned softmax sink per query head.
+  case withSinks(AttentionKind)
 
   /// Normalisation of queries and keys before the scores.
   public enum QKNorm: Sendable, Equatable {
@@ -42,7 +54,23 @@ public enum AttentionKind: Sendable, Equatable {
   public var heads: Int {
     switch self {
     case .grouped(let heads, _, _, _, _, _), .latent(let heads, _, _, _, _, _): heads
+    case .windowed(let inner, _), .withSinks(let inner): inner.heads
     }
+  }
+
+  /// Earlier positions a query at `context` attends: `context`, or at most the window.
+  public func attendedPositions(context: Int) -> Int {
+    switch self {
+    case .windowed(let inner, let window): Swift.min(window, inner.attendedPositions(context: context))
+    case .withSinks(let inner): inner.attendedPositions(context: context)
+    case .grouped, .latent: context
+    }
+  }
+
+  /// Scalars the layer's cache holds for a sequence of `context` tokens:
+  /// `cachedValuesPerToken` for every position a later query can still attend.
+  public func cachedScalars(context: Int) -> Int {
+    cachedValuesPerToken * attendedPositions(context: context)
   }
 
   /// Weights of one layer's attention for a model of width `d`: projections, biases and
@@ -63,6 +91,8 @@ public enum AttentionKind: Sendable, Equatable {
       let query = qRank.map { d * $0 + $0 + $0 * h * (nope + rope) } ?? d * h * (nope + rope)
       let keyValue = d * (kvRank + rope) + kvRank + kvRank * h * (nope + v)
       return query + keyValue + h * v * d
+    case .windowed(let inner, _): return inner.parameters(width: d)
+    case .withSinks(let inner): return inner.parameters(width: d) + inner.heads
     }
   }
 
@@ -72,6 +102,7 @@ public enum AttentionKind: Sendable, Equatable {
     switch self {
     case .grouped(_, let kv, let hd, _, _, _): 2 * kv * hd
     case .latent(_, _, let kvRank, _, let rope, _): kvRank + rope
+    case .windowed(let inner, _), .withSinks(let inner): inner.cachedValuesPerToken
     }
   }
 
@@ -83,6 +114,7 @@ public enum AttentionKind: Sendable, Equatable {
     switch self {
     case .grouped(_, _, let hd, _, _, _): 2 * hd
     case .latent(_, _, let kvRank, _, let rope, _): (kvRank + rope) + kvRank
+    case .windowed(let inner, _), .withSinks(let inner): inner.multiplyAddsPerHeadPerPosition
     }
   }
 
@@ -93,6 +125,7 @@ public enum AttentionKind: Sendable, Equatable {
     case .grouped(let h, _, let hd, _, _, _): 2 * d * h * hd
     case .latent(let h, let qRank, _, let nope, let rope, let v):
       (qRank ?? d) * h * (nope + rope) + h * v * d
+    case .windowed(let inner, _), .withSinks(let inner): inner.perHeadParameters(width: d)
     }
   }
 }

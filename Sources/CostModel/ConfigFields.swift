@@ -45,9 +45,13 @@ public struct ConfigFields: Sendable {
       "qk_rope_head_dim", "v_head_dim", "num_local_experts", "num_experts", "n_routed_experts",
       "n_shared_experts",
       "num_experts_per_tok", "n_group", "topk_group", "decoder_sparse_step", "moe_layer_freq",
-      "first_k_dense_replace",
+      "first_k_dense_replace", "moe_num_experts", "moe_k", "moe_num_shared_experts", "moe_layer_start_index",
+      "moe_layer_end_index", "moe_layer_interval", "interleave_moe_layer_step",
     ] { limits[key] = 1 << 12 }
-    for key in ["intermediate_size", "moe_intermediate_size", "shared_expert_intermediate_size"] {
+    for key in [
+      "intermediate_size", "moe_intermediate_size", "shared_expert_intermediate_size",
+      "intermediate_size_mlp",
+    ] {
       limits[key] = 1 << 20
     }
     for key in ["q_lora_rank", "kv_lora_rank"] { limits[key] = 1 << 16 }
@@ -107,6 +111,29 @@ public struct ConfigFields: Sendable {
       throw ConfigError.wrongType(field: key, expected: "a number")
     }
     return x
+  }
+
+  /// An array of strings (`layer_types`), or `nil` when absent or `null`.
+  public func strings(_ key: String) throws -> [String]? {
+    guard let value = fields[key], value != .null else { return nil }
+    guard case .array(let items) = value else {
+      throw ConfigError.wrongType(field: key, expected: "an array")
+    }
+    return try items.map { item in
+      guard case .string(let s) = item else {
+        throw ConfigError.wrongType(field: key, expected: "an array of strings")
+      }
+      return s
+    }
+  }
+
+  /// The fields of a nested object (`text_config`), or `nil` when absent or `null`.
+  public func nested(_ key: String) throws -> ConfigFields? {
+    guard let value = fields[key], value != .null else { return nil }
+    guard case .object(let inner) = value else {
+      throw ConfigError.wrongType(field: key, expected: "an object")
+    }
+    return ConfigFields(fields: inner)
   }
 
   /// A string, or `nil` when absent.

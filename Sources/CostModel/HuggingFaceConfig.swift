@@ -18,7 +18,7 @@ public enum HuggingFaceConfig {
   /// The `model_type` values the importer understands.
   public static let supportedModelTypes = [
     "llama", "mistral", "mixtral", "qwen2_moe", "qwen3_moe", "deepseek", "deepseek_v2", "deepseek_v3",
-    "olmoe", "glm4_moe",
+    "olmoe", "glm4_moe", "llama4", "llama4_text", "gpt_oss", "ernie4_5_moe", "phimoe",
   ]
 
   /// Reads and imports the `config.json` at `path`.
@@ -52,6 +52,13 @@ public enum HuggingFaceConfig {
   }
 
   static func build(type: String, config c: ConfigFields, name: String) throws -> Architecture {
+    switch type {
+    case "llama4", "llama4_text": return try llama4(c, name: name)
+    case "gpt_oss": return try gptOSS(c, name: name)
+    case "ernie4_5_moe": return try ernie45(c, name: name)
+    case "phimoe": return try phiMoE(c, name: name)
+    default: break
+    }
     let vocabulary = try c.int("vocab_size")
     let width = try c.int("hidden_size")
     let layers = try c.int("num_hidden_layers")

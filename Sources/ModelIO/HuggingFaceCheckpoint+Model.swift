@@ -82,6 +82,9 @@ extension HuggingFaceCheckpoint {
     switch architecture.attention {
     case .grouped: .grouped(try groupedAttention(layer: i, epsilon: epsilon))
     case .latent: .latent(try latentAttention(layer: i))
+    case .windowed, .withSinks:
+      throw CheckpointError.unsupportedField(
+        field: "layer_types", value: "\(architecture.attention)", supported: "full attention without sinks")
     }
   }
 

@@ -1,0 +1,163 @@
+// The 2024–2025 families whose layers are not all alike: Llama 4 (chunked beside global
+// attention, interleaved MoE layers), gpt-oss (sliding windows, sinks, biased experts),
+// ERNIE 4.5 (a MoE band of layers) and Phi-3.5-MoE (LayerNorms, biased head) — each read
+// as its `transformers` 5 modeling code builds it.
+
+extension HuggingFaceConfig {
+  /// Llama 4 (`llama4_text`, or the text tower of a multimodal `llama4` config's
+  /// `text_config`; the vision tower is not costed and the name says so): MoE layers at
+  /// `moe_layers` (else every `interleave_moe_layer_step`-th), each with one shared
+  /// expert as wide as a routed one; dense layers of `intermediate_size_mlp`; layers of
+  /// `layer_types` "chunked_attention" attend within chunks of `attention_chunk_size`.
+  /// The q/k norm is a weightless L2 norm.
+  static func llama4(_ config: ConfigFields, name: String) throws -> Architecture {
+    let multimodal = try config.string("model_type") == "llama4"
+    guard let c = multimodal ? try config.nested("text_config") : config else {
+      throw ConfigError.missingField("text_config")
+    }
+    let layers = try c.int("num_hidden_layers")
+    let width = try c.int("hidden_size")
+    let attention = try grouped(
+      c, width: width, bias: try c.bool("attention_bias", fallback: false), outputBias: true)
+    var moe = try Self.moe(c, experts: "num_local_experts", expertHidden: "intermediate_size")
+    moe.sharedExperts = 1
+    let step = try c.int("interleave_moe_layer_step", fallback: 1)
+    let listed = try c.indices("moe_layers", below: layers)
+    let moeLayers = c.has("moe_layers") ? Set(listed) : Set(stride(from: step - 1, to: layers, by: step))
+    let chunk = try c.optionalInt("attention_chunk_size")
+    let types = try layerTypes(c, layers: layers, default: chunk == nil ? "full_attention" : "llama4")
+    let kinds = try zip(0..<layers, types).map { i, type -> AttentionKind in
+      switch type {
+      case "full_attention": return attention
+      case "chunked_attention":
+        guard let chunk else { throw ConfigError.missingField("attention_chunk_size") }
+        return .windowed(attention, window: chunk)
+      case "llama4":  // transformers' default: every no_rope_layer_interval-th layer global
+        let interval = try c.int("no_rope_layer_interval", fallback: 4)
+        return (i + 1) % interval == 0 ? attention : .windowed(attention, window: chunk!)
+      default: throw unsupportedLayerType(type, supported: "full_attention, chunked_attention")
+      }
+    }
+    return Architecture(
+      name: multimodal ? name + " (text tower; vision tower not costed)" : name,
+      vocabularySize: try c.int("vocab_size"), width: width, layers: layers, attention: kinds[0],
+      attentionLayers: kinds, denseFeedForward: FeedForwardShape(hidden: try c.int("intermediate_size_mlp")),
+      moe: moe, isMoELayer: (0..<layers).map(moeLayers.contains),
+      tiedEmbeddings: try c.bool("tie_word_embeddings", fallback: false))
+  }
+
+  /// gpt-oss: biases on all four attention projections, one learned sink per head,
+  /// "sliding_attention" layers within `sliding_window`, every layer MoE with biased
+  /// experts (`gate_up_proj_bias`, `down_proj_bias`) and a biased router.
+  static func gptOSS(_ c: ConfigFields, name: String) throws -> Architecture {
+    let layers = try c.int("num_hidden_layers")
+    let width = try c.int("hidden_size")
+    let attention = AttentionKind.withSinks(
+      try grouped(c, width: width, bias: try c.bool("attention_bias", fallback: true), outputBias: true))
+    let window = try c.int("sliding_window", fallback: 128)
+    let kinds = try layerTypes(c, layers: layers, default: "gpt_oss").enumerated().map {
+      i, type -> AttentionKind in
+      switch type {
+      case "full_attention": return attention
+      case "sliding_attention": return .windowed(attention, window: window)
+      case "gpt_oss": return i % 2 == 0 ? .windowed(attention, window: window) : attention
+      default: throw unsupportedLayerType(type, supported: "full_attention, sliding_attention")
+      }
+    }
+    var moe = try Self.moe(c, experts: "num_local_experts", expertHidden: "intermediate_size")
+    moe.expert.bias = true
+    moe.routerBias = true
+    return Architecture(
+      name: name, vocabularySize: try c.int("vocab_size"), width: width, layers: layers, attention: kinds[0],
+      attentionLayers: kinds, denseFeedForward: moe.expert, moe: moe,
+      tiedEmbeddings: try c.bool("tie_word_embeddings", fallback: false))
+  }
+
+  /// ERNIE 4.5 MoE: MoE layers `i` with `(i + 1) % moe_layer_interval == 0` and
+  /// `moe_layer_start_index ≤ i ≤ moe_layer_end_index`, `moe_num_shared_experts` shared
+  /// experts fused into one network of that many times `moe_intermediate_size`, the
+  /// router's correction bias (`moe_statics`), `use_bias` on every projection and the
+  /// head, and a tied head by default.
+  static func ernie45(_ c: ConfigFields, name: String) throws -> Architecture {
+    let layers = try c.int("num_hidden_layers")
+    let width = try c.int("hidden_size")
+    let bias = try c.bool("use_bias", fallback: false)
+    let attention = try grouped(c, width: width, bias: bias, outputBias: true)
+    let experts = try c.int("moe_num_experts")
+    let k = try c.int("moe_k")
+    guard k <= experts else {
+      throw ConfigError.inconsistent(
+        fields: ["moe_k", "moe_num_experts"], reason: "\(k) experts per token of \(experts)")
+    }
+    let expertHidden = try c.int("moe_intermediate_size")
+    let shared = try c.int("moe_num_shared_experts", minimum: 0, fallback: 0)
+    let moe = MoEShape(
+      routedExperts: experts, topK: k, expert: FeedForwardShape(hidden: expertHidden),
+      sharedExperts: shared > 0 ? 1 : 0,
+      sharedExpert: FeedForwardShape(hidden: expertHidden * shared, bias: bias),
+      routerBias: true)
+    let start = try c.int("moe_layer_start_index", minimum: 0, fallback: 0)
+    let end = try c.int("moe_layer_end_index", minimum: 0, fallback: layers - 1)
+    let interval = try c.int("moe_layer_interval", fallback: 1)
+    return Architecture(
+      name: name, vocabularySize: try c.int("vocab_size"), width: width, layers: layers, attention: attention,
+      denseFeedForward: FeedForwardShape(hidden: try c.int("intermediate_size"), bias: bias), moe: moe,
+      isMoELayer: (0..<layers).map { ($0 + 1) % interval == 0 && $0 >= start && $0 <= end },
+      tiedEmbeddings: try c.bool("tie_word_embeddings", fallback: true), outputHeadBias: bias)
+  }
+
+  /// Phi-3.5-MoE: Mixtral's layout with LayerNorms (gain and bias), `attention_bias` on
+  /// all four projections, an optional head bias (`lm_head_bias`) and an optional sliding
+  /// window on every layer.
+  static func phiMoE(_ c: ConfigFields, name: String) throws -> Architecture {
+    let layers = try c.int("num_hidden_layers")
+    let width = try c.int("hidden_size")
+    let full = try grouped(
+      c, width: width, bias: try c.bool("attention_bias", fallback: false), outputBias: true)
+    let attention =
+      try c.optionalInt("sliding_window").map { AttentionKind.windowed(full, window: $0) } ?? full
+    let moe = try Self.moe(c, experts: "num_local_experts", expertHidden: "intermediate_size")
+    return Architecture(
+      name: name, vocabularySize: try c.int("vocab_size"), width: width, layers: layers, attention: attention,
+      denseFeedForward: moe.expert, moe: moe, normKind: .layer,
+      tiedEmbeddings: try c.bool("tie_word_embeddings", fallback: false),
+      outputHeadBias: try c.bool("lm_head_bias", fallback: false))
+  }
+
+  /// MHA/GQA from `num_attention_heads`, `num_key_value_heads` and `head_dim` (else
+  /// `hidden_size / heads`), with biases on q/k/v when `bias` (and on o too when
+  /// `outputBias`).
+  static func grouped(_ c: ConfigFields, width: Int, bias: Bool, outputBias: Bool) throws -> AttentionKind {
+    let heads = try c.int("num_attention_heads")
+    let kvHeads = try c.int("num_key_value_heads", fallback: heads)
+    guard heads % kvHeads == 0 else {
+      throw ConfigError.inconsistent(
+        fields: ["num_attention_heads", "num_key_value_heads"],
+        reason: "\(heads) query heads cannot share \(kvHeads) key/value heads evenly")
+    }
+    guard let headDim = try c.optionalInt("head_dim") ?? (width % heads == 0 ? width / heads : nil) else {
+      throw ConfigError.inconsistent(
+        fields: ["hidden_size", "num_attention_heads"],
+        reason: "without head_dim, \(width) must divide evenly into \(heads) heads")
+    }
+    return .grouped(
+      heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: bias, qkNorm: .none,
+      outputBias: bias && outputBias)
+  }
+
+  /// `layer_types`, checked to name every layer; `layers` copies of `fallback` without it.
+  static func layerTypes(_ c: ConfigFields, layers: Int, default fallback: String) throws -> [String] {
+    guard let types = try c.strings("layer_types") else { return Array(repeating: fallback, count: layers) }
+    guard types.count == layers else {
+      throw ConfigError.inconsistent(
+        fields: ["layer_types", "num_hidden_layers"],
+        reason: "\(types.count) layer types for \(layers) layers")
+    }
+    return types
+  }
+
+  /// The error for a `layer_types` entry the importer cannot cost.
+  static func unsupportedLayerType(_ type: String, supported: String) -> ConfigError {
+    .outOfRange(field: "layer_types", value: type, requirement: "one of \(supported)")
+  }
+}

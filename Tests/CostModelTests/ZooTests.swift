@@ -1,0 +1,82 @@
+import CostModel
+import Foundation
+import Testing
+
+/// The model zoo in `Fixtures/zoo` (written by `scripts/make-cost-fixtures.py`): every
+/// config imports with exactly the total and active parameters of `transformers`' own
+/// modules (instantiated on the meta device), and with the published figures within the
+/// rounding the model cards use.
+@Suite struct ZooTests {
+  static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("Fixtures/zoo")
+
+  struct Counts: Decodable {
+    var total: Int
+    var active: Int
+    var moe_layers: Int
+  }
+
+  static func counts() throws -> [String: Counts] {
+    let data = try Data(
+      contentsOf: folder.deletingLastPathComponent().appendingPathComponent("zoo-counts.json"))
+    return try JSONDecoder().decode([String: Counts].self, from: data)
+  }
+
+  static func architecture(_ name: String) throws -> Architecture {
+    try HuggingFaceConfig.architecture(
+      contentsOfFile: folder.appendingPathComponent("\(name)/config.json").path)
+  }
+
+  static let models = [
+    "gpt-oss-120b", "gpt-oss-20b", "Llama-4-Scout-17B-16E", "Llama-4-Maverick-17B-128E", "ERNIE-4.5-21B-A3B",
+    "Phi-3.5-MoE",
+  ]
+
+  @Test(arguments: models) func countsEqualTransformersModules(name: String) throws {
+    let expected = try #require(try Self.counts()[name])
+    let a = try Self.architecture(name)
+    #expect(a.totalParameters == expected.total, "\(name) total")
+    #expect(a.activeParameters == expected.active, "\(name) active")
+    #expect(a.moeLayers == expected.moe_layers, "\(name) MoE layers")
+  }
+
+  /// Published totals and active counts (model cards), with the convention each uses:
+  /// OpenAI counts gpt-oss's active parameters without the input embedding (but with the
+  /// head), Meta's and Microsoft's with everything; ERNIE's card rounds 21.8B down to
+  /// "21B" and 3.35B to "3B" (labels, not measurements).
+  @Test func publishedFiguresAgree() throws {
+    func near(_ value: Int, _ published: Double, within share: Double) -> Bool {
+      abs(Double(value) - published) <= share * published
+    }
+    let big = try Self.architecture("gpt-oss-120b")
+    #expect(near(big.totalParameters, 116.83e9, within: 0.001))
+    #expect(near(big.activeParameters - big.embeddingParameters, 5.13e9, within: 0.002))
+    let small = try Self.architecture("gpt-oss-20b")
+    #expect(near(small.totalParameters, 20.91e9, within: 0.001))
+    #expect(near(small.activeParameters - small.embeddingParameters, 3.61e9, within: 0.002))
+    let scout = try Self.architecture("Llama-4-Scout-17B-16E")
+    #expect(near(scout.activeParameters, 17e9, within: 0.02))
+    #expect(near(scout.totalParameters, 109e9, within: 0.012))  // 109B includes the vision tower
+    let maverick = try Self.architecture("Llama-4-Maverick-17B-128E")
+    #expect(
+      near(maverick.totalParameters, 400e9, within: 0.01)
+        && near(maverick.activeParameters, 17e9, within: 0.02))
+    let phi = try Self.architecture("Phi-3.5-MoE")
+    #expect(
+      near(phi.totalParameters, 41.9e9, within: 0.001) && near(phi.activeParameters, 6.6e9, within: 0.01))
+    let ernie = try Self.architecture("ERNIE-4.5-21B-A3B")
+    #expect(ernie.totalParameters / 1_000_000_000 == 21 && ernie.activeParameters / 1_000_000_000 == 3)
+  }
+
+  /// gpt-oss's sliding layers stop caching at their window: at 8,192 tokens half its
+  /// layers hold 128 positions, so the cache is a little over half the unwindowed one.
+  @Test func windowedLayersCacheAtMostTheirWindow() throws {
+    let a = try Self.architecture("gpt-oss-120b")
+    let perLayer = 2 * 8 * 64  // keys and values of 8 KV heads of 64
+    #expect(a.cacheBytes(context: 8192, dataType: .bf16) == Double(18 * perLayer * (8192 + 128) * 2))
+    #expect(a.kvCacheBytesPerToken(.bf16) == Double(36 * perLayer * 2))
+    // Scores and values of a windowed layer stop growing too.
+    #expect(a.attentionFLOPs(layer: 0, context: 8192) == a.attentionFLOPs(layer: 0, context: 128))
+    #expect(a.attentionFLOPs(layer: 1, context: 8192) > a.attentionFLOPs(layer: 1, context: 128))
+  }
+}

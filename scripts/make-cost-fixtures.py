@@ -1,0 +1,76 @@
+"""Writes the cost-table zoo: one folder per model under Tests/CostModelTests/Fixtures/zoo
+with its config.json, and zoo-counts.json with the exact total and active parameters of
+transformers' own modules, instantiated on the meta device (no memory, no weights).
+
+Each config is the default of its transformers configuration class — which transformers
+documents as a released model's — or that default with the fields of another released
+model set (see SOURCES). Totals count every parameter and every persistent buffer a
+checkpoint stores; active = total − Σ over MoE layers of (experts − k) × one routed
+expert's parameters (read from the modules' shapes).
+
+Run through scripts/make-model-fixtures.sh's venv:  MOEKIT_FIXTURE_SCRIPT=... or
+  /tmp/moekit-fixtures-venv/bin/python scripts/make-cost-fixtures.py
+"""
+import json, os, re, sys
+import torch
+import transformers as t
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "Tests", "CostModelTests", "Fixtures", "zoo")
+
+# name: (config class, overrides, experts per token field, source)
+SOURCES = {
+    "gpt-oss-120b": ("GptOssConfig", {}, "num_experts_per_tok",
+                     "transformers GptOssConfig() defaults (gpt-oss-120b)"),
+    "gpt-oss-20b": ("GptOssConfig", {"num_hidden_layers": 24, "num_local_experts": 32,
+                                      "layer_types": ["sliding_attention", "full_attention"] * 12},
+                    "num_experts_per_tok", "gpt-oss-120b defaults with gpt-oss-20b's 24 layers and 32 experts"),
+    "Llama-4-Scout-17B-16E": ("Llama4TextConfig", {}, "num_experts_per_tok",
+                              "transformers Llama4TextConfig() defaults (Llama 4 Scout text tower)"),
+    "Llama-4-Maverick-17B-128E": ("Llama4TextConfig", {"num_local_experts": 128, "interleave_moe_layer_step": 2,
+                                                       "moe_layers": None},
+                                  "num_experts_per_tok", "Scout defaults with Maverick's 128 experts on every other layer"),
+    "ERNIE-4.5-21B-A3B": ("Ernie4_5_MoeConfig", {}, "moe_k",
+                          "transformers Ernie4_5_MoeConfig() defaults (ERNIE-4.5-21B-A3B)"),
+    "Phi-3.5-MoE": ("PhimoeConfig", {}, "num_experts_per_tok",
+                    "transformers PhimoeConfig() defaults (Phi-3.5-MoE-instruct)"),
+}
+
+def experts_of(config, name):
+    for key in ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"):
+        if getattr(config, key, None):
+            return getattr(config, key)
+    raise SystemExit(f"{name}: no expert count")
+
+def count(config, k_field, name):
+    with torch.device("meta"):
+        model = t.AutoModelForCausalLM.from_config(config)
+    state = set(model.state_dict().keys())
+    total = sum(p.numel() for p in model.parameters())
+    total += sum(b.numel() for n, b in model.named_buffers() if n in state)
+    experts = experts_of(config, name)
+    k = getattr(config, k_field)
+    per_layer = {}
+    for n, p in model.named_parameters():
+        if re.search(r"\.experts\.", n) and not re.search(r"shared_experts?\.", n):
+            layer = int(re.search(r"layers\.(\d+)\.", n).group(1))
+            per_layer[layer] = per_layer.get(layer, 0) + p.numel()
+    inactive = sum((experts - k) * (v // experts) for v in per_layer.values())
+    return {"total": total, "active": total - inactive, "moe_layers": len(per_layer)}
+
+def main(names):
+    counts_path = os.path.join(ROOT, "..", "zoo-counts.json")
+    counts = json.load(open(counts_path)) if os.path.exists(counts_path) else {}
+    for name in names or SOURCES:
+        cls, overrides, k_field, source = SOURCES[name]
+        config = getattr(t, cls)(**overrides)
+        folder = os.path.join(ROOT, name)
+        os.makedirs(folder, exist_ok=True)
+        config.to_json_file(os.path.join(folder, "config.json"), use_diff=False)
+        counts[name] = dict(count(config, k_field, name), source=source, transformers=t.__version__)
+        print(name, counts[name])
+    with open(counts_path, "w") as f:
+        json.dump(counts, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
