@@ -14,7 +14,9 @@ struct CostTables: ParsableCommand {
     discussion: """
       Without --config: Table 1 under the article's convention, Table 1 under exact accounting
       with its claims checked, a measured column on this machine, and Table 2 recomputed.
-      With --config: the same figures for one Hugging Face model.
+      With --config: the same figures for one Hugging Face model. With --zoo: one table over \
+      every config.json in a folder (each subfolder's, and the .json files at its top), sorted by \
+      --sort.
       """)
 
   enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -38,6 +40,13 @@ struct CostTables: ParsableCommand {
 
   @Option(help: "Path to a Hugging Face config.json to cost instead of the article's tables.")
   var config: String?
+
+  @Option(help: "A folder of Hugging Face configs to compare in one table.")
+  var zoo: String?
+
+  @Option(
+    help: "Order of the --zoo table: \(ZooTable.Order.allCases.map(\.rawValue).joined(separator: ", ")).")
+  var sort = "total"
 
   @Flag(help: "Skip the measured column (no timing runs).")
   var noMeasure = false
@@ -63,6 +72,12 @@ struct CostTables: ParsableCommand {
     guard batch >= 1 && batch <= 1 << 20 else {
       throw ValidationError("--batch must be in 1...\(1 << 20), got \(batch)")
     }
+    guard ZooTable.Order(rawValue: sort) != nil else {
+      throw ValidationError(
+        "--sort must be one of \(ZooTable.Order.allCases.map(\.rawValue).joined(separator: ", ")), got \(sort)"
+      )
+    }
+    guard config == nil || zoo == nil else { throw ValidationError("give --config or --zoo, not both") }
     guard scale >= 1 else { throw ValidationError("--scale must be at least 1, got \(scale)") }
     guard measureTokens >= 1 else {
       throw ValidationError("--measure-tokens must be at least 1, got \(measureTokens)")
@@ -83,6 +98,22 @@ struct CostTables: ParsableCommand {
         throw ValidationError("--config \(config): \(error)")
       }
       print(ModelReport(architecture: architecture, settings: settings).render(format))
+      return
+    }
+    if let zoo {
+      let (rows, failures) = try ZooTable(
+        folder: zoo, settings: settings, order: ZooTable.Order(rawValue: sort)!
+      )
+      .rows()
+      guard !rows.isEmpty || !failures.isEmpty else {
+        throw ValidationError("--zoo \(zoo) holds no config.json")
+      }
+      print(ZooTable.render(rows, settings: settings, format: format))
+      guard failures.isEmpty else {
+        throw ValidationError(
+          "--zoo: \(failures.count) config(s) could not be costed: "
+            + failures.map { "\($0.0): \($0.1)" }.joined(separator: "; "))
+      }
       return
     }
     var sections = ArticleSections(settings: settings).sections()

@@ -31,6 +31,7 @@ struct ModelReport {
       ("training_flops_per_token", "\(a.trainingFLOPs(tokens: 1, context: s.context))", true),
       ("weight_bytes", "\(a.weightBytes(s.dataType))", true),
       ("kv_cache_bytes_per_token", "\(a.kvCacheBytesPerToken(s.dataType))", true),
+      ("cache_bytes_at_context", "\(a.cacheBytes(context: s.context, dataType: s.dataType))", true),
       (
         "inference_memory_bytes",
         "\(a.inferenceMemoryBytes(batch: s.batch, context: s.context, dataType: s.dataType))", true

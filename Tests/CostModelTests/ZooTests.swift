@@ -29,8 +29,16 @@ import Testing
 
   static let models = [
     "gpt-oss-120b", "gpt-oss-20b", "Llama-4-Scout-17B-16E", "Llama-4-Maverick-17B-128E", "ERNIE-4.5-21B-A3B",
-    "Phi-3.5-MoE",
+    "Phi-3.5-MoE", "Mixtral-8x7B", "DeepSeek-V3", "Qwen3-30B-A3B", "Qwen1.5-MoE-A2.7B", "OLMoE-1B-7B",
+    "GLM-4.5-Air", "GLM-4.5",
   ]
+
+  /// Every model folder of the zoo has its counts, and every count its folder.
+  @Test func everyZooConfigIsPinned() throws {
+    let folders = try FileManager.default.contentsOfDirectory(atPath: Self.folder.path).sorted()
+    #expect(folders == Self.models.sorted())
+    #expect(try Self.counts().keys.sorted() == Self.models.sorted())
+  }
 
   @Test(arguments: models) func countsEqualTransformersModules(name: String) throws {
     let expected = try #require(try Self.counts()[name])
@@ -42,8 +50,9 @@ import Testing
 
   /// Published totals and active counts (model cards), with the convention each uses:
   /// OpenAI counts gpt-oss's active parameters without the input embedding (but with the
-  /// head), Meta's and Microsoft's with everything; ERNIE's card rounds 21.8B down to
-  /// "21B" and 3.35B to "3B" (labels, not measurements).
+  /// head), Zhipu GLM-4.5's without embedding and head, Meta, Microsoft, Mistral, Qwen and
+  /// AI2 with everything; ERNIE's card rounds 21.8B down to "21B" and 3.35B to "3B"
+  /// (labels, not measurements); GLM-4.5's 355B includes its MTP layer.
   @Test func publishedFiguresAgree() throws {
     func near(_ value: Int, _ published: Double, within share: Double) -> Bool {
       abs(Double(value) - published) <= share * published
@@ -64,6 +73,28 @@ import Testing
     let phi = try Self.architecture("Phi-3.5-MoE")
     #expect(
       near(phi.totalParameters, 41.9e9, within: 0.001) && near(phi.activeParameters, 6.6e9, within: 0.01))
+    let glm = try Self.architecture("GLM-4.5")
+    #expect(
+      near(glm.totalParameters, 355e9, within: 0.01)
+        && near(glm.activeParametersExcludingEmbeddings, 32e9, within: 0.01))
+    let air = try Self.architecture("GLM-4.5-Air")
+    #expect(
+      near(air.totalParameters, 106e9, within: 0.01)
+        && near(air.activeParametersExcludingEmbeddings, 12e9, within: 0.02))
+    let qwen3 = try Self.architecture("Qwen3-30B-A3B")
+    #expect(
+      near(qwen3.totalParameters, 30.5e9, within: 0.002) && near(qwen3.activeParameters, 3.3e9, within: 0.02))
+    let qwen15 = try Self.architecture("Qwen1.5-MoE-A2.7B")
+    #expect(
+      near(qwen15.totalParameters, 14.3e9, within: 0.002)
+        && near(qwen15.activeParameters, 2.7e9, within: 0.01))
+    let olmoe = try Self.architecture("OLMoE-1B-7B")
+    #expect(
+      near(olmoe.totalParameters, 6.9e9, within: 0.003) && near(olmoe.activeParameters, 1.3e9, within: 0.02))
+    let mixtral = try Self.architecture("Mixtral-8x7B")
+    #expect(
+      near(mixtral.totalParameters, 46.7e9, within: 0.001)
+        && near(mixtral.activeParameters, 12.9e9, within: 0.002))
     let ernie = try Self.architecture("ERNIE-4.5-21B-A3B")
     #expect(ernie.totalParameters / 1_000_000_000 == 21 && ernie.activeParameters / 1_000_000_000 == 3)
   }

@@ -93,6 +93,36 @@ import Testing
 }
 
 @Suite struct CostTablesTests {
+  static let zoo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("CostModelTests/Fixtures/zoo").path
+
+  /// The zoo as JSON records, largest total first; by active share on request; a broken
+  /// config beside good ones is named and fails the run after the table of the others.
+  @Test func zooComparesEveryConfigOfAFolder() throws {
+    let result = try ExampleRunner.run("cost-tables", ["--zoo", Self.zoo, "--format", "json"])
+    #expect(result.status == 0, "\(result.errors)")
+    let rows = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]] ?? []
+    #expect(rows.count == 13)
+    let totals = rows.compactMap { $0["total_parameters"] as? Double }
+    #expect(totals == totals.sorted(by: >) && rows.first?["model"] as? String == "DeepSeek-V3")
+    let byShare = try ExampleRunner.run("cost-tables", ["--zoo", Self.zoo, "--sort", "share"])
+    #expect(byShare.output.contains("| Mixtral-8x7B ") && byShare.output.contains("13 models"))
+    let bad = try ExampleRunner.run("cost-tables", ["--zoo", Self.zoo, "--sort", "size"])
+    #expect(bad.refused(naming: "--sort"))
+
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-zoo-\(UInt64.random(in: 0..<1 << 40))")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(
+      atPath: Self.zoo + "/Mixtral-8x7B/config.json",
+      toPath: folder.appendingPathComponent("mixtral.json").path)
+    try Data("{\"model_type\": \"nonesuch\"}".utf8).write(to: folder.appendingPathComponent("odd.json"))
+    let mixed = try ExampleRunner.run("cost-tables", ["--zoo", folder.path])
+    #expect(mixed.output.contains("| mixtral ") && mixed.output.contains("1 models"))
+    #expect(mixed.refused(naming: "odd.json"), "\(mixed.errors)")
+  }
+
   @Test func printsEverySectionWithoutMeasuring() throws {
     let result = try ExampleRunner.run("cost-tables", ["--no-measure"])
     #expect(result.status == 0, "\(result.errors)")
