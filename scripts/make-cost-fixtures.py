@@ -47,6 +47,28 @@ SOURCES = {
                     "OlmoeConfig() defaults with OLMoE-1B-7B's expert width 1024"),
     "GLM-4.5-Air": ("Glm4MoeConfig", {"head_dim": 128}, "num_experts_per_tok",
                     "Glm4MoeConfig() defaults (GLM-4.5-Air) with its explicit head_dim 128"),
+    "DBRX": ("DbrxConfig", {"d_model": 6144, "n_heads": 48, "n_layers": 40, "max_seq_len": 32768,
+                            "vocab_size": 100352,
+                            "attn_config": {"clip_qkv": 8, "kv_n_heads": 8, "rope_theta": 500000},
+                            "ffn_config": {"ffn_hidden_size": 10752, "moe_num_experts": 16, "moe_top_k": 4}},
+             "ffn_config.moe_top_k", "DbrxConfig with DBRX's published sizes (databricks/dbrx-base)"),
+    "dots.llm1": ("Dots1Config", {"hidden_size": 4096, "num_hidden_layers": 62, "intermediate_size": 10944,
+                                  "moe_intermediate_size": 1408, "num_attention_heads": 32,
+                                  "num_key_value_heads": 32, "head_dim": 128, "n_routed_experts": 128,
+                                  "n_shared_experts": 2, "num_experts_per_tok": 6, "first_k_dense_replace": 1,
+                                  "vocab_size": 152064, "layer_types": None},
+                  "num_experts_per_tok", "Dots1Config with dots.llm1's published sizes"),
+    "Hunyuan-A13B": ("HunYuanMoEV1Config", {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32,
+                                            "num_key_value_heads": 8, "head_dim": 128, "intermediate_size": 3072,
+                                            "num_experts": 64, "moe_topk": 8, "vocab_size": 128167,
+                                            "tie_word_embeddings": True},
+                     "moe_topk", "HunYuanMoEV1Config with Hunyuan-A13B's published sizes"),
+    "granite-3.0-3b-a800m": ("GraniteMoeConfig", {"hidden_size": 1536, "num_hidden_layers": 32,
+                                                  "num_attention_heads": 24, "num_key_value_heads": 8,
+                                                  "intermediate_size": 512, "num_local_experts": 40,
+                                                  "num_experts_per_tok": 8, "vocab_size": 49155,
+                                                  "tie_word_embeddings": True},
+                             "num_experts_per_tok", "GraniteMoeConfig with granite-3.0-3b-a800m's published sizes"),
     "GLM-4.5": ("Glm4MoeConfig", {"head_dim": 128, "hidden_size": 5120, "num_hidden_layers": 92,
                                   "num_key_value_heads": 8, "intermediate_size": 12288,
                                   "moe_intermediate_size": 1536, "n_routed_experts": 160,
@@ -58,6 +80,9 @@ def experts_of(config, name):
     for key in ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"):
         if getattr(config, key, None):
             return getattr(config, key)
+    ffn = getattr(config, "ffn_config", None)
+    if ffn is not None:
+        return ffn.moe_num_experts if not isinstance(ffn, dict) else ffn["moe_num_experts"]
     raise SystemExit(f"{name}: no expert count")
 
 def count(config, k_field, name):
@@ -67,11 +92,13 @@ def count(config, k_field, name):
     total = sum(p.numel() for p in model.parameters())
     total += sum(b.numel() for n, b in model.named_buffers() if n in state)
     experts = experts_of(config, name)
-    k = getattr(config, k_field)
+    k = config
+    for part in k_field.split("."):
+        k = k[part] if isinstance(k, dict) else getattr(k, part)
     per_layer = {}
     for n, p in model.named_parameters():
         if re.search(r"\.experts\.", n) and not re.search(r"shared_experts?\.", n):
-            layer = int(re.search(r"layers\.(\d+)\.", n).group(1))
+            layer = int(re.search(r"(?:layers|blocks)\.(\d+)\.", n).group(1))
             per_layer[layer] = per_layer.get(layer, 0) + p.numel()
     inactive = sum((experts - k) * (v // experts) for v in per_layer.values())
     return {"total": total, "active": total - inactive, "moe_layers": len(per_layer)}

@@ -38,7 +38,7 @@ public struct ConfigFields: Sendable {
   /// The largest value accepted for each bounded field (others: 2²⁴).
   public static let limits: [String: Int] = {
     var limits: [String: Int] = [
-      "hidden_size": 1 << 16, "vocab_size": 1 << 24, "num_nextn_predict_layers": 64,
+      "hidden_size": 1 << 16, "d_model": 1 << 16, "vocab_size": 1 << 24, "num_nextn_predict_layers": 64,
     ]
     for key in [
       "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim", "qk_nope_head_dim",
@@ -46,7 +46,8 @@ public struct ConfigFields: Sendable {
       "n_shared_experts",
       "num_experts_per_tok", "n_group", "topk_group", "decoder_sparse_step", "moe_layer_freq",
       "first_k_dense_replace", "moe_num_experts", "moe_k", "moe_num_shared_experts", "moe_layer_start_index",
-      "moe_layer_end_index", "moe_layer_interval", "interleave_moe_layer_step",
+      "moe_layer_end_index", "moe_layer_interval", "interleave_moe_layer_step", "n_heads", "n_layers",
+      "kv_n_heads", "moe_top_k", "moe_topk",
     ] { limits[key] = 1 << 12 }
     for key in [
       "intermediate_size", "moe_intermediate_size", "shared_expert_intermediate_size",

@@ -124,6 +124,81 @@ extension HuggingFaceConfig {
       outputHeadBias: try c.bool("lm_head_bias", fallback: false))
   }
 
+  /// Granite MoE: Mixtral's layout, `attention_bias` on all four projections; its scaling
+  /// multipliers (`embedding_multiplier`, …) hold no weights.
+  static func graniteMoE(_ c: ConfigFields, name: String) throws -> Architecture {
+    let width = try c.int("hidden_size")
+    let attention = try grouped(
+      c, width: width, bias: try c.bool("attention_bias", fallback: false), outputBias: true)
+    let moe = try Self.moe(c, experts: "num_local_experts", expertHidden: "intermediate_size")
+    return Architecture(
+      name: name, vocabularySize: try c.int("vocab_size"), width: width,
+      layers: try c.int("num_hidden_layers"),
+      attention: attention, denseFeedForward: moe.expert, moe: moe,
+      tiedEmbeddings: try c.bool("tie_word_embeddings", fallback: false))
+  }
+
+  /// DBRX: `d_model`, `n_heads`, `n_layers`, with `attn_config.kv_n_heads` (one fused,
+  /// bias-free `Wqkv`) and `ffn_config`'s `moe_num_experts`, `moe_top_k` and
+  /// `ffn_hidden_size`; its LayerNorms have no bias (`d` weights each, as RMSNorm).
+  static func dbrx(_ c: ConfigFields, name: String) throws -> Architecture {
+    let width = try c.int("d_model")
+    let heads = try c.int("n_heads")
+    guard width % heads == 0 else {
+      throw ConfigError.inconsistent(
+        fields: ["d_model", "n_heads"], reason: "\(width) must divide into \(heads) heads")
+    }
+    let attentionConfig = try c.nested("attn_config") ?? ConfigFields(fields: [:])
+    let kvHeads = try attentionConfig.int("kv_n_heads", fallback: 1)
+    guard heads % kvHeads == 0 else {
+      throw ConfigError.inconsistent(
+        fields: ["n_heads", "attn_config.kv_n_heads"],
+        reason: "\(heads) heads cannot share \(kvHeads) KV heads")
+    }
+    guard let ffn = try c.nested("ffn_config") else { throw ConfigError.missingField("ffn_config") }
+    let experts = try ffn.int("moe_num_experts", fallback: 4)
+    let k = try ffn.int("moe_top_k", fallback: 1)
+    guard k <= experts else {
+      throw ConfigError.inconsistent(
+        fields: ["ffn_config.moe_top_k", "ffn_config.moe_num_experts"],
+        reason: "\(k) experts per token of \(experts)")
+    }
+    let moe = MoEShape(
+      routedExperts: experts, topK: k,
+      expert: FeedForwardShape(hidden: try ffn.int("ffn_hidden_size", fallback: 3584)))
+    return Architecture(
+      name: name, vocabularySize: try c.int("vocab_size"), width: width, layers: try c.int("n_layers"),
+      attention: .gqa(heads: heads, kvHeads: kvHeads, headDim: width / heads), denseFeedForward: moe.expert,
+      moe: moe,
+      tiedEmbeddings: try c.bool("tie_word_embeddings", fallback: false))
+  }
+
+  /// Hunyuan-MoE (`hunyuan_v1_moe`): per-head q/k RMSNorms, every layer MoE with
+  /// `num_experts` experts (`moe_topk` per token) and one shared network, all of
+  /// `intermediate_size`. Per-layer lists of expert counts are refused by name.
+  static func hunyuan(_ c: ConfigFields, name: String) throws -> Architecture {
+    let width = try c.int("hidden_size")
+    guard
+      case .grouped(let h, let kv, let hd, let bias, _, _) = try grouped(
+        c, width: width, bias: try c.bool("attention_bias", fallback: false), outputBias: true)
+    else { preconditionFailure("grouped returns grouped attention") }
+    let attention = AttentionKind.grouped(
+      heads: h, kvHeads: kv, headDim: hd, qkvBias: bias, qkNorm: .perHead, outputBias: bias)
+    let experts = try c.int("num_experts")
+    let k = try c.int("moe_topk")
+    guard k <= experts else {
+      throw ConfigError.inconsistent(
+        fields: ["moe_topk", "num_experts"], reason: "\(k) experts per token of \(experts)")
+    }
+    let expert = FeedForwardShape(hidden: try c.int("intermediate_size"))
+    let moe = MoEShape(routedExperts: experts, topK: k, expert: expert, sharedExperts: 1)
+    return Architecture(
+      name: name, vocabularySize: try c.int("vocab_size"), width: width,
+      layers: try c.int("num_hidden_layers"),
+      attention: attention, denseFeedForward: expert, moe: moe,
+      tiedEmbeddings: try c.bool("tie_word_embeddings", fallback: false))
+  }
+
   /// MHA/GQA from `num_attention_heads`, `num_key_value_heads` and `head_dim` (else
   /// `hidden_size / heads`), with biases on q/k/v when `bias` (and on o too when
   /// `outputBias`).

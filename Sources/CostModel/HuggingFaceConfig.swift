@@ -18,7 +18,8 @@ public enum HuggingFaceConfig {
   /// The `model_type` values the importer understands.
   public static let supportedModelTypes = [
     "llama", "mistral", "mixtral", "qwen2_moe", "qwen3_moe", "deepseek", "deepseek_v2", "deepseek_v3",
-    "olmoe", "glm4_moe", "llama4", "llama4_text", "gpt_oss", "ernie4_5_moe", "phimoe",
+    "olmoe", "glm4_moe", "llama4", "llama4_text", "gpt_oss", "ernie4_5_moe", "phimoe", "granitemoe", "dbrx",
+    "hunyuan_v1_moe", "dots1",
   ]
 
   /// Reads and imports the `config.json` at `path`.
@@ -57,6 +58,9 @@ public enum HuggingFaceConfig {
     case "gpt_oss": return try gptOSS(c, name: name)
     case "ernie4_5_moe": return try ernie45(c, name: name)
     case "phimoe": return try phiMoE(c, name: name)
+    case "granitemoe": return try graniteMoE(c, name: name)
+    case "dbrx": return try dbrx(c, name: name)
+    case "hunyuan_v1_moe": return try hunyuan(c, name: name)
     default: break
     }
     let vocabulary = try c.int("vocab_size")
@@ -90,14 +94,14 @@ public enum HuggingFaceConfig {
       let mlpOnly = Set(try c.indices("mlp_only_layers", below: layers))
       let flags = (0..<layers).map { ($0 + 1) % step == 0 && !mlpOnly.contains($0) }
       architecture = (moe, flags, 0)
-    default:  // the DeepSeek family, and GLM-4.5 which shares its MoE layout
+    default:  // the DeepSeek family, and GLM-4.5 and dots.llm1, which share its MoE layout
       guard c.has("n_routed_experts") else {
         architecture = (nil, nil, 0)
         break
       }
       var moe = try Self.moe(c, experts: "n_routed_experts", expertHidden: "moe_intermediate_size")
       moe.sharedExperts = try c.int("n_shared_experts", minimum: 0, fallback: 0)
-      moe.routerBias = type == "deepseek_v3" || type == "glm4_moe"
+      moe.routerBias = ["deepseek_v3", "glm4_moe", "dots1"].contains(type)
       let firstDense = try c.int("first_k_dense_replace", minimum: 0, fallback: 0)
       guard firstDense <= layers else {
         throw ConfigError.outOfRange(
@@ -162,10 +166,10 @@ public enum HuggingFaceConfig {
     let bias =
       type == "qwen2_moe"
       ? try c.bool("qkv_bias", fallback: true) : try c.bool("attention_bias", fallback: false)
-    let outputBias = ["llama", "olmoe", "qwen3_moe"].contains(type) && bias
+    let outputBias = ["llama", "olmoe", "qwen3_moe", "dots1"].contains(type) && bias
     let glmNorm = type == "glm4_moe" ? try c.bool("use_qk_norm", fallback: false) : false
     let qkNorm: AttentionKind.QKNorm =
-      type == "qwen3_moe" || glmNorm ? .perHead : type == "olmoe" ? .perProjection : .none
+      type == "qwen3_moe" || type == "dots1" || glmNorm ? .perHead : type == "olmoe" ? .perProjection : .none
     return .grouped(
       heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: bias, qkNorm: qkNorm, outputBias: outputBias)
   }

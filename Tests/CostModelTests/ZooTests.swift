@@ -30,7 +30,7 @@ import Testing
   static let models = [
     "gpt-oss-120b", "gpt-oss-20b", "Llama-4-Scout-17B-16E", "Llama-4-Maverick-17B-128E", "ERNIE-4.5-21B-A3B",
     "Phi-3.5-MoE", "Mixtral-8x7B", "DeepSeek-V3", "Qwen3-30B-A3B", "Qwen1.5-MoE-A2.7B", "OLMoE-1B-7B",
-    "GLM-4.5-Air", "GLM-4.5",
+    "GLM-4.5-Air", "GLM-4.5", "DBRX", "dots.llm1", "Hunyuan-A13B", "granite-3.0-3b-a800m",
   ]
 
   /// Every model folder of the zoo has its counts, and every count its folder.
@@ -51,7 +51,8 @@ import Testing
   /// Published totals and active counts (model cards), with the convention each uses:
   /// OpenAI counts gpt-oss's active parameters without the input embedding (but with the
   /// head), Zhipu GLM-4.5's without embedding and head, Meta, Microsoft, Mistral, Qwen and
-  /// AI2 with everything; ERNIE's card rounds 21.8B down to "21B" and 3.35B to "3B"
+  /// AI2, Databricks, rednote and Tencent with everything (IBM's Granite without the tied
+  /// table); ERNIE's card rounds 21.8B down to "21B" and 3.35B to "3B"
   /// (labels, not measurements); GLM-4.5's 355B includes its MTP layer.
   @Test func publishedFiguresAgree() throws {
     func near(_ value: Int, _ published: Double, within share: Double) -> Bool {
@@ -95,6 +96,20 @@ import Testing
     #expect(
       near(mixtral.totalParameters, 46.7e9, within: 0.001)
         && near(mixtral.activeParameters, 12.9e9, within: 0.002))
+    let dbrx = try Self.architecture("DBRX")
+    #expect(
+      near(dbrx.totalParameters, 132e9, within: 0.005) && near(dbrx.activeParameters, 36e9, within: 0.015))
+    let dots = try Self.architecture("dots.llm1")
+    #expect(
+      near(dots.totalParameters, 142e9, within: 0.006) && near(dots.activeParameters, 14e9, within: 0.002))
+    let hunyuan = try Self.architecture("Hunyuan-A13B")
+    #expect(
+      near(hunyuan.totalParameters, 80e9, within: 0.005) && near(hunyuan.activeParameters, 13e9, within: 0.02)
+    )
+    let granite = try Self.architecture("granite-3.0-3b-a800m")  // 800M active without the (tied) table
+    #expect(
+      near(granite.totalParameters, 3.3e9, within: 0.001)
+        && near(granite.activeParametersExcludingEmbeddings, 0.8e9, within: 0.01))
     let ernie = try Self.architecture("ERNIE-4.5-21B-A3B")
     #expect(ernie.totalParameters / 1_000_000_000 == 21 && ernie.activeParameters / 1_000_000_000 == 3)
   }
