@@ -69,6 +69,17 @@ SOURCES = {
                                                   "num_experts_per_tok": 8, "vocab_size": 49155,
                                                   "tie_word_embeddings": True},
                              "num_experts_per_tok", "GraniteMoeConfig with granite-3.0-3b-a800m's published sizes"),
+    "Qwen3-Next-80B-A3B": ("Qwen3NextConfig", {}, "num_experts_per_tok",
+                           "transformers Qwen3NextConfig() defaults (Qwen3-Next-80B-A3B)"),
+    "Jamba-v0.1": ("JambaConfig", {}, "num_experts_per_tok", "transformers JambaConfig() defaults (Jamba-v0.1)"),
+    "MiniMax-Text-01": ("MiniMaxConfig", {"hidden_size": 6144, "num_hidden_layers": 80, "num_attention_heads": 64,
+                                          "num_key_value_heads": 8, "head_dim": 128, "intermediate_size": 9216,
+                                          "num_local_experts": 32, "num_experts_per_tok": 2, "vocab_size": 200064,
+                                          "layer_types": ["full_attention" if (i + 1) % 8 == 0 else "linear_attention"
+                                                          for i in range(80)]},
+                        "num_experts_per_tok", "MiniMaxConfig with MiniMax-Text-01's published sizes"),
+    "DeepSeek-V3.2": ("DeepseekV32Config", {}, "num_experts_per_tok",
+                      "transformers DeepseekV32Config() defaults (DeepSeek-V3.2; MTP not a module there)"),
     "GLM-4.5": ("Glm4MoeConfig", {"head_dim": 128, "hidden_size": 5120, "num_hidden_layers": 92,
                                   "num_key_value_heads": 8, "intermediate_size": 12288,
                                   "moe_intermediate_size": 1536, "n_routed_experts": 160,
@@ -90,7 +101,9 @@ def count(config, k_field, name):
         model = t.AutoModelForCausalLM.from_config(config)
     state = set(model.state_dict().keys())
     total = sum(p.numel() for p in model.parameters())
-    total += sum(b.numel() for n, b in model.named_buffers() if n in state)
+    # Persistent buffers a checkpoint stores (DeepSeek's correction bias), but not derived
+    # constants (MiniMax's decay tables).
+    total += sum(b.numel() for n, b in model.named_buffers() if n in state and not re.search(r"decay|slope_rate", n))
     experts = experts_of(config, name)
     k = config
     for part in k_field.split("."):

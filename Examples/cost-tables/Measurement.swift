@@ -85,8 +85,8 @@ struct Measurement {
       s.attention = .latent(
         heads: heads, qLoRARank: qRank.map(shrink), kvLoRARank: shrink(kvRank), nopeHeadDim: shrinkHead(nope),
         ropeHeadDim: shrinkHead(rope), vHeadDim: shrinkHead(v))
-    case .windowed, .withSinks:
-      preconditionFailure("the article's architectures attend every position without sinks")
+    case .windowed, .withSinks, .outputGated, .sparse, .recurrent:
+      preconditionFailure("the article's architectures use plain MHA, GQA or MLA")
     }
     return s
   }
@@ -139,8 +139,8 @@ struct Measurement {
         MultiHeadLatentAttention(
           dimensions: a.width, heads: heads, queryRank: qRank, latentRank: kvRank, nopeDimensions: nope,
           ropeDimensions: rope, valueDimensions: v, using: &g))
-    case .windowed, .withSinks:
-      preconditionFailure("the article's architectures attend every position without sinks")
+    case .windowed, .withSinks, .outputGated, .sparse, .recurrent:
+      preconditionFailure("the article's architectures use plain MHA, GQA or MLA")
     }
   }
 }

@@ -91,9 +91,7 @@ extension Architecture {
     let perHead = Double(attention.perHeadParameters(width: width))
     let shared = Double(attention.parameters(width: width)) - perHead
     let projections = 2 * (shared + heads * perHead)
-    let mixing =
-      2 * Double(attention.heads) * heads * Double(attention.multiplyAddsPerHeadPerPosition)
-      * Double(attention.attendedPositions(context: context)) * positions
+    let mixing = 2 * heads * Double(attention.mixingMultiplyAdds(context: context)) * positions
     return projections + mixing
   }
 

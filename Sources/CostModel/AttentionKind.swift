@@ -16,6 +16,13 @@
 /// - `withSinks`: another kind with one learned sink logit per query head added to every
 ///   softmax (gpt-oss; "attention sinks", Xiao et al. 2023, arXiv 2309.17453): `heads`
 ///   more weights per layer, nothing else.
+/// - `outputGated`: another kind whose query projection also emits a sigmoid gate of
+///   `heads·headDim` on the attention output (Qwen3-Next's full-attention layers; Qiu et al.
+///   2025, arXiv 2505.06708): `d·heads·headDim` more weights, per head.
+/// - `sparse`: MLA with DeepSeek-V3.2's lightning indexer (`SparseIndexer`): attention over
+///   at most `indexer.topK` positions, plus the indexer's own scoring of every position.
+/// - `recurrent`: a fixed-state mixer in place of attention (`RecurrentMixer`: Gated
+///   DeltaNet, Mamba, lightning attention): no cache that grows, a state instead.
 public indirect enum AttentionKind: Sendable, Equatable {
   /// MHA or GQA with optional biases on `q`, `k`, `v` (Qwen2) and optional per-head
   /// RMSNorms on `q` and `k` (Qwen3, OLMoE, of width `headDim` or of the whole projection).
@@ -29,6 +36,12 @@ public indirect enum AttentionKind: Sendable, Equatable {
   case windowed(AttentionKind, window: Int)
   /// `inner` with one learned softmax sink per query head.
   case withSinks(AttentionKind)
+  /// `inner` with a sigmoid gate on its output, emitted by the query projection.
+  case outputGated(AttentionKind)
+  /// `inner` attending the positions `indexer` chooses.
+  case sparse(AttentionKind, indexer: SparseIndexer)
+  /// A fixed-state sequence mixer.
+  case recurrent(RecurrentMixer)
 
   /// Normalisation of queries and keys before the scores.
   public enum QKNorm: Sendable, Equatable {
@@ -50,27 +63,53 @@ public indirect enum AttentionKind: Sendable, Equatable {
     .grouped(heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: qkvBias, qkNorm: .none)
   }
 
-  /// Number of query heads.
+  /// Number of query heads (of a recurrent mixer: its value heads, or its heads).
   public var heads: Int {
     switch self {
     case .grouped(let heads, _, _, _, _, _), .latent(let heads, _, _, _, _, _): heads
-    case .windowed(let inner, _), .withSinks(let inner): inner.heads
+    case .windowed(let inner, _), .withSinks(let inner), .outputGated(let inner), .sparse(let inner, _):
+      inner.heads
+    case .recurrent(.gatedDeltaNet(_, _, let heads, _, _)), .recurrent(.lightning(let heads, _)): heads
+    case .recurrent(.mamba): 1
     }
   }
 
-  /// Earlier positions a query at `context` attends: `context`, or at most the window.
+  /// Earlier positions a query at `context` attends: `context`, at most the window, at
+  /// most the indexer's `topK`; none for a recurrent mixer.
   public func attendedPositions(context: Int) -> Int {
     switch self {
     case .windowed(let inner, let window): Swift.min(window, inner.attendedPositions(context: context))
-    case .withSinks(let inner): inner.attendedPositions(context: context)
+    case .sparse(let inner, let indexer): Swift.min(indexer.topK, inner.attendedPositions(context: context))
+    case .withSinks(let inner), .outputGated(let inner): inner.attendedPositions(context: context)
     case .grouped, .latent: context
+    case .recurrent: 0
     }
   }
 
-  /// Scalars the layer's cache holds for a sequence of `context` tokens:
-  /// `cachedValuesPerToken` for every position a later query can still attend.
+  /// Scalars the layer keeps for a sequence of `context` tokens: `cachedValuesPerToken`
+  /// for every position a later query can still attend (all of them under a sparse
+  /// indexer, which may pick any), or a recurrent mixer's fixed state.
   public func cachedScalars(context: Int) -> Int {
-    cachedValuesPerToken * attendedPositions(context: context)
+    switch self {
+    case .windowed(let inner, let window): inner.cachedScalars(context: Swift.min(window, context))
+    case .withSinks(let inner), .outputGated(let inner): inner.cachedScalars(context: context)
+    case .sparse(let inner, let indexer): inner.cachedScalars(context: context) + indexer.headDim * context
+    case .grouped, .latent: cachedValuesPerToken * context
+    case .recurrent(let mixer): mixer.stateScalars
+    }
+  }
+
+  /// Multiply-adds of one token at `context` beyond the projections: every head's scores
+  /// and weighted values over the attended positions (and an indexer's scoring), or a
+  /// recurrent mixer's state update and read-out.
+  public func mixingMultiplyAdds(context: Int) -> Int {
+    switch self {
+    case .sparse(let inner, let indexer):
+      inner.mixingMultiplyAdds(context: attendedPositions(context: context))
+        + indexer.scoringMultiplyAdds(context: context)
+    case .recurrent(let mixer): mixer.mixingMultiplyAdds
+    default: heads * multiplyAddsPerHeadPerPosition * attendedPositions(context: context)
+    }
   }
 
   /// Weights of one layer's attention for a model of width `d`: projections, biases and
@@ -93,16 +132,33 @@ public indirect enum AttentionKind: Sendable, Equatable {
       return query + keyValue + h * v * d
     case .windowed(let inner, _): return inner.parameters(width: d)
     case .withSinks(let inner): return inner.parameters(width: d) + inner.heads
+    case .outputGated(let inner): return inner.parameters(width: d) + d * inner.gateWidth
+    case .sparse(let inner, let indexer): return inner.parameters(width: d) + indexer.parameters(width: d)
+    case .recurrent(let mixer): return mixer.parameters(width: d)
+    }
+  }
+
+  /// The width of the attention output a gate covers: `heads·headDim` (MLA: `heads·v`).
+  var gateWidth: Int {
+    switch self {
+    case .grouped(let h, _, let hd, _, _, _): h * hd
+    case .latent(let h, _, _, _, _, let v): h * v
+    case .windowed(let inner, _), .withSinks(let inner), .outputGated(let inner), .sparse(let inner, _):
+      inner.gateWidth
+    case .recurrent: 0
     }
   }
 
   /// Scalars cached per token per layer: `2·kvHeads·headDim` for MHA/GQA, the latent
-  /// plus the shared rope key, `kvLoRARank + ropeHeadDim`, for MLA.
+  /// plus the shared rope key, `kvLoRARank + ropeHeadDim`, for MLA (plus a sparse
+  /// indexer's key); 0 for a recurrent mixer, whose state does not grow.
   public var cachedValuesPerToken: Int {
     switch self {
     case .grouped(_, let kv, let hd, _, _, _): 2 * kv * hd
     case .latent(_, _, let kvRank, _, let rope, _): kvRank + rope
-    case .windowed(let inner, _), .withSinks(let inner): inner.cachedValuesPerToken
+    case .windowed(let inner, _), .withSinks(let inner), .outputGated(let inner): inner.cachedValuesPerToken
+    case .sparse(let inner, let indexer): inner.cachedValuesPerToken + indexer.headDim
+    case .recurrent: 0
     }
   }
 
@@ -114,18 +170,24 @@ public indirect enum AttentionKind: Sendable, Equatable {
     switch self {
     case .grouped(_, _, let hd, _, _, _): 2 * hd
     case .latent(_, _, let kvRank, _, let rope, _): (kvRank + rope) + kvRank
-    case .windowed(let inner, _), .withSinks(let inner): inner.multiplyAddsPerHeadPerPosition
+    case .windowed(let inner, _), .withSinks(let inner), .outputGated(let inner), .sparse(let inner, _):
+      inner.multiplyAddsPerHeadPerPosition
+    case .recurrent: 0
     }
   }
 
   /// The share of the projection weights that belongs to individual query heads (`q` and
-  /// `o`): what skipping a head saves. Keys and values are kept for the cache.
+  /// `o`, and an output gate): what skipping a head saves. Keys and values are kept for
+  /// the cache; a recurrent mixer has no head to skip.
   public func perHeadParameters(width d: Int) -> Int {
     switch self {
     case .grouped(let h, _, let hd, _, _, _): 2 * d * h * hd
     case .latent(let h, let qRank, _, let nope, let rope, let v):
       (qRank ?? d) * h * (nope + rope) + h * v * d
-    case .windowed(let inner, _), .withSinks(let inner): inner.perHeadParameters(width: d)
+    case .windowed(let inner, _), .withSinks(let inner), .sparse(let inner, _):
+      inner.perHeadParameters(width: d)
+    case .outputGated(let inner): inner.perHeadParameters(width: d) + d * inner.gateWidth
+    case .recurrent: 0
     }
   }
 }

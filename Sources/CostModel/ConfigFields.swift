@@ -47,7 +47,11 @@ public struct ConfigFields: Sendable {
       "num_experts_per_tok", "n_group", "topk_group", "decoder_sparse_step", "moe_layer_freq",
       "first_k_dense_replace", "moe_num_experts", "moe_k", "moe_num_shared_experts", "moe_layer_start_index",
       "moe_layer_end_index", "moe_layer_interval", "interleave_moe_layer_step", "n_heads", "n_layers",
-      "kv_n_heads", "moe_top_k", "moe_topk",
+      "kv_n_heads", "moe_top_k", "moe_topk", "linear_num_key_heads", "linear_num_value_heads",
+      "linear_key_head_dim", "linear_value_head_dim", "linear_conv_kernel_dim", "mamba_d_state",
+      "mamba_d_conv",
+      "mamba_expand", "mamba_dt_rank", "attn_layer_period", "attn_layer_offset", "expert_layer_period",
+      "expert_layer_offset", "index_n_heads", "index_head_dim",
     ] { limits[key] = 1 << 12 }
     for key in [
       "intermediate_size", "moe_intermediate_size", "shared_expert_intermediate_size",

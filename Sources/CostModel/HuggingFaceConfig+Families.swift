@@ -199,6 +199,124 @@ extension HuggingFaceConfig {
       tiedEmbeddings: try c.bool("tie_word_embeddings", fallback: false))
   }
 
+  /// Qwen3-Next: "linear_attention" layers of Gated DeltaNet (`linear_num_key_heads` of
+  /// `linear_key_head_dim`, `linear_num_value_heads` of `linear_value_head_dim`,
+  /// `linear_conv_kernel_dim`) beside "full_attention" layers of gated GQA with per-head
+  /// q/k norms; Qwen2-MoE's MoE layers (a gated shared expert, `decoder_sparse_step`,
+  /// `mlp_only_layers`).
+  static func qwen3Next(_ c: ConfigFields, name: String) throws -> Architecture {
+    let layers = try c.int("num_hidden_layers")
+    let width = try c.int("hidden_size")
+    guard
+      case .grouped(let h, let kv, let hd, let bias, _, _) = try grouped(
+        c, width: width, bias: try c.bool("attention_bias", fallback: false), outputBias: true)
+    else { preconditionFailure("grouped returns grouped attention") }
+    let full = AttentionKind.outputGated(
+      .grouped(heads: h, kvHeads: kv, headDim: hd, qkvBias: bias, qkNorm: .perHead, outputBias: bias))
+    let linear = AttentionKind.recurrent(
+      .gatedDeltaNet(
+        keyHeads: try c.int("linear_num_key_heads"), keyHeadDim: try c.int("linear_key_head_dim"),
+        valueHeads: try c.int("linear_num_value_heads"), valueHeadDim: try c.int("linear_value_head_dim"),
+        convKernel: try c.int("linear_conv_kernel_dim", fallback: 4)))
+    let kinds = try layerTypes(c, layers: layers, default: "qwen3_next").enumerated().map {
+      i, type -> AttentionKind in
+      switch type {
+      case "full_attention": return full
+      case "linear_attention": return linear
+      case "qwen3_next": return (i + 1) % 4 == 0 ? full : linear  // transformers' default
+      default: throw unsupportedLayerType(type, supported: "full_attention, linear_attention")
+      }
+    }
+    var moe = try Self.moe(c, experts: "num_experts", expertHidden: "moe_intermediate_size")
+    if let shared = try c.optionalInt("shared_expert_intermediate_size", minimum: 0), shared > 0 {
+      moe.sharedExperts = 1
+      moe.sharedExpert = FeedForwardShape(hidden: shared)
+      moe.sharedExpertGate = true
+    }
+    let step = try c.int("decoder_sparse_step", fallback: 1)
+    let mlpOnly = Set(try c.indices("mlp_only_layers", below: layers))
+    return Architecture(
+      name: name, vocabularySize: try c.int("vocab_size"), width: width, layers: layers, attention: kinds[0],
+      attentionLayers: kinds, denseFeedForward: FeedForwardShape(hidden: try c.int("intermediate_size")),
+      moe: moe,
+      isMoELayer: (0..<layers).map { ($0 + 1) % step == 0 && !mlpOnly.contains($0) },
+      tiedEmbeddings: try c.bool("tie_word_embeddings", fallback: false))
+  }
+
+  /// Jamba: GQA on layers `i % attn_layer_period == attn_layer_offset`, Mamba on the others
+  /// (`mamba_expand·d` channels, `mamba_d_state`, `mamba_d_conv`, `mamba_dt_rank` — "auto"
+  /// is `⌈d/16⌉` — and the conv/projection biases); MoE on layers
+  /// `i % expert_layer_period == expert_layer_offset`, dense `intermediate_size` elsewhere.
+  static func jamba(_ c: ConfigFields, name: String) throws -> Architecture {
+    let layers = try c.int("num_hidden_layers")
+    let width = try c.int("hidden_size")
+    let attention = try grouped(c, width: width, bias: false, outputBias: false)
+    let dtRank: Int
+    if case .string(let text) = c.fields["mamba_dt_rank"] {
+      guard text == "auto" else {
+        throw ConfigError.wrongType(field: "mamba_dt_rank", expected: "a whole number or \"auto\"")
+      }
+      dtRank = (width + 15) / 16
+    } else {
+      dtRank = try c.int("mamba_dt_rank", fallback: (width + 15) / 16)
+    }
+    let mamba = AttentionKind.recurrent(
+      .mamba(
+        inner: try c.int("mamba_expand", fallback: 2) * width,
+        stateDim: try c.int("mamba_d_state", fallback: 16),
+        convKernel: try c.int("mamba_d_conv", fallback: 4), dtRank: dtRank,
+        convBias: try c.bool("mamba_conv_bias", fallback: true),
+        projectionBias: try c.bool("mamba_proj_bias", fallback: false)))
+    let (attentionPeriod, attentionOffset) = (
+      try c.int("attn_layer_period", fallback: 8), try c.int("attn_layer_offset", minimum: 0, fallback: 4)
+    )
+    let (expertPeriod, expertOffset) = (
+      try c.int("expert_layer_period", fallback: 2), try c.int("expert_layer_offset", minimum: 0, fallback: 1)
+    )
+    let kinds = (0..<layers).map { $0 % attentionPeriod == attentionOffset ? attention : mamba }
+    let moe = try Self.moe(c, experts: "num_experts", expertHidden: "intermediate_size")
+    return Architecture(
+      name: name, vocabularySize: try c.int("vocab_size"), width: width, layers: layers, attention: kinds[0],
+      attentionLayers: kinds, denseFeedForward: moe.expert, moe: moe,
+      isMoELayer: (0..<layers).map { $0 % expertPeriod == expertOffset },
+      tiedEmbeddings: try c.bool("tie_word_embeddings", fallback: false))
+  }
+
+  /// MiniMax: "linear_attention" layers of lightning attention beside "full_attention"
+  /// GQA ones (`layer_types`, or MiniMax-Text-01's `attn_type_list`: 0 lightning,
+  /// 1 softmax), every layer Mixtral's MoE.
+  static func miniMax(_ c: ConfigFields, name: String) throws -> Architecture {
+    let layers = try c.int("num_hidden_layers")
+    let width = try c.int("hidden_size")
+    let full = try grouped(c, width: width, bias: false, outputBias: false)
+    let lightning = AttentionKind.recurrent(
+      .lightning(heads: full.heads, headDim: full.gateWidth / full.heads))
+    var types = try c.strings("layer_types")
+    if types == nil, c.has("attn_type_list") {
+      types = try c.indices("attn_type_list", below: 2).map {
+        $0 == 1 ? "full_attention" : "linear_attention"
+      }
+    }
+    let kinds = try (types ?? Array(repeating: "full_attention", count: layers)).map {
+      type -> AttentionKind in
+      switch type {
+      case "full_attention": return full
+      case "linear_attention": return lightning
+      default: throw unsupportedLayerType(type, supported: "full_attention, linear_attention")
+      }
+    }
+    guard kinds.count == layers else {
+      throw ConfigError.inconsistent(
+        fields: ["layer_types", "num_hidden_layers"],
+        reason: "\(kinds.count) layer types for \(layers) layers")
+    }
+    let moe = try Self.moe(c, experts: "num_local_experts", expertHidden: "intermediate_size")
+    return Architecture(
+      name: name, vocabularySize: try c.int("vocab_size"), width: width, layers: layers, attention: kinds[0],
+      attentionLayers: kinds, denseFeedForward: moe.expert, moe: moe,
+      tiedEmbeddings: try c.bool("tie_word_embeddings", fallback: false))
+  }
+
   /// MHA/GQA from `num_attention_heads`, `num_key_value_heads` and `head_dim` (else
   /// `hidden_size / heads`), with biases on q/k/v when `bias` (and on o too when
   /// `outputBias`).

@@ -6,7 +6,10 @@ import Foundation
 /// Supported `model_type`s: `llama`, `mistral`, `mixtral`, `qwen2_moe`, `qwen3_moe`,
 /// `deepseek` (DeepSeek-MoE 16B), `deepseek_v2`, `deepseek_v3`, `olmoe`, `glm4_moe` (GLM-4.5:
 /// DeepSeek-V3's MoE layout and router, grouped-query attention with q/k/v biases when
-/// `attention_bias`, per-head q/k norms when `use_qk_norm`). Anything else is
+/// `attention_bias`, per-head q/k norms when `use_qk_norm`), `dots1` (the same layout with
+/// per-head q/k norms), and the families of `HuggingFaceConfig+Families`: `llama4`,
+/// `llama4_text`, `gpt_oss`, `ernie4_5_moe`, `phimoe`, `granitemoe`, `dbrx`,
+/// `hunyuan_v1_moe`, `qwen3_next`, `jamba`, `minimax`, `deepseek_v32`. Anything else is
 /// `ConfigError.unsupportedModelType` listing these — never a guess. Missing, mistyped,
 /// out-of-range and mutually inconsistent fields are typed errors naming the field.
 ///
@@ -19,7 +22,7 @@ public enum HuggingFaceConfig {
   public static let supportedModelTypes = [
     "llama", "mistral", "mixtral", "qwen2_moe", "qwen3_moe", "deepseek", "deepseek_v2", "deepseek_v3",
     "olmoe", "glm4_moe", "llama4", "llama4_text", "gpt_oss", "ernie4_5_moe", "phimoe", "granitemoe", "dbrx",
-    "hunyuan_v1_moe", "dots1",
+    "hunyuan_v1_moe", "dots1", "qwen3_next", "jamba", "minimax", "deepseek_v32",
   ]
 
   /// Reads and imports the `config.json` at `path`.
@@ -61,6 +64,9 @@ public enum HuggingFaceConfig {
     case "granitemoe": return try graniteMoE(c, name: name)
     case "dbrx": return try dbrx(c, name: name)
     case "hunyuan_v1_moe": return try hunyuan(c, name: name)
+    case "qwen3_next": return try qwen3Next(c, name: name)
+    case "jamba": return try jamba(c, name: name)
+    case "minimax": return try miniMax(c, name: name)
     default: break
     }
     let vocabulary = try c.int("vocab_size")
@@ -101,7 +107,7 @@ public enum HuggingFaceConfig {
       }
       var moe = try Self.moe(c, experts: "n_routed_experts", expertHidden: "moe_intermediate_size")
       moe.sharedExperts = try c.int("n_shared_experts", minimum: 0, fallback: 0)
-      moe.routerBias = ["deepseek_v3", "glm4_moe", "dots1"].contains(type)
+      moe.routerBias = ["deepseek_v3", "deepseek_v32", "glm4_moe", "dots1"].contains(type)
       let firstDense = try c.int("first_k_dense_replace", minimum: 0, fallback: 0)
       guard firstDense <= layers else {
         throw ConfigError.outOfRange(
@@ -111,7 +117,7 @@ public enum HuggingFaceConfig {
       let frequency = try c.int("moe_layer_freq", fallback: 1)
       let flags = (0..<layers).map { $0 >= firstDense && $0 % frequency == 0 }
       let mtp =
-        type == "deepseek_v3" || type == "glm4_moe"
+        ["deepseek_v3", "deepseek_v32", "glm4_moe"].contains(type)
         ? try c.int("num_nextn_predict_layers", minimum: 0, fallback: 0) : 0
       if type != "deepseek", let groups = try c.optionalInt("n_group") {
         let kept = try c.int("topk_group", fallback: groups)
@@ -138,11 +144,19 @@ public enum HuggingFaceConfig {
   /// The attention fields of `type`.
   static func attention(type: String, config c: ConfigFields, width: Int) throws -> AttentionKind {
     let heads = try c.int("num_attention_heads")
-    if type == "deepseek_v2" || type == "deepseek_v3" {
-      return .latent(
+    if ["deepseek_v2", "deepseek_v3", "deepseek_v32"].contains(type) {
+      let latent = AttentionKind.latent(
         heads: heads, qLoRARank: try c.optionalInt("q_lora_rank"), kvLoRARank: try c.int("kv_lora_rank"),
         nopeHeadDim: try c.int("qk_nope_head_dim"), ropeHeadDim: try c.int("qk_rope_head_dim", minimum: 0),
         vHeadDim: try c.int("v_head_dim"))
+      guard type == "deepseek_v32" else { return latent }
+      // DeepSeek-V3.2's indexer reads the query latent.
+      return .sparse(
+        latent,
+        indexer: SparseIndexer(
+          heads: try c.int("index_n_heads", fallback: 64),
+          headDim: try c.int("index_head_dim", fallback: 128),
+          topK: try c.int("index_topk", fallback: 2048), queryRank: try c.int("q_lora_rank")))
     }
     let kvHeads = try c.int("num_key_value_heads", fallback: heads)
     guard heads % kvHeads == 0 else {

@@ -82,9 +82,9 @@ extension HuggingFaceCheckpoint {
     switch architecture.attention {
     case .grouped: .grouped(try groupedAttention(layer: i, epsilon: epsilon))
     case .latent: .latent(try latentAttention(layer: i))
-    case .windowed, .withSinks:
+    case .windowed, .withSinks, .outputGated, .sparse, .recurrent:
       throw CheckpointError.unsupportedField(
-        field: "layer_types", value: "\(architecture.attention)", supported: "full attention without sinks")
+        field: "layer_types", value: "\(architecture.attention)", supported: "plain MHA, GQA or MLA")
     }
   }
 

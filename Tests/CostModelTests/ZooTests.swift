@@ -31,6 +31,8 @@ import Testing
     "gpt-oss-120b", "gpt-oss-20b", "Llama-4-Scout-17B-16E", "Llama-4-Maverick-17B-128E", "ERNIE-4.5-21B-A3B",
     "Phi-3.5-MoE", "Mixtral-8x7B", "DeepSeek-V3", "Qwen3-30B-A3B", "Qwen1.5-MoE-A2.7B", "OLMoE-1B-7B",
     "GLM-4.5-Air", "GLM-4.5", "DBRX", "dots.llm1", "Hunyuan-A13B", "granite-3.0-3b-a800m",
+    "Qwen3-Next-80B-A3B",
+    "Jamba-v0.1", "MiniMax-Text-01", "DeepSeek-V3.2",
   ]
 
   /// Every model folder of the zoo has its counts, and every count its folder.
@@ -53,7 +55,9 @@ import Testing
   /// head), Zhipu GLM-4.5's without embedding and head, Meta, Microsoft, Mistral, Qwen and
   /// AI2, Databricks, rednote and Tencent with everything (IBM's Granite without the tied
   /// table); ERNIE's card rounds 21.8B down to "21B" and 3.35B to "3B"
-  /// (labels, not measurements); GLM-4.5's 355B includes its MTP layer.
+  /// (labels, not measurements); GLM-4.5's 355B includes its MTP layer; Qwen3-Next's "3B"
+  /// and MiniMax's 45.9B leave out the embedding and the head; DeepSeek's "37B" rounds
+  /// 37.6B (V3) and 38.4B (V3.2, whose indexer adds 0.85B) down.
   @Test func publishedFiguresAgree() throws {
     func near(_ value: Int, _ published: Double, within share: Double) -> Bool {
       abs(Double(value) - published) <= share * published
@@ -110,8 +114,38 @@ import Testing
     #expect(
       near(granite.totalParameters, 3.3e9, within: 0.001)
         && near(granite.activeParametersExcludingEmbeddings, 0.8e9, within: 0.01))
+    let next = try Self.architecture("Qwen3-Next-80B-A3B")
+    #expect(
+      near(next.totalParameters, 80e9, within: 0.005)
+        && near(next.activeParametersExcludingEmbeddings, 3e9, within: 0.1))
+    let jamba = try Self.architecture("Jamba-v0.1")
+    #expect(
+      near(jamba.totalParameters, 52e9, within: 0.01) && near(jamba.activeParameters, 12e9, within: 0.01))
+    let minimax = try Self.architecture("MiniMax-Text-01")
+    #expect(
+      near(minimax.totalParameters, 456e9, within: 0.001)
+        && near(minimax.activeParametersExcludingEmbeddings, 45.9e9, within: 0.002))
+    let v32 = try Self.architecture("DeepSeek-V3.2")
+    #expect(near(v32.totalParameters, 671e9, within: 0.002) && near(v32.activeParameters, 37e9, within: 0.04))
     let ernie = try Self.architecture("ERNIE-4.5-21B-A3B")
     #expect(ernie.totalParameters / 1_000_000_000 == 21 && ernie.activeParameters / 1_000_000_000 == 3)
+  }
+
+  /// Recurrent layers keep a fixed state: Jamba's cache grows only in its 4 attention
+  /// layers, and its Mamba layers cost the same at any context; DeepSeek-V3.2 attends at
+  /// most 2,048 positions, so beyond that only its indexer's scoring grows.
+  @Test func recurrentAndSparseLayersStopGrowing() throws {
+    let jamba = try Self.architecture("Jamba-v0.1")
+    let mambaState = 8192 * 16 + 8192 * 3
+    let attention = 2 * 8 * 128
+    #expect(
+      jamba.cacheBytes(context: 1000, dataType: .bf16) == Double(2 * (28 * mambaState + 4 * attention * 1000))
+    )
+    #expect(jamba.attentionFLOPs(layer: 0, context: 100_000) == jamba.attentionFLOPs(layer: 0, context: 1))
+    let v32 = try Self.architecture("DeepSeek-V3.2")
+    let at4096 = v32.attentionFLOPs(layer: 0, context: 4096)
+    let at8192 = v32.attentionFLOPs(layer: 0, context: 8192)
+    #expect(at8192 - at4096 == 2 * Double(64 * 128 * 4096))  // the indexer's scores alone
   }
 
   /// gpt-oss's sliding layers stop caching at their window: at 8,192 tokens half its
