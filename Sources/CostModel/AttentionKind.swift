@@ -23,7 +23,7 @@
 ///   at most `indexer.topK` positions, plus the indexer's own scoring of every position.
 /// - `recurrent`: a fixed-state mixer in place of attention (`RecurrentMixer`: Gated
 ///   DeltaNet, Mamba, lightning attention): no cache that grows, a state instead.
-public indirect enum AttentionKind: Sendable, Equatable {
+public enum AttentionKind: Sendable, Equatable {
   /// MHA or GQA with optional biases on `q`, `k`, `v` (Qwen2) and optional per-head
   /// RMSNorms on `q` and `k` (Qwen3, OLMoE, of width `headDim` or of the whole projection).
   /// `outputBias`: a bias on `o` too (Llama's and OLMoE's `attention_bias`; Qwen2 and
@@ -33,13 +33,13 @@ public indirect enum AttentionKind: Sendable, Equatable {
   /// MLA; `qLoRARank == nil` means queries are projected directly (DeepSeek-V2-Lite).
   case latent(heads: Int, qLoRARank: Int?, kvLoRARank: Int, nopeHeadDim: Int, ropeHeadDim: Int, vHeadDim: Int)
   /// `inner` attending at most `window` earlier positions.
-  case windowed(AttentionKind, window: Int)
+  indirect case windowed(AttentionKind, window: Int)
   /// `inner` with one learned softmax sink per query head.
-  case withSinks(AttentionKind)
+  indirect case withSinks(AttentionKind)
   /// `inner` with a sigmoid gate on its output, emitted by the query projection.
-  case outputGated(AttentionKind)
+  indirect case outputGated(AttentionKind)
   /// `inner` attending the positions `indexer` chooses.
-  case sparse(AttentionKind, indexer: SparseIndexer)
+  indirect case sparse(AttentionKind, indexer: SparseIndexer)
   /// A fixed-state sequence mixer.
   case recurrent(RecurrentMixer)
 
