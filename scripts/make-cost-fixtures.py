@@ -80,6 +80,12 @@ SOURCES = {
                         "num_experts_per_tok", "MiniMaxConfig with MiniMax-Text-01's published sizes"),
     "DeepSeek-V3.2": ("DeepseekV32Config", {}, "num_experts_per_tok",
                       "transformers DeepseekV32Config() defaults (DeepSeek-V3.2; MTP not a module there)"),
+    "GraniteMoeHybrid-defaults": ("GraniteMoeHybridConfig",
+                                  {"layer_types": ["full_attention" if (i + 1) % 8 == 0 else "linear_attention"
+                                                   for i in range(32)]},
+                                  "num_experts_per_tok",
+                                  "transformers GraniteMoeHybridConfig() defaults with every 8th layer attention "
+                                  "(no released model; pins the Mamba-2 and shared-MLP accounting)"),
     "GLM-4.5": ("Glm4MoeConfig", {"head_dim": 128, "hidden_size": 5120, "num_hidden_layers": 92,
                                   "num_key_value_heads": 8, "intermediate_size": 12288,
                                   "moe_intermediate_size": 1536, "n_routed_experts": 160,

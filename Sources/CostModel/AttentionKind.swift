@@ -69,7 +69,9 @@ public enum AttentionKind: Sendable, Equatable {
     case .grouped(let heads, _, _, _, _, _), .latent(let heads, _, _, _, _, _): heads
     case .windowed(let inner, _), .withSinks(let inner), .outputGated(let inner), .sparse(let inner, _):
       inner.heads
-    case .recurrent(.gatedDeltaNet(_, _, let heads, _, _)), .recurrent(.lightning(let heads, _)): heads
+    case .recurrent(.gatedDeltaNet(_, _, let heads, _, _)), .recurrent(.lightning(let heads, _)),
+      .recurrent(.mamba2(let heads, _, _, _, _, _, _)):
+      heads
     case .recurrent(.mamba): 1
     }
   }

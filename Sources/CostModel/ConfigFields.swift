@@ -51,11 +51,12 @@ public struct ConfigFields: Sendable {
       "linear_key_head_dim", "linear_value_head_dim", "linear_conv_kernel_dim", "mamba_d_state",
       "mamba_d_conv",
       "mamba_expand", "mamba_dt_rank", "attn_layer_period", "attn_layer_offset", "expert_layer_period",
-      "expert_layer_offset", "index_n_heads", "index_head_dim",
+      "expert_layer_offset", "index_n_heads", "index_head_dim", "mamba_n_heads", "mamba_n_groups",
+      "mamba_d_head",
     ] { limits[key] = 1 << 12 }
     for key in [
       "intermediate_size", "moe_intermediate_size", "shared_expert_intermediate_size",
-      "intermediate_size_mlp",
+      "intermediate_size_mlp", "ffn_hidden_size", "shared_intermediate_size",
     ] {
       limits[key] = 1 << 20
     }

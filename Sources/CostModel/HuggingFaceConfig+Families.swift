@@ -317,6 +317,64 @@ extension HuggingFaceConfig {
       tiedEmbeddings: try c.bool("tie_word_embeddings", fallback: false))
   }
 
+  /// Granite-4's hybrid (`granitemoehybrid`): Mamba-2 layers ("mamba" or
+  /// "linear_attention" in `layer_types`, alias `layers_block_type`) beside GQA ones
+  /// ("attention" or "full_attention"); every layer has a shared MLP of
+  /// `shared_intermediate_size` and, with `num_local_experts > 0`, routed experts.
+  static func graniteHybrid(_ c: ConfigFields, name: String) throws -> Architecture {
+    let layers = try c.int("num_hidden_layers")
+    let width = try c.int("hidden_size")
+    let attention = try grouped(
+      c, width: width, bias: try c.bool("attention_bias", fallback: false), outputBias: true)
+    let heads = try c.int("mamba_n_heads", fallback: 128)
+    let expand = try c.int("mamba_expand", fallback: 2)
+    let headDim: Int
+    if case .string("auto") = c.fields["mamba_d_head"] {
+      headDim = expand * width / heads
+    } else {
+      headDim = try c.int("mamba_d_head", fallback: expand * width / heads)
+    }
+    let mamba = AttentionKind.recurrent(
+      .mamba2(
+        heads: heads, headDim: headDim, stateDim: try c.int("mamba_d_state", fallback: 256),
+        groups: try c.int("mamba_n_groups", fallback: 1), convKernel: try c.int("mamba_d_conv", fallback: 4),
+        convBias: try c.bool("mamba_conv_bias", fallback: true),
+        projectionBias: try c.bool("mamba_proj_bias", fallback: false)))
+    let types =
+      try c.strings("layer_types") ?? c.strings("layers_block_type")
+      ?? Array(repeating: "mamba", count: layers)
+    guard types.count == layers else {
+      throw ConfigError.inconsistent(
+        fields: ["layer_types", "num_hidden_layers"],
+        reason: "\(types.count) layer types for \(layers) layers")
+    }
+    let kinds = try types.map { type -> AttentionKind in
+      switch type {
+      case "mamba", "linear_attention": return mamba
+      case "attention", "full_attention": return attention
+      default: throw unsupportedLayerType(type, supported: "mamba, attention")
+      }
+    }
+    let shared = FeedForwardShape(hidden: try c.int("shared_intermediate_size"))
+    let experts = try c.int("num_local_experts", minimum: 0, fallback: 8)
+    let moe: MoEShape? =
+      experts == 0
+      ? nil
+      : MoEShape(
+        routedExperts: experts, topK: try c.int("num_experts_per_tok"),
+        expert: FeedForwardShape(hidden: try c.int("intermediate_size")), sharedExperts: 1,
+        sharedExpert: shared)
+    if let moe, moe.topK > moe.routedExperts {
+      throw ConfigError.inconsistent(
+        fields: ["num_experts_per_tok", "num_local_experts"],
+        reason: "\(moe.topK) experts per token of \(experts)")
+    }
+    return Architecture(
+      name: name, vocabularySize: try c.int("vocab_size"), width: width, layers: layers, attention: kinds[0],
+      attentionLayers: kinds, denseFeedForward: shared, moe: moe,
+      tiedEmbeddings: try c.bool("tie_word_embeddings", fallback: false))
+  }
+
   /// MHA/GQA from `num_attention_heads`, `num_key_value_heads` and `head_dim` (else
   /// `hidden_size / heads`), with biases on q/k/v when `bias` (and on o too when
   /// `outputBias`).

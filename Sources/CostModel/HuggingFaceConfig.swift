@@ -9,7 +9,8 @@ import Foundation
 /// `attention_bias`, per-head q/k norms when `use_qk_norm`), `dots1` (the same layout with
 /// per-head q/k norms), and the families of `HuggingFaceConfig+Families`: `llama4`,
 /// `llama4_text`, `gpt_oss`, `ernie4_5_moe`, `phimoe`, `granitemoe`, `dbrx`,
-/// `hunyuan_v1_moe`, `qwen3_next`, `jamba`, `minimax`, `deepseek_v32`. Anything else is
+/// `hunyuan_v1_moe`, `qwen3_next`, `jamba`, `minimax`, `deepseek_v32`, `granitemoehybrid`.
+/// Anything else is
 /// `ConfigError.unsupportedModelType` listing these — never a guess. Missing, mistyped,
 /// out-of-range and mutually inconsistent fields are typed errors naming the field.
 ///
@@ -22,7 +23,7 @@ public enum HuggingFaceConfig {
   public static let supportedModelTypes = [
     "llama", "mistral", "mixtral", "qwen2_moe", "qwen3_moe", "deepseek", "deepseek_v2", "deepseek_v3",
     "olmoe", "glm4_moe", "llama4", "llama4_text", "gpt_oss", "ernie4_5_moe", "phimoe", "granitemoe", "dbrx",
-    "hunyuan_v1_moe", "dots1", "qwen3_next", "jamba", "minimax", "deepseek_v32",
+    "hunyuan_v1_moe", "dots1", "qwen3_next", "jamba", "minimax", "deepseek_v32", "granitemoehybrid",
   ]
 
   /// Reads and imports the `config.json` at `path`.
@@ -67,6 +68,7 @@ public enum HuggingFaceConfig {
     case "qwen3_next": return try qwen3Next(c, name: name)
     case "jamba": return try jamba(c, name: name)
     case "minimax": return try miniMax(c, name: name)
+    case "granitemoehybrid": return try graniteHybrid(c, name: name)
     default: break
     }
     let vocabulary = try c.int("vocab_size")

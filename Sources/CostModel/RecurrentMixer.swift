@@ -17,6 +17,13 @@
 ///   `inner → d`, and Jamba's RMSNorms of `dtRank`, `stateDim`, `stateDim`. State:
 ///   `inner · stateDim` plus `inner · (convKernel − 1)`. Per token the selective scan
 ///   takes three multiply-adds per state element (decay, input, read-out).
+/// - `mamba2`: Granite-4's Mamba-2 layers (Dao and Gu 2024, arXiv 2405.21060): `heads` of
+///   `headDim` (`inner = heads·headDim`), `groups` groups of B and C of `stateDim`;
+///   `in_proj` `d → 2·inner + 2·groups·stateDim + heads`, a depthwise convolution of
+///   `convKernel` over `inner + 2·groups·stateDim` channels, `dt_bias`, `A_log` and `D` per
+///   head, a gated RMSNorm of `inner`, `out_proj` `inner → d`. State: `heads·headDim·
+///   stateDim` plus the convolution's last `convKernel − 1` inputs; three multiply-adds per
+///   state element per token.
 /// - `lightning`: MiniMax's lightning attention (Qin et al. 2024, arXiv 2401.04658;
 ///   MiniMax-01, arXiv 2501.08313): `qkv_proj` `d → 3·heads·headDim`, `output_gate`
 ///   `d → heads·headDim`, an RMSNorm of `heads·headDim`, `out_proj` `heads·headDim → d`.
@@ -28,6 +35,10 @@ public enum RecurrentMixer: Sendable, Equatable {
   /// Mamba of `inner` channels (`expand·d`), with biases on the convolution and on the
   /// in/out projections as `convBias` and `projectionBias` say.
   case mamba(inner: Int, stateDim: Int, convKernel: Int, dtRank: Int, convBias: Bool, projectionBias: Bool)
+  /// Mamba-2 with `heads` of `headDim` and `groups` of `stateDim`.
+  case mamba2(
+    heads: Int, headDim: Int, stateDim: Int, groups: Int, convKernel: Int, convBias: Bool,
+    projectionBias: Bool)
   /// Lightning attention with `heads` of `headDim`.
   case lightning(heads: Int, headDim: Int)
 
@@ -42,6 +53,12 @@ public enum RecurrentMixer: Sendable, Equatable {
       let convolution = inner * kernel + (convBias ? inner : 0)
       return projections + convolution + (projectionBias ? 2 * inner + d : 0) + inner * state + inner
         + rank + 2 * state
+    case .mamba2(let h, let hd, let state, let groups, let kernel, let convBias, let projectionBias):
+      let inner = h * hd
+      let channels = inner + 2 * groups * state
+      let input = 2 * inner + 2 * groups * state + h
+      return d * input + channels * kernel + (convBias ? channels : 0) + 3 * h + inner + inner * d
+        + (projectionBias ? input + d : 0)
     case .lightning(let h, let hd):
       return d * 3 * h * hd + d * h * hd + h * hd + h * hd * d
     }
@@ -53,6 +70,8 @@ public enum RecurrentMixer: Sendable, Equatable {
     case .gatedDeltaNet(let kh, let kd, let vh, let vd, let kernel):
       vh * kd * vd + (2 * kh * kd + vh * vd) * (kernel - 1)
     case .mamba(let inner, let state, let kernel, _, _, _): inner * state + inner * (kernel - 1)
+    case .mamba2(let h, let hd, let state, let groups, let kernel, _, _):
+      h * hd * state + (h * hd + 2 * groups * state) * (kernel - 1)
     case .lightning(let h, let hd): h * hd * hd
     }
   }
@@ -64,6 +83,8 @@ public enum RecurrentMixer: Sendable, Equatable {
     case .gatedDeltaNet(let kh, let kd, let vh, let vd, let kernel):
       3 * vh * kd * vd + (2 * kh * kd + vh * vd) * kernel
     case .mamba(let inner, let state, let kernel, _, _, _): 3 * inner * state + inner * kernel
+    case .mamba2(let h, let hd, let state, let groups, let kernel, _, _):
+      3 * h * hd * state + (h * hd + 2 * groups * state) * kernel
     case .lightning(let h, let hd): 2 * h * hd * hd
     }
   }

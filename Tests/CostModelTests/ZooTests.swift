@@ -32,7 +32,7 @@ import Testing
     "Phi-3.5-MoE", "Mixtral-8x7B", "DeepSeek-V3", "Qwen3-30B-A3B", "Qwen1.5-MoE-A2.7B", "OLMoE-1B-7B",
     "GLM-4.5-Air", "GLM-4.5", "DBRX", "dots.llm1", "Hunyuan-A13B", "granite-3.0-3b-a800m",
     "Qwen3-Next-80B-A3B",
-    "Jamba-v0.1", "MiniMax-Text-01", "DeepSeek-V3.2",
+    "Jamba-v0.1", "MiniMax-Text-01", "DeepSeek-V3.2", "GraniteMoeHybrid-defaults",
   ]
 
   /// Every model folder of the zoo has its counts, and every count its folder.
