@@ -98,6 +98,9 @@ struct CostTables: ParsableCommand {
         throw ValidationError("--config \(config): \(error)")
       }
       print(ModelReport(architecture: architecture, settings: settings).render(format))
+      for note in architecture.unmodelledFields {
+        FileHandle.standardError.write(Data("note: \(note)\n".utf8))
+      }
       return
     }
     if let zoo {
@@ -109,6 +112,11 @@ struct CostTables: ParsableCommand {
         throw ValidationError("--zoo \(zoo) holds no config.json")
       }
       print(ZooTable.render(rows, settings: settings, format: format))
+      for row in rows {
+        for note in row.architecture.unmodelledFields {
+          FileHandle.standardError.write(Data("note: \(row.architecture.name): \(note)\n".utf8))
+        }
+      }
       guard failures.isEmpty else {
         throw ValidationError(
           "--zoo: \(failures.count) config(s) could not be costed: "

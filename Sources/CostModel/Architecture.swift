@@ -46,6 +46,10 @@ public struct Architecture: Sendable, Equatable {
   public var attentionSparsity: AttentionSparsity
   /// Multi-token-prediction modules (DeepSeek-V3's `num_nextn_predict_layers`).
   public var multiTokenPredictionModules: Int
+  /// What the source of this architecture held that the figures do not follow, each with
+  /// what they assume instead (set by `HuggingFaceConfig`: a checkpoint's quantization, a
+  /// sliding window it does not model, a vision tower).
+  public var unmodelledFields: [String] = []
 
   /// The kind of normalisation layers.
   public enum NormKind: Sendable, Equatable {

@@ -45,7 +45,31 @@ public enum HuggingFaceConfig {
     guard supportedModelTypes.contains(type) else {
       throw ConfigError.unsupportedModelType(type, supported: supportedModelTypes)
     }
-    return try build(type: type, config: config, name: name ?? type)
+    var architecture = try build(type: type, config: config, name: name ?? type)
+    architecture.unmodelledFields = try unmodelledFields(type: type, config: config)
+    return architecture
+  }
+
+  /// The fields of a config that change what a deployment costs but that the accounting
+  /// does not follow, each with what the figures assume instead.
+  static func unmodelledFields(type: String, config c: ConfigFields) throws -> [String] {
+    var notes: [String] = []
+    if let quantization = try c.nested("quantization_config") {
+      let method = (try? quantization.string("quant_method")) ?? nil
+      notes.append(
+        "quantization_config (\(method ?? "unnamed")): weight bytes follow the chosen data type, not the "
+          + "checkpoint's quantization")
+    }
+    let slidingTypes = ["mistral", "mixtral", "qwen2_moe", "qwen3_moe"]
+    if slidingTypes.contains(type), (try c.optionalInt("sliding_window", minimum: 0) ?? 0) > 0,
+      try c.bool("use_sliding_window", fallback: type == "mistral" || type == "mixtral")
+    {
+      notes.append("sliding_window: every layer is costed attending the whole context")
+    }
+    if type == "llama4", c.has("vision_config") {
+      notes.append("vision_config: the vision tower is not costed")
+    }
+    return notes
   }
 
   static func reason(_ error: any Error) -> String {

@@ -131,6 +131,22 @@ import Testing
     #expect(ernie.totalParameters / 1_000_000_000 == 21 && ernie.activeParameters / 1_000_000_000 == 3)
   }
 
+  /// A quantized checkpoint's config, a sliding window the accounting does not follow and
+  /// a multimodal Llama 4's vision tower are costed, and each is named as not modelled.
+  @Test func fieldsTheFiguresDoNotFollowAreNamed() throws {
+    let quantized = """
+      {"model_type": "mixtral", "vocab_size": 32000, "hidden_size": 64, "intermediate_size": 128,
+       "num_hidden_layers": 2, "num_attention_heads": 4, "num_local_experts": 4, "num_experts_per_tok": 2,
+       "sliding_window": 4096, "quantization_config": {"quant_method": "mxfp4"}}
+      """
+    let a = try HuggingFaceConfig.architecture(json: Data(quantized.utf8))
+    #expect(a.unmodelledFields.count == 2)
+    #expect(a.unmodelledFields[0].hasPrefix("quantization_config (mxfp4)"))
+    #expect(a.unmodelledFields[1].hasPrefix("sliding_window"))
+    let scout = try Self.architecture("Llama-4-Scout-17B-16E")
+    #expect(scout.unmodelledFields.isEmpty)
+  }
+
   /// Recurrent layers keep a fixed state: Jamba's cache grows only in its 4 attention
   /// layers, and its Mamba layers cost the same at any context; DeepSeek-V3.2 attends at
   /// most 2,048 positions, so beyond that only its indexer's scoring grows.
