@@ -29,6 +29,8 @@ SOURCES = {
     "Llama-4-Maverick-17B-128E": ("Llama4TextConfig", {"num_local_experts": 128, "interleave_moe_layer_step": 2,
                                                        "moe_layers": None},
                                   "num_experts_per_tok", "Scout defaults with Maverick's 128 experts on every other layer"),
+    "Llama-4-Scout-17B-16E-multimodal": ("Llama4Config", {}, "num_experts_per_tok",
+                                         "transformers Llama4Config() defaults (Llama 4 Scout with its vision tower)"),
     "ERNIE-4.5-21B-A3B": ("Ernie4_5_MoeConfig", {}, "moe_k",
                           "transformers Ernie4_5_MoeConfig() defaults (ERNIE-4.5-21B-A3B)"),
     "Phi-3.5-MoE": ("PhimoeConfig", {}, "num_experts_per_tok",
@@ -103,10 +105,16 @@ def experts_of(config, name):
     raise SystemExit(f"{name}: no expert count")
 
 def count(config, k_field, name):
+    multimodal = getattr(config, "vision_config", None) is not None
     with torch.device("meta"):
-        model = t.AutoModelForCausalLM.from_config(config)
+        model = (t.Llama4ForConditionalGeneration(config) if multimodal
+                 else t.AutoModelForCausalLM.from_config(config))
+    vision = 0
+    if multimodal:  # the text model's counts; the vision tower and projector apart
+        vision = sum(p.numel() for n, p in model.named_parameters() if "language_model" not in n)
+        config = config.text_config
     state = set(model.state_dict().keys())
-    total = sum(p.numel() for p in model.parameters())
+    total = sum(p.numel() for p in model.parameters()) - vision
     # Persistent buffers a checkpoint stores (DeepSeek's correction bias), but not derived
     # constants (MiniMax's decay tables).
     total += sum(b.numel() for n, b in model.named_buffers() if n in state and not re.search(r"decay|slope_rate", n))
@@ -120,7 +128,10 @@ def count(config, k_field, name):
             layer = int(re.search(r"(?:layers|blocks)\.(\d+)\.", n).group(1))
             per_layer[layer] = per_layer.get(layer, 0) + p.numel()
     inactive = sum((experts - k) * (v // experts) for v in per_layer.values())
-    return {"total": total, "active": total - inactive, "moe_layers": len(per_layer)}
+    result = {"total": total, "active": total - inactive, "moe_layers": len(per_layer)}
+    if vision:
+        result["vision"] = vision
+    return result
 
 def main(names):
     counts_path = os.path.join(ROOT, "..", "zoo-counts.json")

@@ -24,6 +24,7 @@ struct ModelReport {
       ("embedding_parameters", "\(a.embeddingParameters)", true),
       ("output_head_parameters", "\(a.outputHeadParameters)", true),
       ("multi_token_prediction_parameters", "\(a.multiTokenPredictionParameters)", true),
+      ("vision_tower_parameters", "\(a.visionTowerParameters)", true),
       ("context", "\(s.context)", true),
       ("batch", "\(s.batch)", true),
       ("dtype", s.dataType.rawValue, false),

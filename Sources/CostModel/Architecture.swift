@@ -46,6 +46,10 @@ public struct Architecture: Sendable, Equatable {
   public var attentionSparsity: AttentionSparsity
   /// Multi-token-prediction modules (DeepSeek-V3's `num_nextn_predict_layers`).
   public var multiTokenPredictionModules: Int
+  /// Weights of a vision tower and its projector into the text model (a multimodal
+  /// config's), reported apart: in neither the total nor the active count, which are the
+  /// text model's.
+  public var visionTowerParameters = 0
   /// What the source of this architecture held that the figures do not follow, each with
   /// what they assume instead (set by `HuggingFaceConfig`: a checkpoint's quantization, a
   /// sliding window it does not model, a vision tower).

@@ -38,12 +38,42 @@ extension HuggingFaceConfig {
       default: throw unsupportedLayerType(type, supported: "full_attention, chunked_attention")
       }
     }
-    return Architecture(
-      name: multimodal ? name + " (text tower; vision tower not costed)" : name,
+    var architecture = Architecture(
+      name: multimodal ? name + " (text tower)" : name,
       vocabularySize: try c.int("vocab_size"), width: width, layers: layers, attention: kinds[0],
       attentionLayers: kinds, denseFeedForward: FeedForwardShape(hidden: try c.int("intermediate_size_mlp")),
       moe: moe, isMoELayer: (0..<layers).map(moeLayers.contains),
       tiedEmbeddings: try c.bool("tie_word_embeddings", fallback: false))
+    if multimodal, let vision = try config.nested("vision_config") {
+      architecture.visionTowerParameters = try llama4Vision(vision, textWidth: width)
+    }
+    return architecture
+  }
+
+  /// Llama 4's vision tower and projector (`Llama4VisionModel` and
+  /// `Llama4MultiModalProjector`): a bias-free patch embedding `3·patch² → h`, a class
+  /// embedding and one positional embedding per patch and the class token, LayerNorms
+  /// before and after, `num_hidden_layers` encoder layers (q/k/v/o `h → h` with biases, two
+  /// LayerNorms, `fc1` `h → intermediate` and `fc2` back, with biases), the pixel-shuffle
+  /// adapter's bias-free MLP `intermediate → projector_input_dim → projector_output_dim`,
+  /// and the projector `vision_output_dim → d` (bias when `multi_modal_projector_bias`).
+  static func llama4Vision(_ v: ConfigFields, textWidth d: Int) throws -> Int {
+    let h = try v.int("hidden_size", fallback: 768)
+    let inter = try v.int("intermediate_size", fallback: 5632)
+    let layers = try v.int("num_hidden_layers", fallback: 34)
+    let patch = try v.int("patch_size", fallback: 14)
+    let image = try v.int("image_size", fallback: 448)
+    let channels = try v.int("num_channels", fallback: 3)
+    let (adapterIn, adapterOut) = (
+      try v.int("projector_input_dim", fallback: 4096), try v.int("projector_output_dim", fallback: 4096)
+    )
+    let output = try v.int("vision_output_dim", fallback: 7680)
+    let patches = (image / patch) * (image / patch)
+    let embeddings = channels * patch * patch * h + h + (patches + 1) * h + 4 * h
+    let layer = 4 * (h * h + h) + 4 * h + (h * inter + inter) + (inter * h + h)
+    let adapter = inter * adapterIn + adapterIn * adapterOut
+    let projector = output * d + (try v.bool("multi_modal_projector_bias", fallback: false) ? d : 0)
+    return embeddings + layers * layer + adapter + projector
   }
 
   /// gpt-oss: biases on all four attention projections, one learned sink per head,

@@ -66,9 +66,6 @@ public enum HuggingFaceConfig {
     {
       notes.append("sliding_window: every layer is costed attending the whole context")
     }
-    if type == "llama4", c.has("vision_config") {
-      notes.append("vision_config: the vision tower is not costed")
-    }
     return notes
   }
 

@@ -14,6 +14,7 @@ import Testing
     var total: Int
     var active: Int
     var moe_layers: Int
+    var vision: Int?
   }
 
   static func counts() throws -> [String: Counts] {
@@ -33,6 +34,7 @@ import Testing
     "GLM-4.5-Air", "GLM-4.5", "DBRX", "dots.llm1", "Hunyuan-A13B", "granite-3.0-3b-a800m",
     "Qwen3-Next-80B-A3B",
     "Jamba-v0.1", "MiniMax-Text-01", "DeepSeek-V3.2", "GraniteMoeHybrid-defaults",
+    "Llama-4-Scout-17B-16E-multimodal",
   ]
 
   /// Every model folder of the zoo has its counts, and every count its folder.
@@ -48,6 +50,7 @@ import Testing
     #expect(a.totalParameters == expected.total, "\(name) total")
     #expect(a.activeParameters == expected.active, "\(name) active")
     #expect(a.moeLayers == expected.moe_layers, "\(name) MoE layers")
+    #expect(a.visionTowerParameters == expected.vision ?? 0, "\(name) vision tower")
   }
 
   /// Published totals and active counts (model cards), with the convention each uses:
@@ -70,7 +73,8 @@ import Testing
     #expect(near(small.activeParameters - small.embeddingParameters, 3.61e9, within: 0.002))
     let scout = try Self.architecture("Llama-4-Scout-17B-16E")
     #expect(near(scout.activeParameters, 17e9, within: 0.02))
-    #expect(near(scout.totalParameters, 109e9, within: 0.012))  // 109B includes the vision tower
+    let multimodal = try Self.architecture("Llama-4-Scout-17B-16E-multimodal")
+    #expect(near(multimodal.totalParameters + multimodal.visionTowerParameters, 109e9, within: 0.01))
     let maverick = try Self.architecture("Llama-4-Maverick-17B-128E")
     #expect(
       near(maverick.totalParameters, 400e9, within: 0.01)

@@ -102,11 +102,11 @@ import Testing
     let result = try ExampleRunner.run("cost-tables", ["--zoo", Self.zoo, "--format", "json"])
     #expect(result.status == 0, "\(result.errors)")
     let rows = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]] ?? []
-    #expect(rows.count == 22)
+    #expect(rows.count == 23)
     let totals = rows.compactMap { $0["total_parameters"] as? Double }
     #expect(totals == totals.sorted(by: >) && rows.first?["model"] as? String == "DeepSeek-V3.2")
     let byShare = try ExampleRunner.run("cost-tables", ["--zoo", Self.zoo, "--sort", "share"])
-    #expect(byShare.output.contains("| Mixtral-8x7B ") && byShare.output.contains("22 models"))
+    #expect(byShare.output.contains("| Mixtral-8x7B ") && byShare.output.contains("23 models"))
     let bad = try ExampleRunner.run("cost-tables", ["--zoo", Self.zoo, "--sort", "size"])
     #expect(bad.refused(naming: "--sort"))
 
