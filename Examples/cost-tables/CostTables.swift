@@ -12,8 +12,8 @@ struct CostTables: ParsableCommand {
     commandName: "cost-tables",
     abstract: "The article's dense-vs-MoE cost tables: quoted, recomputed, checked and measured.",
     discussion: """
-      Without --config: Table 1 under the article's convention, Table 1 under exact accounting
-      with its claims checked, a measured column on this machine, and Table 2 recomputed.
+      Without --config: Table 1 under the article's convention, Table 1 under exact accounting \
+      with its claims checked, a measured column on this machine, and Table 2 recomputed. \
       With --config: the same figures for one Hugging Face model. With --zoo: one table over \
       every config.json in a folder (each subfolder's, and the .json files at its top), sorted by \
       --sort.

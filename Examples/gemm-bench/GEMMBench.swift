@@ -20,6 +20,11 @@ struct GEMMBench: ParsableCommand {
   @Option(help: "Seed for the random operands.")
   var seed: UInt64 = 1
 
+  @Option(help: "Output: text (titled markdown tables) or json (one object of tables of records).")
+  var format: OutputFormat = .text
+
+  enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
   @Flag(help: "Small sizes and few repetitions: a smoke run of a few seconds.")
   var quick = false
 
@@ -30,13 +35,10 @@ struct GEMMBench: ParsableCommand {
 
   func run() throws {
     if let threads { BLAS.threadCount = threads }
-    print("OpenBLAS: \(BLAS.configuration)")
-    print("BLAS threads: \(BLAS.threadCount) of \(BLAS.processorCount) processors\n")
+    var sections: [(key: String, title: String, table: Table)] = []
     let timer = Timer(repetitions: quick ? 2 : repetitions)
     var generator = Xoshiro256StarStar(seed: seed)
 
-    print(
-      "GEMM: C = A·op(B), Linalg `gemm` against a direct `cblas_?gemm` call (median of \(timer.repetitions))")
     var table = Table(
       header: ["scalar", "shape (m×k · k×n)", "Linalg GFLOP/s", "direct GFLOP/s", "Linalg/direct"],
       alignments: [.left, .left, .right, .right, .right])
@@ -50,11 +52,12 @@ struct GEMMBench: ParsableCommand {
     for (m, k, n) in experts {
       table.append(compareGEMM(Float.self, m: m, k: k, n: n, transposeB: true, timer, &generator))
     }
-    print(table.markdown)
-
-    print(
-      "Grouped GEMM (Float): every expert's block through one GEMM, sequential (all BLAS threads per group) against concurrent (one thread per group)"
-    )
+    sections.append(
+      (
+        "gemm",
+        "GEMM: C = A·op(B), Linalg `gemm` against a direct `cblas_?gemm` call (median of \(timer.repetitions))",
+        table
+      ))
     var grouped = Table(
       header: [
         "case", "1 thread GFLOP/s", "sequential GFLOP/s", "concurrent GFLOP/s", "concurrent/sequential",
@@ -64,20 +67,20 @@ struct GEMMBench: ParsableCommand {
     for scenario in GroupedScenario.all(quick: quick) {
       grouped.append(compareGrouped(scenario, timer, &generator))
     }
-    print(grouped.markdown)
-
-    print("GEMV (Float): y = A·x, Linalg `gemv` against a direct `cblas_sgemv` call")
+    sections.append(
+      (
+        "grouped",
+        "Grouped GEMM (Float): every expert's block through one GEMM, sequential (all BLAS threads per group) against concurrent (one thread per group)",
+        grouped
+      ))
     var gemvTable = Table(
       header: ["shape", "Linalg GB/s", "direct GB/s", "Linalg/direct"],
       alignments: [.left, .right, .right, .right])
     for size in quick ? [512] : [1024, 4096] {
       gemvTable.append(compareGEMV(size: size, timer, &generator))
     }
-    print(gemvTable.markdown)
-
-    print(
-      "Few rows against a transposed weight (Float, a decode step: y = x·Wᵀ): Linalg `gemm` (its few-rows kernel up to \(fewRowsLimit) rows) against `cblas_sgemm` and one `cblas_sgemv` per row, in GB/s of weights read"
-    )
+    sections.append(
+      ("gemv", "GEMV (Float): y = A·x, Linalg `gemv` against a direct `cblas_sgemv` call", gemvTable))
     var fewRows = Table(
       header: [
         "rows", "weight", "Linalg GB/s", "sgemm GB/s", "sgemv×rows GB/s", "Linalg/sgemm", "Linalg/sgemv×rows",
@@ -88,16 +91,37 @@ struct GEMMBench: ParsableCommand {
     for m in quick ? [1, 8] : [1, 2, 4, 8, 16] {
       fewRows.append(compareFewRows(m: m, weight: weight, timer, &generator))
     }
-    print(fewRows.markdown)
-
-    print("Activations (Float): Linalg's vectorised kernels against the scalar function in a loop")
+    sections.append(
+      (
+        "few_rows",
+        "Few rows against a transposed weight (Float, a decode step: y = x·Wᵀ): Linalg `gemm` (its few-rows kernel up to \(fewRowsLimit) rows) against `cblas_sgemm` and one `cblas_sgemv` per row, in GB/s of weights read",
+        fewRows
+      ))
     var activations = Table(
       header: ["kernel", "elements", "Linalg ns/element", "scalar ns/element", "scalar/Linalg"],
       alignments: [.left, .right, .right, .right, .right])
     for row in compareActivations(count: quick ? 4096 : 4096 * 2816, timer, &generator) {
       activations.append(row)
     }
-    print(activations.markdown)
+    sections.append(
+      (
+        "activations",
+        "Activations (Float): Linalg's vectorised kernels against the scalar function in a loop", activations
+      ))
+    switch format {
+    case .text:
+      print("OpenBLAS: \(BLAS.configuration)")
+      print("BLAS threads: \(BLAS.threadCount) of \(BLAS.processorCount) processors\n")
+      for section in sections { print(section.title + "\n" + section.table.markdown) }
+    case .json:
+      let tables = sections.map { section in
+        JSON.quoted(section.key) + ": " + section.table.jsonRecords(numericColumns: Set(section.table.header))
+      }
+      print(
+        "{\"openblas\": \(JSON.quoted(BLAS.configuration)), \"threads\": \(BLAS.threadCount), "
+          + "\"processors\": \(BLAS.processorCount), \"repetitions\": \(timer.repetitions),\n "
+          + tables.joined(separator: ",\n ") + "}")
+    }
   }
 
   // MARK: Measurements

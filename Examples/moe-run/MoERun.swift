@@ -13,8 +13,8 @@ struct MoERun: ParsableCommand {
     commandName: "moe-run",
     abstract: "Run layer N's feed-forward block (dense or MoE) of a Hugging Face checkpoint on a .npy input.",
     discussion: """
-      The input is a float32 (or float64) tokens × hidden_size array; the output is exactly
-      what model.layers[N].mlp (Mixtral: block_sparse_moe) returns for it in transformers — no
+      The input is a float32 (or float64) tokens × hidden_size array; the output is exactly \
+      what model.layers[N].mlp (Mixtral: block_sparse_moe) returns for it in transformers — no \
       norm before, no residual after — written as float32. Supported model types: \
       \(HuggingFaceCheckpoint.supportedModelTypes.joined(separator: ", ")). An input or weights \
       holding NaN or ±∞ are refused with the tokens they affect (transformers would return NaN \

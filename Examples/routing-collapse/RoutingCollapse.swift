@@ -12,9 +12,9 @@ struct RoutingCollapse: ParsableCommand {
     commandName: "routing-collapse",
     abstract: "Train small MoE stacks with and without balancing and count routing collapses.",
     discussion: """
-      The task is a seeded mixture of 2E random linear maps (more clusters than experts), so
-      experts that specialise pay. Every configuration trains one model per seed; a run
-      collapses when, in any layer, the two busiest experts take at least 75 % of the
+      The task is a seeded mixture of 2E random linear maps (more clusters than experts), so \
+      experts that specialise pay. Every configuration trains one model per seed; a run \
+      collapses when, in any layer, the two busiest experts take at least 75 % of the \
       assignments for 10 consecutive steps.
       """)
 

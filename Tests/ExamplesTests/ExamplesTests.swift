@@ -31,6 +31,19 @@ import Testing
     let bad = try ExampleRunner.run("gemm-bench", ["--threads", "0"])
     #expect(bad.status != 0 && bad.errors.contains("--threads"))
   }
+
+  /// `--format json`: one object whose tables are arrays of records with numeric cells.
+  @Test func gemmBenchWritesJSON() throws {
+    let result = try ExampleRunner.run("gemm-bench", ["--quick", "--repetitions", "1", "--format", "json"])
+    #expect(result.status == 0, "\(result.errors)")
+    let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+    let gemm = object?["gemm"] as? [[String: Any]] ?? []
+    #expect(gemm.count == 5 && gemm.allSatisfy { ($0["Linalg/direct"] as? Double ?? 0) > 0 })
+    for key in ["grouped", "gemv", "few_rows", "activations"] {
+      #expect(object?[key] is [[String: Any]], "\(key)")
+    }
+    #expect(object?["threads"] as? Int ?? 0 >= 1)
+  }
 }
 
 @Suite struct DenseVsSparseTests {
