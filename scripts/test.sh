@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build needs (scripts/bootstrap.sh), checks formatting against
-# .swift-format, then runs the whole test suite.
+# .swift-format, runs the whole test suite, then builds the documentation (scripts/docs.sh).
 # Extra arguments go to `swift test` (e.g. `scripts/test.sh --filter GEMMTests`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,3 +8,5 @@ bash scripts/bootstrap.sh
 swift format lint --strict --recursive Package.swift Sources Tests Examples Fuzz
 swift build --build-tests
 swift test --skip-build --disable-xctest "$@"
+# The DocC catalogs must build without a warning (only on a full run).
+if [ $# -eq 0 ]; then bash scripts/docs.sh; fi

@@ -9,8 +9,16 @@
 ///
 /// - Parameters:
 ///   - a: `m × |aColumns|` once restricted (`|aColumns| × m` read as `op(A)` when
-///     `transposeA`), and likewise `b`.
+///     `transposeA`).
 ///   - c: updated in its `cColumns`; its other columns are left as they are.
+///   - b: `k × |bColumns|` once restricted (`|bColumns| × k` read as `op(B)` when `transposeB`).
+///   - aColumns: the columns of `a` that form the block.
+///   - transposeA: whether the block of `a` is read transposed.
+///   - bColumns: the columns of `b` that form the block.
+///   - transposeB: whether the block of `b` is read transposed.
+///   - alpha: scale of the product (default 1).
+///   - beta: scale of the old block of `C` (default 0).
+///   - cColumns: the columns of `c` the product goes to.
 /// - Precondition: the ranges lie within the matrices and the blocks' shapes agree.
 /// - Complexity: `2·m·n·k` flops.
 public func gemm<Scalar: BLASScalar>(

@@ -11,6 +11,8 @@
 ///   - alpha: scale of the product (default 1).
 ///   - beta: scale of the old `C` (default 0: `C` is overwritten, even if it held NaN).
 ///   - c: `m × n`, updated in place.
+///   - transposeA: whether `a` is read transposed.
+///   - transposeB: whether `b` is read transposed.
 /// - Precondition: the shapes agree; the message names all three.
 /// - Complexity: `2·m·n·k` flops (`?gemm`).
 public func gemm<Scalar: BLASScalar>(
@@ -85,6 +87,9 @@ public func matmul<Scalar: BLASScalar>(
 ///   - a: `m × n` as stored.
 ///   - x: `n` elements (`m` when `transpose`).
 ///   - y: `m` elements (`n` when `transpose`), updated in place.
+///   - transpose: whether `a` is read transposed.
+///   - alpha: scale of the product (default 1).
+///   - beta: scale of the old `y` (default 0).
 /// - Complexity: `2·m·n` flops (`?gemv`).
 public func gemv<Scalar: BLASScalar>(
   _ a: Matrix<Scalar>, transpose: Bool = false, _ x: Matrix<Scalar>,

@@ -49,6 +49,9 @@ extension GroupedGEMMStrategy {
 ///   - strategy: see `GroupedGEMMStrategy`. Every strategy computes each group with one
 ///     `?gemm` call, so results agree to within BLAS's threaded rounding (in practice
 ///     they are identical).
+///   - transposeWeights: whether each weight is read transposed.
+///   - alpha: scale of the products (default 1).
+///   - beta: scale of the old blocks of `C` (default 0).
 /// - Complexity: `Σ_g 2·|rowRanges[g]|·n·k` flops.
 public func groupedGEMM<Scalar: BLASScalar>(
   _ a: Matrix<Scalar>, rowRanges: [Range<Int>], weights: [Matrix<Scalar>],

@@ -53,6 +53,7 @@ extension Matrix {
   /// - Parameters:
   ///   - absoluteTolerance: the floor, for elements near zero (default 0).
   ///   - relativeTolerance: the relative bound (default `√ε` of `Scalar`).
+  ///   - other: the matrix to compare with.
   public func isApproximatelyEqual(
     to other: Matrix, absoluteTolerance: Scalar = 0,
     relativeTolerance: Scalar = Scalar.ulpOfOne.squareRoot()

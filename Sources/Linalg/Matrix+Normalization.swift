@@ -4,7 +4,9 @@ extension Matrix {
   /// Replaces each row `x` by `x / √(mean(x²) + ε) ⊙ gain` (RMSNorm; Zhang & Sennrich 2019,
   /// arXiv 1910.07467).
   ///
-  /// - Parameter gain: `1 × columns`.
+  /// - Parameters:
+  ///   - gain: `1 × columns`.
+  ///   - epsilon: `ε`, added to the mean square.
   public mutating func rmsNormalizeRows(gain: Matrix, epsilon: Scalar) {
     _normalizeRows(gain: gain, bias: nil, epsilon: epsilon, centered: false, "rmsNormalizeRows")
   }
@@ -15,6 +17,7 @@ extension Matrix {
   /// - Parameters:
   ///   - gain: `1 × columns`.
   ///   - bias: `1 × columns`.
+  ///   - epsilon: `ε`, added to the variance.
   public mutating func layerNormalizeRows(gain: Matrix, bias: Matrix, epsilon: Scalar) {
     _normalizeRows(gain: gain, bias: bias, epsilon: epsilon, centered: true, "layerNormalizeRows")
   }

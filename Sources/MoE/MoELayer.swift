@@ -140,6 +140,7 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// The layer applied to `x` (`T × d`).
   ///
   /// - Parameters:
+  ///   - x: `T × d`, one token per row.
   ///   - k: experts per token, or `nil` for the router's default (changeable per call).
   ///   - context: training mode, random source and token ids for the router.
   ///   - workspace: buffers reused across calls.

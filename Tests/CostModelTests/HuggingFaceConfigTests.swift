@@ -159,7 +159,7 @@ import Testing
 }
 
 @Suite struct CostModelReadmeExampleTests {
-  /// The README's "`CostModel` at a glance" snippet, on a config file written here.
+  /// The overview snippet of `CostModel.docc`, on a config file written here.
   @Test func glanceSnippetRuns() throws {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent(
       "moekit-readme-\(UInt64.random(in: 0..<1 << 40)).json"

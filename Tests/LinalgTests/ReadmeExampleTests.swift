@@ -1,7 +1,7 @@
 import Linalg
 import Testing
 
-/// The README's "`Linalg` at a glance" snippet, kept compiling and checked.
+/// The overview snippet of `Linalg.docc`, kept compiling and checked.
 @Suite struct ReadmeExampleTests {
   @Test func glanceSnippetRuns() throws {
     var rng = Xoshiro256StarStar(seed: 42)

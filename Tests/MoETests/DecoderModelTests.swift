@@ -97,7 +97,7 @@ import _TestSupport
 }
 
 @Suite struct AttentionReadmeTests {
-  /// The README's "Attention and decoder models at a glance" snippet, with its printed
+  /// The "Attention and decoder models" snippet of `MoE.docc`, with its printed
   /// values checked.
   @Test func glanceSnippetRuns() throws {
     var rng = Xoshiro256StarStar(seed: 3)

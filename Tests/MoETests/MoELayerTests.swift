@@ -192,7 +192,7 @@ import _TestSupport
 }
 
 @Suite struct MoEReadmeExampleTests {
-  /// The README's "`MoE` at a glance" snippet.
+  /// The overview snippet of `MoE.docc`.
   @Test func glanceSnippetRuns() {
     var rng = Xoshiro256StarStar(seed: 7)
     let router = GroupLimitedRouter<Float>(

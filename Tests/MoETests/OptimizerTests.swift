@@ -95,7 +95,7 @@ import _TestSupport
 }
 
 @Suite struct TrainingReadmeExampleTests {
-  /// The README's "Training at a glance" loop on a small regression.
+  /// The "Training" loop of `MoE.docc` on a small regression.
   @Test func glanceLoopLowersTheLoss() {
     var rng = Xoshiro256StarStar(seed: 3)
     var stack = BlockStack<Float>(

@@ -197,7 +197,7 @@ import Testing
 }
 
 @Suite struct ModelIOReadmeExampleTests {
-  /// The README's "`ModelIO` at a glance" snippet, on files written here.
+  /// The overview snippet of `ModelIO.docc`, on files written here.
   @Test func glanceSnippetRuns() throws {
     let folder = TemporaryFolder()
     var g = Xoshiro256StarStar(seed: 6)

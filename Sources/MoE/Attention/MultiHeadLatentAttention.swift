@@ -80,7 +80,16 @@ public struct MultiHeadLatentAttention<Scalar: BLASScalar>: Sendable, ParameterC
 
   /// Randomly initialised MLA of width `dimensions`.
   ///
-  /// - Parameter queryRank: `q_lora_rank`, or `nil` for a plain `q_proj`.
+  /// - Parameters:
+  ///   - dimensions: the model width `d`.
+  ///   - heads: query heads.
+  ///   - queryRank: `q_lora_rank`, or `nil` for a plain `q_proj`.
+  ///   - latentRank: `kv_lora_rank`, the cached latent's width.
+  ///   - nopeDimensions: each head's query/key width without RoPE.
+  ///   - ropeDimensions: the shared rotary key's width.
+  ///   - valueDimensions: each head's value width.
+  ///   - ropeBase: the RoPE base θ.
+  ///   - generator: the random source of the initial weights.
   public init(
     dimensions: Int, heads: Int, queryRank: Int?, latentRank: Int, nopeDimensions: Int, ropeDimensions: Int,
     valueDimensions: Int, ropeBase: Double = 10_000, using generator: inout some RandomNumberGenerator

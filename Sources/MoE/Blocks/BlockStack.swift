@@ -70,8 +70,11 @@ public struct BlockStack<Scalar: BLASScalar>: Sendable, ParameterContainer {
 
   /// The backward pass through every block, last to first.
   ///
-  /// - Parameter routerLosses: per layer, the balancing-loss gradients of its router (or
-  ///   `nil`); an empty array means none.
+  /// - Parameters:
+  ///   - routerLosses: per layer, the balancing-loss gradients of its router (or
+  ///     `nil`); an empty array means none.
+  ///   - dy: `∂loss/∂output`, `T × d`.
+  ///   - caches: the training forward pass's caches, one per block.
   public mutating func backward(
     _ dy: Matrix<Scalar>, caches: [TransformerBlock<Scalar>.Cache],
     routerLosses: [RouterLossGradient<Scalar>?] = []

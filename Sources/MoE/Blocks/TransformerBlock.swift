@@ -76,7 +76,10 @@ public struct TransformerBlock<Scalar: BLASScalar>: Sendable, ParameterContainer
 
   /// The backward pass of `x + ffn(norm(x))`: `∂x = dy + norm′ᵀ(ffn′ᵀ(dy))`.
   ///
-  /// - Parameter routerLoss: balancing-loss gradients for a MoE block's router.
+  /// - Parameters:
+  ///   - routerLoss: balancing-loss gradients for a MoE block's router.
+  ///   - dy: `∂loss/∂output`, `T × d`.
+  ///   - cache: the training forward pass's cache.
   public mutating func backward(
     _ dy: Matrix<Scalar>, cache: Cache, routerLoss: RouterLossGradient<Scalar>? = nil
   ) -> Matrix<Scalar> {

@@ -20,7 +20,10 @@ public struct SequenceBalanceLoss: Sendable {
   /// The loss of a routing decision whose tokens form sequences of `sequenceLength`
   /// consecutive rows, and its gradient with respect to `decision.probabilities`.
   ///
-  /// - Parameter k: experts per token (the `k` of `fᵢ`'s normaliser).
+  /// - Parameters:
+  ///   - k: experts per token (the `k` of `fᵢ`'s normaliser).
+  ///   - decision: the router's decision over all tokens.
+  ///   - sequenceLength: rows per sequence.
   /// - Precondition: `sequenceLength` divides the token count.
   public func evaluate<Scalar: BLASScalar>(
     _ decision: RoutingDecision<Scalar>, sequenceLength: Int, k: Int
