@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Times Hugging Face's Mixtral block (PyTorch, CPU) on the dense-vs-sparse shapes and prints
-# MoEKit's time for the same shapes beside it. Optional: never part of the tests.
-#   scripts/peer-compare.sh [THREADS]      (default: every core)
+# MoEKit's MoE layer against transformers' on the same weights and inputs: outputs compared
+# first (a shape that disagrees is not timed), then both timed in alternating rounds
+# (scripts/peer_moe.py says how). Optional: never part of the tests.
+#   scripts/peer-compare.sh [--quick] [--threads 1,2] [--rounds 5] [--shapes C1,C3-T1]
 # Installs torch (by package name with the ordinary pip: the CPU-only build where the
-# machine's pip offers it, else the default one) and transformers into a throw-away virtual
-# environment under a temporary directory, removed on exit. Needs ~13 GB of memory for C3.
+# machine's pip offers it, else the default one), transformers, safetensors and numpy into a
+# throw-away virtual environment (MOEKIT_PEER_VENV to reuse one). C3 needs ~20 GB of memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads="${1:-$(nproc)}"
+source scripts/blas-env.sh
 bash scripts/bootstrap.sh
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-python3 -m venv "$work/venv"
-pip="$work/venv/bin/pip"
-"$pip" install --quiet --upgrade pip
-"$pip" install --quiet "torch==2.13.0+cpu" transformers || "$pip" install --quiet torch transformers
-swift build -c release --product dense-vs-sparse
-.build/release/dense-vs-sparse --config C1,C3 --threads "$threads" --format json > "$work/moekit.json"
-"$work/venv/bin/python" scripts/peer_mixtral.py --threads "$threads" --moekit "$work/moekit.json"
+venv="${MOEKIT_PEER_VENV:-}"
+if [ -z "$venv" ]; then
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  venv="$work/venv"
+fi
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet "torch==2.13.0+cpu" || "$venv/bin/pip" install --quiet torch
+  "$venv/bin/pip" install --quiet transformers safetensors numpy
+fi
+swift build -c release --product moe-run
+"$venv/bin/python" scripts/peer_moe.py --moe-run .build/release/moe-run "$@"

@@ -4,6 +4,7 @@
 # (e.g. `scripts/run.sh --format json`, `scripts/run.sh --config path/to/config.json`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/blas-env.sh
 bash scripts/bootstrap.sh
 swift build -c release --product cost-tables
 "$(swift build -c release --show-bin-path)/cost-tables" "$@"

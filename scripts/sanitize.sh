@@ -6,6 +6,7 @@
 # Usage: scripts/sanitize.sh [address] [thread]   (both by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/blas-env.sh
 kinds=("$@")
 [ ${#kinds[@]} -eq 0 ] && kinds=(address thread)
 suites='^(LinalgTests|MoETests|ModelIOTests|CostModelTests|ReportTests)\.'

@@ -4,6 +4,7 @@
 # Extra arguments go to `swift test` (e.g. `scripts/test.sh --filter GEMMTests`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/blas-env.sh
 bash scripts/bootstrap.sh
 swift format lint --strict --recursive Package.swift Sources Tests Examples Fuzz
 swift build --build-tests

@@ -78,6 +78,7 @@ struct AttentionBench: ParsableCommand {
   }
 
   func run() throws {
+    BLAS.warnIfGenericKernels()
     let d = quick ? 128 : dimensions
     let contexts = quick ? [16, 64] : try contextList()
     let tokens = quick ? 64 : prefillTokens

@@ -67,6 +67,7 @@ struct DenseVsSparse: ParsableCommand {
   }
 
   func run() throws {
+    BLAS.warnIfGenericKernels()
     let scenarios = try selectedScenarios()
     let counts = try threadCounts()
     if format == .text {

@@ -34,6 +34,7 @@ struct GEMMBench: ParsableCommand {
   }
 
   func run() throws {
+    BLAS.warnIfGenericKernels()
     if let threads { BLAS.threadCount = threads }
     var sections: [(key: String, title: String, table: Table)] = []
     let timer = Timer(repetitions: quick ? 2 : repetitions)

@@ -82,6 +82,7 @@ struct ModelBench: ParsableCommand {
   }
 
   func run() throws {
+    BLAS.warnIfGenericKernels()
     let s = selectedShape
     let path =
       folder

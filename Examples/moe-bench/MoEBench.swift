@@ -56,6 +56,7 @@ struct MoEBench: ParsableCommand {
   }
 
   func run() throws {
+    BLAS.warnIfGenericKernels()
     let (t, d, h) = sizes
     var g = Xoshiro256StarStar(seed: 1)
     var layer = MoELayer<Float>(

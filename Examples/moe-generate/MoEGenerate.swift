@@ -106,6 +106,7 @@ struct MoEGenerate: ParsableCommand {
   }
 
   func run() throws {
+    BLAS.warnIfGenericKernels()
     let loaded = try HuggingFaceModel(folder: model, weightFormat: weightFormat)
     if let saveModel { try loaded.save(to: saveModel) }
     guard tokenIds != nil || prompt != nil else { return }

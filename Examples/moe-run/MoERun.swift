@@ -39,8 +39,20 @@ struct MoERun: ParsableCommand {
   @Option(help: "Also write each token's chosen experts and combine weights to this JSON file.")
   var routing: String?
 
+  @Option(
+    name: .customLong("timed-repetitions"),
+    help:
+      "After the run, time the block this many more times (0...1000) and print {\"seconds\": [...]} (peer-compare)."
+  )
+  var timedRepetitions = 0
+
+  @Option(help: "BLAS and kernel threads (1...1024; default: OpenBLAS's choice).")
+  var threads: Int?
+
   func validate() throws {
     guard layer >= 0 else { throw ValidationError("--layer must be non-negative, got \(layer)") }
+    try OptionLimits.check("--timed-repetitions", timedRepetitions, in: 0...1000)
+    if let threads { try OptionLimits.check("--threads", threads, in: OptionLimits.threads) }
     _ = try outputs()
   }
 
@@ -51,6 +63,7 @@ struct MoERun: ParsableCommand {
   }
 
   func run() throws {
+    if let threads { BLAS.threadCount = threads }
     let batch = try outputs()
     let checkpoint = try HuggingFaceCheckpoint(configFile: config, weightsFile: weights)
     let block = try checkpoint.feedForward(layer: layer, as: Float.self)
@@ -91,6 +104,20 @@ struct MoERun: ParsableCommand {
         Data(Self.routingJSON(layer: layer, decision: decision, tokens: x.rows).utf8), to: routing)
     }
     try batch.commit()
+    guard timedRepetitions > 0 else { return }
+    var seconds: [Double] = []
+    var context = RoutingContext()
+    var workspace = MoEWorkspace<Float>()
+    for _ in 0..<timedRepetitions {
+      seconds.append(
+        Stopwatch.seconds {
+          switch block {
+          case .dense(let network): _ = network(x)
+          case .moe(let moe): _ = moe.forward(x, context: &context, workspace: &workspace)
+          }
+        })
+    }
+    print("{\"seconds\": [\(seconds.map { "\($0)" }.joined(separator: ", "))]}")
   }
 
   /// The first eight of `rows`, comma-separated.

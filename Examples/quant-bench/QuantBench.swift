@@ -72,6 +72,7 @@ struct QuantBench: ParsableCommand {
   static let formats: [WeightMatrix.Format?] = [nil, .bf16, .q8, .q4]
 
   func run() throws {
+    BLAS.warnIfGenericKernels()
     var g = Xoshiro256StarStar(seed: seed)
     let (dDecode, hDecode) = quick ? (256, 896) : (4096, 14336)
     let (dPrefill, hPrefill, tPrefill) = quick ? (256, 704, 256) : (1024, 2816, 2048)

@@ -353,6 +353,9 @@ public enum Kernels {
   /// The bodies in use.
   public static var level: Level { Level(rawValue: mk_kernel_level()) ?? .portable }
 
+  /// The best level this processor can run.
+  public static var best: Level { Level(rawValue: mk_best_kernel_level()) ?? .portable }
+
   /// Every level this processor can run, portable first.
   public static var available: [Level] { Level.allCases.filter { $0.rawValue <= mk_best_kernel_level() } }
 
