@@ -254,17 +254,25 @@ public struct WeightMatrix: Sendable {
       return
     }
     // Tiles of about 4 MB of Float weights, each one sgemm over every row of x.
+    forEachTile { range, tile in
+      Float._gemm(
+        transposeA: false, transposeB: true, m: m, n: range.count, k: columns, alpha: 1, a: x, lda: ldx,
+        b: tile, ldb: columns, beta: 0, c: y + range.lowerBound, ldc: ldy)
+    }
+  }
+
+  /// Calls `body` with each tile of about 4 MB of `W`'s rows, dequantized into `Float`
+  /// (`range.count × columns`, row-major), in order.
+  private func forEachTile(_ body: (_ range: Range<Int>, _ tile: UnsafePointer<Float>) -> Void) {
     let tileRows = Self.tileRows(columns: columns, of: rows)
     var tile = [Float](repeating: 0, count: tileRows * columns)
     tile.withUnsafeMutableBufferPointer { t in
       var start = 0
       while start < rows {
-        let count = Swift.min(tileRows, rows - start)
-        dequantize(rows: start..<start + count, into: t.baseAddress!)
-        Float._gemm(
-          transposeA: false, transposeB: true, m: m, n: count, k: columns, alpha: 1, a: x, lda: ldx,
-          b: t.baseAddress!, ldb: columns, beta: 0, c: y + start, ldc: ldy)
-        start += count
+        let range = start..<Swift.min(rows, start + tileRows)
+        dequantize(rows: range, into: t.baseAddress!)
+        body(range, t.baseAddress!)
+        start = range.upperBound
       }
     }
   }
@@ -276,22 +284,13 @@ public struct WeightMatrix: Sendable {
     precondition(dy.columns == rows, "WeightMatrix: \(dy.rows)×\(dy.columns) · (\(rows)×\(columns))")
     var dx = Matrix<Float>(rows: dy.rows, columns: columns)
     guard dy.rows > 0 && rows > 0 && columns > 0 else { return dx }
-    let tileRows = Self.tileRows(columns: columns, of: rows)
-    var tile = [Float](repeating: 0, count: tileRows * columns)
     dy.withUnsafeBufferPointer { pdy in
       dx.withUnsafeMutableBufferPointer { pdx in
-        tile.withUnsafeMutableBufferPointer { t in
-          var start = 0
-          while start < rows {
-            let count = Swift.min(tileRows, rows - start)
-            dequantize(rows: start..<start + count, into: t.baseAddress!)
-            Float._gemm(
-              transposeA: false, transposeB: false, m: dy.rows, n: columns, k: count, alpha: 1,
-              a: pdy.baseAddress! + start, lda: rows, b: t.baseAddress!, ldb: columns,
-              beta: start == 0 ? 0 : 1,
-              c: pdx.baseAddress!, ldc: columns)
-            start += count
-          }
+        forEachTile { range, tile in
+          Float._gemm(
+            transposeA: false, transposeB: false, m: dy.rows, n: columns, k: range.count, alpha: 1,
+            a: pdy.baseAddress! + range.lowerBound, lda: rows, b: tile, ldb: columns,
+            beta: range.lowerBound == 0 ? 0 : 1, c: pdx.baseAddress!, ldc: columns)
         }
       }
     }
