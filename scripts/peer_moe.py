@@ -8,7 +8,8 @@ safetensors, and an input of T tokens is written as .npy. MoEKit runs the checkp
 layer-0 MoE block with `moe-run` (which also times it); transformers runs the same block of
 the same checkpoint, loaded with `from_pretrained`. Outputs are compared first: a shape
 whose relative difference exceeds 1e-4 is reported and not timed. Timing alternates rounds
-(MoEKit, then each transformers experts implementation), each a warm-up and a few timed
+(MoEKit, then each transformers experts implementation, then a dense torch SwiGLU network
+of the MoE's active width, k·h + shared), each a warm-up and a few timed
 calls; the table gives medians over rounds with the range.
 """
 import argparse
@@ -59,6 +60,33 @@ def make_checkpoint(folder, family, d, h, experts, k, shared):
     return config
 
 
+class DenseFFN(torch.nn.Module):
+    """A dense SwiGLU network of `hidden` features: the dense baseline of equal active size."""
+
+    def __init__(self, d, hidden):
+        super().__init__()
+        self.gate = torch.nn.Linear(d, hidden, bias=False)
+        self.up = torch.nn.Linear(d, hidden, bias=False)
+        self.down = torch.nn.Linear(hidden, d, bias=False)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.normal_(0, 0.02)
+
+    def forward(self, x):
+        return self.down(torch.nn.functional.silu(self.gate(x)) * self.up(x))
+
+
+def dense_seconds(network, x, repetitions):
+    with torch.no_grad():
+        network(x)
+        samples = []
+        for _ in range(repetitions):
+            start = time.perf_counter()
+            network(x)
+            samples.append(time.perf_counter() - start)
+    return min(samples)
+
+
 def peer_seconds(model, implementation, x, repetitions):
     model.set_experts_implementation(implementation)
     block = model.model.layers[0].mlp
@@ -96,7 +124,7 @@ def main():
     print(f"torch {torch.__version__}, transformers {t.__version__}; float32; {args.rounds} alternating "
           f"rounds of {args.repetitions} calls (fastest call per round; median over rounds, range)\n")
     header = "| shape | threads | max rel. diff | MoEKit ms | " + " | ".join(
-        f"{i} ms | MoEKit ÷ {i}" for i in implementations) + " |"
+        f"{i} ms | MoEKit ÷ {i}" for i in implementations) + " | torch dense =active ms | MoEKit ÷ dense |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for name in names:
@@ -109,6 +137,7 @@ def main():
             x_path, y_path = os.path.join(work, "x.npy"), os.path.join(work, "y.npy")
             np.save(x_path, x.numpy())
             model = t.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+            dense = DenseFFN(d, k * h + shared).eval()
             subprocess.run([args.moe_run, "--config", f"{folder}/config.json", "--weights",
                             f"{folder}/model.safetensors", "--layer", "0", "--input", x_path,
                             "--output", y_path], check=True, capture_output=True)
@@ -123,12 +152,13 @@ def main():
                 if diff > 1e-4:
                     print(f"| {name} | {n} | {diff:.1e} (outputs disagree: not timed) |")
                     continue
-                rounds = {"moekit": [], **{i: [] for i in implementations}}
+                rounds = {"moekit": [], "dense": [], **{i: [] for i in implementations}}
                 for _ in range(args.rounds):
                     rounds["moekit"].append(moekit_seconds(args.moe_run, folder, x_path, y_path, n,
                                                            args.repetitions))
                     for i in implementations:
                         rounds[i].append(peer_seconds(model, i, x.unsqueeze(0), args.repetitions))
+                    rounds["dense"].append(dense_seconds(dense, x, args.repetitions))
                 def cell(samples):
                     return (f"{statistics.median(samples) * 1e3:.2f} "
                             f"({min(samples) * 1e3:.2f}–{max(samples) * 1e3:.2f})")
@@ -136,6 +166,7 @@ def main():
                 cells = [cell(rounds["moekit"])]
                 for i in implementations:
                     cells += [cell(rounds[i]), f"{ours_median / statistics.median(rounds[i]):.2f}"]
+                cells += [cell(rounds["dense"]), f"{ours_median / statistics.median(rounds['dense']):.2f}"]
                 print(f"| {name} | {n} | {diff:.1e} | " + " | ".join(cells) + " |")
                 sys.stdout.flush()
             del model
