@@ -6,9 +6,12 @@ import _FuzzSupport
 // replays the files given as arguments; built by `scripts/fuzz.sh config SECONDS`,
 // libFuzzer drives it.
 
-/// Parses one input; every failure must be a thrown error.
+/// Parses one input and costs what parses; every failure must be a thrown error, and no
+/// accepted config may overflow a count.
 func check(_ bytes: UnsafeRawBufferPointer) {
-  _ = try? HuggingFaceConfig.architecture(json: Data(bytes))
+  guard let a = try? HuggingFaceConfig.architecture(json: Data(bytes)) else { return }
+  _ = (a.totalParameters, a.activeParameters, a.multiTokenPredictionParameters, a.visionTowerParameters)
+  _ = (a.forwardFLOPsPerToken(context: 1 << 20), a.cacheBytes(context: 1 << 20, dataType: .fp32))
 }
 
 #if FUZZING

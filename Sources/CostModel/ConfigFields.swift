@@ -52,7 +52,7 @@ public struct ConfigFields: Sendable {
       "mamba_d_conv",
       "mamba_expand", "mamba_dt_rank", "attn_layer_period", "attn_layer_offset", "expert_layer_period",
       "expert_layer_offset", "index_n_heads", "index_head_dim", "mamba_n_heads", "mamba_n_groups",
-      "mamba_d_head",
+      "mamba_d_head", "patch_size", "num_channels",
     ] { limits[key] = 1 << 12 }
     for key in [
       "intermediate_size", "moe_intermediate_size", "shared_expert_intermediate_size",
@@ -60,7 +60,10 @@ public struct ConfigFields: Sendable {
     ] {
       limits[key] = 1 << 20
     }
-    for key in ["q_lora_rank", "kv_lora_rank"] { limits[key] = 1 << 16 }
+    for key in [
+      "q_lora_rank", "kv_lora_rank", "image_size", "projector_input_dim", "projector_output_dim",
+      "vision_output_dim",
+    ] { limits[key] = 1 << 16 }
     return limits
   }()
 
