@@ -377,23 +377,30 @@ void mk_dequantize_rows(int format, const uint8_t *w, ptrdiff_t rows, ptrdiff_t 
   }
 }
 
+/// Adds block `blk`'s share of the product to `c` for weight rows `jBegin..<jEnd` and the
+/// `m` rows of A, in plain C (the portable body, and the vector bodies' partial last block).
+static void mk_add_block_product(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd, ptrdiff_t k,
+                                 ptrdiff_t blk, const float *a, ptrdiff_t lda, const uint8_t *w, ptrdiff_t rows,
+                                 float *c, ptrdiff_t ldc) {
+  ptrdiff_t b = mk_blocks(k), start = blk * 32, n = k - start < 32 ? k - start : 32;
+  for (ptrdiff_t j = jBegin; j < jEnd; j++) {
+    float v[32];
+    mk_block_values(format, w, rows, b, j, blk, v);
+    for (ptrdiff_t i = 0; i < m; i++) {
+      float sum = 0;
+      for (ptrdiff_t p = 0; p < n; p++) sum += v[p] * a[i * lda + start + p];
+      c[i * ldc + j] += sum;
+    }
+  }
+}
+
 static void mk_quantized_few_rows_portable(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd,
                                            ptrdiff_t k, const float *a, ptrdiff_t lda, const uint8_t *w,
                                            ptrdiff_t rows, float *c, ptrdiff_t ldc) {
-  ptrdiff_t b = mk_blocks(k);
-  for (ptrdiff_t j = jBegin; j < jEnd; j++) {
+  for (ptrdiff_t j = jBegin; j < jEnd; j++)
     for (ptrdiff_t i = 0; i < m; i++) c[i * ldc + j] = 0;
-    for (ptrdiff_t blk = 0; blk < b; blk++) {
-      float v[32];
-      mk_block_values(format, w, rows, b, j, blk, v);
-      ptrdiff_t start = blk * 32, n = k - start < 32 ? k - start : 32;
-      for (ptrdiff_t i = 0; i < m; i++) {
-        float sum = 0;
-        for (ptrdiff_t p = 0; p < n; p++) sum += v[p] * a[i * lda + start + p];
-        c[i * ldc + j] += sum;
-      }
-    }
-  }
+  for (ptrdiff_t blk = 0; blk < mk_blocks(k); blk++)
+    mk_add_block_product(format, m, jBegin, jEnd, k, blk, a, lda, w, rows, c, ldc);
 }
 
 #if defined(__x86_64__)
@@ -474,17 +481,7 @@ MK_AVX2Q static void mk_quantized_few_rows_avx2(int format, ptrdiff_t m, ptrdiff
     }
     for (; j < jEnd; j++) mk_quantized_block_avx2(format, 1, tokens, full, at, lda, w, rows, b, j, ct, ldc);
   }
-  if (full < b) {  // the partial last block, for every row and token
-    for (ptrdiff_t r = jBegin; r < jEnd; r++) {
-      float v[32];
-      mk_block_values(format, w, rows, b, r, full, v);
-      for (ptrdiff_t t = 0; t < m; t++) {
-        float sum = 0;
-        for (ptrdiff_t p = 0; p < k - full * 32; p++) sum += v[p] * a[t * lda + full * 32 + p];
-        c[t * ldc + r] += sum;
-      }
-    }
-  }
+  if (full < b) mk_add_block_product(format, m, jBegin, jEnd, k, full, a, lda, w, rows, c, ldc);
 }
 #endif
 
@@ -574,17 +571,7 @@ MK_AVX512Q static void mk_quantized_few_rows_avx512(int format, ptrdiff_t m, ptr
     else
       mk_quantized_block_avx512(MK_FORMAT_Q4, 1, (int)m, full, a, lda, w, rows, b, j, c, ldc);
   }
-  if (full < b) {  // the partial last block, for every row and token
-    for (ptrdiff_t r = jBegin; r < jEnd; r++) {
-      float v[32];
-      mk_block_values(format, w, rows, b, r, full, v);
-      for (ptrdiff_t t = 0; t < m; t++) {
-        float sum = 0;
-        for (ptrdiff_t p = 0; p < k - full * 32; p++) sum += v[p] * a[t * lda + full * 32 + p];
-        c[t * ldc + r] += sum;
-      }
-    }
-  }
+  if (full < b) mk_add_block_product(format, m, jBegin, jEnd, k, full, a, lda, w, rows, c, ldc);
 }
 #endif
 
