@@ -208,12 +208,9 @@ extension HuggingFaceConfig {
   /// `intermediate_size`. Per-layer lists of expert counts are refused by name.
   static func hunyuan(_ c: ConfigFields, name: String) throws -> Architecture {
     let width = try c.int("hidden_size")
-    guard
-      case .grouped(let h, let kv, let hd, let bias, _, _) = try grouped(
-        c, width: width, bias: try c.bool("attention_bias", fallback: false), outputBias: true)
-    else { preconditionFailure("grouped returns grouped attention") }
-    let attention = AttentionKind.grouped(
-      heads: h, kvHeads: kv, headDim: hd, qkvBias: bias, qkNorm: .perHead, outputBias: bias)
+    let attention = try grouped(
+      c, width: width, bias: try c.bool("attention_bias", fallback: false), outputBias: true, qkNorm: .perHead
+    )
     let experts = try c.int("num_experts")
     let k = try c.int("moe_topk")
     guard k <= experts else {
@@ -237,12 +234,10 @@ extension HuggingFaceConfig {
   static func qwen3Next(_ c: ConfigFields, name: String) throws -> Architecture {
     let layers = try c.int("num_hidden_layers")
     let width = try c.int("hidden_size")
-    guard
-      case .grouped(let h, let kv, let hd, let bias, _, _) = try grouped(
-        c, width: width, bias: try c.bool("attention_bias", fallback: false), outputBias: true)
-    else { preconditionFailure("grouped returns grouped attention") }
     let full = AttentionKind.outputGated(
-      .grouped(heads: h, kvHeads: kv, headDim: hd, qkvBias: bias, qkNorm: .perHead, outputBias: bias))
+      try grouped(
+        c, width: width, bias: try c.bool("attention_bias", fallback: false), outputBias: true,
+        qkNorm: .perHead))
     let linear = AttentionKind.recurrent(
       .gatedDeltaNet(
         keyHeads: try c.int("linear_num_key_heads"), keyHeadDim: try c.int("linear_key_head_dim"),
@@ -407,8 +402,10 @@ extension HuggingFaceConfig {
 
   /// MHA/GQA from `num_attention_heads`, `num_key_value_heads` and `head_dim` (else
   /// `hidden_size / heads`), with biases on q/k/v when `bias` (and on o too when
-  /// `outputBias`).
-  static func grouped(_ c: ConfigFields, width: Int, bias: Bool, outputBias: Bool) throws -> AttentionKind {
+  /// `outputBias`) and the q/k norms `qkNorm`.
+  static func grouped(
+    _ c: ConfigFields, width: Int, bias: Bool, outputBias: Bool, qkNorm: AttentionKind.QKNorm = .none
+  ) throws -> AttentionKind {
     let heads = try c.int("num_attention_heads")
     let kvHeads = try c.int("num_key_value_heads", fallback: heads)
     guard heads % kvHeads == 0 else {
@@ -422,7 +419,7 @@ extension HuggingFaceConfig {
         reason: "without head_dim, \(width) must divide evenly into \(heads) heads")
     }
     return .grouped(
-      heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: bias, qkNorm: .none,
+      heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: bias, qkNorm: qkNorm,
       outputBias: bias && outputBias)
   }
 

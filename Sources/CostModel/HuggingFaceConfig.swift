@@ -181,34 +181,17 @@ public enum HuggingFaceConfig {
           headDim: try c.int("index_head_dim", fallback: 128),
           topK: try c.int("index_topk", fallback: 2048), queryRank: try c.int("q_lora_rank")))
     }
-    let kvHeads = try c.int("num_key_value_heads", fallback: heads)
-    guard heads % kvHeads == 0 else {
-      throw ConfigError.inconsistent(
-        fields: ["num_attention_heads", "num_key_value_heads"],
-        reason: "\(heads) query heads cannot share \(kvHeads) key/value heads evenly")
-    }
-    let headDim: Int
-    if let explicit = try c.optionalInt("head_dim") {
-      headDim = explicit
-    } else {
-      guard width % heads == 0 else {
-        throw ConfigError.inconsistent(
-          fields: ["hidden_size", "num_attention_heads"],
-          reason: "without head_dim, \(width) must divide evenly into \(heads) heads")
-      }
-      headDim = width / heads
-    }
     // Qwen2-MoE biases q/k/v (`qkv_bias`); GLM-4.5's `attention_bias` is on q/k/v only;
     // Llama's, OLMoE's and Qwen3's on all four projections.
     let bias =
       type == "qwen2_moe"
       ? try c.bool("qkv_bias", fallback: true) : try c.bool("attention_bias", fallback: false)
-    let outputBias = ["llama", "olmoe", "qwen3_moe", "dots1"].contains(type) && bias
     let glmNorm = type == "glm4_moe" ? try c.bool("use_qk_norm", fallback: false) : false
     let qkNorm: AttentionKind.QKNorm =
       type == "qwen3_moe" || type == "dots1" || glmNorm ? .perHead : type == "olmoe" ? .perProjection : .none
-    return .grouped(
-      heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: bias, qkNorm: qkNorm, outputBias: outputBias)
+    return try grouped(
+      c, width: width, bias: bias, outputBias: ["llama", "olmoe", "qwen3_moe", "dots1"].contains(type),
+      qkNorm: qkNorm)
   }
 
   /// The routed-expert fields, named per model family.
