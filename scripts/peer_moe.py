@@ -76,7 +76,8 @@ class DenseFFN(torch.nn.Module):
         return self.down(torch.nn.functional.silu(self.gate(x)) * self.up(x))
 
 
-def dense_seconds(network, x, repetitions):
+def fastest_seconds(network, x, repetitions):
+    """The fastest of `repetitions` calls of `network` on `x`, after one warm-up call."""
     with torch.no_grad():
         network(x)
         samples = []
@@ -89,15 +90,7 @@ def dense_seconds(network, x, repetitions):
 
 def peer_seconds(model, implementation, x, repetitions):
     model.set_experts_implementation(implementation)
-    block = model.model.layers[0].mlp
-    with torch.no_grad():
-        block(x)
-        samples = []
-        for _ in range(repetitions):
-            start = time.perf_counter()
-            block(x)
-            samples.append(time.perf_counter() - start)
-    return min(samples)
+    return fastest_seconds(model.model.layers[0].mlp, x, repetitions)
 
 
 def moekit_seconds(moe_run, folder, x_path, y_path, threads, repetitions):
@@ -158,7 +151,7 @@ def main():
                                                            args.repetitions))
                     for i in implementations:
                         rounds[i].append(peer_seconds(model, i, x.unsqueeze(0), args.repetitions))
-                    rounds["dense"].append(dense_seconds(dense, x, args.repetitions))
+                    rounds["dense"].append(fastest_seconds(dense, x, args.repetitions))
                 def cell(samples):
                     return (f"{statistics.median(samples) * 1e3:.2f} "
                             f"({min(samples) * 1e3:.2f}–{max(samples) * 1e3:.2f})")

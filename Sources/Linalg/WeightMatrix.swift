@@ -356,11 +356,11 @@ public enum Kernels {
   public static var best: Level { Level(rawValue: mk_best_kernel_level()) ?? .portable }
 
   /// Every level this processor can run, portable first.
-  public static var available: [Level] { Level.allCases.filter { $0.rawValue <= mk_best_kernel_level() } }
+  public static var available: [Level] { Level.allCases.filter { $0 <= best } }
 
   /// Processor features worth printing beside a benchmark.
   public static var features: [String] {
-    var found = ["\(Level(rawValue: mk_best_kernel_level()) ?? .portable)"]
+    var found = ["\(best)"]
     if mk_has_avx512_bf16() != 0 { found.append("avx512_bf16") }
     return found
   }
