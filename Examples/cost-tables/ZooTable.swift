@@ -93,17 +93,22 @@ struct ZooTable {
         "cache_kib_per_token", "decode_ms",
       ],
       alignments: [.left] + Array(repeating: .right, count: 6))
+    let markdown = format == .markdown
+    /// The value rounded for reading in Markdown, or in full for CSV and JSON.
+    func cell(_ value: Double, scale: Double = 1, digits: Int, suffix: String = "") -> String {
+      markdown ? Format.fixed(value / scale, digits) + suffix : "\(value / scale)"
+    }
     for r in rows {
       let a = r.architecture
       table.append([
         a.name,
-        format == .markdown ? Format.fixed(Double(a.totalParameters) / 1e9, 2) + "B" : "\(a.totalParameters)",
-        format == .markdown
-          ? Format.fixed(Double(a.activeParameters) / 1e9, 2) + "B" : "\(a.activeParameters)",
-        format == .markdown ? Format.fixed(r.share * 100, 1) + " %" : "\(r.share)",
-        format == .markdown ? Format.fixed(r.flops / 1e9, 1) : "\(r.flops / 1e9)",
-        format == .markdown ? Format.fixed(r.cacheBytesPerToken / 1024, 1) : "\(r.cacheBytesPerToken / 1024)",
-        format == .markdown ? Format.fixed(r.latency * 1e3, 2) : "\(r.latency * 1e3)",
+        markdown
+          ? cell(Double(a.totalParameters), scale: 1e9, digits: 2, suffix: "B") : "\(a.totalParameters)",
+        markdown
+          ? cell(Double(a.activeParameters), scale: 1e9, digits: 2, suffix: "B") : "\(a.activeParameters)",
+        markdown ? cell(r.share * 100, digits: 1, suffix: " %") : "\(r.share)",
+        cell(r.flops, scale: 1e9, digits: 1), cell(r.cacheBytesPerToken, scale: 1024, digits: 1),
+        cell(r.latency * 1e3, digits: 2),
       ])
     }
     switch format {
