@@ -40,8 +40,7 @@ struct ZooTable {
     return names.compactMap { name in
       let path = (folder as NSString).appendingPathComponent(name)
       var isFolder: ObjCBool = false
-      manager.fileExists(atPath: path, isDirectory: &isFolder)
-      if isFolder.boolValue {
+      if manager.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
         let config = (path as NSString).appendingPathComponent("config.json")
         return manager.fileExists(atPath: config) ? config : nil
       }

@@ -5,9 +5,13 @@
 
 // MARK: Kernel choice
 
-static int mk_level_limit = MK_LEVEL_AVX512_VNNI;
+// Per thread, so that a test capping its kernels never changes what another thread runs;
+// Kernels.concurrentPerform hands the cap to the workers it starts.
+static _Thread_local int mk_level_limit = MK_LEVEL_AVX512_VNNI;
 
-void mk_limit_kernels(int level) { __atomic_store_n(&mk_level_limit, level, __ATOMIC_RELAXED); }
+void mk_limit_kernels(int level) { mk_level_limit = level; }
+
+int mk_kernel_limit(void) { return mk_level_limit; }
 
 int mk_best_kernel_level(void) {
 #if defined(__x86_64__)
@@ -24,8 +28,7 @@ int mk_best_kernel_level(void) {
 
 int mk_kernel_level(void) {
   int best = mk_best_kernel_level();
-  int limit = __atomic_load_n(&mk_level_limit, __ATOMIC_RELAXED);
-  return best < limit ? best : limit;
+  return best < mk_level_limit ? best : mk_level_limit;
 }
 
 int mk_has_avx512_vnni(void) {

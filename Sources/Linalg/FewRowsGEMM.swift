@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 
 /// `C ← α·A·Wᵀ + β·C` for an `A` of a few rows against a large `W` (`n × k`, row-major):
 /// the shape of a decode step, where each token meets an `out × in` weight.
@@ -39,7 +38,7 @@ enum _FewRowsGEMM {
     let pointers = _Pointers(a: a, w: w, c: c)
     // Boundaries at multiples of 4 keep the kernel's blocks of weight rows whole.
     let share = (n / workers + 3) & ~3
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+    Kernels.concurrentPerform(iterations: workers) { worker in
       let begin = Swift.min(n, worker * share)
       let end = worker == workers - 1 ? n : Swift.min(n, begin + share)
       guard begin < end else { return }

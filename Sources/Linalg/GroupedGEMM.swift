@@ -1,5 +1,3 @@
-import Dispatch
-
 /// How `groupedGEMM` spreads its groups over the cores.
 public enum GroupedGEMMStrategy: Sendable, CaseIterable {
   /// `concurrent` when every group is too small for BLAS to thread by itself, and
@@ -83,7 +81,7 @@ public func groupedGEMM<Scalar: BLASScalar>(
       }
       if concurrent {
         BLAS.withThreadCount(1) {
-          DispatchQueue.concurrentPerform(iterations: schedule.assignments.count) { worker in
+          Kernels.concurrentPerform(iterations: schedule.assignments.count) { worker in
             for job in schedule.assignments[worker] { jobs[job].run(alpha: alpha, beta: beta) }
           }
         }

@@ -1,5 +1,3 @@
-import Dispatch
-
 extension WeightMatrix {
   /// `y[rowRanges[e]] ← x[rowRanges[e]]·W_eᵀ` for every `e` — the compact counterpart of
   /// `groupedGEMM` for a MoE layer's experts (or several projections of the same rows).
@@ -55,7 +53,7 @@ extension WeightMatrix {
         }
         let workers = Swift.max(1, Swift.min(BLAS.threadCount, chunks.count))
         let all = chunks
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        Kernels.concurrentPerform(iterations: workers) { worker in
           // Contiguous runs of chunks per worker: each streams long stretches of memory.
           let share = (all.count + workers - 1) / workers
           for c in all[Swift.min(all.count, worker * share)..<Swift.min(all.count, (worker + 1) * share)] {

@@ -21,9 +21,12 @@ int mk_best_kernel_level(void);
 /// The level the kernels use: the best one, capped by `mk_limit_kernels`.
 int mk_kernel_level(void);
 
-/// Caps the level the kernels use (`MK_LEVEL_AVX512_VNNI` lifts the cap), so that tests can run
-/// every body the machine has, the portable one included.
+/// Caps the level the kernels of the calling thread use (`MK_LEVEL_AVX512_VNNI` lifts the
+/// cap), so that tests can run every body the machine has, the portable one included.
 void mk_limit_kernels(int level);
+
+/// The calling thread's cap (`MK_LEVEL_AVX512_VNNI` when none).
+int mk_kernel_limit(void);
 
 /// Whether the processor reports AVX-512 VNNI and AVX-512 BF16 (for benchmarks to print;
 /// no kernel depends on them yet).
