@@ -11,6 +11,8 @@ let package = Package(
     .library(name: "CostModel", targets: ["CostModel"]),
     .library(name: "ModelIO", targets: ["ModelIO"]),
     .library(name: "MoEKit", targets: ["MoEKit"]),
+    // Needs Open MPI (libopenmpi-dev); nothing else depends on it.
+    .library(name: "MoEDistributed", targets: ["MoEDistributed"]),
     // MARK: Examples
     .executable(name: "gemm-bench", targets: ["gemm-bench"]),
     .executable(name: "moe-tour", targets: ["moe-tour"]),
@@ -25,6 +27,7 @@ let package = Package(
     .executable(name: "moe-generate", targets: ["moe-generate"]),
     .executable(name: "model-bench", targets: ["model-bench"]),
     .executable(name: "quant-bench", targets: ["quant-bench"]),
+    .executable(name: "ep-bench", targets: ["ep-bench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -38,6 +41,12 @@ let package = Package(
       name: "COpenBLAS",
       pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+    ),
+
+    .systemLibrary(
+      name: "CMPI",
+      pkgConfig: "ompi-c",
+      providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
     ),
 
     // MARK: C kernels (vectorised float loops BLAS lacks)
@@ -72,6 +81,9 @@ let package = Package(
     .target(name: "ModelIO", dependencies: ["Linalg", "MoE", "CostModel", "Report"]),
 
     .target(name: "MoEKit", dependencies: ["CostModel", "Linalg", "MoE", "ModelIO", "Report"]),
+
+    // Expert parallelism over MPI: the only module that needs it (not in the umbrella).
+    .target(name: "MoEDistributed", dependencies: ["CMPI", "Linalg", "MoE"]),
 
     // MARK: Test support (not a product)
     .target(name: "_TestSupport", dependencies: ["Linalg", "MoE"]),
@@ -181,6 +193,14 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Examples/quant-bench"
+    ),
+    .executableTarget(
+      name: "ep-bench",
+      dependencies: [
+        "CostModel", "Linalg", "MoE", "MoEDistributed", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/ep-bench"
     ),
 
     // MARK: Fuzz targets (replay runners unless built by scripts/fuzz.sh)

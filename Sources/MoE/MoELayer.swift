@@ -8,6 +8,13 @@ public struct MoEForward<Scalar: BLASScalar>: Sendable {
   public var stats: RoutingStats<Scalar>
   /// The router's decision, before capacity (for losses and diagnostics).
   public var decision: RoutingDecision<Scalar>
+
+  /// A result from its parts.
+  public init(output: Matrix<Scalar>, stats: RoutingStats<Scalar>, decision: RoutingDecision<Scalar>) {
+    self.output = output
+    self.stats = stats
+    self.decision = decision
+  }
 }
 
 /// A sparsely activated feed-forward layer: a router sends each token to a few of `E`
