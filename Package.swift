@@ -226,7 +226,7 @@ let package = Package(
     .testTarget(
       name: "ExamplesTests",
       dependencies: [
-        "gemm-bench", "moe-tour", "cost-tables", "routing-collapse", "moe-bench", "moe-run", "moe-generate",
+        "gemm-bench", "moe-tour", "cost-tables", "routing-collapse", "moe-bench", "moe-run", "moe-generate", "ep-bench",
         "ModelIO",
         "MoE",
         "Linalg",

@@ -16,6 +16,8 @@ struct Benchmark {
   var chunks: [Int]
   var linkBandwidth: Double
   var format: EPBench.OutputFormat
+  /// The compute rate per node for the projection, or `nil` for this machine's measured one.
+  var nodeGFLOPS: Double?
 
   /// The relative difference the verification allows before refusing to time.
   static let tolerance = 1e-4
@@ -98,13 +100,18 @@ struct Benchmark {
     let rowsPerRank = max(1, mine.count * s.topK / p)
     let exchange = try exchangeTime(rowsPerPeer: rowsPerRank)
     let tiny = try exchangeTime(rowsPerPeer: 1)
+    let check = try exchangeTime(rowsPerPeer: 4 * rowsPerRank)
     let exchangeBytes = Double(rowsPerRank * p * s.dimensions * 4)
     let bandwidth = exchangeBytes * Double(p - 1) / Double(p) / exchange
 
     guard world.rank == 0 else { return }
+    let bound =
+      p > 1 && cores == 1
+      ? " (one core visible: if mpirun bound each rank to a core, pass --bind-to none so that the single process can use every core)"
+      : ""
     let flops = 2.0 * Double(tokens * s.topK) * Double(3 * s.dimensions * s.hidden)
     print(
-      "\(s.name): T = \(tokens) over \(p) ranks (\(bounds[1] - bounds[0]) each), d = \(s.dimensions), \(s.experts) experts of \(s.hidden), top-\(s.topK)\(s.sharedHidden.map { ", shared expert \($0)" } ?? ""); \(threadsPerRank) BLAS thread(s) per rank, the single process \(cores); verified: outputs differ by \(String(format: "%.1e", difference)) (relative)\n"
+      "\(s.name): T = \(tokens) over \(p) ranks (\(bounds[1] - bounds[0]) each), d = \(s.dimensions), \(s.experts) experts of \(s.hidden), top-\(s.topK)\(s.sharedHidden.map { ", shared expert \($0)" } ?? ""); \(threadsPerRank) BLAS thread(s) per rank, the single process \(cores)\(bound); verified: outputs differ by \(String(format: "%.1e", difference)) (relative)\n"
     )
     var table = Table(
       header: ["pass", "ms", "single process ms", "split ÷ single"],
@@ -128,7 +135,11 @@ struct Benchmark {
       ranks: p, small: (Double(p * s.dimensions * 4), tiny), large: (exchangeBytes, exchange),
       linkBandwidth: linkBandwidth)
     {
-      projection(model: model, gflops: flops / singleTimes[0] / 1e9)
+      let predicted = model.seconds(bytesPerRank: 4 * exchangeBytes, nodes: 1, ranksPerNode: p)
+      print(
+        "α–β fit on this machine (from the two exchanges above): α = \(Format.fixed(model.latency * 1e6, 2)) µs, β_local = \(Format.fixed(model.localBandwidth / 1e9, 2)) GB/s; it predicts \(Format.fixed(predicted * 1e3, 3)) ms for an exchange 4× the layer's, measured \(Format.fixed(check * 1e3, 3)) ms (\(Format.fixed(check / predicted, 2))×)"
+      )
+      projection(model: model, gflops: nodeGFLOPS ?? flops / singleTimes[0] / 1e9)
     }
   }
 
@@ -158,7 +169,7 @@ struct Benchmark {
   /// this machine's fitted α and `--link-gbps`, compute at this machine's measured rate.
   func projection(model: AllToAllCost, gflops: Double) {
     print(
-      "\nα–β fit on this machine: α = \(Format.fixed(model.latency * 1e6, 2)) µs, β_local = \(Format.fixed(model.localBandwidth / 1e9, 2)) GB/s. Projection for one Mixtral-8x22B MoE layer's forward pass (d 6144, 8 experts of 16384, top-2, BF16 rows, 4096 tokens per node, link \(Format.fixed(model.linkBandwidth * 8 / 1e9, 1)) Gbit/s, experts computed at \(Format.fixed(gflops, 1)) GFLOP/s per node):\n"
+      "\nProjection (α as fitted) for one Mixtral-8x22B MoE layer's forward pass (d 6144, 8 experts of 16384, top-2, BF16 rows, 4096 tokens per node, link \(Format.fixed(model.linkBandwidth * 8 / 1e9, 1)) Gbit/s, experts computed at \(Format.fixed(gflops, 1)) GFLOP/s per node):\n"
     )
     var table = Table(
       header: [

@@ -16,7 +16,7 @@ struct EPBench: ParsableCommand {
     discussion: """
       Run it under mpirun, for example
 
-        mpirun -np 2 ep-bench --config C1
+        mpirun -np 2 --bind-to none ep-bench --config C1
 
       (as root add --allow-run-as-root; for more ranks than cores, --oversubscribe). Every
       rank builds the same layer from the same seed and keeps its block of experts. Before
@@ -46,6 +46,13 @@ struct EPBench: ParsableCommand {
   @Option(help: "Link speed between nodes for the projection, Gbit/s (0.1...10000).")
   var linkGbps = 100.0
 
+  @Option(
+    name: .customLong("node-gflops"),
+    help:
+      "Expert compute rate per node for the projection, GFLOP/s (1...10000000; default: this machine's measured rate)."
+  )
+  var nodeGFLOPS: Double?
+
   @Option(help: "Seconds a collective may wait for the other ranks before giving up (1...3600).")
   var timeout = 60.0
 
@@ -73,6 +80,7 @@ struct EPBench: ParsableCommand {
     try OptionLimits.check("--repetitions", repetitions, in: 1...100)
     try OptionLimits.check("--link-gbps", linkGbps, in: 0.1...10000)
     try OptionLimits.check("--timeout", timeout, in: 1...3600)
+    if let nodeGFLOPS { try OptionLimits.check("--node-gflops", nodeGFLOPS, in: 1...10_000_000) }
     if let tokens { try OptionLimits.check("--tokens", tokens, in: 1...65536) }
     guard let counts = chunkCounts, counts.allSatisfy({ (1...16).contains($0) }) else {
       throw ValidationError("--chunks must be comma-separated counts in 1...16, not '\(chunks)'")
@@ -111,7 +119,7 @@ struct EPBench: ParsableCommand {
         try Benchmark(
           world: world, scenario: Scenario.named(config)!.scaled(quick: quick),
           tokens: tokens ?? (quick ? 256 : 2048), repetitions: repetitions, chunks: chunkCounts!,
-          linkBandwidth: linkGbps * 1e9 / 8, format: format
+          linkBandwidth: linkGbps * 1e9 / 8, format: format, nodeGFLOPS: nodeGFLOPS
         ).run()
       }
       try Communicator.finalize()

@@ -20,9 +20,39 @@ enum ExampleRunner {
   }
 
   static func run(_ name: String, _ arguments: [String]) throws -> Result {
+    try run(executable: productsFolder.appendingPathComponent(name), arguments)
+  }
+
+  /// Runs `name` on `ranks` MPI processes of this machine (`mpirun`, allowed as root,
+  /// oversubscribed, unbound), killing the run if it outlives `limit` seconds so that a hang
+  /// fails the test instead of stalling the suite.
+  static func runUnderMPI(ranks: Int, _ name: String, _ arguments: [String], limit: Double = 300) throws
+    -> Result
+  {
+    var environment = ProcessInfo.processInfo.environment
+    environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+    environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+    return try run(
+      executable: URL(fileURLWithPath: "/usr/bin/mpirun"),
+      [
+        "--oversubscribe", "--bind-to", "none", "-np", "\(ranks)",
+        productsFolder.appendingPathComponent(name).path,
+      ]
+        + arguments, environment: environment, limit: limit)
+  }
+
+  static func run(
+    executable: URL, _ arguments: [String], environment: [String: String]? = nil, limit: Double? = nil
+  ) throws -> Result {
     let process = Process()
-    process.executableURL = productsFolder.appendingPathComponent(name)
+    process.executableURL = executable
     process.arguments = arguments
+    if let environment { process.environment = environment }
+    if let limit {
+      DispatchQueue.global().asyncAfter(deadline: .now() + limit) { [process] in
+        if process.isRunning { process.terminate() }
+      }
+    }
     let output = Pipe()
     let errors = Pipe()
     process.standardOutput = output
