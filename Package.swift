@@ -226,7 +226,8 @@ let package = Package(
     .testTarget(
       name: "ExamplesTests",
       dependencies: [
-        "gemm-bench", "moe-tour", "cost-tables", "routing-collapse", "moe-bench", "moe-run", "moe-generate", "ep-bench",
+        "gemm-bench", "moe-tour", "cost-tables", "routing-collapse", "moe-bench", "moe-run", "moe-generate",
+        "ep-bench",
         "ModelIO",
         "MoE",
         "Linalg",

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what MoEKit needs to build: OpenBLAS (cblas.h, libopenblas) and LAPACKE
-# (lapacke.h, liblapacke). Idempotent: does nothing when the headers are already there.
+# (lapacke.h, liblapacke), and Open MPI (mpi.h, mpirun) for the MoEDistributed module, ep-bench
+# and their tests. Idempotent: does nothing when everything is already there.
 # Not root and something missing: prints the exact command to run and exits 1.
 set -euo pipefail
 
-packages=(libopenblas-dev liblapacke-dev pkg-config)
+packages=(libopenblas-dev liblapacke-dev pkg-config libopenmpi-dev openmpi-bin)
 
 have_headers() {
   local dirs=(/usr/include /usr/include/x86_64-linux-gnu /usr/include/aarch64-linux-gnu /usr/include/openblas)
@@ -14,7 +15,7 @@ have_headers() {
     [ -f "$d/lapacke.h" ] && lapacke=yes
   done
   [ -n "$cblas" ] && [ -n "$lapacke" ] && command -v pkg-config >/dev/null 2>&1 \
-    && pkg-config --exists openblas
+    && pkg-config --exists openblas && pkg-config --exists ompi-c && command -v mpirun >/dev/null 2>&1
 }
 
 if have_headers; then
@@ -22,7 +23,7 @@ if have_headers; then
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "bootstrap: OpenBLAS/LAPACKE development files are missing." >&2
+  echo "bootstrap: OpenBLAS/LAPACKE or Open MPI development files are missing." >&2
   echo "bootstrap: run this once, then try again:" >&2
   echo "    sudo apt-get update && sudo apt-get install -y ${packages[*]}" >&2
   exit 1
@@ -34,7 +35,7 @@ apt-get update -qq
 apt-get install -y -qq "${packages[@]}" >/dev/null
 
 if ! have_headers; then
-  echo "bootstrap: installed ${packages[*]} but cblas.h/lapacke.h or openblas.pc are still missing" >&2
+  echo "bootstrap: installed ${packages[*]} but cblas.h/lapacke.h, openblas.pc, ompi-c.pc or mpirun are still missing" >&2
   exit 1
 fi
 echo "bootstrap: done" >&2

@@ -67,6 +67,7 @@ extension ExpertParallelMoELayer {
   ///
   /// - Parameters:
   ///   - dy: `∂L/∂output`, `T_p × d`.
+  ///   - cache: from this rank's `forwardForTraining`.
   ///   - routerLoss: this rank's balancing-loss gradients on the router's probabilities and
   ///     logits, if any.
   /// - Returns: `∂L/∂x`, `T_p × d`.

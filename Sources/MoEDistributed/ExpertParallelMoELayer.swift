@@ -104,6 +104,9 @@ public struct ExpertParallelMoELayer<Scalar: BLASScalar & MPIElement>: Sendable,
   /// The layer applied to this rank's tokens `x` (`T_p × d`) in inference.
   ///
   /// - Parameters:
+  ///   - x: this rank's tokens, `T_p × d` (the ranks' counts may differ).
+  ///   - k: experts per token, or `nil` for the router's default.
+  ///   - context: training mode, random source and token ids for the router.
   ///   - chunks: splits the tokens into this many consecutive chunks whose exchanges are
   ///     in flight while another chunk's experts compute (non-blocking all-to-all-v);
   ///     every rank must pass the same number. 1 is the plain pass.
