@@ -28,6 +28,7 @@ let package = Package(
     .executable(name: "model-bench", targets: ["model-bench"]),
     .executable(name: "quant-bench", targets: ["quant-bench"]),
     .executable(name: "ep-bench", targets: ["ep-bench"]),
+    .executable(name: "moe-lm", targets: ["moe-lm"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -193,6 +194,14 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Examples/quant-bench"
+    ),
+    .executableTarget(
+      name: "moe-lm",
+      dependencies: [
+        "Linalg", "MoE", "ModelIO", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/moe-lm"
     ),
     .executableTarget(
       name: "ep-bench",

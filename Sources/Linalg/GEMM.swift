@@ -67,6 +67,8 @@ func _gemmUnchecked<Scalar: BLASScalar>(
 /// The product `op(A)·op(B)` as a new matrix (see `gemm` for the shapes).
 ///
 /// - Complexity: `2·m·n·k` flops and one `m × n` allocation.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func matmul<Scalar: BLASScalar>(
   _ a: Matrix<Scalar>, transposeA: Bool = false,
   _ b: Matrix<Scalar>, transposeB: Bool = false

@@ -1,17 +1,34 @@
+import Foundation
+
 /// A line chart rendered as a standalone SVG document: one polyline per series over a
 /// shared x axis, with axes, tick labels, a title and a legend.
 public struct LineChart: Sendable {
-  /// A named sequence of `y` values at `x = 0, 1, 2, …`.
+  /// A named sequence of `y` values at `x = 0, 1, 2, …`, or at given `positions`.
   public struct Series: Sendable {
     /// The legend entry.
     public var name: String
     /// The values.
     public var values: [Double]
+    /// The `x` of each value (as many as `values`), or `nil` for `0, 1, 2, …`; a chart with
+    /// positions labels its x axis with them.
+    public var positions: [Double]?
 
     /// A series from its name and values.
     public init(name: String, values: [Double]) {
       self.name = name
       self.values = values
+    }
+
+    /// A series of `values` at x positions `positions`.
+    ///
+    /// - Precondition: as many positions as values.
+    public init(name: String, values: [Double], positions: [Double]) {
+      precondition(
+        positions.count == values.count,
+        "LineChart.Series: \(positions.count) positions for \(values.count) values")
+      self.name = name
+      self.values = values
+      self.positions = positions
     }
   }
 
@@ -52,7 +69,11 @@ public struct LineChart: Sendable {
     if low == high { (low, high) = (low - 0.5, high + 0.5) }
     if low > 0 && low < 0.5 * high { low = 0 }
     let count = max(2, series.map(\.values.count).max() ?? 2)
-    func x(_ i: Int) -> Double { left + plotWidth * Double(i) / Double(count - 1) }
+    let positioned = series.contains { $0.positions != nil }
+    let xs = series.flatMap { $0.positions ?? $0.values.indices.map(Double.init) }.filter(\.isFinite)
+    var (xLow, xHigh) = positioned ? (xs.min() ?? 0, xs.max() ?? 1) : (0, Double(count - 1))
+    if xLow == xHigh { (xLow, xHigh) = (xLow - 0.5, xHigh + 0.5) }
+    func x(_ v: Double) -> Double { left + plotWidth * (v - xLow) / (xHigh - xLow) }
     func y(_ v: Double) -> Double { top + plotHeight * (1 - (v - low) / (high - low)) }
     func number(_ v: Double) -> String { Format.fixed(v, 1) }
 
@@ -73,8 +94,10 @@ public struct LineChart: Sendable {
         "<text x=\"\(left - 6)\" y=\"\(number(y(v) + 4))\" text-anchor=\"end\">\(Format.fixed(v, 2))</text>\n"
       out +=
         "<line x1=\"\(left)\" y1=\"\(number(y(v)))\" x2=\"\(left + plotWidth)\" y2=\"\(number(y(v)))\" stroke=\"#e0e0e0\"/>\n"
-      let i = (count - 1) * tick / 4
-      out += "<text x=\"\(number(x(i)))\" y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(i)</text>\n"
+      let at = positioned ? xLow + (xHigh - xLow) * Double(tick) / 4 : Double((count - 1) * tick / 4)
+      let label = positioned ? String(format: "%.3g", at) : "\(Int(at))"
+      out +=
+        "<text x=\"\(number(x(at)))\" y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(label)</text>\n"
     }
     out +=
       "<text x=\"\(number(left + plotWidth / 2))\" y=\"\(height - 12)\" text-anchor=\"middle\">\(Self.escaped(xLabel))</text>\n"
@@ -84,7 +107,7 @@ public struct LineChart: Sendable {
     for (index, s) in series.enumerated() {
       let colour = Self.palette[index % Self.palette.count]
       let points = s.values.enumerated().filter { $0.element.isFinite }.map {
-        "\(number(x($0.offset))),\(number(y($0.element)))"
+        "\(number(x(s.positions?[$0.offset] ?? Double($0.offset)))),\(number(y($0.element)))"
       }
       out +=
         "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(points.joined(separator: " "))\"/>\n"

@@ -370,3 +370,32 @@ final class MoERunFixture {
     #expect(result.output.contains("replayed \(files.count) inputs"))
   }
 }
+
+@Suite struct MoELMTests {
+  /// The three studies on the installed text, at a smoke-test size: every table row is
+  /// there, the files are written, and bits per byte are sensible numbers.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/games/fortunes/pratchett")))
+  func quickRunPrintsTheThreeStudies() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-lm-\(UInt64.random(in: 0..<1 << 40))"
+    ).path
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let result = try ExampleRunner.run(
+      "moe-lm", ["--quick", "--steps", "10", "--collapse-seeds", "1", "--output-directory", folder])
+    #expect(result.status == 0, "\(result.errors)")
+    for row in [
+      "| Dense ", "| Dense ×10", "| MoE 8×top-2", "| MoE 16×top-2", "| fine-grained 62×top-6 + 2 shared",
+      "| no balancing", "| expert choice", "| noisy top-k", "| full fine-tuning", "| router + 2 new experts",
+    ] {
+      #expect(result.output.contains(row), "missing \(row)")
+    }
+    let files = try FileManager.default.contentsOfDirectory(atPath: folder)
+    #expect(files.contains("quality-per-flop.svg") && files.contains("finetune.csv"))
+    #expect(files.filter { $0.hasPrefix("loads-") }.count == 12)
+    let csv = try String(contentsOfFile: folder + "/quality-per-flop.csv", encoding: .utf8)
+    let bits = csv.split(separator: "\n").dropFirst().compactMap { Double($0.split(separator: ",").last!) }
+    #expect(bits.count == 5 && bits.allSatisfy { $0 > 1 && $0 < 8.5 }, "\(bits)")
+    let bad = try ExampleRunner.run("moe-lm", ["--studies", "quality,speed"])
+    #expect(bad.refused(naming: "--studies"))
+  }
+}

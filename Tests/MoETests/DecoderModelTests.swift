@@ -73,6 +73,33 @@ import _TestSupport
     for (name, error) in errors { #expect(error < 1e-6, "\(name)") }
   }
 
+  /// With the embedding and the first block frozen, the backward pass stops above them and
+  /// the trainable gradients are exactly those of the full pass.
+  @Test func frozenLowerLayersKeepTheTrainableGradientsExact() {
+    let tokens = [3, 1, 4, 1, 5, 9, 2]
+    let layout = SequenceLayout(lengths: [4, 3])
+    var full = Self.model(tied: false)
+    var frozen = full
+    frozen.setTrainable { !$0.hasPrefix("embed_tokens") && !$0.hasPrefix("layers.0.") }
+    let dLogits = Reference.randomMatrix(Double.self, rows: 7, columns: 13, seed: 5)
+    var context = RoutingContext()
+    full.backward(dLogits, cache: full.forwardForTraining(tokens, layout: layout, context: &context).cache)
+    frozen.backward(
+      dLogits, cache: frozen.forwardForTraining(tokens, layout: layout, context: &context).cache)
+    let expected = Dictionary(
+      uniqueKeysWithValues: full.namedParameters.map { ($0.name, $0.parameter.gradient) })
+    var compared = 0
+    for (name, parameter) in frozen.namedParameters {
+      if name.hasPrefix("embed_tokens") || name.hasPrefix("layers.0.") {
+        #expect(parameter.gradient == nil, "\(name)")
+      } else {
+        #expect(parameter.gradient == expected[name]!, "\(name)")
+        compared += 1
+      }
+    }
+    #expect(compared > 5)
+  }
+
   /// NaN logits are an error naming the position, never a token chosen from them.
   @Test func nonFiniteLogitsStopGenerationWithAnError() {
     var model = Self.model(tied: false)

@@ -27,6 +27,24 @@ import Testing
     }
   }
 
+  /// Source files: one entry per file with the extension, others ignored.
+  @Test func sourceFilesAreOneEntryEach() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-source-\(UInt64.random(in: 0..<1 << 40))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try Data("a = 1\n%\n".utf8).write(to: folder.appendingPathComponent("a.py"))
+    try Data("b = 2".utf8).write(to: folder.appendingPathComponent("b.py"))
+    try Data("not python".utf8).write(to: folder.appendingPathComponent("c.txt"))
+    let corpus = try TextCorpus(
+      folder: folder.path, format: .sourceFiles(extension: "py"), validationEvery: 2)
+    #expect(String(decoding: corpus.validation, as: UTF8.self) == "a = 1\n%\n\n")
+    #expect(String(decoding: corpus.training, as: UTF8.self) == "b = 2\n")
+    #expect(throws: TextCorpusError.missing(folder: folder.path)) {
+      _ = try TextCorpus(folder: folder.path, format: .sourceFiles(extension: "rs"))
+    }
+  }
+
   @Test func aMissingCollectionSaysWhatToInstall() {
     #expect(throws: TextCorpusError.missing(folder: "/nonexistent")) {
       _ = try TextCorpus(folder: "/nonexistent")
@@ -41,5 +59,14 @@ import Testing
     let corpus = try TextCorpus()
     #expect(corpus.fingerprint == TextCorpus.debianFortunesFingerprint, "\(corpus.fingerprint)")
     #expect(corpus.training.count > 2_000_000 && corpus.validationEntries > 1000)
+  }
+
+  /// Debian's Python 3.11 standard library (libpython3.11-stdlib 3.11.2-6+deb12u6), when
+  /// installed, is the source whose fingerprint is recorded.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: TextCorpus.pythonFolder + "/difflib.py")))
+  func theInstalledPythonLibraryIsTheRecordedOne() throws {
+    let corpus = try TextCorpus(folder: TextCorpus.pythonFolder, format: .sourceFiles(extension: "py"))
+    #expect(corpus.fingerprint == TextCorpus.debianPythonFingerprint, "\(corpus.fingerprint)")
+    #expect(corpus.training.count > 3_000_000 && corpus.validationEntries > 10)
   }
 }

@@ -63,6 +63,24 @@ import Testing
     #expect(svg.contains("load &lt;by&gt; step") && svg.contains("a&amp;b"))
     #expect(!svg.contains("nan"))
   }
+
+  /// Series with their own x positions share an axis from the smallest to the largest
+  /// position (plot from x = 60 to 570 at the default size), labelled with the positions.
+  @Test func positionedSeriesShareAnAxisOfTheirValues() {
+    let chart = LineChart(
+      title: "t", xLabel: "FLOPs", yLabel: "loss",
+      series: [
+        .init(name: "long", values: [3, 2, 1], positions: [0, 1e12, 2e12]),
+        .init(name: "short", values: [3, 2.5], positions: [0, 5e11]),
+      ])
+    let polylines = chart.svg.components(separatedBy: "points=\"").dropFirst().map {
+      $0.prefix { $0 != "\"" }
+    }
+    #expect(polylines.count == 2)
+    #expect(polylines[0].hasPrefix("60.0,") && polylines[0].contains(" 570.0,"))
+    #expect(polylines[1].hasSuffix("") && polylines[1].contains(" 187.5,"))
+    #expect(chart.svg.contains(">2e+12</text>") && chart.svg.contains(">1e+12</text>"))
+  }
 }
 
 @Suite struct AtomicFileTests {

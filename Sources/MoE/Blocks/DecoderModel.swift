@@ -210,6 +210,9 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
     public var hidden: Matrix<Scalar>
     /// `norm(hidden)`, the head's input.
     public var normalized: Matrix<Scalar>
+    /// Each block's MoE result (`nil` for a dense block): decisions and loads, for
+    /// balancing losses, balancers and diagnostics.
+    public var routing: [MoEForward<Scalar>?]
   }
 
   /// The logits, keeping what `backward` needs.
@@ -218,19 +221,29 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
   ) -> (logits: Matrix<Scalar>, cache: Cache) {
     var h = embed(tokens)
     var caches: [DecoderBlock<Scalar>.Cache] = []
+    var routing: [MoEForward<Scalar>?] = []
     for block in blocks {
-      let (output, _, cache) = block.forwardForTraining(
+      let (output, moe, cache) = block.forwardForTraining(
         h, layout: layout, activeHeads: activeHeads, context: &context)
       h = output
       caches.append(cache)
+      routing.append(moe)
     }
     let normalized = finalNorm(h)
-    return (project(normalized), Cache(tokens: tokens, blocks: caches, hidden: h, normalized: normalized))
+    return (
+      project(normalized),
+      Cache(tokens: tokens, blocks: caches, hidden: h, normalized: normalized, routing: routing)
+    )
   }
 
   /// The backward pass from `∂L/∂logits`: accumulates every parameter's gradient,
   /// the embedding's by row (scatter-add over the token ids, plus the tied head's).
-  public mutating func backward(_ dLogits: Matrix<Scalar>, cache: Cache) {
+  ///
+  /// - Parameter routerLosses: per block, the balancing losses' gradients for its MoE
+  ///   router (`nil` or missing entries: none).
+  public mutating func backward(
+    _ dLogits: Matrix<Scalar>, cache: Cache, routerLosses: [RouterLossGradient<Scalar>?] = []
+  ) {
     var dNormalized: Matrix<Scalar>
     if head != nil {
       dNormalized = head!.backward(dLogits, input: cache.normalized)
@@ -239,8 +252,16 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
       embedding.accumulateGradient { gemm(dLogits, transposeA: true, cache.normalized, beta: 1, into: &$0) }
     }
     var gradient = finalNorm.backward(dNormalized, input: cache.hidden)
-    for i in blocks.indices.reversed() { gradient = blocks[i].backward(gradient, cache: cache.blocks[i]) }
-    embedding.accumulateGradient { $0.scatterAddRows(gradient, to: cache.tokens) }
+    // Frozen lower layers need no backward pass at all: stop below the lowest block that
+    // trains (fine-tuning rules freeze the embedding and most of the stack).
+    let lowest =
+      embedding.isTrainable
+      ? 0 : blocks.firstIndex { $0.parameterCount(trainableOnly: true) > 0 } ?? blocks.count
+    for i in blocks.indices.reversed() where i >= lowest {
+      gradient = blocks[i].backward(
+        gradient, cache: cache.blocks[i], routerLoss: i < routerLosses.count ? routerLosses[i] : nil)
+    }
+    if lowest == 0 { embedding.accumulateGradient { $0.scatterAddRows(gradient, to: cache.tokens) } }
   }
 
   /// Visits `embed_tokens.weight`, `layers.{i}.*`, `norm.weight` and `lm_head.weight`.

@@ -38,6 +38,8 @@ public struct RMSNorm<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// - Parameters:
   ///   - dy: `∂loss/∂y`, `tokens × dimensions`.
   ///   - x: the forward pass's input.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public mutating func backward(_ dy: Matrix<Scalar>, input x: Matrix<Scalar>) -> Matrix<Scalar> {
     let n = Scalar(x.columns)
     let r = x.elementwiseProduct(x).rowSums().map { 1 / Scalar.sqrt($0 / n + epsilon) }

@@ -1,11 +1,13 @@
 import Foundation
 
-/// Real English text for language-model experiments: the `fortunes` collection that Debian
-/// installs at a fixed version (`scripts/install-text.sh`), as bytes, split deterministically
-/// into training and validation text.
+/// Real text for language-model experiments, as bytes, split deterministically into
+/// training and validation text: the English `fortunes` collection, or — a second domain —
+/// the Python standard library's source, both as Debian installs them at a fixed version
+/// (`scripts/install-text.sh`).
 ///
-/// Every file of the folder without an extension (the `.dat` indexes and `.u8` links are
-/// skipped) is read in name order and cut at its `%` separator lines into entries; entry
+/// `.fortunes`: every file of the folder without an extension (the `.dat` indexes and `.u8`
+/// links are skipped) is read in name order and cut at its `%` separator lines into entries.
+/// `.sourceFiles(extension:)`: every file with that extension, in name order, is one entry. Entry
 /// `i` of the whole sequence goes to validation when `i % validationEvery == 0`, to training
 /// otherwise, each entry followed by a newline. The `fingerprint` — FNV-1a (64-bit) over every
 /// file's name and bytes in that order — identifies the exact text, so a run can refuse data
@@ -15,6 +17,19 @@ public struct TextCorpus: Sendable, Equatable {
   public static let fortunesFolder = "/usr/share/games/fortunes"
   /// The fingerprint of Debian's `fortunes` and `fortunes-min` 1:1.99.1-7.3 together.
   public static let debianFortunesFingerprint = "cc3d00f26b89af86"
+  /// Where Debian's `libpython3.11-stdlib` puts the standard library's modules.
+  public static let pythonFolder = "/usr/lib/python3.11"
+  /// The fingerprint of the `.py` files directly in `pythonFolder` from Debian's
+  /// `libpython3.11-stdlib` and `libpython3.11-minimal` 3.11.2-6+deb12u6.
+  public static let debianPythonFingerprint = "4df10a36a3479b2e"
+
+  /// How the files of a folder become entries.
+  public enum Format: Sendable, Equatable {
+    /// Files without an extension, cut at `%` lines (the fortunes format).
+    case fortunes
+    /// Files ending in `.extension`, one entry each (source code).
+    case sourceFiles(extension: String)
+  }
 
   /// Training text, one byte per token.
   public let training: [UInt8]
@@ -32,11 +47,17 @@ public struct TextCorpus: Sendable, Equatable {
   ///   not the expected one.
   /// - Precondition: `validationEvery ≥ 2`.
   public init(
-    folder: String = TextCorpus.fortunesFolder, validationEvery: Int = 10, expectedFingerprint: String? = nil
+    folder: String = TextCorpus.fortunesFolder, format: Format = .fortunes, validationEvery: Int = 10,
+    expectedFingerprint: String? = nil
   ) throws {
     precondition(validationEvery >= 2, "TextCorpus: validationEvery must be at least 2")
     let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
-      .filter { !$0.contains(".") }.sorted()
+      .filter { name in
+        switch format {
+        case .fortunes: !name.contains(".")
+        case .sourceFiles(let suffix): name.hasSuffix("." + suffix)
+        }
+      }.sorted()
     var files: [(String, [UInt8])] = []
     for name in names {
       let path = (folder as NSString).appendingPathComponent(name)
@@ -65,7 +86,7 @@ public struct TextCorpus: Sendable, Equatable {
     var (trainingEntries, validationEntries) = (0, 0)
     var index = 0
     for (_, bytes) in files {
-      for entry in Self.entries(bytes) {
+      for entry in format == .fortunes ? Self.entries(bytes) : [bytes] where !entry.isEmpty {
         if index % validationEvery == 0 {
           validation += entry + [10]
           validationEntries += 1
@@ -113,10 +134,10 @@ public enum TextCorpusError: Error, Equatable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .missing(let folder):
-      "no text in \(folder): install it with scripts/install-text.sh (Debian's fortunes and fortunes-min)"
+      "no text in \(folder): install it with scripts/install-text.sh (Debian's fortunes, fortunes-min and libpython3.11-stdlib)"
     case .unreadable(let path): "cannot read \(path)"
     case .fingerprintMismatch(let folder, let expected, let found):
-      "the text in \(folder) has fingerprint \(found), not \(expected): another version of the fortunes packages"
+      "the text in \(folder) has fingerprint \(found), not \(expected): another version of the packages that install it"
     }
   }
 }

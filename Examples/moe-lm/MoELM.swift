@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import Linalg
+import MoE
+import ModelIO
+import Report
+
+/// Small byte-level language models on real text: dense against sparse at equal cost,
+/// routing collapse under stress, and task fine-tuning on a second domain.
+@main
+struct MoELM: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "moe-lm",
+    abstract:
+      "Dense and MoE language models trained on real text: quality per FLOP, routing collapse, fine-tuning.",
+    discussion: """
+      Trains byte-level decoders (causal attention with RoPE, pre-norm, dense or MoE feed-forward; AdamW, \
+      clipping at norm 1, warm-up + cosine) on Debian's English fortunes and fine-tunes them on the Python \
+      standard library's source (install both with scripts/install-text.sh). Validation loss is in bits per \
+      byte. The three studies: (1) Table 1's rows scaled down to one attention stack, the same tokens and \
+      schedule for each, with parameters, training FLOPs, tokens/s and a chart of validation loss against \
+      FLOPs; (2) each balancing configuration at top-1 and top-2 over several seeds under a learning rate and \
+      router initialisation that stress routing, with the collapse detector's verdict and load charts; \
+      (3) a MoE model pre-trained on English and fine-tuned on Python under each fine-tuning rule, with step \
+      time, compute against full fine-tuning, the Python bits/byte after and the English forgetting. The \
+      charts and CSV files go to --output-directory, all written together at the end.
+      """)
+
+  @Option(help: "Training steps per run (10...100000; default 400, 40 with --quick).")
+  var steps: Int?
+
+  @Option(help: "Model width (16...1024, a multiple of --heads · 2).")
+  var dimensions = 64
+
+  @Option(help: "Attention heads (1...64).")
+  var heads = 4
+
+  @Option(help: "Decoder layers (1...16).")
+  var layers = 2
+
+  @Option(help: "Bytes per training sequence (8...1024).")
+  var context = 64
+
+  @Option(help: "Sequences per step (1...256).")
+  var sequences = 8
+
+  @Option(name: .customLong("learning-rate"), help: "Peak learning rate (1e-6...1).")
+  var learningRate = 3e-3
+
+  @Option(
+    name: .customLong("collapse-seeds"),
+    help: "Seeds per balancing configuration in study 2 (1...100; default 5, 2 with --quick).")
+  var collapseSeeds: Int?
+
+  @Option(help: "Which studies to run, comma-separated: quality, collapse, finetune.")
+  var studies = "quality,collapse,finetune"
+
+  @Option(help: "Seed of every draw (weights, batches, routing noise).")
+  var seed: UInt64 = 1
+
+  @Option(
+    name: .customLong("output-directory"), help: "Folder for the charts and CSV files (made if missing).")
+  var outputDirectory = "moe-lm-output"
+
+  @Option(help: "BLAS threads (1...256; default 1: these matrices are too small to split).")
+  var threads = 1
+
+  @Flag(help: "40 steps, 2 collapse seeds and smaller validation: a smoke run for the test suite.")
+  var quick = false
+
+  var chosenStudies: Set<String> {
+    Set(studies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+  }
+
+  func validate() throws {
+    try OptionLimits.check("--steps", steps ?? 400, in: 10...100_000)
+    try OptionLimits.check("--heads", heads, in: 1...64)
+    try OptionLimits.check("--dimensions", dimensions, in: 16...1024)
+    guard dimensions % (2 * heads) == 0 else {
+      throw ValidationError(
+        "--dimensions \(dimensions) must be a multiple of 2 · --heads (\(2 * heads)) for RoPE")
+    }
+    try OptionLimits.check("--layers", layers, in: 1...16)
+    try OptionLimits.check("--context", context, in: 8...1024)
+    try OptionLimits.check("--sequences", sequences, in: 1...256)
+    try OptionLimits.check("--learning-rate", learningRate, in: 1e-6...1)
+    try OptionLimits.check("--collapse-seeds", collapseSeeds ?? 5, in: 1...100)
+    try OptionLimits.check("--threads", threads, in: 1...256)
+    let unknown = chosenStudies.subtracting(["quality", "collapse", "finetune"])
+    guard unknown.isEmpty, !chosenStudies.isEmpty else {
+      throw ValidationError("--studies takes quality, collapse and finetune, not '\(studies)'")
+    }
+    // The widest row (Dense ×10): weights, gradients and two Adam moments, and a step's
+    // activations (each layer keeps about 40d + 2·hidden values per token, the logits 3·256).
+    let (d, t, l) = (Double(dimensions), Double(context * sequences), Double(layers))
+    let weights = l * (4 * d * d + 3 * d * 40 * d) + 256 * d
+    try OptionLimits.checkMemory(
+      4 * (4 * weights + t * (l * (40 * d + 80 * d) + 768)),
+      for: "--dimensions \(dimensions), --layers \(layers)")
+    try OutputPath.checkFolder(outputDirectory)
+  }
+
+  func run() throws {
+    BLAS.warnIfGenericKernels()
+    BLAS.threadCount = threads
+    let english: TextCorpus
+    let python: TextCorpus
+    do {
+      english = try TextCorpus(expectedFingerprint: TextCorpus.debianFortunesFingerprint)
+      python = try TextCorpus(
+        folder: TextCorpus.pythonFolder, format: .sourceFiles(extension: "py"),
+        expectedFingerprint: TextCorpus.debianPythonFingerprint)
+    } catch let error as TextCorpusError {
+      throw ValidationError("\(error)")
+    }
+    var setup = LMSetup(
+      dimensions: dimensions, heads: heads, layers: layers, context: context, sequences: sequences,
+      steps: steps ?? (quick ? 40 : 400), learningRate: learningRate)
+    if quick { setup.validationSequences = 16 }
+    print(
+      "moe-lm: \(setup.layers) layers, d = \(setup.dimensions), \(setup.heads) heads, context \(setup.context), \(setup.sequences) sequences a step; English \(english.training.count) training / \(english.validation.count) validation bytes, Python \(python.training.count) / \(python.validation.count); seed \(seed); \(BLAS.threadCount) BLAS threads"
+    )
+    try OutputPath.makeFolder(outputDirectory)
+    let outputs = try OutputBatch(outputs: Studies.files(in: outputDirectory), inputs: [])
+    let study = Studies(
+      setup: setup,
+      english: LMTrainer(setup: setup, training: english.training, validation: english.validation),
+      python: LMTrainer(setup: setup, training: python.training, validation: python.validation), seed: seed,
+      collapseSeeds: collapseSeeds ?? (quick ? 2 : 5), outputs: outputs, folder: outputDirectory)
+    let rows = LanguageModelRecipe.table(dimensions: dimensions).count
+    if chosenStudies.contains("quality") {
+      var bar = ProgressBar(total: rows * setup.steps, stage: "quality per FLOP")
+      try study.qualityPerFLOP(progress: &bar)
+    }
+    if chosenStudies.contains("collapse") {
+      var bar = ProgressBar(
+        total: 2 * Balancing.all.count * study.collapseSeeds * setup.steps, stage: "routing collapse")
+      try study.routingCollapse(progress: &bar)
+    }
+    if chosenStudies.contains("finetune") {
+      var bar = ProgressBar(total: setup.steps + 5 * max(1, setup.steps / 2), stage: "fine-tuning")
+      try study.fineTuning(progress: &bar)
+    }
+    try outputs.commit()
+    print("\nCharts and CSV files: \(outputDirectory)/")
+  }
+}

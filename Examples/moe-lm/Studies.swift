@@ -1,0 +1,209 @@
+import Foundation
+import Linalg
+import MoE
+import Report
+
+/// The three studies of `moe-lm`, each printing its table and staging its files.
+struct Studies {
+  var setup: LMSetup
+  var english: LMTrainer
+  var python: LMTrainer
+  var seed: UInt64
+  var collapseSeeds: Int
+  var outputs: OutputBatch
+  var folder: String
+
+  /// The files the studies write, for the output batch.
+  static func files(in folder: String) -> [String] {
+    ["quality-per-flop.svg", "quality-per-flop.csv", "collapse.csv", "finetune.csv"].map { "\(folder)/\($0)" }
+      + [1, 2].flatMap { k in Balancing.all.map { "\(folder)/loads-top\(k)-\(fileName($0.name)).svg" } }
+  }
+
+  static func fileName(_ name: String) -> String {
+    String(name.map { $0.isLetter || $0.isNumber ? $0 : "-" })
+  }
+
+  // MARK: 1. Quality per FLOP
+
+  func qualityPerFLOP(progress: inout ProgressBar) throws {
+    var table = Table(
+      header: [
+        "model", "stands for", "total params", "active params", "training FLOPs", "tokens/s", "wall s",
+        "val bits/byte",
+      ], alignments: [.left, .left, .right, .right, .right, .right, .right, .right])
+    var series: [LineChart.Series] = []
+    for recipe in LanguageModelRecipe.table(dimensions: setup.dimensions) {
+      progress.label = recipe.name
+      var model = recipe.model(setup, seed: seed)
+      let flops = recipe.trainingFLOPsPerToken(of: model, context: setup.context)
+      let run = english.train(&model, flopsPerToken: flops, seed: seed) { _ in progress.tick() }
+      table.append([
+        recipe.name, recipe.stands, "\(model.parameterCount())", "\(recipe.activeParameters(of: model))",
+        String(format: "%.3g", run.curve.last!.flops), Format.fixed(run.tokensPerSecond, 0),
+        Format.fixed(run.seconds, 1), Format.fixed(run.finalBitsPerByte, 3),
+      ])
+      series.append(
+        LineChart.Series(
+          name: recipe.name, values: run.curve.map(\.bitsPerByte), positions: run.curve.map(\.flops)))
+    }
+    progress.finish()
+    print(
+      "\n## 1. Quality per FLOP (English fortunes, \(setup.steps) steps of \(setup.tokensPerStep) bytes)\n")
+    print(table.markdown)
+    let chart = LineChart(
+      title: "Validation loss against training FLOPs", xLabel: "training FLOPs",
+      yLabel: "validation bits per byte",
+      series: series)
+    try outputs.stage(Data(chart.svg.utf8), to: "\(folder)/quality-per-flop.svg")
+    try outputs.stage(Data(table.csv.utf8), to: "\(folder)/quality-per-flop.csv")
+  }
+
+  // MARK: 2. Routing collapse
+
+  /// Stress: 3× the learning rate and router gates drawn 10× too large.
+  func routingCollapse(progress: inout ProgressBar) throws {
+    var stressed = setup
+    stressed.learningRate *= 3
+    let recipe = LanguageModelRecipe.table(dimensions: setup.dimensions)[2]
+    var table = Table(
+      header: [
+        "top-k", "balancing", "collapsed runs", "val bits/byte (mean, min–max)", "final top-2 load share",
+      ],
+      alignments: [.right, .left, .right, .right, .right])
+    let trainer = LMTrainer(setup: stressed, training: english.training, validation: english.validation)
+    for k in [1, 2] {
+      for balancing in Balancing.all {
+        var bits: [Double] = []
+        var collapsed = 0
+        var shares: [Double] = []
+        var chartLoads: [[Double]] = []
+        for s in 0..<collapseSeeds {
+          progress.label = "top-\(k) \(balancing.name)"
+          var row = recipe
+          row.topK = k
+          var model = row.model(stressed, router: balancing.router, routerScale: 10, seed: seed + UInt64(s))
+          let run = trainer.train(
+            &model, balancing: balancing, flopsPerToken: 0, seed: seed + UInt64(s)
+          ) { _ in progress.tick() }
+          bits.append(run.finalBitsPerByte)
+          if run.collapsed { collapsed += 1 }
+          let last = run.loads.last ?? []
+          shares.append(last.sorted(by: >).prefix(2).reduce(0, +))
+          if s == 0 { chartLoads = run.loads }
+        }
+        table.append([
+          "\(k)", balancing.name, "\(collapsed)/\(collapseSeeds)",
+          "\(Format.fixed(bits.reduce(0, +) / Double(bits.count), 3)) (\(Format.fixed(bits.min()!, 3))–\(Format.fixed(bits.max()!, 3)))",
+          Format.fixed(shares.reduce(0, +) / Double(shares.count), 2),
+        ])
+        let experts = chartLoads.first?.count ?? 0
+        let chart = LineChart(
+          title: "top-\(k), \(balancing.name): expert load, layer 0, seed \(seed)", xLabel: "training step",
+          yLabel: "share of assignments",
+          series: (0..<experts).map { e in
+            LineChart.Series(name: "expert \(e)", values: chartLoads.map { $0[e] })
+          })
+        try outputs.stage(
+          Data(chart.svg.utf8), to: "\(folder)/loads-top\(k)-\(Self.fileName(balancing.name)).svg")
+      }
+    }
+    progress.finish()
+    print(
+      "\n## 2. Routing collapse (MoE 8 experts, learning rate \(stressed.learningRate), router gates ×10, \(collapseSeeds) seeds; collapse: two experts take > 75 % of layer 0's or 1's assignments for 10 steps)\n"
+    )
+    print(table.markdown)
+    try outputs.stage(Data(table.csv.utf8), to: "\(folder)/collapse.csv")
+  }
+
+  // MARK: 3. Fine-tuning on a second domain
+
+  func fineTuning(progress: inout ProgressBar) throws {
+    let recipe = LanguageModelRecipe.table(dimensions: setup.dimensions)[2]
+    progress.label = "pre-training"
+    var base = recipe.model(setup, seed: seed)
+    let flops = recipe.trainingFLOPsPerToken(of: base, context: setup.context)
+    _ = english.train(&base, flopsPerToken: flops, seed: seed) { _ in progress.tick() }
+    let before = (
+      english: english.bitsPerByte(base, on: english.validation),
+      python: python.bitsPerByte(base, on: python.validation)
+    )
+    let rules: [FineTuningRule] = [
+      .full, .routerOnly, .routerAndMostUsedExperts(2), .routerAndNewExperts(2),
+      .routerAndAdapters(rank: 4, experts: 2),
+    ]
+    var table = Table(
+      header: [
+        "rule", "trainable params", "step ms", "compute ÷ full", "Python bits/byte",
+        "English bits/byte (forgetting)",
+      ], alignments: [.left, .right, .right, .right, .right, .right])
+    var fullSeconds = 0.0
+    let steps = max(1, setup.steps / 2)
+    for rule in rules {
+      progress.label = rule.description
+      var model = prepared(base, for: rule)
+      let run = python.train(&model, steps: steps, flopsPerToken: 0, seed: seed + 7) { _ in progress.tick() }
+      if rule == .full { fullSeconds = run.seconds }
+      let english = english.bitsPerByte(model, on: english.validation)
+      table.append([
+        rule.description, "\(model.parameterCount(trainableOnly: true))",
+        Format.fixed(run.stepSeconds * 1000, 1),
+        Format.fixed(run.seconds / fullSeconds, 2), Format.fixed(run.finalBitsPerByte, 3),
+        "\(Format.fixed(english, 3)) (\(english >= before.english ? "+" : "")\(Format.fixed(english - before.english, 3)))",
+      ])
+    }
+    progress.finish()
+    print(
+      "\n## 3. Fine-tuning on Python source (pre-trained on English: \(Format.fixed(before.english, 3)) bits/byte on English, \(Format.fixed(before.python, 3)) on Python; \(steps) fine-tuning steps)\n"
+    )
+    print(table.markdown)
+    try outputs.stage(Data(table.csv.utf8), to: "\(folder)/finetune.csv")
+  }
+
+  /// `base` made ready for `rule`: outside the MoE layers everything is frozen unless the
+  /// rule is full fine-tuning; each MoE layer is prepared on its own inputs for a Python batch.
+  func prepared(_ base: DecoderModel<Float>, for rule: FineTuningRule) -> DecoderModel<Float> {
+    var model = base
+    model.setTrainable { _ in rule == .full }
+    var g = Xoshiro256StarStar(seed: seed + 11)
+    let (tokens, _) = python.batch(from: python.training, using: &g)
+    var context = RoutingContext()
+    let (_, cache) = model.forwardForTraining(
+      tokens, layout: .uniform(count: setup.sequences, length: setup.context), context: &context)
+    for i in model.blocks.indices {
+      guard let layer = model.blocks[i].feedForward.moe else { continue }
+      let taskData = cache.blocks[i].feedForward.normalized
+      model.blocks[i].feedForward.feedForward = .moe(rule.prepare(layer, taskData: taskData, using: &g))
+    }
+    return model
+  }
+}
+
+/// A one-line progress bar with an ETA on standard error, redrawn in place.
+struct ProgressBar {
+  var total: Int
+  var stage: String
+  var label = ""
+  private var done = 0
+  private let start = ContinuousClock.now
+
+  init(total: Int, stage: String) {
+    self.total = total
+    self.stage = stage
+  }
+
+  mutating func tick() {
+    done += 1
+    guard done % 5 == 0 || done == total else { return }
+    let elapsed = Stopwatch.seconds(in: ContinuousClock.now - start)
+    let eta = elapsed / Double(done) * Double(total - done)
+    let width = 30
+    let filled = width * done / max(1, total)
+    let line =
+      "\r\(stage) [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+      + "] \(100 * done / max(1, total)) %  ETA \(Int(eta.rounded())) s  \(label)"
+      + String(repeating: " ", count: 12)
+    FileHandle.standardError.write(Data(line.utf8))
+  }
+
+  func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
+}
