@@ -23,7 +23,9 @@ struct MoELM: ParsableCommand {
       router initialisation that stress routing, with the collapse detector's verdict and load charts; \
       (3) a MoE model pre-trained on English and fine-tuned on Python under each fine-tuning rule, with step \
       time, compute against full fine-tuning, the Python bits/byte after and the English forgetting. The \
-      charts and CSV files go to --output-directory, all written together at the end.
+      charts and CSV files go to --output-directory, all written together at the end; the trained Dense and \
+      MoE 8×top-2 models of study 1 go to its checkpoints/ folder as Llama and Mixtral checkpoints that \
+      moe-generate and transformers load.
       """)
 
   @Option(help: "Training steps per run (10...100000; default 400, 40 with --quick).")
@@ -121,6 +123,7 @@ struct MoELM: ParsableCommand {
       "moe-lm: \(setup.layers) layers, d = \(setup.dimensions), \(setup.heads) heads, context \(setup.context), \(setup.sequences) sequences a step; English \(english.training.count) training / \(english.validation.count) validation bytes, Python \(python.training.count) / \(python.validation.count); seed \(seed); \(BLAS.threadCount) BLAS threads"
     )
     try OutputPath.makeFolder(outputDirectory)
+    if chosenStudies.contains("quality") { try OutputPath.makeFolder(outputDirectory + "/checkpoints") }
     let outputs = try OutputBatch(outputs: Studies.files(in: outputDirectory), inputs: [])
     let study = Studies(
       setup: setup,

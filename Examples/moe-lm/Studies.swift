@@ -1,6 +1,7 @@
 import Foundation
 import Linalg
 import MoE
+import ModelIO
 import Report
 
 /// The three studies of `moe-lm`, each printing its table and staging its files.
@@ -18,6 +19,11 @@ struct Studies {
     ["quality-per-flop.svg", "quality-per-flop.csv", "collapse.csv", "finetune.csv"].map { "\(folder)/\($0)" }
       + [1, 2].flatMap { k in Balancing.all.map { "\(folder)/loads-top\(k)-\(fileName($0.name)).svg" } }
   }
+
+  /// The study-1 models written as Hugging Face checkpoints (under `checkpoints/`).
+  static let checkpoints: [String: (HuggingFaceExport.Family, String)] = [
+    "Dense": (.llama, "llama-dense"), "MoE 8×top-2": (.mixtral, "mixtral-8x-top2"),
+  ]
 
   static func fileName(_ name: String) -> String {
     String(name.map { $0.isLetter || $0.isNumber ? $0 : "-" })
@@ -45,6 +51,9 @@ struct Studies {
       series.append(
         LineChart.Series(
           name: recipe.name, values: run.curve.map(\.bitsPerByte), positions: run.curve.map(\.flops)))
+      if let (family, name) = Self.checkpoints[recipe.name] {
+        try HuggingFaceExport.write(model, as: family, to: "\(folder)/checkpoints/\(name)")
+      }
     }
     progress.finish()
     print(

@@ -392,6 +392,10 @@ final class MoERunFixture {
     let files = try FileManager.default.contentsOfDirectory(atPath: folder)
     #expect(files.contains("quality-per-flop.svg") && files.contains("finetune.csv"))
     #expect(files.filter { $0.hasPrefix("loads-") }.count == 12)
+    for checkpoint in ["llama-dense", "mixtral-8x-top2"] {
+      let model = try HuggingFaceModel(folder: "\(folder)/checkpoints/\(checkpoint)")
+      #expect(model.model.vocabulary == 256)
+    }
     let csv = try String(contentsOfFile: folder + "/quality-per-flop.csv", encoding: .utf8)
     let bits = csv.split(separator: "\n").dropFirst().compactMap { Double($0.split(separator: ",").last!) }
     #expect(bits.count == 5 && bits.allSatisfy { $0 > 1 && $0 < 8.5 }, "\(bits)")

@@ -1,0 +1,199 @@
+import Foundation
+import Linalg
+import MoE
+import Report
+
+/// Writes a `DecoderModel` trained in MoEKit as a Hugging Face checkpoint of an existing
+/// family, so that `HuggingFaceModel` and `transformers` itself load it: `config.json` and
+/// `model.safetensors` (Float32) in a new folder.
+///
+/// - **Llama** (`llama`) for dense models: `model.layers.{i}.mlp.{gate,up,down}_proj.weight`.
+/// - **Mixtral** (`mixtral`) for MoE models: `model.layers.{i}.block_sparse_moe.gate.weight`
+///   and `….experts.{j}.w1/w3/w2.weight` (gate/up/down).
+///
+/// Both share `model.embed_tokens.weight`, `model.layers.{i}.input_layernorm.weight`,
+/// `….self_attn.{q,k,v,o}_proj.weight`, `….post_attention_layernorm.weight`,
+/// `model.norm.weight` and, when the head is not tied, `lm_head.weight`; `rope_theta`,
+/// `rms_norm_eps`, the heads and widths come from the model itself.
+///
+/// Only what the family's modeling code computes can be written, so every block must have
+/// RoPE attention without window, biases, query/key norms or clipping, RMSNorms of one ε,
+/// and SwiGLU feed-forwards; a Mixtral's every block must be MoE with the same softmax
+/// top-k router (renormalised), no shared expert and no capacity factor. Anything else is
+/// `CheckpointError.unsupportedField` naming what the family lacks.
+public enum HuggingFaceExport {
+  /// The family a model is written as.
+  public enum Family: String, Sendable, CaseIterable {
+    /// Dense decoders.
+    case llama
+    /// MoE decoders with softmax top-k routing.
+    case mixtral
+  }
+
+  /// Writes `model` as `family` to the new folder `folder` (replacing a folder already
+  /// there only after the new one is complete).
+  ///
+  /// - Throws: `CheckpointError.unsupportedField` when the model uses something the family
+  ///   cannot express, `.unreadableModel` when the folder's parent is missing, and the
+  ///   file system's errors.
+  public static func write(_ model: DecoderModel<Float>, as family: Family, to folder: String) throws {
+    let config = try configuration(model, as: family)
+    var tensors: [String: Tensor] = [:]
+    var copy = model
+    var failure: Error?
+    copy.visitParameters(prefix: "") { name, parameter in
+      do {
+        let target = try huggingFaceName(name, family: family)
+        let value = parameter.value
+        tensors[target] = Tensor(
+          value, shape: value.rows == 1 && target.hasSuffix("norm.weight") ? [value.columns] : nil, as: .f32)
+      } catch {
+        failure = failure ?? error
+      }
+    }
+    if let failure { throw failure }
+    try writeFolder(folder) { temporary in
+      try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: temporary + "/model.safetensors")
+      try AtomicFile.write(config, to: temporary + "/config.json")
+    }
+  }
+
+  /// `config.json` for `model` as `family`, after checking that the family can express it.
+  static func configuration(_ model: DecoderModel<Float>, as family: Family) throws -> Data {
+    func refuse(_ field: String, _ value: String, _ supported: String) -> CheckpointError {
+      .unsupportedField(field: field, value: value, supported: "\(supported) (\(family.rawValue) export)")
+    }
+    guard let first = model.blocks.first?.grouped else {
+      throw refuse("attention", "multi-head latent attention", "multi-head or grouped-query attention")
+    }
+    let pattern = first.pattern
+    guard let rotary = first.rotary, rotary.scaling == .none,
+      rotary.rotatedDimensions == rotary.headDimensions
+    else {
+      throw refuse("attention.rotary", "none or scaled", "plain RoPE over the whole head")
+    }
+    let epsilon = model.finalNorm.epsilon
+    var (experts, k, hidden) = (0, 0, 0)
+    for (i, block) in model.blocks.enumerated() {
+      guard let attention = block.grouped, attention.pattern.heads == pattern.heads,
+        attention.pattern.kvHeads == pattern.kvHeads,
+        attention.pattern.keyDimensions == pattern.keyDimensions,
+        attention.pattern.window == nil, attention.rotary == rotary, attention.queryKeyNorm == nil,
+        attention.clip == nil,
+        [attention.query, attention.key, attention.value, attention.output].allSatisfy({ $0.bias == nil })
+      else {
+        throw refuse(
+          "layers.\(i).self_attn", "another attention", "layer 0's unwindowed, bias-free RoPE attention")
+      }
+      guard block.attentionNorm.epsilon == epsilon, block.feedForward.feedForwardNorm.epsilon == epsilon
+      else {
+        throw refuse("layers.\(i) norms", "another ε", "one rms_norm_eps")
+      }
+      let networks: [FeedForward<Float>]
+      switch (block.feedForward.feedForward, family) {
+      case (.dense(let network), .llama):
+        networks = [network]
+      case (.moe(let layer), .mixtral):
+        guard let router = layer.router as? TopKSoftmaxRouter<Float>, router.normalizeTopK,
+          router.gate.bias == nil, layer.sharedExpert == nil, layer.capacityFactor == nil
+        else {
+          throw refuse(
+            "layers.\(i).moe", "its router, shared expert or capacity",
+            "dropless softmax top-k routing, renormalised, without a shared expert")
+        }
+        guard experts == 0 || (experts == layer.expertCount && k == router.defaultK) else {
+          throw refuse(
+            "layers.\(i).moe", "\(layer.expertCount) experts, top-\(router.defaultK)", "one E and k")
+        }
+        (experts, k) = (layer.expertCount, router.defaultK)
+        networks = layer.experts
+      case (.dense, .mixtral):
+        throw refuse("layers.\(i)", "a dense feed-forward", "MoE in every layer")
+      case (.moe, .llama):
+        throw refuse("layers.\(i)", "a MoE feed-forward", "dense feed-forwards")
+      }
+      for network in networks {
+        guard network.isGated, network.activation == .silu,
+          [network.gate!, network.up, network.down].allSatisfy({ $0.bias == nil }),
+          hidden == 0 || hidden == network.hiddenDimensions
+        else {
+          throw refuse("layers.\(i) feed-forward", "not SwiGLU of one width", "bias-free SwiGLU of one width")
+        }
+        hidden = network.hiddenDimensions
+      }
+    }
+    var fields: [String] = [
+      "\"architectures\": [\"\(family == .llama ? "LlamaForCausalLM" : "MixtralForCausalLM")\"]",
+      "\"model_type\": \"\(family.rawValue)\"",
+      "\"vocab_size\": \(model.vocabulary)",
+      "\"hidden_size\": \(model.dimensions)",
+      "\"intermediate_size\": \(hidden)",
+      "\"num_hidden_layers\": \(model.blocks.count)",
+      "\"num_attention_heads\": \(pattern.heads)",
+      "\"num_key_value_heads\": \(pattern.kvHeads)",
+      "\"head_dim\": \(pattern.keyDimensions)",
+      "\"hidden_act\": \"silu\"",
+      "\"rms_norm_eps\": \(Double(epsilon))",
+      "\"rope_theta\": \(rotary.base)",
+      "\"max_position_embeddings\": 4096",
+      "\"attention_bias\": false",
+      "\"tie_word_embeddings\": \(model.head == nil)",
+      "\"torch_dtype\": \"float32\"",
+    ]
+    if family == .mixtral {
+      fields += [
+        "\"num_local_experts\": \(experts)", "\"num_experts_per_tok\": \(k)", "\"sliding_window\": null",
+      ]
+    } else {
+      fields += ["\"mlp_bias\": false"]
+    }
+    return Data(("{\n  " + fields.joined(separator: ",\n  ") + "\n}\n").utf8)
+  }
+
+  /// The Hugging Face name of the MoEKit parameter `name` (`DecoderModel.visitParameters`).
+  static func huggingFaceName(_ name: String, family: Family) throws -> String {
+    if name == "lm_head.weight" { return name }
+    var parts = name.split(separator: ".").map(String.init)
+    if parts.count >= 3 && parts[0] == "layers" {
+      switch parts[2] {
+      case "norm": parts[2] = "post_attention_layernorm"
+      case "mlp":
+        parts[3] = ["gate": "gate_proj", "up": "up_proj", "down": "down_proj"][parts[3]] ?? parts[3]
+      case "moe":
+        parts[2] = "block_sparse_moe"
+        if parts[3] == "router" {
+          parts.remove(at: 3)
+        } else if parts[3] == "experts" {
+          parts[5] = ["gate": "w1", "up": "w3", "down": "w2"][parts[5]] ?? parts[5]
+        }
+      default: break
+      }
+    }
+    return "model." + parts.joined(separator: ".")
+  }
+
+  /// Writes a folder through `body` into a temporary sibling and moves it into place.
+  static func writeFolder(_ folder: String, _ body: (String) throws -> Void) throws {
+    let target = URL(fileURLWithPath: folder).standardizedFileURL
+    let parent = target.deletingLastPathComponent()
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: parent.path, isDirectory: &isFolder), isFolder.boolValue
+    else {
+      throw CheckpointError.unreadableModel(path: folder, reason: "its folder \(parent.path) does not exist")
+    }
+    let suffix = UInt64.random(in: 0..<UInt64.max)
+    let temporary = parent.appendingPathComponent(".\(target.lastPathComponent).\(suffix).partial")
+    let previous = parent.appendingPathComponent(".\(target.lastPathComponent).\(suffix).old")
+    try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
+    do {
+      try body(temporary.path)
+      let replacing = FileManager.default.fileExists(atPath: target.path)
+      if replacing { try FileManager.default.moveItem(at: target, to: previous) }
+      try FileManager.default.moveItem(at: temporary, to: target)
+      if replacing { try? FileManager.default.removeItem(at: previous) }
+    } catch {
+      try? FileManager.default.removeItem(at: temporary)
+      throw error
+    }
+  }
+}
