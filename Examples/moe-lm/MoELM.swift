@@ -54,6 +54,17 @@ struct MoELM: ParsableCommand {
     help: "Seeds per balancing configuration in study 2 (1...100; default 5, 2 with --quick).")
   var collapseSeeds: Int?
 
+  @Option(
+    name: .customLong("collapse-learning-rate-factor"),
+    help: "Study 2's learning rate as a multiple of --learning-rate (0.01...100).")
+  var collapseLearningRateFactor = 3.0
+
+  @Option(
+    name: .customLong("collapse-router-scale"),
+    help: "Study 2's router gates drawn this many times larger than usual (0.01...1000; 1 is the usual init)."
+  )
+  var collapseRouterScale = 10.0
+
   @Option(help: "Which studies to run, comma-separated: quality, collapse, finetune.")
   var studies = "quality,collapse,finetune"
 
@@ -88,6 +99,8 @@ struct MoELM: ParsableCommand {
     try OptionLimits.check("--learning-rate", learningRate, in: 1e-6...1)
     try OptionLimits.check("--collapse-seeds", collapseSeeds ?? 5, in: 1...100)
     try OptionLimits.check("--threads", threads, in: 1...256)
+    try OptionLimits.check("--collapse-learning-rate-factor", collapseLearningRateFactor, in: 0.01...100)
+    try OptionLimits.check("--collapse-router-scale", collapseRouterScale, in: 0.01...1000)
     let unknown = chosenStudies.subtracting(["quality", "collapse", "finetune"])
     guard unknown.isEmpty, !chosenStudies.isEmpty else {
       throw ValidationError("--studies takes quality, collapse and finetune, not '\(studies)'")
@@ -129,7 +142,9 @@ struct MoELM: ParsableCommand {
       setup: setup,
       english: LMTrainer(setup: setup, training: english.training, validation: english.validation),
       python: LMTrainer(setup: setup, training: python.training, validation: python.validation), seed: seed,
-      collapseSeeds: collapseSeeds ?? (quick ? 2 : 5), outputs: outputs, folder: outputDirectory)
+      collapseSeeds: collapseSeeds ?? (quick ? 2 : 5),
+      collapseStress: (collapseLearningRateFactor, Float(collapseRouterScale)), outputs: outputs,
+      folder: outputDirectory)
     let rows = LanguageModelRecipe.table(dimensions: dimensions).count
     if chosenStudies.contains("quality") {
       var bar = ProgressBar(total: rows * setup.steps, stage: "quality per FLOP")

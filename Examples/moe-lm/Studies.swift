@@ -11,6 +11,8 @@ struct Studies {
   var python: LMTrainer
   var seed: UInt64
   var collapseSeeds: Int
+  /// How much study 2 multiplies the learning rate and the router gates' initial scale by.
+  var collapseStress: (learningRate: Double, routerScale: Float)
   var outputs: OutputBatch
   var folder: String
 
@@ -69,39 +71,48 @@ struct Studies {
 
   // MARK: 2. Routing collapse
 
-  /// Stress: 3× the learning rate and router gates drawn 10× too large.
+  /// Under stress: `collapseStress.learningRate`× the learning rate and router gates drawn
+  /// `collapseStress.routerScale`× too large (3 and 10 by default).
   func routingCollapse(progress: inout ProgressBar) throws {
     var stressed = setup
-    stressed.learningRate *= 3
+    stressed.learningRate *= collapseStress.learningRate
     let recipe = LanguageModelRecipe.table(dimensions: setup.dimensions)[2]
     var table = Table(
       header: [
-        "top-k", "balancing", "collapsed runs", "val bits/byte (mean, min–max)", "final top-2 load share",
+        "top-k", "balancing", "detector fired", "still collapsed at the end", "val bits/byte (mean, min–max)",
+        "final top-2 load share",
       ],
-      alignments: [.right, .left, .right, .right, .right])
+      alignments: [.right, .left, .right, .right, .right, .right])
     let trainer = LMTrainer(setup: stressed, training: english.training, validation: english.validation)
     for k in [1, 2] {
       for balancing in Balancing.all {
         var bits: [Double] = []
         var collapsed = 0
+        var ended = 0
         var shares: [Double] = []
         var chartLoads: [[Double]] = []
         for s in 0..<collapseSeeds {
           progress.label = "top-\(k) \(balancing.name)"
           var row = recipe
           row.topK = k
-          var model = row.model(stressed, router: balancing.router, routerScale: 10, seed: seed + UInt64(s))
+          var model = row.model(
+            stressed, router: balancing.router, routerScale: collapseStress.routerScale,
+            seed: seed + UInt64(s))
           let run = trainer.train(
             &model, balancing: balancing, flopsPerToken: 0, seed: seed + UInt64(s)
           ) { _ in progress.tick() }
           bits.append(run.finalBitsPerByte)
           if run.collapsed { collapsed += 1 }
-          let last = run.loads.last ?? []
-          shares.append(last.sorted(by: >).prefix(2).reduce(0, +))
+          // Layer 0's top-2 share over the last tenth of the steps.
+          let tail = run.loads.suffix(max(1, run.loads.count / 10))
+          let share =
+            tail.map { $0.sorted(by: >).prefix(2).reduce(0, +) }.reduce(0, +) / Double(max(1, tail.count))
+          shares.append(share)
+          if share > 0.75 { ended += 1 }
           if s == 0 { chartLoads = run.loads }
         }
         table.append([
-          "\(k)", balancing.name, "\(collapsed)/\(collapseSeeds)",
+          "\(k)", balancing.name, "\(collapsed)/\(collapseSeeds)", "\(ended)/\(collapseSeeds)",
           "\(Format.fixed(bits.reduce(0, +) / Double(bits.count), 3)) (\(Format.fixed(bits.min()!, 3))–\(Format.fixed(bits.max()!, 3)))",
           Format.fixed(shares.reduce(0, +) / Double(shares.count), 2),
         ])
@@ -118,7 +129,7 @@ struct Studies {
     }
     progress.finish()
     print(
-      "\n## 2. Routing collapse (MoE 8 experts, learning rate \(stressed.learningRate), router gates ×10, \(collapseSeeds) seeds; collapse: two experts take > 75 % of layer 0's or 1's assignments for 10 steps)\n"
+      "\n## 2. Routing collapse (MoE 8 experts, learning rate \(String(format: "%g", stressed.learningRate)), router gates ×\(String(format: "%g", collapseStress.routerScale)), \(collapseSeeds) seeds; the detector fires when two experts take > 75 % of a layer's assignments for 10 steps; still collapsed: layer 0's top-2 share > 75 % over the last tenth of the steps)\n"
     )
     print(table.markdown)
     try outputs.stage(Data(table.csv.utf8), to: "\(folder)/collapse.csv")
