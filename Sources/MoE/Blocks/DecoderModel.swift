@@ -239,8 +239,11 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// The backward pass from `∂L/∂logits`: accumulates every parameter's gradient,
   /// the embedding's by row (scatter-add over the token ids, plus the tied head's).
   ///
-  /// - Parameter routerLosses: per block, the balancing losses' gradients for its MoE
-  ///   router (`nil` or missing entries: none).
+  /// - Parameters:
+  ///   - dLogits: `∂L/∂logits`, `T × vocabulary`.
+  ///   - cache: from `forwardForTraining` on the same tokens.
+  ///   - routerLosses: per block, the balancing losses' gradients for its MoE router (`nil`
+  ///     or missing entries: none).
   public mutating func backward(
     _ dLogits: Matrix<Scalar>, cache: Cache, routerLosses: [RouterLossGradient<Scalar>?] = []
   ) {
