@@ -75,17 +75,19 @@ public final class PendingCollective<Element: MPIElement>: @unchecked Sendable {
   }
 
   private func waitForCompletion() throws(DistributedError) {
-    let deadline = ContinuousClock.now + timeout
-    var spins = 0
+    let started = ContinuousClock.now
+    let deadline = started + timeout
+    let spinning = started + .milliseconds(2)
     while try !test() {
       if ContinuousClock.now >= deadline {
         state = .abandoned
         let (seconds, attoseconds) = timeout.components
         throw .timedOut(operation: operation, seconds: Double(seconds) + Double(attoseconds) * 1e-18)
       }
-      // Spin briefly (exchanges on one machine finish in microseconds), then back off to
-      // 0.1 ms naps so that a waiting rank leaves the cores to the ranks still computing.
-      if spins < 1000 { spins += 1 } else { Thread.sleep(forTimeInterval: 1e-4) }
+      // Spin for 2 ms (exchanges on one machine finish in microseconds to milliseconds, and a
+      // nap would add its own wake-up latency to them), then back off to 0.1 ms naps so that a
+      // rank waiting for a slower one leaves the cores to the ranks still computing.
+      if ContinuousClock.now >= spinning { Thread.sleep(forTimeInterval: 1e-4) }
     }
     retained.removeAll()
   }
