@@ -52,7 +52,7 @@ struct Benchmark {
     if world.rank == 0 {
       let expected = BLAS.withThreadCount(cores) { layer(x) }
       let gatheredOutput = Matrix(rows: tokens, columns: s.dimensions, elements: outputs.joined())
-      difference = Self.difference(gatheredOutput, expected)
+      difference = EquivalenceCase.difference(gatheredOutput, expected)
     }
     difference = try world.allReduce([difference], .max)[0]
     guard difference <= Self.tolerance else {
@@ -192,10 +192,5 @@ struct Benchmark {
 
   func emit(_ table: Table) {
     print(format == .json ? table.jsonRecords() : table.markdown)
-  }
-
-  /// `max|a − b| / max|b|`.
-  static func difference(_ a: Matrix<Float>, _ b: Matrix<Float>) -> Double {
-    EquivalenceCase.difference(a, b)
   }
 }

@@ -116,7 +116,7 @@ struct LMTrainer {
       if let balancer = balancing.biasUpdate {
         for (i, routing) in cache.routing.enumerated() {
           if let routing {
-            model.updateSelectionBias(layer: i, balancer, loads: routing.stats.tokensPerExpert)
+            balancer.update(&model.blocks[i].feedForward, loads: routing.stats.tokensPerExpert)
           }
         }
       }
@@ -139,10 +139,16 @@ struct LMTrainer {
   /// `sequences` random windows of `context + 1` bytes: the first `context` as tokens, the
   /// next byte of each as its label.
   func batch(from text: [UInt8], using g: inout Xoshiro256StarStar) -> (tokens: [Int], labels: [Int]) {
+    windows(
+      of: text, at: (0..<setup.sequences).map { _ in Int(g.next() % UInt64(text.count - setup.context - 1)) })
+  }
+
+  /// The windows of `context` bytes of `text` starting at `starts` as tokens, each shifted by
+  /// one as labels.
+  func windows(of text: [UInt8], at starts: [Int]) -> (tokens: [Int], labels: [Int]) {
     var tokens: [Int] = []
     var labels: [Int] = []
-    for _ in 0..<setup.sequences {
-      let start = Int(g.next() % UInt64(text.count - setup.context - 1))
+    for start in starts {
       tokens += text[start..<start + setup.context].map(Int.init)
       labels += text[start + 1..<start + setup.context + 1].map(Int.init)
     }
@@ -154,27 +160,9 @@ struct LMTrainer {
   func bitsPerByte(_ model: DecoderModel<Float>, on text: [UInt8]) -> Double {
     let count = setup.validationSequences
     let stride = (text.count - setup.context - 1) / count
-    var tokens: [Int] = []
-    var labels: [Int] = []
-    for i in 0..<count {
-      let start = i * stride
-      tokens += text[start..<start + setup.context].map(Int.init)
-      labels += text[start + 1..<start + setup.context + 1].map(Int.init)
-    }
+    let (tokens, labels) = windows(of: text, at: (0..<count).map { $0 * stride })
     let logits = model.logits(tokens, layout: .uniform(count: count, length: setup.context))
     let (loss, _) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
     return Double(loss) / log(2)
-  }
-}
-
-extension DecoderModel {
-  /// Applies the aux-loss-free bias update to block `i`'s router, when it has a selection bias.
-  mutating func updateSelectionBias(layer i: Int, _ balancer: AuxiliaryLossFreeBalancer, loads: [Int]) {
-    guard var moe = blocks[i].feedForward.moe, var router = moe.router as? GroupLimitedRouter<Scalar> else {
-      return
-    }
-    balancer.update(&router, loads: loads)
-    moe.router = router
-    blocks[i].feedForward.feedForward = .moe(moe)
   }
 }

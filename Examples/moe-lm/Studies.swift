@@ -44,7 +44,7 @@ struct Studies {
       progress.label = recipe.name
       var model = recipe.model(setup, seed: seed)
       let flops = recipe.trainingFLOPsPerToken(of: model, context: setup.context)
-      let run = english.train(&model, flopsPerToken: flops, seed: seed) { _ in progress.tick() }
+      let run = english.train(&model, flopsPerToken: flops, seed: seed) { _ in progress.advance() }
       table.append([
         recipe.name, recipe.stands, "\(model.parameterCount())", "\(recipe.activeParameters(of: model))",
         String(format: "%.3g", run.curve.last!.flops), Format.fixed(run.tokensPerSecond, 0),
@@ -100,7 +100,7 @@ struct Studies {
             seed: seed + UInt64(s))
           let run = trainer.train(
             &model, balancing: balancing, flopsPerToken: 0, seed: seed + UInt64(s)
-          ) { _ in progress.tick() }
+          ) { _ in progress.advance() }
           bits.append(run.finalBitsPerByte)
           if run.collapsed { collapsed += 1 }
           // Layer 0's top-2 share over the last tenth of the steps.
@@ -142,7 +142,7 @@ struct Studies {
     progress.label = "pre-training"
     var base = recipe.model(setup, seed: seed)
     let flops = recipe.trainingFLOPsPerToken(of: base, context: setup.context)
-    _ = english.train(&base, flopsPerToken: flops, seed: seed) { _ in progress.tick() }
+    _ = english.train(&base, flopsPerToken: flops, seed: seed) { _ in progress.advance() }
     let before = (
       english: english.bitsPerByte(base, on: english.validation),
       python: python.bitsPerByte(base, on: python.validation)
@@ -161,7 +161,8 @@ struct Studies {
     for rule in rules {
       progress.label = rule.description
       var model = prepared(base, for: rule)
-      let run = python.train(&model, steps: steps, flopsPerToken: 0, seed: seed + 7) { _ in progress.tick() }
+      let run = python.train(&model, steps: steps, flopsPerToken: 0, seed: seed + 7) { _ in progress.advance()
+      }
       if rule == .full { fullSeconds = run.seconds }
       let english = english.bitsPerByte(model, on: english.validation)
       table.append([
@@ -196,34 +197,4 @@ struct Studies {
     }
     return model
   }
-}
-
-/// A one-line progress bar with an ETA on standard error, redrawn in place.
-struct ProgressBar {
-  var total: Int
-  var stage: String
-  var label = ""
-  private var done = 0
-  private let start = ContinuousClock.now
-
-  init(total: Int, stage: String) {
-    self.total = total
-    self.stage = stage
-  }
-
-  mutating func tick() {
-    done += 1
-    guard done % 5 == 0 || done == total else { return }
-    let elapsed = Stopwatch.seconds(in: ContinuousClock.now - start)
-    let eta = elapsed / Double(done) * Double(total - done)
-    let width = 30
-    let filled = width * done / max(1, total)
-    let line =
-      "\r\(stage) [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-      + "] \(100 * done / max(1, total)) %  ETA \(Int(eta.rounded())) s  \(label)"
-      + String(repeating: " ", count: 12)
-    FileHandle.standardError.write(Data(line.utf8))
-  }
-
-  func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
 }

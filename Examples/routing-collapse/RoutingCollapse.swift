@@ -88,7 +88,7 @@ struct RoutingCollapse: ParsableCommand {
         "s/run",
       ],
       alignments: [.left, .right, .right, .right, .right, .right, .right])
-    var progress = ProgressBar(total: configurations.count * seeds)
+    var progress = ProgressBar(total: configurations.count * seeds, stage: "runs")
     for configuration in configurations {
       var runs: [RunResult] = []
       for seed in 0..<seeds {
@@ -143,22 +143,4 @@ struct RoutingCollapse: ParsableCommand {
       })
     try outputs.stage(Data(chart.svg.utf8), to: base(configuration) + ".svg")
   }
-}
-
-/// A one-line progress bar on standard error, redrawn in place.
-struct ProgressBar {
-  var total: Int
-  var done = 0
-
-  mutating func advance(label: String) {
-    done += 1
-    let width = 30
-    let filled = width * done / max(1, total)
-    let line =
-      "\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-      + "] \(done)/\(total) runs  \(label)" + String(repeating: " ", count: 20)
-    FileHandle.standardError.write(Data(line.utf8))
-  }
-
-  func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
 }

@@ -119,7 +119,7 @@ struct Trainer {
       optimizer.update(&stack, learningRate: schedule.learningRate(at: step))
       if let balancer {
         for (i, layer) in result.layers.enumerated() {
-          stack.updateSelectionBias(layer: i, balancer, loads: layer!.stats.tokensPerExpert)
+          balancer.update(&stack.blocks[i], loads: layer!.stats.tokensPerExpert)
         }
       }
     }
@@ -131,16 +131,5 @@ struct Trainer {
       deadExperts: last.map(\.deadExperts).reduce(0, +),
       seconds: Stopwatch.seconds(in: clock.now - start),
       loadRecord: recordLoads ? record : nil)
-  }
-}
-
-extension BlockStack {
-  /// Applies the aux-loss-free bias update to layer `i`'s router, when it has a selection
-  /// bias.
-  mutating func updateSelectionBias(layer i: Int, _ balancer: AuxiliaryLossFreeBalancer, loads: [Int]) {
-    guard var moe = blocks[i].moe, var router = moe.router as? GroupLimitedRouter<Scalar> else { return }
-    balancer.update(&router, loads: loads)
-    moe.router = router
-    blocks[i].feedForward = .moe(moe)
   }
 }

@@ -152,8 +152,8 @@ public final class Communicator: @unchecked Sendable {
   ) throws(DistributedError) -> PendingCollective<T> {
     let width = rows.columns
     return try startAllToAllV(
-      rows.withUnsafeBufferPointer { MessageBuffer(copying: $0) } as MessageBuffer, count: rows.count,
-      sendCounts: sendRows.map { $0 * width }, receiveCounts: receiveRows.map { $0 * width }, of: T.self)
+      rows.withUnsafeBufferPointer { MessageBuffer(copying: $0) }, count: rows.count,
+      sendCounts: sendRows.map { $0 * width }, receiveCounts: receiveRows.map { $0 * width })
   }
 
   /// The blocking form of `startAllToAllV(rows:…)`.
@@ -173,7 +173,7 @@ public final class Communicator: @unchecked Sendable {
 
   /// `MPI_Ialltoallv` of the `count` elements in `send`.
   private func startAllToAllV<T: MPIElement>(
-    _ send: MessageBuffer, count: Int, sendCounts: [Int], receiveCounts: [Int], of: T.Type = T.self
+    _ send: MessageBuffer, count: Int, sendCounts: [Int], receiveCounts: [Int]
   ) throws(DistributedError) -> PendingCollective<T> {
     precondition(
       sendCounts.count == size && receiveCounts.count == size && sendCounts.reduce(0, +) == count,

@@ -33,8 +33,7 @@ extension ExpertParallelMoELayer {
     let (rows, experts) = try send(x, plan).wait()
     var localCache: MoELayer<Scalar>.Cache?
     var results = Matrix<Scalar>(rows: rows.rows, columns: x.columns)
-    if var layer = local, rows.rows > 0 {
-      layer.router = AssignedRouter<Scalar>(experts: experts, expertCount: layer.expertCount)
+    if let layer = localLayer(routing: experts), rows.rows > 0 {
       var localContext = RoutingContext(isTraining: true)
       let (forward, cache) = layer.forwardForTraining(rows, context: &localContext)
       results = forward.output
@@ -85,8 +84,7 @@ extension ExpertParallelMoELayer {
     let dReceived = try communicator.allToAllV(
       rows: dSent, sendRows: plan.sendRows, receiveRows: plan.receiveRows)
     var dRows = Matrix<Scalar>(rows: dReceived.rows, columns: x.columns)
-    if let localCache = cache.local, var layer = local {
-      layer.router = AssignedRouter<Scalar>(experts: cache.receivedExperts, expertCount: layer.expertCount)
+    if let localCache = cache.local, var layer = localLayer(routing: cache.receivedExperts) {
       dRows = layer.backward(dReceived, cache: localCache)
       local!.experts = layer.experts
     }

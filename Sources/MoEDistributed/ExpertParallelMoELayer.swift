@@ -129,8 +129,7 @@ public struct ExpertParallelMoELayer<Scalar: BLASScalar & MPIElement>: Sendable,
     for c in plans.indices {
       if c + 1 < chunks { outbound.append(try send(x, plans[c + 1])) }
       let (rows, experts) = try outbound[c].wait()
-      var context = RoutingContext()
-      let results = try localForward(rows, experts: experts, context: &context)
+      let results = localForward(rows, experts: experts)
       inbound.append(
         try communicator.startAllToAllV(
           rows: results, sendRows: plans[c].receiveRows, receiveRows: plans[c].sendRows))
@@ -219,14 +218,21 @@ public struct ExpertParallelMoELayer<Scalar: BLASScalar & MPIElement>: Sendable,
     }
   }
 
+  /// This rank's experts as a layer that sends row `r` to local expert `experts[r]`, or
+  /// `nil` when the rank holds none.
+  func localLayer(routing experts: [Int]) -> MoELayer<Scalar>? {
+    guard var layer = local else { return nil }
+    layer.router = AssignedRouter<Scalar>(experts: experts, expertCount: layer.expertCount)
+    return layer
+  }
+
   /// This rank's experts on the rows it received (row `r` through local expert
   /// `experts[r]`), in inference.
-  func localForward(_ rows: Matrix<Scalar>, experts: [Int], context: inout RoutingContext)
-    throws(DistributedError)
-    -> Matrix<Scalar>
-  {
-    guard var layer = local, rows.rows > 0 else { return Matrix(rows: rows.rows, columns: rows.columns) }
-    layer.router = AssignedRouter<Scalar>(experts: experts, expertCount: layer.expertCount)
+  func localForward(_ rows: Matrix<Scalar>, experts: [Int]) -> Matrix<Scalar> {
+    guard let layer = localLayer(routing: experts), rows.rows > 0 else {
+      return Matrix(rows: rows.rows, columns: rows.columns)
+    }
+    var context = RoutingContext()
     var workspace = MoEWorkspace<Scalar>()
     return layer.forward(rows, context: &context, workspace: &workspace).output
   }

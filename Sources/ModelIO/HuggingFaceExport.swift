@@ -39,20 +39,13 @@ public enum HuggingFaceExport {
   public static func write(_ model: DecoderModel<Float>, as family: Family, to folder: String) throws {
     let config = try configuration(model, as: family)
     var tensors: [String: Tensor] = [:]
-    var copy = model
-    var failure: Error?
-    copy.visitParameters(prefix: "") { name, parameter in
-      do {
-        let target = try huggingFaceName(name, family: family)
-        let value = parameter.value
-        tensors[target] = Tensor(
-          value, shape: value.rows == 1 && target.hasSuffix("norm.weight") ? [value.columns] : nil, as: .f32)
-      } catch {
-        failure = failure ?? error
-      }
+    for (name, parameter) in model.namedParameters {
+      let target = huggingFaceName(name, family: family)
+      let value = parameter.value
+      tensors[target] = Tensor(
+        value, shape: value.rows == 1 && target.hasSuffix("norm.weight") ? [value.columns] : nil, as: .f32)
     }
-    if let failure { throw failure }
-    try writeFolder(folder) { temporary in
+    try AtomicFolder.write(folder) { temporary in
       try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: temporary + "/model.safetensors")
       try AtomicFile.write(config, to: temporary + "/config.json")
     }
@@ -151,7 +144,7 @@ public enum HuggingFaceExport {
   }
 
   /// The Hugging Face name of the MoEKit parameter `name` (`DecoderModel.visitParameters`).
-  static func huggingFaceName(_ name: String, family: Family) throws -> String {
+  static func huggingFaceName(_ name: String, family: Family) -> String {
     if name == "lm_head.weight" { return name }
     var parts = name.split(separator: ".").map(String.init)
     if parts.count >= 3 && parts[0] == "layers" {
@@ -170,30 +163,5 @@ public enum HuggingFaceExport {
       }
     }
     return "model." + parts.joined(separator: ".")
-  }
-
-  /// Writes a folder through `body` into a temporary sibling and moves it into place.
-  static func writeFolder(_ folder: String, _ body: (String) throws -> Void) throws {
-    let target = URL(fileURLWithPath: folder).standardizedFileURL
-    let parent = target.deletingLastPathComponent()
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: parent.path, isDirectory: &isFolder), isFolder.boolValue
-    else {
-      throw CheckpointError.unreadableModel(path: folder, reason: "its folder \(parent.path) does not exist")
-    }
-    let suffix = UInt64.random(in: 0..<UInt64.max)
-    let temporary = parent.appendingPathComponent(".\(target.lastPathComponent).\(suffix).partial")
-    let previous = parent.appendingPathComponent(".\(target.lastPathComponent).\(suffix).old")
-    try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
-    do {
-      try body(temporary.path)
-      let replacing = FileManager.default.fileExists(atPath: target.path)
-      if replacing { try FileManager.default.moveItem(at: target, to: previous) }
-      try FileManager.default.moveItem(at: temporary, to: target)
-      if replacing { try? FileManager.default.removeItem(at: previous) }
-    } catch {
-      try? FileManager.default.removeItem(at: temporary)
-      throw error
-    }
   }
 }

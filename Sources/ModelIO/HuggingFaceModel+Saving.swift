@@ -16,19 +16,11 @@ extension HuggingFaceModel {
   /// - Throws: `CheckpointError.unreadableModel` when `folder` exists or its parent does
   ///   not, and the errors of reading the source or writing the files.
   public func save(to folder: String) throws {
-    let target = URL(fileURLWithPath: folder).standardizedFileURL
-    let parent = target.deletingLastPathComponent().path
-    var isFolder: ObjCBool = false
-    guard !FileManager.default.fileExists(atPath: target.path) else {
+    guard !FileManager.default.fileExists(atPath: URL(fileURLWithPath: folder).standardizedFileURL.path)
+    else {
       throw CheckpointError.unreadableModel(path: folder, reason: "it exists already; give a new folder")
     }
-    guard FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder), isFolder.boolValue else {
-      throw CheckpointError.unreadableModel(path: folder, reason: "its folder \(parent) does not exist")
-    }
-    let temporary = URL(fileURLWithPath: parent).appendingPathComponent(
-      ".\(target.lastPathComponent).\(UInt64.random(in: 0..<UInt64.max)).partial")
-    try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
-    do {
+    try AtomicFolder.write(folder) { temporary in
       let held = checkpoint.ledger.compactMatrices
       let quantized = Set(held.values.map(\.format)).subtracting([.bf16])
       guard quantized.count <= 1 else {
@@ -37,20 +29,12 @@ extension HuggingFaceModel {
           value: quantized.map(\.rawValue).sorted().joined(separator: "+"),
           supported: "one quantized format per checkpoint")
       }
-      try writeWeights(held, to: temporary.appendingPathComponent("model.safetensors").path)
-      try writeConfig(quantizedAs: quantized.first, to: temporary.appendingPathComponent("config.json").path)
+      try writeWeights(held, to: temporary + "/model.safetensors")
+      try writeConfig(quantizedAs: quantized.first, to: temporary + "/config.json")
       let tokenizer = URL(fileURLWithPath: self.folder).appendingPathComponent("tokenizer.json").path
       if FileManager.default.fileExists(atPath: tokenizer) {
-        try FileManager.default.copyItem(
-          atPath: tokenizer, toPath: temporary.appendingPathComponent("tokenizer.json").path)
+        try FileManager.default.copyItem(atPath: tokenizer, toPath: temporary + "/tokenizer.json")
       }
-      guard rename(temporary.path, target.path) == 0 else {
-        throw CheckpointError.unreadableModel(
-          path: folder, reason: "cannot move the written folder into place")
-      }
-    } catch {
-      try? FileManager.default.removeItem(at: temporary)
-      throw error
     }
   }
 

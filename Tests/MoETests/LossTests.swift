@@ -96,4 +96,28 @@ import _TestSupport
     AuxiliaryLossFreeBalancer(updateRate: 0.01).update(&bias, loads: [5, 1, 3])
     #expect(bias.elements == [-0.01, 0.01, 0])
   }
+
+  /// A MoE block with a biased router gets the same update; a softmax router and a dense
+  /// block are left as they were.
+  @Test func auxiliaryLossFreeBiasReachesABlocksRouter() {
+    var g = Xoshiro256StarStar(seed: 4)
+    let balancer = AuxiliaryLossFreeBalancer(updateRate: 0.01)
+    func block(_ router: any Router<Double>) -> TransformerBlock<Double> {
+      TransformerBlock(
+        feedForwardNorm: RMSNorm(dimensions: 4),
+        feedForward: .moe(MoELayer(dimensions: 4, hiddenDimensions: 6, router: router, using: &g)))
+    }
+    var biased = block(GroupLimitedRouter(gate: .routerGate(dimensions: 4, expertCount: 3, using: &g), k: 1))
+    balancer.update(&biased, loads: [5, 1, 3])
+    #expect((biased.moe!.router as! GroupLimitedRouter<Double>).selectionBias.elements == [-0.01, 0.01, 0])
+    var plain = block(TopKSoftmaxRouter(dimensions: 4, expertCount: 3, k: 1, using: &g))
+    let before = (plain.moe!.router as! TopKSoftmaxRouter<Double>).gate.weight.value
+    balancer.update(&plain, loads: [5, 1, 3])
+    #expect((plain.moe!.router as! TopKSoftmaxRouter<Double>).gate.weight.value == before)
+    var dense = TransformerBlock<Double>(
+      feedForwardNorm: RMSNorm(dimensions: 4),
+      feedForward: .dense(FeedForward(dimensions: 4, hiddenDimensions: 6, using: &g)))
+    balancer.update(&dense, loads: [5, 1, 3])
+    #expect(!dense.feedForward.isMoE)
+  }
 }

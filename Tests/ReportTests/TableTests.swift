@@ -108,3 +108,21 @@ import Testing
     #expect(seconds >= 0)
   }
 }
+
+@Suite struct ProgressBarTests {
+  @Test func lineShowsTheShareDoneAndTheLabel() {
+    var bar = ProgressBar(total: 4, stage: "runs")
+    #expect(bar.line.hasPrefix("runs [" + String(repeating: ".", count: 30) + "] 0 %  ETA 0 s"))
+    bar.advance(label: "first")
+    bar.advance()
+    #expect(bar.done == 2)
+    #expect(
+      bar.line.hasPrefix(
+        "runs [" + String(repeating: "#", count: 15) + String(repeating: ".", count: 15) + "] 50 %"))
+    #expect(bar.line.hasSuffix("  first"))
+    bar.advance()
+    bar.advance()
+    bar.advance()
+    #expect(bar.line.contains("] 100 %  ETA 0 s"))
+  }
+}

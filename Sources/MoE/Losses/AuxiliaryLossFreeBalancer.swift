@@ -31,4 +31,13 @@ public struct AuxiliaryLossFreeBalancer: Sendable {
   public func update<Scalar: BLASScalar>(_ router: inout GroupLimitedRouter<Scalar>, loads: [Int]) {
     update(&router.selectionBias, loads: loads)
   }
+
+  /// Updates the selection bias of `block`'s router from its latest loads, when the block is
+  /// MoE and its router has a selection bias (`GroupLimitedRouter`); otherwise does nothing.
+  public func update<Scalar: BLASScalar>(_ block: inout TransformerBlock<Scalar>, loads: [Int]) {
+    guard var moe = block.moe, var router = moe.router as? GroupLimitedRouter<Scalar> else { return }
+    update(&router, loads: loads)
+    moe.router = router
+    block.feedForward = .moe(moe)
+  }
 }
