@@ -75,6 +75,31 @@ import _TestSupport
   /// With `B = 0` an adapter changes nothing; otherwise `A`, `B` and `∂x` match central
   /// differences, alone on a `Linear` and inside a MoE layer's grouped experts (whose
   /// forward also matches the per-token reference).
+  /// Adapters draw their `A` from the generator expert by expert, in expert order, so a seed
+  /// gives the same adapters in every run (a set's order differs between processes).
+  @Test func adaptersAreDrawnInExpertOrder() {
+    var g = Xoshiro256StarStar(seed: 91)
+    let layer = MoELayer<Double>(
+      dimensions: 5, hiddenDimensions: 4,
+      router: TopKSoftmaxRouter(dimensions: 5, expertCount: 6, k: 2, using: &g), using: &g)
+    let x = Matrix<Double>.normal(rows: 40, columns: 5, using: &g)
+    var drawn = Xoshiro256StarStar(seed: 92)
+    let prepared = FineTuningRule.routerAndAdapters(rank: 2, experts: 5).prepare(
+      layer, taskData: x, using: &drawn)
+    let adapted = prepared.experts.indices.filter { prepared.experts[$0].up.adapter != nil }
+    #expect(adapted.count == 5)
+    var expected = Xoshiro256StarStar(seed: 92)
+    for e in adapted {
+      for projection in [\FeedForward<Double>.up, \.down, \.gate!] {
+        let linear = layer.experts[e][keyPath: projection]
+        let adapter = LowRankAdapter<Double>(
+          inputs: linear.inputDimensions, outputs: linear.outputDimensions, rank: 2, using: &expected)
+        #expect(
+          prepared.experts[e][keyPath: projection].adapter!.down.value == adapter.down.value, "expert \(e)")
+      }
+    }
+  }
+
   @Test func adaptersMatchCentralDifferencesAndTheReference() {
     var g = Xoshiro256StarStar(seed: 81)
     var linear = Linear<Double>(inputDimensions: 5, outputDimensions: 4, using: &g)

@@ -50,7 +50,9 @@ public enum FineTuningRule: Sendable, Equatable, CustomStringConvertible {
     case .routerAndMostUsedExperts(let k):
       trainableExperts = ExpertCompression.mostUsed(k, of: layer, on: taskData)
     case .routerAndAdapters(let rank, let k):
-      for e in ExpertCompression.mostUsed(k, of: layer, on: taskData) {
+      // In expert order: a set's order changes from run to run, and each adapter draws from
+      // the generator, so the draws would go to different experts.
+      for e in ExpertCompression.mostUsed(k, of: layer, on: taskData).sorted() {
         for projection in [\FeedForward<Scalar>.up, \.down] + (layer.experts[e].isGated ? [\.gate!] : []) {
           let linear = prepared.experts[e][keyPath: projection]
           prepared.experts[e][keyPath: projection].adapter = LowRankAdapter(
