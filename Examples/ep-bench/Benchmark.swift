@@ -140,6 +140,11 @@ struct Benchmark {
         "α–β fit on this machine (from the two exchanges above): α = \(Format.fixed(model.latency * 1e6, 2)) µs, β_local = \(Format.fixed(model.localBandwidth / 1e9, 2)) GB/s; it predicts \(Format.fixed(predicted * 1e3, 3)) ms for an exchange 4× the layer's, measured \(Format.fixed(check * 1e3, 3)) ms (\(Format.fixed(check / predicted, 2))×)"
       )
       projection(model: model, gflops: nodeGFLOPS ?? flops / singleTimes[0] / 1e9)
+    } else {
+      // A busy machine can make the one-row exchange as slow as the layer-sized one.
+      print(
+        "α–β fit on this machine: not possible in this run — the layer-sized exchange (\(Format.fixed(exchange * 1e3, 3)) ms) was not slower than the one-row exchange (\(Format.fixed(tiny * 1e3, 3)) ms), so the machine was busy; no projection"
+      )
     }
   }
 
