@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs the real text of the language-model experiments: Debian's `fortunes` and
-# `fortunes-min` (English fortunes, 2.8 MB, 1:1.99.1-7.3 on Debian 12) into
-# /usr/share/games/fortunes, and the Python standard library's source (the second domain,
-# `libpython3.11-stdlib` 3.11.2-6+deb12u6 on Debian 12) into /usr/lib/python3.11, with
-# apt-get (as root; otherwise it prints the command). TextCorpus.debianFortunesFingerprint
-# and .debianPythonFingerprint record the fingerprints of those versions.
+# Installs moe-lm's default texts: Debian's `fortunes` and `fortunes-min` (English fortunes,
+# 2.8 MB) into /usr/share/games/fortunes, and the Python standard library's source (the second
+# domain, `libpython3.11-stdlib`) into /usr/lib/python3.11, with apt-get (as root; otherwise it
+# prints the command). Whatever revision Debian serves today is fine: TextCorpus fingerprints
+# the text and moe-lm prints that record beside its results (TextCorpus.recordedTexts names the
+# revisions the documented figures used), it never refuses another revision.
 set -euo pipefail
 if [ -n "$(ls /usr/share/games/fortunes 2>/dev/null | grep -v '\.' || true)" ] \
   && [ -e /usr/share/games/fortunes/pratchett ] && [ -e /usr/lib/python3.11/difflib.py ]; then

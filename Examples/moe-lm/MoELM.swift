@@ -15,8 +15,11 @@ struct MoELM: ParsableCommand {
       "Dense and MoE language models trained on real text: quality per FLOP, routing collapse, fine-tuning.",
     discussion: """
       Trains byte-level decoders (causal attention with RoPE, pre-norm, dense or MoE feed-forward; AdamW, \
-      clipping at norm 1, warm-up + cosine) on Debian's English fortunes and fine-tunes them on the Python \
-      standard library's source (install both with scripts/install-text.sh). Validation loss is in bits per \
+      clipping at norm 1, warm-up + cosine) on English text — Debian's fortunes, or your own with --text — and \
+      fine-tunes them on a second domain — the Python standard library's source, or your own with \
+      --second-domain (install the defaults with scripts/install-text.sh). Each text is split by entry (a \
+      fortune, a Python file, or a paragraph of your text): every --validation-every-th to validation. Every run \
+      prints each text's fingerprint and whether it is a text MoEKit's documented figures used. Validation loss is in bits per \
       byte. The three studies: (1) Table 1's rows scaled down to one attention stack, the same tokens and \
       schedule for each, with parameters, training FLOPs, tokens/s and a chart of validation loss against \
       FLOPs; (2) each balancing configuration at top-1 and top-2 over several seeds under a learning rate and \
@@ -68,6 +71,24 @@ struct MoELM: ParsableCommand {
   @Option(help: "Which studies to run, comma-separated: quality, collapse, finetune.")
   var studies = "quality,collapse,finetune"
 
+  @Option(
+    help: ArgumentHelp(
+      "Training text: a file, or a folder of files, cut into paragraphs at blank lines (default: Debian's fortunes).",
+      valueName: "path"))
+  var text: String?
+
+  @Option(
+    name: .customLong("second-domain"),
+    help: ArgumentHelp(
+      "Study 3's fine-tuning text, read as --text is (default: the Python standard library's .py files).",
+      valueName: "path"))
+  var secondDomain: String?
+
+  @Option(
+    name: .customLong("validation-every"),
+    help: "Every n-th entry of each text goes to validation, the rest to training (2...1000).")
+  var validationEvery = 10
+
   @Option(help: "Seed of every draw (weights, batches, routing noise).")
   var seed: UInt64 = 1
 
@@ -101,6 +122,7 @@ struct MoELM: ParsableCommand {
     try OptionLimits.check("--threads", threads, in: 1...256)
     try OptionLimits.check("--collapse-learning-rate-factor", collapseLearningRateFactor, in: 0.01...100)
     try OptionLimits.check("--collapse-router-scale", collapseRouterScale, in: 0.01...1000)
+    try OptionLimits.check("--validation-every", validationEvery, in: 2...1000)
     let unknown = chosenStudies.subtracting(["quality", "collapse", "finetune"])
     guard unknown.isEmpty, !chosenStudies.isEmpty else {
       throw ValidationError("--studies takes quality, collapse and finetune, not '\(studies)'")
@@ -118,33 +140,35 @@ struct MoELM: ParsableCommand {
   func run() throws {
     BLAS.warnIfGenericKernels()
     BLAS.threadCount = threads
-    let english: TextCorpus
-    let python: TextCorpus
-    do {
-      english = try TextCorpus(expectedFingerprint: TextCorpus.debianFortunesFingerprint)
-      python = try TextCorpus(
-        folder: TextCorpus.pythonFolder, format: .sourceFiles(extension: "py"),
-        expectedFingerprint: TextCorpus.debianPythonFingerprint)
-    } catch let error as TextCorpusError {
-      throw ValidationError("\(error)")
-    }
+    let english = try corpus("--text", text, default: (TextCorpus.fortunesFolder, .fortunes))
+    let python =
+      chosenStudies.contains("finetune")
+      ? try corpus(
+        "--second-domain", secondDomain, default: (TextCorpus.pythonFolder, .sourceFiles(extension: "py")))
+      : nil
     var setup = LMSetup(
       dimensions: dimensions, heads: heads, layers: layers, context: context, sequences: sequences,
       steps: steps ?? (quick ? 40 : 400), learningRate: learningRate)
     if quick { setup.validationSequences = 16 }
     print(
-      "moe-lm: \(setup.layers) layers, d = \(setup.dimensions), \(setup.heads) heads, context \(setup.context), \(setup.sequences) sequences a step; English \(english.training.count) training / \(english.validation.count) validation bytes, Python \(python.training.count) / \(python.validation.count); seed \(seed); \(BLAS.threadCount) BLAS threads"
+      "moe-lm: \(setup.layers) layers, d = \(setup.dimensions), \(setup.heads) heads, context \(setup.context), \(setup.sequences) sequences a step; seed \(seed); \(BLAS.threadCount) BLAS threads"
     )
+    print("  text: \(english.record)")
+    if let python { print("  second domain: \(python.record)") }
     try OutputPath.makeFolder(outputDirectory)
     if chosenStudies.contains("quality") { try OutputPath.makeFolder(outputDirectory + "/checkpoints") }
     let outputs = try OutputBatch(outputs: Studies.files(in: outputDirectory), inputs: [])
-    let study = Studies(
+    var study = Studies(
       setup: setup,
       english: LMTrainer(setup: setup, training: english.training, validation: english.validation),
-      python: LMTrainer(setup: setup, training: python.training, validation: python.validation), seed: seed,
+      seed: seed,
       collapseSeeds: collapseSeeds ?? (quick ? 2 : 5),
       collapseStress: (collapseLearningRateFactor, Float(collapseRouterScale)), outputs: outputs,
       folder: outputDirectory)
+    study.names = (
+      text.map { ($0 as NSString).lastPathComponent } ?? "English",
+      secondDomain.map { ($0 as NSString).lastPathComponent } ?? "Python"
+    )
     let rows = LanguageModelRecipe.table(dimensions: dimensions).count
     if chosenStudies.contains("quality") {
       var bar = ProgressBar(total: rows * setup.steps, stage: "quality per FLOP")
@@ -155,11 +179,34 @@ struct MoELM: ParsableCommand {
         total: 2 * Balancing.all.count * study.collapseSeeds * setup.steps, stage: "routing collapse")
       try study.routingCollapse(progress: &bar)
     }
-    if chosenStudies.contains("finetune") {
+    if let python {
       var bar = ProgressBar(total: setup.steps + 5 * max(1, setup.steps / 2), stage: "fine-tuning")
-      try study.fineTuning(progress: &bar)
+      try study.fineTuning(
+        on: LMTrainer(setup: setup, training: python.training, validation: python.validation), progress: &bar)
     }
     try outputs.commit()
     print("\nCharts and CSV files: \(outputDirectory)/")
+  }
+
+  /// The text an option names, or its default when not given, checked to hold a training
+  /// window and a validation window of `--context` bytes.
+  func corpus(_ option: String, _ path: String?, default fallback: (String, TextCorpus.Format)) throws
+    -> TextCorpus
+  {
+    let corpus: TextCorpus
+    do {
+      corpus = try TextCorpus(
+        path: path ?? fallback.0, format: path == nil ? fallback.1 : .paragraphs,
+        validationEvery: validationEvery)
+    } catch let error as TextCorpusError {
+      throw ValidationError(path == nil ? "\(error)" : "\(option) \(path!): \(error)")
+    }
+    let shortest = min(corpus.training.count, corpus.validation.count)
+    guard shortest >= context + 2 else {
+      throw ValidationError(
+        "\(option) \(corpus.path): its \(corpus.training.count == shortest ? "training" : "validation") part is \(shortest) bytes, shorter than one window of --context \(context) + 2 bytes; give more text or a smaller --context"
+      )
+    }
+    return corpus
   }
 }

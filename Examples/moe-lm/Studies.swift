@@ -8,7 +8,8 @@ import Report
 struct Studies {
   var setup: LMSetup
   var english: LMTrainer
-  var python: LMTrainer
+  /// What the two texts are called in the tables ("English" and "Python" for the defaults).
+  var names = (text: "English", secondDomain: "Python")
   var seed: UInt64
   var collapseSeeds: Int
   /// How much study 2 multiplies the learning rate and the router gates' initial scale by.
@@ -59,7 +60,7 @@ struct Studies {
     }
     progress.finish()
     print(
-      "\n## 1. Quality per FLOP (English fortunes, \(setup.steps) steps of \(setup.tokensPerStep) bytes)\n")
+      "\n## 1. Quality per FLOP (\(names.text) text, \(setup.steps) steps of \(setup.tokensPerStep) bytes)\n")
     print(table.markdown)
     let chart = LineChart(
       title: "Validation loss against training FLOPs", xLabel: "training FLOPs",
@@ -137,7 +138,8 @@ struct Studies {
 
   // MARK: 3. Fine-tuning on a second domain
 
-  func fineTuning(progress: inout ProgressBar) throws {
+  /// Pre-trains on the text, then fine-tunes on `python` (the second domain) under each rule.
+  func fineTuning(on python: LMTrainer, progress: inout ProgressBar) throws {
     let recipe = LanguageModelRecipe.table(dimensions: setup.dimensions)[2]
     progress.label = "pre-training"
     var base = recipe.model(setup, seed: seed)
@@ -153,14 +155,14 @@ struct Studies {
     ]
     var table = Table(
       header: [
-        "rule", "trainable params", "step ms", "compute ÷ full", "Python bits/byte",
-        "English bits/byte (forgetting)",
+        "rule", "trainable params", "step ms", "compute ÷ full", "\(names.secondDomain) bits/byte",
+        "\(names.text) bits/byte (forgetting)",
       ], alignments: [.left, .right, .right, .right, .right, .right])
     var fullSeconds = 0.0
     let steps = max(1, setup.steps / 2)
     for rule in rules {
       progress.label = rule.description
-      var model = prepared(base, for: rule)
+      var model = prepared(base, for: rule, on: python)
       let run = python.train(&model, steps: steps, flopsPerToken: 0, seed: seed + 7) { _ in progress.advance()
       }
       if rule == .full { fullSeconds = run.seconds }
@@ -174,15 +176,18 @@ struct Studies {
     }
     progress.finish()
     print(
-      "\n## 3. Fine-tuning on Python source (pre-trained on English: \(Format.fixed(before.english, 3)) bits/byte on English, \(Format.fixed(before.python, 3)) on Python; \(steps) fine-tuning steps)\n"
+      "\n## 3. Fine-tuning on \(names.secondDomain) (pre-trained on \(names.text): \(Format.fixed(before.english, 3)) bits/byte on \(names.text), \(Format.fixed(before.python, 3)) on \(names.secondDomain); \(steps) fine-tuning steps)\n"
     )
     print(table.markdown)
     try outputs.stage(Data(table.csv.utf8), to: "\(folder)/finetune.csv")
   }
 
   /// `base` made ready for `rule`: outside the MoE layers everything is frozen unless the
-  /// rule is full fine-tuning; each MoE layer is prepared on its own inputs for a Python batch.
-  func prepared(_ base: DecoderModel<Float>, for rule: FineTuningRule) -> DecoderModel<Float> {
+  /// rule is full fine-tuning; each MoE layer is prepared on its own inputs for a batch of
+  /// the second domain.
+  func prepared(_ base: DecoderModel<Float>, for rule: FineTuningRule, on python: LMTrainer) -> DecoderModel<
+    Float
+  > {
     var model = base
     model.setTrainable { _ in rule == .full }
     var g = Xoshiro256StarStar(seed: seed + 11)

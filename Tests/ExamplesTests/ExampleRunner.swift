@@ -58,8 +58,15 @@ enum ExampleRunner {
     process.standardOutput = output
     process.standardError = errors
     try process.run()
+    // Both pipes drained at once: a child that fills one pipe's buffer while the other is
+    // being read to its end would otherwise block for ever.
+    nonisolated(unsafe) var errorData = Data()
+    let errorsRead = DispatchGroup()
+    DispatchQueue.global().async(group: errorsRead) {
+      errorData = errors.fileHandleForReading.readDataToEndOfFile()
+    }
     let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+    errorsRead.wait()
     process.waitUntilExit()
     return Result(
       status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),

@@ -402,4 +402,36 @@ final class MoERunFixture {
     let bad = try ExampleRunner.run("moe-lm", ["--studies", "quality,speed"])
     #expect(bad.refused(naming: "--studies"))
   }
+
+  /// A user's own text trains (study 1 only, so the second domain is not needed); a file too
+  /// short for one window, and a missing one, are refused naming the option and the path.
+  @Test func trainsOnAUsersOwnText() throws {
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-lm-text-\(UInt64.random(in: 0..<1 << 40))")
+    try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: base) }
+    let paragraphs = (0..<200).map { i in
+      "Paragraph \(i): the expert router sends token \(i * 7 % 13) to expert \(i % 8).\nIt is line two."
+    }
+    let text = base.appendingPathComponent("mine.txt").path
+    try Data(paragraphs.joined(separator: "\n\n").utf8).write(to: URL(fileURLWithPath: text))
+    let folder = base.appendingPathComponent("out").path
+    let result = try ExampleRunner.run(
+      "moe-lm",
+      [
+        "--text", text, "--studies", "quality", "--quick", "--steps", "10", "--context", "16",
+        "--output-directory", folder,
+      ])
+    #expect(result.status == 0, "\(result.errors)")
+    #expect(result.output.contains("text: \(text): "), "\(result.output)")
+    #expect(result.output.contains("not a recorded text"))
+    #expect(result.output.contains("Quality per FLOP (mine.txt text"))
+    let short = base.appendingPathComponent("short.txt").path
+    try Data("one\n\ntwo\n\nthree".utf8).write(to: URL(fileURLWithPath: short))
+    let tooShort = try ExampleRunner.run("moe-lm", ["--text", short, "--studies", "quality"])
+    #expect(tooShort.refused(naming: "--text \(short)"), "\(tooShort.errors)")
+    let missing = try ExampleRunner.run(
+      "moe-lm", ["--second-domain", base.path + "/none", "--studies", "finetune"])
+    #expect(missing.refused(naming: "--second-domain \(base.path)/none"), "\(missing.errors)")
+  }
 }
