@@ -97,7 +97,9 @@ struct Benchmark {
     let formula = 2 * Double(tokens / p * s.topK * s.dimensions * 4) * (1 - 1 / Double(p))
 
     // 5. Bare exchanges of the layer's size and of one row per rank, for bandwidth and α–β.
-    let rowsPerRank = max(1, mine.count * s.topK / p)
+    // Every rank must send what its peers expect: the same count on all of them, from the
+    // average share (a rank's own share differs by one token when p does not divide T).
+    let rowsPerRank = max(1, tokens / p * s.topK / p)
     let exchange = try exchangeTime(rowsPerPeer: rowsPerRank)
     let tiny = try exchangeTime(rowsPerPeer: 1)
     let check = try exchangeTime(rowsPerPeer: 4 * rowsPerRank)

@@ -86,7 +86,9 @@ struct ModelBench: ParsableCommand {
     let s = selectedShape
     let path =
       folder
-      ?? FileManager.default.temporaryDirectory.appendingPathComponent("moekit-model-bench-\(seed)").path
+      ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+        "moekit-model-bench-\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0..<1 << 40))"
+      ).path
     defer { if folder == nil { try? FileManager.default.removeItem(atPath: path) } }
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     let writing = try Stopwatch.seconds { try Self.write(s, to: path, seed: seed) }

@@ -92,7 +92,22 @@ struct MoEGenerate: ParsableCommand {
         throw ValidationError("--logits: \(problem)")
       }
     }
+    if let saveModel {
+      let (target, source) = (Self.resolved(saveModel), Self.resolved(model))
+      guard target != source, !source.hasPrefix(target + "/"), !target.hasPrefix(source + "/") else {
+        throw ValidationError("--save-model \(saveModel) must be a new folder outside --model \(model)")
+      }
+      if let logits, Self.resolved(logits) == target || Self.resolved(logits).hasPrefix(target + "/") {
+        throw ValidationError(
+          "--logits \(logits) and --save-model \(saveModel) are outputs of one run: give each its own path")
+      }
+    }
     if let tokenIds { _ = try Self.ids(tokenIds) }
+  }
+
+  /// `path` absolute, with `.`, `..` and symbolic links resolved, to compare outputs.
+  static func resolved(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
   }
 
   /// The ids of `--token-ids`.
@@ -121,7 +136,7 @@ struct MoEGenerate: ParsableCommand {
     } else {
       promptIds = try Self.ids(tokenIds!)
     }
-    if let bad = promptIds.first(where: { $0 >= network.vocabulary }) {
+    if let bad = promptIds.first(where: { !(0..<network.vocabulary).contains($0) }) {
       throw ValidationError("token id \(bad) is outside the model's vocabulary of \(network.vocabulary)")
     }
     let needed = Self.cacheBytes(network, tokens: promptIds.count + maxNewTokens)

@@ -73,6 +73,10 @@ struct QuantBench: ParsableCommand {
 
   func run() throws {
     BLAS.warnIfGenericKernels()
+    // The whole models' reference files are read and checked before any work.
+    let agreement = try
+      (models ?? (FileManager.default.fileExists(atPath: Self.fixtureModels) ? Self.fixtureModels : nil))
+      .map { try TopOneAgreement(folder: $0) }
     var g = Xoshiro256StarStar(seed: seed)
     let (dDecode, hDecode) = quick ? (256, 896) : (4096, 14336)
     let (dPrefill, hPrefill, tPrefill) = quick ? (256, 704, 256) : (1024, 2816, 2048)
@@ -129,11 +133,7 @@ struct QuantBench: ParsableCommand {
           measure: "C1 prefill \(tPrefill) tokens", format: format, seconds: time, ideal: nil,
           speedUp: floatPrefill / time, error: Double(error)))
     }
-    if let folder = models
-      ?? (FileManager.default.fileExists(atPath: Self.fixtureModels) ? Self.fixtureModels : nil)
-    {
-      rows += try TopOneAgreement(folder: folder).rows(formats: Self.formats)
-    }
+    if let agreement { rows += try agreement.rows(formats: Self.formats) }
     print(format == .json ? Row.json(rows) : Row.text(rows))
   }
 

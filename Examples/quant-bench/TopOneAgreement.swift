@@ -1,3 +1,5 @@
+import ArgumentParser
+import CostModel
 import Foundation
 import Linalg
 import MoE
@@ -9,30 +11,33 @@ import Report
 /// `scripts/make-model-fixtures.sh` writes: random weights that `transformers` checks,
 /// each with the prompt and greedy continuation of its `reference.json`).
 struct TopOneAgreement {
-  var folder: String
+  /// The model folders (those of the folder given with a `config.json` and a
+  /// `reference.json`), sorted.
+  var folders: [String]
+  /// Each folder's prompt and greedy continuation.
+  var sequences: [[Int]]
 
-  /// The model folders of `folder` (those with a `config.json` and a `reference.json`),
-  /// sorted.
-  func models() throws -> [String] {
-    let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-    return names.map { folder + "/" + $0 }.filter {
+  /// The models in `folder`, their reference files read and checked.
+  ///
+  /// - Throws: `ValidationError` naming a folder that cannot be listed or a reference file
+  ///   that is not a list of whole, non-negative token ids.
+  init(folder: String) throws {
+    let names: [String]
+    do {
+      names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+    } catch {
+      throw ValidationError("--models \(folder) cannot be listed")
+    }
+    folders = names.map { folder + "/" + $0 }.filter {
       FileManager.default.fileExists(atPath: $0 + "/config.json")
         && FileManager.default.fileExists(atPath: $0 + "/reference.json")
     }
+    sequences = try folders.map { try Self.referenceTokens(in: $0) }
   }
 
   /// One row per format: seconds of every model's logits, Float's time ÷ it, and the share
   /// of positions (prompt and continuation) whose arg-max matches float32's.
   func rows(formats: [WeightMatrix.Format?]) throws -> [Row] {
-    let folders = try models()
-    var sequences: [[Int]] = []
-    for path in folders {
-      let data = try Data(contentsOf: URL(fileURLWithPath: path + "/reference.json"))
-      let reference = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-      let prompt = reference?["prompt"] as? [Int] ?? []
-      let generated = reference?["generated"] as? [Int] ?? []
-      sequences.append(prompt + generated)
-    }
     var floatChoices: [[Int]] = []
     var floatTime = Double.nan
     var rows: [Row] = []
@@ -43,7 +48,17 @@ struct TopOneAgreement {
         let loaded = try HuggingFaceModel(
           folder: path, weightFormat: format.flatMap { .init(rawValue: $0.rawValue) } ?? .float32)
         var logits = Matrix<Float>(rows: 0, columns: 0)
+        guard tokens.allSatisfy({ $0 < loaded.model.vocabulary }) else {
+          throw ValidationError(
+            "\(path)/reference.json: a token id is not below the model's vocabulary of \(loaded.model.vocabulary)"
+          )
+        }
         seconds += Stopwatch.seconds { logits = loaded.model.logits(tokens, layout: .single(tokens.count)) }
+        guard logits.nonFiniteRows().isEmpty else {
+          throw ValidationError(
+            "\(path) gives non-finite logits held as \(format?.rawValue ?? "float32"): no agreement can be measured on it"
+          )
+        }
         choices.append(
           (0..<logits.rows).map { t in (0..<logits.columns).max { logits[t, $0] < logits[t, $1] }! })
       }
@@ -59,5 +74,35 @@ struct TopOneAgreement {
           agreement: positions == 0 ? nil : Double(same) / Double(positions)))
     }
     return rows
+  }
+
+  /// The prompt followed by the greedy continuation in `folder`'s `reference.json`.
+  ///
+  /// - Throws: `ValidationError` naming the file and field when it is not JSON or a field is
+  ///   not a list of whole, non-negative token ids.
+  static func referenceTokens(in folder: String) throws -> [Int] {
+    let path = folder + "/reference.json"
+    let fields: [String: JSONValue]
+    do {
+      guard case .object(let object) = try JSONValue.parse(try InputFile.contents(of: path)) else {
+        throw ValidationError("\(path) is not a JSON object")
+      }
+      fields = object
+    } catch let error as ValidationError {
+      throw error
+    } catch {
+      throw ValidationError("\(path): \(error)")
+    }
+    return try ["prompt", "generated"].flatMap { field -> [Int] in
+      guard case .array(let values)? = fields[field] else {
+        throw ValidationError("\(path): \"\(field)\" is missing or not a list of token ids")
+      }
+      return try values.map { value in
+        guard case .number(let x) = value, x >= 0, x < 2_147_483_648, x.rounded() == x else {
+          throw ValidationError("\(path): \"\(field)\" holds \(value), not a whole token id in 0..<2^31")
+        }
+        return Int(x)
+      }
+    }
   }
 }

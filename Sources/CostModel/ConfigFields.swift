@@ -21,9 +21,9 @@ public struct ConfigFields: Sendable {
   public init(json: Data) throws {
     let value: JSONValue
     do {
-      value = try JSONDecoder().decode(JSONValue.self, from: json)
+      value = try JSONValue.parse(json)
     } catch {
-      throw ConfigError.invalidJSON(reason: HuggingFaceConfig.reason(error))
+      throw ConfigError.invalidJSON(reason: "\(error)")
     }
     guard case .object(let fields) = value else { throw ConfigError.notAnObject }
     self.fields = fields

@@ -69,14 +69,6 @@ public enum HuggingFaceConfig {
     return notes
   }
 
-  static func reason(_ error: any Error) -> String {
-    switch error {
-    case DecodingError.dataCorrupted(let context):
-      context.underlyingError.map { "\($0.localizedDescription)" } ?? context.debugDescription
-    default: "\(error)"
-    }
-  }
-
   static func build(type: String, config c: ConfigFields, name: String) throws -> Architecture {
     switch type {
     case "llama4", "llama4_text": return try llama4(c, name: name)

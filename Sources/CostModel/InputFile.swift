@@ -31,22 +31,22 @@ public enum InputFile {
   ///
   /// - Throws: `Problem`.
   public static func contents(of path: String, limit: Int = 64 << 20) throws -> Data {
-    let attributes: [FileAttributeKey: Any]
-    do {
-      attributes = try FileManager.default.attributesOfItem(atPath: path)
-    } catch {
-      throw FileManager.default.fileExists(atPath: path)
-        ? Problem.unreadable("its attributes cannot be read") : .missing
+    // stat follows symbolic links (a Hugging Face cache's snapshot files are relative links
+    // into its blobs folder); only a link that resolves to nothing is refused as dangling.
+    var status = stat()
+    guard stat(path, &status) == 0 else {
+      var link = stat()
+      if lstat(path, &link) == 0 { throw Problem.notARegularFile(kind: "a dangling link") }
+      throw errno == ENOENT || errno == ENOTDIR
+        ? Problem.missing : .unreadable(String(cString: strerror(errno)))
     }
-    let type = attributes[.type] as? FileAttributeType
-    guard type == .typeRegular else {
-      let kinds: [FileAttributeType: String] = [
-        .typeDirectory: "a folder", .typeCharacterSpecial: "a device", .typeBlockSpecial: "a device",
-        .typeSocket: "a socket", .typeSymbolicLink: "a dangling link",
+    guard (status.st_mode & S_IFMT) == S_IFREG else {
+      let kinds: [mode_t: String] = [
+        S_IFDIR: "a folder", S_IFCHR: "a device", S_IFBLK: "a device", S_IFSOCK: "a socket",
       ]
-      throw Problem.notARegularFile(kind: type.flatMap { kinds[$0] } ?? "a FIFO or special file")
+      throw Problem.notARegularFile(kind: kinds[status.st_mode & S_IFMT] ?? "a FIFO or special file")
     }
-    let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+    let size = Int(status.st_size)
     guard size <= limit else { throw Problem.tooLarge(bytes: size, limit: limit) }
     guard let handle = FileHandle(forReadingAtPath: path) else {
       throw Problem.unreadable("permission denied or unreadable")

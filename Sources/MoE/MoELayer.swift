@@ -152,7 +152,8 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
   ///   - context: training mode, random source and token ids for the router.
   ///   - workspace: buffers reused across calls.
   /// - Returns: the output, the routing statistics and the router's decision. Tokens with
-  ///   non-finite router logits get no routed expert and are listed in the statistics.
+  ///   non-finite router logits get no routed expert, a NaN output row, and are listed in the
+  ///   statistics.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func forward(
@@ -194,6 +195,11 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
       output.scatterAddRows(
         workspace.expertOutput[rows: 0..<tile.count], to: workspace.sortedTokens[tile],
         weights: workspace.sortedWeights[tile])
+    }
+    // A token the router could not score has no defined output: NaN, so that every check
+    // downstream (a model's logits, a program's statistics) sees it instead of a silent zero.
+    for t in decision.nonFiniteTokens {
+      output[row: t] = [Scalar](repeating: .nan, count: dimensions)
     }
     var reached = [Bool](repeating: false, count: x.rows)
     for t in workspace.sortedTokens { reached[t] = true }

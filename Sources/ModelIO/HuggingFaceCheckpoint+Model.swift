@@ -101,6 +101,9 @@ extension HuggingFaceCheckpoint {
     else {
       preconditionFailure("latentAttention on grouped-query attention")
     }
+    // RoPE first: its fields are checked before any tensor is shaped by them, so a bad
+    // qk_rope_head_dim or YaRN field is blamed on the config, not on the weights.
+    let rotary = try self.rotary(headDimensions: dr, field: "qk_rope_head_dim")
     let prefix = "model.layers.\(i).self_attn"
     let (bias, interleaved) = try checked {
       (try config.bool("attention_bias", fallback: false), try config.bool("rope_interleave", fallback: true))
@@ -128,7 +131,6 @@ extension HuggingFaceCheckpoint {
     } else {
       query = try projection("q_proj", queryWidth, width, bias: false, rope: queryRope)
     }
-    let rotary = try self.rotary(headDimensions: dr)
     var scale = 1 / Double(dn + dr).squareRoot()
     if case .yarn(let factor, _, _, _, _, _) = rotary.scaling {
       let all = try checked { try yarnField("mscale_all_dim") }
@@ -190,7 +192,9 @@ extension HuggingFaceCheckpoint {
       pattern: ScaledDotProductAttention(
         heads: heads, kvHeads: kvHeads, keyDimensions: headDim, valueDimensions: headDim,
         window: try window(layer: i)),
-      rotary: try rotary(headDimensions: headDim, rotatedDimensions: try rotatedDimensions(headDim)))
+      rotary: try rotary(
+        headDimensions: headDim, rotatedDimensions: try rotatedDimensions(headDim),
+        field: "head_dim"))
     switch qkNorm {
     case .none: break
     case .perHead:
@@ -268,8 +272,16 @@ extension HuggingFaceCheckpoint {
   }
 
   /// RoPE as the config describes it, for heads of `headDimensions` (rotating the first
-  /// `rotatedDimensions`, default all).
-  func rotary(headDimensions: Int, rotatedDimensions: Int? = nil) throws -> RotaryEmbedding {
+  /// `rotatedDimensions`, default all); `field` names the config field the rotated width came
+  /// from, for the error when it is not a positive even width within the head.
+  func rotary(headDimensions: Int, rotatedDimensions: Int? = nil, field: String) throws -> RotaryEmbedding {
+    let rotated = rotatedDimensions ?? headDimensions
+    guard rotated > 0, rotated % 2 == 0, rotated <= headDimensions else {
+      throw CheckpointError.config(
+        .outOfRange(
+          field: field, value: "\(rotated) rotated of \(headDimensions)",
+          requirement: "a positive even width no wider than the head"))
+    }
     let nested: ConfigFields
     switch config.fields["rope_parameters"] ?? config.fields["rope_scaling"] ?? .null {
     case .object(let fields): nested = ConfigFields(fields: fields)
@@ -295,14 +307,32 @@ extension HuggingFaceCheckpoint {
         try nested.optionalInt("original_max_position_embeddings")
         ?? config.optionalInt("original_max_position_embeddings")
         ?? config.int("max_position_embeddings")
+      guard original > 0 else {
+        throw ConfigError.outOfRange(
+          field: "original_max_position_embeddings", value: "\(original)", requirement: "positive")
+      }
+      /// A finite field of `rope_parameters`, positive when `positive`.
+      func finite(_ name: String, fallback: Double, positive: Bool = false) throws -> Double {
+        let value: Double
+        do {
+          value = try nested.double(name, fallback: fallback)
+        } catch ConfigError.wrongType(_, let expected) {
+          throw ConfigError.wrongType(field: "rope_parameters.\(name)", expected: expected)
+        }
+        guard value.isFinite, !positive || value > 0 else {
+          throw ConfigError.outOfRange(
+            field: "rope_parameters.\(name)", value: "\(value)",
+            requirement: positive ? "finite and positive" : "finite")
+        }
+        return value
+      }
       let scaling: RotaryEmbedding.Scaling
       switch kind {
       case "default": scaling = .none
       case "linear": scaling = .linear(factor: try factor())
       case "llama3":
         let (low, high) = (
-          try nested.double("low_freq_factor", fallback: 1),
-          try nested.double("high_freq_factor", fallback: 4)
+          try finite("low_freq_factor", fallback: 1), try finite("high_freq_factor", fallback: 4)
         )
         guard low > 0, high > low else {
           throw ConfigError.inconsistent(
@@ -314,17 +344,16 @@ extension HuggingFaceCheckpoint {
         let f =
           nested.has("factor")
           ? try factor() : Double(try config.int("max_position_embeddings")) / Double(original)
-        let (m, mAll) = (
-          try nested.double("mscale", fallback: 0), try nested.double("mscale_all_dim", fallback: 0)
-        )
-        let given = nested.has("attention_factor") ? try nested.double("attention_factor", fallback: 1) : nil
+        let (m, mAll) = (try finite("mscale", fallback: 0), try finite("mscale_all_dim", fallback: 0))
+        let given =
+          nested.has("attention_factor") ? try finite("attention_factor", fallback: 1, positive: true) : nil
         let attention =
           given
           ?? (m != 0 && mAll != 0
             ? RotaryEmbedding.yarnMagnitude(f, m) / RotaryEmbedding.yarnMagnitude(f, mAll)
             : RotaryEmbedding.yarnMagnitude(f))
-        let fast = try nested.double("beta_fast", fallback: 32)
-        let slow = try nested.double("beta_slow", fallback: 1)
+        let fast = try finite("beta_fast", fallback: 32)
+        let slow = try finite("beta_slow", fallback: 1)
         scaling = .yarn(
           factor: f, originalContext: original, betaFast: fast == 0 ? 32 : fast,
           betaSlow: slow == 0 ? 1 : slow,

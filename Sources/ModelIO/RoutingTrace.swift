@@ -37,17 +37,23 @@ public struct RoutingTrace: Sendable, Equatable {
     var g = Xoshiro256StarStar(seed: seed)
     let weights = (0..<experts).map { 1 / Foundation.pow(Double($0 + 1), skew) }
     let orders = (0..<layers).map { _ in Array(0..<experts).shuffled(using: &g) }
+    // k draws without replacement, each in proportion to the weights not yet picked: the
+    // distribution of drawing until k distinct experts come up, in exactly k draws however
+    // steep the skew (a rejection loop never ends when the top weight dwarfs the rest).
     func draw(_ layer: Int) -> [Int] {
+      var remaining = Array(0..<experts)
       var picked: [Int] = []
-      while picked.count < k {
-        var u = Double.random(in: 0..<weights.reduce(0, +), using: &g)
-        var rank = 0
-        while rank < experts - 1 && u >= weights[rank] {
-          u -= weights[rank]
-          rank += 1
+      for _ in 0..<k {
+        let total = remaining.reduce(0) { $0 + weights[$1] }
+        var index = 0
+        if total > 0 {
+          var u = Double.random(in: 0..<total, using: &g)
+          while index < remaining.count - 1 && u >= weights[remaining[index]] {
+            u -= weights[remaining[index]]
+            index += 1
+          }
         }
-        let expert = orders[layer][rank]
-        if !picked.contains(expert) { picked.append(expert) }
+        picked.append(orders[layer][remaining.remove(at: index)])
       }
       return picked
     }

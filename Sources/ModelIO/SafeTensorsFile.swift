@@ -70,14 +70,13 @@ public struct SafeTensorsFile: Sendable {
     let header = Data(bytes[8..<8 + Int(length)])
     let value: JSONValue
     do {
-      value = try JSONDecoder().decode(JSONValue.self, from: header)
+      value = try JSONValue.parse(header)
+    } catch .duplicateKey(let key, _) {
+      throw SafeTensorsError.duplicateTensor(key)
     } catch {
       throw SafeTensorsError.invalidHeader(reason: "\(error)".prefix(200).description)
     }
     guard case .object(let entries) = value else { throw SafeTensorsError.headerNotAnObject }
-    if let repeated = duplicateKey(in: header, distinct: entries.count) {
-      throw SafeTensorsError.duplicateTensor(repeated)
-    }
     let dataStart = 8 + Int(length)
     let dataSize = bytes.count - dataStart
     var tensors: [String: TensorInfo] = [:]
@@ -95,38 +94,6 @@ public struct SafeTensorsFile: Sendable {
     }
     try checkLayout(tensors, dataSize: dataSize)
     return (tensors, metadata, dataStart)
-  }
-
-  /// The first top-level key of the JSON object `header` that appears twice, or `nil` when
-  /// its `distinct` keys are all its keys. `header` has already parsed as an object, so the
-  /// scan only needs to skip strings and track nesting: a key is a string at depth 1 that
-  /// a colon follows.
-  static func duplicateKey(in header: Data, distinct: Int) -> String? {
-    let bytes = [UInt8](header)
-    let (quote, backslash, colon) = (UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: ":"))
-    var (i, depth, keys) = (0, 0, [String]())
-    while i < bytes.count {
-      switch bytes[i] {
-      case quote:
-        let start = i
-        i += 1
-        while i < bytes.count && bytes[i] != quote { i += bytes[i] == backslash ? 2 : 1 }
-        var next = i + 1
-        while next < bytes.count && [9, 10, 13, 32].contains(bytes[next]) { next += 1 }
-        if depth == 1, next < bytes.count, bytes[next] == colon, i < bytes.count,
-          let key = try? JSONDecoder().decode(String.self, from: Data(bytes[start...i]))
-        {
-          keys.append(key)
-        }
-      case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-      case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
-      default: break
-      }
-      i += 1
-    }
-    guard keys.count > distinct else { return nil }
-    var seen = Set<String>()
-    return keys.first { !seen.insert($0).inserted }
   }
 
   /// One entry's fields, checked on their own.

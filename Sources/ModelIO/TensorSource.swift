@@ -64,8 +64,7 @@ public struct ShardedCheckpoint: TensorSource {
     } catch {
       throw SafeTensorsError.unreadableFile(path: path, reason: "\(error)")
     }
-    guard case .object(let top)? = try? JSONDecoder().decode(JSONValue.self, from: data),
-      case .object(let map)? = top["weight_map"]
+    guard case .object(let top)? = try? JSONValue.parse(data), case .object(let map)? = top["weight_map"]
     else {
       throw SafeTensorsError.invalidHeader(reason: "\(path): an index needs a \"weight_map\" object")
     }

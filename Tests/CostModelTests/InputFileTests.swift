@@ -24,4 +24,25 @@ import Testing
       try InputFile.contents(of: fifo)
     }
   }
+
+  /// A Hugging Face cache lays snapshots out as relative links into `blobs/`: links that
+  /// resolve are read; only a link to nothing is refused as dangling.
+  @Test func followsLinksThatResolve() throws {
+    let cache = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-hub-\(UInt64.random(in: 0..<1 << 40))")
+    let snapshot = cache.appendingPathComponent("snapshots/abc123")
+    try FileManager.default.createDirectory(at: snapshot, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      at: cache.appendingPathComponent("blobs"), withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: cache) }
+    try Data("{\"a\": 1}".utf8).write(to: cache.appendingPathComponent("blobs/5f3e"))
+    let config = snapshot.appendingPathComponent("config.json").path
+    try FileManager.default.createSymbolicLink(atPath: config, withDestinationPath: "../../blobs/5f3e")
+    #expect(try InputFile.contents(of: config) == Data("{\"a\": 1}".utf8))
+    let dangling = snapshot.appendingPathComponent("tokenizer.json").path
+    try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: "../../blobs/none")
+    #expect(throws: InputFile.Problem.notARegularFile(kind: "a dangling link")) {
+      try InputFile.contents(of: dangling)
+    }
+  }
 }

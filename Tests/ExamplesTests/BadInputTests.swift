@@ -166,4 +166,55 @@ import Testing
       #expect(result.refused(naming: "is a file"), "\(program): \(result.errors)")
     }
   }
+
+  /// Two outputs of one run on one path, or a saved model inside the model it came from, are
+  /// refused before any work, naming both options.
+  @Test func outputsOfOneRunMustNotCollide() throws {
+    let model = MoEGenerateTests.model("llama")
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-collide-\(UInt64.random(in: 0..<1 << 40))"
+    ).path
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    for (arguments, named) in [
+      (["--logits", folder, "--save-model", folder], "--logits \(folder) and --save-model"),
+      (["--logits", folder + "/x.npy", "--save-model", folder], "--logits"),
+      (["--save-model", model + "/copy"], "outside --model"),
+    ] {
+      let result = try ExampleRunner.run(
+        "moe-generate", ["--model", model, "--token-ids", "1,2", "--max-new-tokens", "1"] + arguments)
+      #expect(result.refused(naming: named), "\(arguments): \(result.errors)")
+      #expect(
+        !FileManager.default.fileExists(atPath: folder)
+          && !FileManager.default.fileExists(atPath: model + "/copy"))
+    }
+  }
+
+  /// A skew so steep that the synthetic trace's top expert takes nearly every draw ends (the
+  /// draw is without replacement, k draws per layer).
+  @Test func extremeSkewEnds() throws {
+    let result = try ExampleRunner.run("expert-memory", ["--quick", "--skew", "50"])
+    #expect(result.status == 0, "\(result.errors)")
+  }
+
+  /// A tokenizer whose post-processor names a negative or huge special-token id, and a
+  /// quant-bench reference whose token ids are negative or not whole: each refused naming the
+  /// file and field, never a trap.
+  @Test func tokenIdsFromFilesAreChecked() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-ids-\(UInt64.random(in: 0..<1 << 40))")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let model = folder.appendingPathComponent("models/llama")
+    try FileManager.default.createDirectory(
+      at: model.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try FileManager.default.copyItem(
+      at: URL(fileURLWithPath: MoEGenerateTests.model("llama")), to: model)
+    let reference = model.appendingPathComponent("reference.json")
+    for (ids, shown) in [("[1, -3]", "-3"), ("[1, 1e30]", "1e+30"), ("[1.5]", "1.5")] {
+      try Data(#"{"prompt": \#(ids), "generated": []}"#.utf8).write(to: reference)
+      let result = try ExampleRunner.run(
+        "quant-bench", ["--quick", "--models", model.deletingLastPathComponent().path])
+      #expect(result.refused(naming: "reference.json: \"prompt\" holds"), "\(ids): \(result.errors)")
+      #expect(result.errors.contains(shown) || result.errors.contains("number"), "\(result.errors)")
+    }
+  }
 }

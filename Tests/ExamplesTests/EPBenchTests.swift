@@ -63,4 +63,16 @@ import Testing
       #expect(result.refused(naming: name), "\(arguments): \(result.errors)")
     }
   }
+
+  /// Token counts the ranks do not divide evenly (3 over 2) run; fewer tokens than ranks
+  /// (2 over 3) are refused naming --tokens on every rank, never an MPI truncation.
+  @Test func unevenAndTooFewTokens() throws {
+    let uneven = try ExampleRunner.runUnderMPI(
+      ranks: 2, "ep-bench", ["--quick", "--repetitions", "1", "--tokens", "3"])
+    #expect(uneven.status == 0, "\(uneven.errors)")
+    #expect(uneven.output.contains("verified: outputs differ by"))
+    let few = try ExampleRunner.runUnderMPI(ranks: 3, "ep-bench", ["--quick", "--tokens", "2"])
+    #expect(few.status != 0 && few.errors.contains("--tokens 2"), "\(few.errors)")
+    #expect(!few.errors.contains("MPI_ERR"), "\(few.errors)")
+  }
 }

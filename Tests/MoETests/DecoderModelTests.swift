@@ -109,6 +109,21 @@ import _TestSupport
     }
   }
 
+  /// A NaN row in a router's gate leaves every token unscorable: generation stops with an
+  /// error instead of running the tokens through no expert and answering finite logits.
+  @Test func aNaNRouterRowIsAnErrorNotAnUnroutedToken() throws {
+    var model = Self.model()
+    var g = Xoshiro256StarStar(seed: 5)
+    var router = TopKSoftmaxRouter<Double>(dimensions: 8, expertCount: 4, k: 2, using: &g)
+    router.gate.weight.value[row: 1] = [Double](repeating: .nan, count: 8)
+    let layer = try #require(model.blocks[1].feedForward.moe)
+    model.blocks[1].feedForward.feedForward = .moe(
+      MoELayer(router: router, experts: layer.experts, sharedExpert: nil, capacityFactor: nil))
+    #expect(throws: MoEError.nonFiniteLogits(position: 2)) {
+      try model.generate(prompt: [2, 7, 1], count: 3)
+    }
+  }
+
   @Test func parametersHaveHuggingFaceNames() {
     var model = Self.model(tied: false)
     let names = Set(model.namedParameters.map(\.name))

@@ -171,6 +171,7 @@ import _TestSupport
     #expect(result.stats.nonFiniteTokens == [1])
     #expect(result.stats.tokensWithoutExperts == 1)
     #expect(result.stats.tokensPerExpert.reduce(0, +) == 4)
+    #expect(result.output.nonFiniteRows() == [1], "an unscored token's output is NaN, not a silent zero")
     #expect(throws: MoEError.nonFiniteRouterLogits(tokens: [1])) {
       try layer.checkedForward(x, context: &context, workspace: &workspace)
     }

@@ -227,6 +227,21 @@ import Testing
     #expect(trace.replay(tight, prefetch: true).misses == 0)
     #expect(trace.replay(tight, prefetch: false).hitRate < 1)
   }
+
+  /// A skew so steep that every weight but the first underflows still draws k distinct
+  /// experts per layer, in bounded time; and the draws follow the weights: at Zipf 1 over 4
+  /// experts with k = 1, the most popular expert takes 1/(1 + 1/2 + 1/3 + 1/4) = 48 % of picks.
+  @Test func steepSkewsDrawDistinctExpertsAndFollowTheWeights() {
+    for skew in [50.0, 400.0] {
+      let trace = RoutingTrace.synthetic(tokens: 50, layers: 3, experts: 64, k: 8, skew: skew, seed: 1)
+      #expect(trace.chosen.allSatisfy { $0.allSatisfy { Set($0).count == 8 } }, "skew \(skew)")
+    }
+    let trace = RoutingTrace.synthetic(tokens: 20_000, layers: 1, experts: 4, k: 1, skew: 1, seed: 2)
+    var counts = [Int](repeating: 0, count: 4)
+    for token in trace.chosen { counts[token[0][0]] += 1 }
+    let top = Double(counts.max()!) / 20_000
+    #expect(abs(top - 12.0 / 25.0) < 0.015, "\(counts)")
+  }
 }
 
 @Suite struct ExpertResidencyTests {

@@ -212,6 +212,38 @@ import Testing
     #expect(loadError(folder).contains("rope_parameters.rope_type\" is longrope"))
   }
 
+  /// Values that would reach a library precondition are config errors naming the field, and
+  /// are checked before any tensor is shaped by them (so the weights are not blamed).
+  @Test(arguments: [
+    ("deepseek_v2", "qk_rope_head_dim", "0", "\"qk_rope_head_dim\" is 0 rotated of 0"),
+    ("deepseek_v2", "qk_rope_head_dim", "3", "\"qk_rope_head_dim\" is 3 rotated of 3"),
+    (
+      "deepseek_v2-greedy-yarn", "rope_parameters.attention_factor", "-1.0",
+      "\"rope_parameters.attention_factor\" is -1.0"
+    ),
+    ("deepseek_v2-greedy-yarn", "rope_parameters.beta_fast", "\"fast\"", "rope_parameters"),
+  ])
+  func configValuesThatWouldTrapAreNamed(family: String, field: String, json text: String, message: String)
+    throws
+  {
+    let value = try JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)
+    let folder = try edited(family) { _ in
+    } config: { json in
+      let path = field.split(separator: ".").map(String.init)
+      if path.count == 2 {
+        var nested = (json[path[0]] ?? json["rope_scaling"]) as? [String: Any] ?? [:]
+        nested[path[1]] = value
+        json[path[0]] = nested
+        json["rope_scaling"] = nil
+      } else {
+        json[field] = value
+      }
+    }
+    let error = loadError(folder)
+    #expect(error.contains(message), "\(error)")
+    #expect(!error.contains("shape"), "\(error)")
+  }
+
   @Test func unsupportedModelTypeListsTheSupportedOnes() throws {
     let folder = try edited("llama") { _ in
     } config: {

@@ -63,8 +63,14 @@ public struct ByteLevelBPETokenizer: Sendable {
 
   /// Reads a `tokenizer.json` held in `json`.
   public init(json: Data) throws {
-    guard case .object(let top)? = try? JSONDecoder().decode(JSONValue.self, from: json) else {
-      throw TokenizerError.invalidJSON(reason: "it does not parse as a JSON object")
+    let parsed: JSONValue
+    do {
+      parsed = try JSONValue.parse(json)
+    } catch {
+      throw TokenizerError.invalidJSON(reason: "\(error)")
+    }
+    guard case .object(let top) = parsed else {
+      throw TokenizerError.invalidJSON(reason: "it is not an object")
     }
     guard case .object(let model)? = top["model"] else {
       throw TokenizerError.malformed(part: "model", problem: "missing or not an object")
@@ -419,7 +425,14 @@ public struct ByteLevelBPETokenizer: Sendable {
         if case .object(let specials)? = fields["special_tokens"], case .object(let entry)? = specials[name],
           case .array(let listed)? = entry["ids"]
         {
-          ids = listed.compactMap { if case .number(let x) = $0 { return Int(x) } else { return nil } }
+          ids = try listed.map { value in
+            guard case .number(let x) = value, x >= 0, x < 16_777_216, x.rounded() == x else {
+              throw TokenizerError.malformed(
+                part: "post_processor",
+                problem: "special token \"\(name)\" has id \(value), not a whole number in 0..<2^24")
+            }
+            return Int(x)
+          }
         } else if let id = vocabulary[name] {
           ids = [id]
         } else {
