@@ -62,6 +62,13 @@ struct MoEGenerate: ParsableCommand {
   @Option(help: "Output: text (streams) or json (one object).")
   var format: OutputFormat = .text
 
+  @Flag(
+    name: .customLong("no-mmap"),
+    help:
+      "Read the weights into memory instead of mapping them: for file systems where another writer may truncate the files (a mapped file that shrinks ends the process with SIGBUS)."
+  )
+  var noMmap = false
+
   @Flag(help: "Keep generating past an end-of-sequence token.")
   var ignoreEOS = false
 
@@ -122,7 +129,8 @@ struct MoEGenerate: ParsableCommand {
 
   func run() throws {
     BLAS.warnIfGenericKernels()
-    let loaded = try HuggingFaceModel(folder: model, weightFormat: weightFormat)
+    let loaded = try HuggingFaceModel(
+      folder: model, weightFormat: weightFormat, access: noMmap ? .read : .mapped)
     if let saveModel { try loaded.save(to: saveModel) }
     guard tokenIds != nil || prompt != nil else { return }
     let network = loaded.model

@@ -106,7 +106,7 @@ extension MoELayer {
     let first = experts[0]
     let input = w.input[rows: rows]
     var dHidden = Matrix<Scalar>(rows: routed, columns: first.hiddenDimensions)
-    groupedGEMM(dOutput, rowRanges: ranges, weights: experts.map(\.down.weight.value), into: &dHidden)
+    groupedGEMM(dOutput, rowRanges: ranges, weights: experts.map(\.down.expandedWeight), into: &dHidden)
     accumulate(\.down, dOutput, w.hidden[rows: rows], ranges, inputGradient: &dHidden)
     var dInput = Matrix<Scalar>(rows: needsInputGradient ? routed : 0, columns: dimensions)
     if first.isGated {
@@ -116,8 +116,8 @@ extension MoELayer {
       dGate.applyDerivative(of: first.activation)
       dGate.multiplyElementwise(by: dHidden.elementwiseProduct(w.upOutput[rows: rows]))
       if needsInputGradient {
-        groupedGEMM(dGate, rowRanges: ranges, weights: experts.map { $0.gate!.weight.value }, into: &dInput)
-        groupedGEMM(dUp, rowRanges: ranges, weights: experts.map(\.up.weight.value), beta: 1, into: &dInput)
+        groupedGEMM(dGate, rowRanges: ranges, weights: experts.map { $0.gate!.expandedWeight }, into: &dInput)
+        groupedGEMM(dUp, rowRanges: ranges, weights: experts.map(\.up.expandedWeight), beta: 1, into: &dInput)
       }
       accumulate(\.gate!, dGate, input, ranges, inputGradient: &dInput)
       accumulate(\.up, dUp, input, ranges, inputGradient: &dInput)
@@ -126,7 +126,7 @@ extension MoELayer {
       dUp.applyDerivative(of: first.activation)
       dUp.multiplyElementwise(by: dHidden)
       if needsInputGradient {
-        groupedGEMM(dUp, rowRanges: ranges, weights: experts.map(\.up.weight.value), into: &dInput)
+        groupedGEMM(dUp, rowRanges: ranges, weights: experts.map(\.up.expandedWeight), into: &dInput)
       }
       accumulate(\.up, dUp, input, ranges, inputGradient: &dInput)
     }

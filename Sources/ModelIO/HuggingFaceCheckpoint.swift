@@ -79,7 +79,9 @@ public struct HuggingFaceCheckpoint: Sendable {
 
   /// A checkpoint from a `config.json`'s bytes and its weights.
   ///
-  /// - Throws: `CheckpointError.config` or `.unsupportedModelType`.
+  /// - Throws: `CheckpointError.config`, `.unsupportedModelType`, or `.unsupportedField` for
+  ///   a `quantization_config` other than MoEKit's (GPTQ, AWQ, FP8, …), named before any
+  ///   tensor is looked for.
   public init(config json: Data, weights: any TensorSource) throws {
     do {
       config = try ConfigFields(json: json)
@@ -95,11 +97,12 @@ public struct HuggingFaceCheckpoint: Sendable {
       throw CheckpointError.config(error)
     }
     self.weights = weights
+    _ = try quantizationFormat()
   }
 
   /// A checkpoint from a `config.json` file and a `.safetensors` file or a
-  /// `model.safetensors.index.json`.
-  public init(configFile: String, weightsFile: String) throws {
+  /// `model.safetensors.index.json`, mapped or read into memory as `access` says.
+  public init(configFile: String, weightsFile: String, access: FileAccess = .mapped) throws {
     let json: Data
     do {
       json = try InputFile.contents(of: configFile)
@@ -108,7 +111,8 @@ public struct HuggingFaceCheckpoint: Sendable {
     }
     let weights: any TensorSource =
       weightsFile.hasSuffix(".json")
-      ? try ShardedCheckpoint(indexFile: weightsFile) : try SafeTensorsFile(contentsOfFile: weightsFile)
+      ? try ShardedCheckpoint(indexFile: weightsFile, access: access)
+      : try SafeTensorsFile(contentsOfFile: weightsFile, access: access)
     try self.init(config: json, weights: weights)
   }
 
@@ -294,11 +298,14 @@ public struct HuggingFaceCheckpoint: Sendable {
         field: "quantization_config.quant_method", value: method, supported: "moekit (MoEKit's q8 and q4)")
     }
     let name = try checked { try quantization.string("format") } ?? ""
-    guard let format = WeightMatrix.Format(rawValue: name), format != .bf16,
-      try checked({ try quantization.int("block_size", fallback: 32) }) == 32
-    else {
+    guard let format = WeightMatrix.Format(rawValue: name), format != .bf16 else {
       throw CheckpointError.unsupportedField(
-        field: "quantization_config.format", value: name, supported: "q8 or q4 in blocks of 32")
+        field: "quantization_config.format", value: name, supported: "q8 or q4")
+    }
+    let blockSize = try checked { try quantization.int("block_size", fallback: 32) }
+    guard blockSize == 32 else {
+      throw CheckpointError.unsupportedField(
+        field: "quantization_config.block_size", value: "\(blockSize)", supported: "32")
     }
     return format
   }

@@ -23,11 +23,15 @@ public struct HuggingFaceModel: Sendable {
   public let tokenizer: ByteLevelBPETokenizer?
 
   /// Loads the model in `folder`, holding product weights as `weightFormat` says (bf16
-  /// checkpoints stay bf16 by default).
+  /// checkpoints stay bf16 by default), its weight files mapped or read into memory as
+  /// `access` says (`.read` where other writers may truncate the files).
   ///
   /// - Throws: `CheckpointError` (unreadable folder, config or tensors), `SafeTensorsError`
   ///   (malformed weights) or `TokenizerError` (malformed `tokenizer.json`).
-  public init(folder: String, weightFormat: HuggingFaceCheckpoint.LoadedWeightFormat = .stored) throws {
+  public init(
+    folder: String, weightFormat: HuggingFaceCheckpoint.LoadedWeightFormat = .stored,
+    access: FileAccess = .mapped
+  ) throws {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
       throw CheckpointError.unreadableModel(path: folder, reason: "no such folder")
@@ -50,7 +54,7 @@ public struct HuggingFaceModel: Sendable {
         path: folder, reason: "it has neither model.safetensors nor model.safetensors.index.json")
     }
     self.folder = folder
-    var checkpoint = try HuggingFaceCheckpoint(configFile: config, weightsFile: weights)
+    var checkpoint = try HuggingFaceCheckpoint(configFile: config, weightsFile: weights, access: access)
     checkpoint.weightFormat = weightFormat
     self.checkpoint = checkpoint
     model = try checkpoint.model()

@@ -98,9 +98,9 @@ public struct NpyArray: Sendable, Equatable {
   /// - Throws: `NpyError.unreadableFile` when the path is not a readable regular file, and
   ///   what `init(parsing:)` throws.
   public init(contentsOfFile path: String) throws {
-    let file: MappedFile
+    let file: FileBytes
     do {
-      file = try MappedFile(path: path)
+      file = try FileBytes(path: path)
     } catch SafeTensorsError.unreadableFile(_, let reason) {
       throw NpyError.unreadableFile(path: path, reason: reason)
     }

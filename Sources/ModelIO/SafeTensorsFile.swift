@@ -39,12 +39,12 @@ public struct SafeTensorsFile: Sendable {
   public let tensors: [String: TensorInfo]
   /// The free-form `__metadata__` strings.
   public let metadata: [String: String]
-  let file: MappedFile
+  let file: FileBytes
   let dataStart: Int
 
-  /// Maps and validates the file at `path`.
-  public init(contentsOfFile path: String) throws {
-    let file = try MappedFile(path: path)
+  /// Maps (or, with `access: .read`, reads) and validates the file at `path`.
+  public init(contentsOfFile path: String, access: FileAccess = .mapped) throws {
+    let file = try FileBytes(path: path, access: access)
     (tensors, metadata, dataStart) = try Self.parse(file.bytes)
     self.file = file
   }

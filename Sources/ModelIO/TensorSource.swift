@@ -54,10 +54,10 @@ public struct ShardedCheckpoint: TensorSource {
   public let weightMap: [String: String]
   let shards: [String: SafeTensorsFile]
 
-  /// Reads the index at `path` and maps every shard it names.
+  /// Reads the index at `path` and maps (or, with `access: .read`, reads) every shard it names.
   ///
   /// - Throws: `SafeTensorsError` for an unreadable or malformed index or shard.
-  public init(indexFile path: String) throws {
+  public init(indexFile path: String, access: FileAccess = .mapped) throws {
     let data: Data
     do {
       data = try InputFile.contents(of: path)
@@ -79,7 +79,8 @@ public struct ShardedCheckpoint: TensorSource {
     let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
     var shards: [String: SafeTensorsFile] = [:]
     for shard in Set(weightMap.values) {
-      shards[shard] = try SafeTensorsFile(contentsOfFile: folder.appendingPathComponent(shard).path)
+      shards[shard] = try SafeTensorsFile(
+        contentsOfFile: folder.appendingPathComponent(shard).path, access: access)
     }
     self.weightMap = weightMap
     self.shards = shards

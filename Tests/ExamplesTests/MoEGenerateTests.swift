@@ -46,7 +46,8 @@ import Testing
     #expect(worst < 1e-3)
   }
 
-  @Test func printsTheGreedyContinuationAsJSON() throws {
+  /// The greedy continuation transformers wrote, with the weights mapped and read into memory.
+  @Test(arguments: [[], ["--no-mmap"]]) func printsTheGreedyContinuationAsJSON(access: [String]) throws {
     let reference = try Self.reference("qwen3_moe")
     let result = try ExampleRunner.run(
       "moe-generate",
@@ -54,7 +55,7 @@ import Testing
         "--model", Self.model("qwen3_moe"), "--token-ids",
         reference.prompt.map(String.init).joined(separator: ","),
         "--max-new-tokens", "\(reference.generated.count)", "--format", "json",
-      ])
+      ] + access)
     #expect(result.status == 0, "\(result.errors)")
     let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
     #expect(object?["generated"] as? [Int] == reference.generated)

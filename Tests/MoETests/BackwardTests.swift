@@ -124,6 +124,40 @@ import _TestSupport
     }
   }
 
+  /// Experts held compact (q8, a frozen base as for QLoRA-style fine-tuning) back-propagate
+  /// through their dequantized weights: the input and router gradients equal those of the
+  /// same layer holding the dequantized weights as floats (the compact forward keeps its
+  /// activations in Float, so both forwards compute the same products).
+  @Test(arguments: [WeightMatrix.Format.q8, .q4, .bf16])
+  func compactExpertsBackpropagateThroughTheirWeights(format: WeightMatrix.Format) {
+    var g = Xoshiro256StarStar(seed: 41)
+    let float = MoELayer<Float>(
+      dimensions: 32, hiddenDimensions: 48,
+      router: TopKSoftmaxRouter(dimensions: 32, expertCount: 4, k: 2, using: &g), using: &g)
+    var compact = float
+    compact.experts = float.experts.map { $0.converted(to: format, integerDotProducts: false) }
+    var expanded = float
+    expanded.experts = compact.experts.map { $0.converted(to: nil) }
+    expanded.setTrainable(where: { !$0.hasPrefix("experts.") })
+    let x = Matrix<Float>.normal(rows: 10, columns: 32, using: &g)
+    let dy = Matrix<Float>.normal(rows: 10, columns: 32, using: &g)
+    func gradients(_ layer: inout MoELayer<Float>) -> (Matrix<Float>, Matrix<Float>) {
+      var context = RoutingContext(isTraining: true)
+      let cache = layer.forwardForTraining(x, context: &context).cache
+      let dx = layer.backward(dy, cache: cache)
+      let router = layer.namedParameters.first { $0.name.hasPrefix("router.") }!
+      return (dx, router.parameter.gradient!)
+    }
+    let (dxCompact, dRouterCompact) = gradients(&compact)
+    let (dxExpanded, dRouterExpanded) = gradients(&expanded)
+    // The forward passes multiply with different kernels (compact bytes against dequantized
+    // floats): they round differently at Float precision, nothing more.
+    #expect(dxCompact.isApproximatelyEqual(to: dxExpanded, absoluteTolerance: 1e-5, relativeTolerance: 1e-4))
+    #expect(
+      dRouterCompact.isApproximatelyEqual(
+        to: dRouterExpanded, absoluteTolerance: 1e-5, relativeTolerance: 1e-4))
+  }
+
   @Test func trainingForwardEqualsInferenceForward() {
     let layer = MoELayerTests.layer(.topK, shared: .qwen, capacityFactor: 0.75, seed: 23)
     let x = Reference.randomMatrix(Double.self, rows: 9, columns: MoELayerTests.d, seed: 24)

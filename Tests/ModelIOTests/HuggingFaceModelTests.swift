@@ -39,6 +39,16 @@ import Testing
     return difference / largest
   }
 
+  /// Weights read into memory (`FileAccess.read`) give the same logits as mapped ones.
+  @Test func readWeightsEqualMappedOnes() throws {
+    let mapped = try HuggingFaceModel(folder: Self.folder("deepseek_v3"))
+    let read = try HuggingFaceModel(folder: Self.folder("deepseek_v3"), access: .read)
+    let prompt = [3, 1, 4, 1, 5]
+    #expect(
+      mapped.model.logits(prompt, layout: .single(5)).elements
+        == read.model.logits(prompt, layout: .single(5)).elements)
+  }
+
   @Test(arguments: families) func logitsMatchTransformers(family: String) throws {
     let loaded = try HuggingFaceModel(folder: Self.folder(family))
     let (reference, expected) = try Self.reference(family)
@@ -272,6 +282,22 @@ import Testing
     let empty = TemporaryFolder()
     #expect(loadError(empty).contains("it has no config.json"))
   }
+
+  /// An AWQ or GPTQ checkpoint (plain weights gone, their own tensors in place) is refused by
+  /// its quantization's name, not reported as a missing tensor.
+  @Test(arguments: ["awq", "gptq"]) func foreignQuantizationIsNamedBeforeTensors(method: String) throws {
+    let folder = try edited("llama") { tensors in
+      let name = "model.layers.0.self_attn.q_proj"
+      tensors[name + ".weight"] = nil
+      for part in ["qweight", "qzeros", "scales"] {
+        tensors[name + "." + part] = Tensor(Matrix<Float>(rows: 1, columns: 8), shape: [1, 8], as: .f32)
+      }
+    } config: {
+      $0["quantization_config"] = ["quant_method": method, "bits": 4, "group_size": 128]
+    }
+    let error = loadError(folder)
+    #expect(error.contains("quant_method\" is \(method)"), "\(error)")
+  }
 }
 
 /// Models saved as they are held (bf16, q8, q4) load back to the same network, and bad
@@ -356,6 +382,12 @@ import Testing
       loadError(
         try quantizedCopy(config: { $0["quantization_config"] = ["quant_method": "moekit", "format": "q3"] })
       ).contains("format\" is q3"))
+    #expect(
+      loadError(
+        try quantizedCopy(config: {
+          $0["quantization_config"] = ["quant_method": "moekit", "format": "q8", "block_size": 64]
+        })
+      ).contains("block_size\" is 64"))
     let name = "model.layers.0.mlp.up_proj.weight"
     #expect(
       loadError(try quantizedCopy(tensors: { $0[name + ".scales"] = nil })).contains("\(name).scales"))
