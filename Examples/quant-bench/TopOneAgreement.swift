@@ -45,8 +45,13 @@ struct TopOneAgreement {
       var choices: [[Int]] = []
       var seconds = 0.0
       for (path, tokens) in zip(folders, sequences) where !tokens.isEmpty {
-        let loaded = try HuggingFaceModel(
-          folder: path, weightFormat: format.flatMap { .init(rawValue: $0.rawValue) } ?? .float32)
+        let loaded: HuggingFaceModel
+        do {
+          loaded = try HuggingFaceModel(
+            folder: path, weightFormat: format.flatMap { .init(rawValue: $0.rawValue) } ?? .float32)
+        } catch {
+          throw ValidationError("model \(path): \(error)")  // one of several: say which
+        }
         var logits = Matrix<Float>(rows: 0, columns: 0)
         guard tokens.allSatisfy({ $0 < loaded.model.vocabulary }) else {
           throw ValidationError(

@@ -1,4 +1,5 @@
 import Foundation
+import Report
 
 /// A model folder that appears whole or not at all: everything is written into a temporary
 /// sibling, which is renamed into place at the end (a folder already there is moved aside
@@ -7,8 +8,9 @@ import Foundation
 enum AtomicFolder {
   /// Writes `folder` through `body`, which is given the temporary folder's path.
   ///
-  /// - Throws: `CheckpointError.unreadableModel` when the folder's parent does not exist or
-  ///   the written folder cannot be moved into place, and what `body` throws.
+  /// - Throws: `CheckpointError.unreadableModel` when the folder's parent does not exist,
+  ///   `FileWriteError` naming `folder` (never the temporary folder) when it cannot be written
+  ///   or moved into place, and what `body` throws.
   static func write(_ folder: String, _ body: (String) throws -> Void) throws {
     let target = URL(fileURLWithPath: folder).standardizedFileURL
     let parent = target.deletingLastPathComponent()
@@ -20,14 +22,23 @@ enum AtomicFolder {
     let suffix = UInt64.random(in: 0..<UInt64.max)
     let temporary = parent.appendingPathComponent(".\(target.lastPathComponent).\(suffix).partial")
     let previous = parent.appendingPathComponent(".\(target.lastPathComponent).\(suffix).old")
-    try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
+    guard mkdir(temporary.path, 0o755) == 0 else {
+      throw FileWriteError(path: folder, reason: String(cString: strerror(errno)))
+    }
     do {
-      try body(temporary.path)
+      do {
+        try body(temporary.path)
+      } catch let error as FileWriteError {
+        // Name the file as the user will find it, not inside the temporary folder.
+        throw FileWriteError(
+          path: error.path.replacingOccurrences(of: temporary.path, with: target.path), reason: error.reason)
+      }
       let replacing = FileManager.default.fileExists(atPath: target.path)
-      if replacing { try FileManager.default.moveItem(at: target, to: previous) }
+      if replacing, rename(target.path, previous.path) != 0 {
+        throw FileWriteError(path: folder, reason: String(cString: strerror(errno)))
+      }
       guard rename(temporary.path, target.path) == 0 else {
-        throw CheckpointError.unreadableModel(
-          path: folder, reason: "cannot move the written folder into place")
+        throw FileWriteError(path: folder, reason: String(cString: strerror(errno)))
       }
       if replacing { try? FileManager.default.removeItem(at: previous) }
     } catch {

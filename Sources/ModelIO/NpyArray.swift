@@ -173,12 +173,10 @@ public struct NpyArray: Sendable, Equatable {
   }
 
   /// Writes the array to `path` atomically.
+  ///
+  /// - Throws: `FileWriteError` naming `path`.
   public func write(to path: String) throws {
-    do {
-      try AtomicFile.write(Data(encoded), to: path)
-    } catch {
-      throw NpyError.unreadableFile(path: path, reason: error.localizedDescription)
-    }
+    try AtomicFile.write(Data(encoded), to: path)
   }
 }
 

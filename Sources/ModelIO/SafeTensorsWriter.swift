@@ -59,38 +59,28 @@ public enum SafeTensorsWriter {
   /// tensor's bytes (in name order) as `fill` writes them into a buffer of
   /// `entry.byteCount` bytes. Atomic like `write`.
   ///
-  /// - Throws: `SafeTensorsError.unreadableFile` naming the path, or what `fill` throws.
+  /// - Throws: `FileWriteError` naming the path, or what `fill` throws.
   public static func write(
     streaming entries: [Entry], metadata: [String: String] = [:], to path: String,
     fill: (Entry, UnsafeMutableRawBufferPointer) throws -> Void
   ) throws {
-    do {
-      try AtomicFile.write(to: path) { handle in
-        try handle.write(contentsOf: header(entries, metadata: metadata))
-        for entry in entries.sorted(by: { $0.name < $1.name }) {
-          let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: entry.byteCount, alignment: 64)
-          defer { buffer.deallocate() }
-          try fill(entry, buffer)
-          try handle.write(contentsOf: UnsafeRawBufferPointer(buffer))
-        }
+    try AtomicFile.write(to: path) { handle in
+      try handle.write(contentsOf: header(entries, metadata: metadata))
+      for entry in entries.sorted(by: { $0.name < $1.name }) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: entry.byteCount, alignment: 64)
+        defer { buffer.deallocate() }
+        try fill(entry, buffer)
+        try handle.write(contentsOf: UnsafeRawBufferPointer(buffer))
       }
-    } catch let error as SafeTensorsError {
-      throw error
-    } catch {
-      throw SafeTensorsError.unreadableFile(path: path, reason: "\(error.localizedDescription)")
     }
   }
 
   /// Writes `tensors` (and `metadata`) to `path` atomically.
   ///
-  /// - Throws: `SafeTensorsError.unreadableFile` naming the path when it cannot be written.
+  /// - Throws: `FileWriteError` naming the path when it cannot be written.
   public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String)
     throws
   {
-    do {
-      try AtomicFile.write(Data(encode(tensors, metadata: metadata)), to: path)
-    } catch {
-      throw SafeTensorsError.unreadableFile(path: path, reason: "\(error.localizedDescription)")
-    }
+    try AtomicFile.write(Data(encode(tensors, metadata: metadata)), to: path)
   }
 }

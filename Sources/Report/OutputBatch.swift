@@ -51,30 +51,34 @@ public final class OutputBatch {
   /// Streams a file's contents to a temporary file beside `path` (flushed to disk), to
   /// take its place at `commit`.
   ///
-  /// - Throws: `Problem.notDeclared`, what `body` throws, or the file system's error.
+  /// - Throws: `Problem.notDeclared`, what `body` throws, or `FileWriteError` naming `path`
+  ///   for the file system's errors.
   public func stage(to path: String, streaming body: (FileHandle) throws -> Void) throws {
     guard targets.contains(path) else { throw Problem.notDeclared(path) }
     let url = URL(fileURLWithPath: path)
     let temporary = url.deletingLastPathComponent().appendingPathComponent(
       ".\(url.lastPathComponent).\(UInt64.random(in: 0..<UInt64.max)).tmp"
     ).path
-    guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
-      throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-    }
+    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+    guard descriptor >= 0 else { throw FileWriteError.fromErrno(path: path) }
     staged.append((temporary, path))
-    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+    let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
     defer { try? handle.close() }
-    try body(handle)
-    try handle.synchronize()
+    do {
+      try body(handle)
+      try handle.synchronize()
+    } catch where FileWriteError.isFileSystemError(error) {
+      throw FileWriteError(path: path, error: error)
+    }
   }
 
   /// Moves every staged file into place.
   ///
-  /// - Throws: the file system's error naming the target that could not be replaced
-  ///   (targets before it in the batch are then already replaced; the rest are not).
+  /// - Throws: `FileWriteError` naming the target that could not be replaced (targets
+  ///   before it in the batch are then already replaced; the rest are not).
   public func commit() throws {
     for (temporary, target) in staged where rename(temporary, target) != 0 {
-      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target])
+      throw FileWriteError.fromErrno(path: target)
     }
     committed = true
   }

@@ -216,5 +216,13 @@ import Testing
       #expect(result.refused(naming: "reference.json: \"prompt\" holds"), "\(ids): \(result.errors)")
       #expect(result.errors.contains(shown) || result.errors.contains("number"), "\(result.errors)")
     }
+    // A broken model among several is named.
+    try Data(#"{"prompt": [1, 2], "generated": [3]}"#.utf8).write(to: reference)
+    let broken = folder.appendingPathComponent("models/mixtral-broken")
+    try FileManager.default.copyItem(at: model, to: broken)
+    try Data(#"{"model_type": "mixtral", "hidden_size": 64}"#.utf8).write(
+      to: broken.appendingPathComponent("config.json"))
+    let result = try ExampleRunner.run("quant-bench", ["--quick", "--models", model.deletingLastPathComponent().path])
+    #expect(result.refused(naming: "model \(broken.path): "), "\(result.errors)")
   }
 }

@@ -95,8 +95,37 @@ import Testing
     #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["out.csv"])
   }
 
-  @Test func aFolderThatCannotBeMadeThrows() {
-    #expect(throws: (any Error).self) { try AtomicFile.write("x", to: "/proc/moekit/nope/out.csv") }
+  /// Failed writes name the path the user gave and say why in words: no temporary name,
+  /// no Foundation error dump, never "cannot read".
+  @Test func failedWritesNameThePathAndTheReason() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-atomic-\(UInt64.random(in: 0..<1 << 40))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let file = folder.appendingPathComponent("plain").path
+    try AtomicFile.write("x", to: file)
+    for path in ["/proc/moekit/nope/out.csv", file + "/below/out.csv", file + "/out.csv"] {
+      do {
+        try AtomicFile.write("x", to: path)
+        Issue.record("\(path) was written")
+      } catch let error as FileWriteError {
+        #expect(error.path == path)
+        #expect("\(error)".hasPrefix("cannot write \(path): ") && !"\(error)".contains("Domain"), "\(error)")
+        #expect(!"\(error)".contains(".tmp"), "\(error)")
+      }
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["plain"])
+  }
+
+  /// The file system's errors in words, whichever way Foundation wraps them.
+  @Test func reasonsAreWords() {
+    #expect(
+      FileWriteError(path: "p", error: CocoaError(.fileWriteOutOfSpace)).description
+        == "cannot write p: no space left on device")
+    #expect(FileWriteError(path: "p", error: CocoaError(.fileWriteNoPermission)).reason == "permission denied")
+    #expect(
+      FileWriteError(path: "p", error: NSError(domain: NSPOSIXErrorDomain, code: Int(EROFS))).reason
+        == String(cString: strerror(EROFS)))
   }
 }
 
