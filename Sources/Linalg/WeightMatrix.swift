@@ -59,18 +59,55 @@ public struct WeightMatrix: Sendable {
   /// `matrix` converted to `format` (bf16: rounded to nearest, ties to even; q8 and q4:
   /// quantized per block as the type's documentation says).
   public init(_ matrix: Matrix<Float>, format: Format) {
-    let storage = _WeightStorage(
-      byteCount: Self.byteCount(format, rows: matrix.rows, columns: matrix.columns))
+    self.init(format: format, rows: matrix.rows, columns: matrix.columns, chunkRows: matrix.rows) { _ in
+      matrix
+    }
+  }
+
+  /// A `rows × columns` matrix in `format` built `chunkRows` rows at a time: `rowsOf(range)`
+  /// gives rows `range` in Float (`range.count × columns`), which are converted and dropped,
+  /// so a large matrix never exists whole in Float (quantizing at load stays near the
+  /// compact size). Identical to converting the whole matrix: every row is encoded on its own.
+  ///
+  /// - Precondition: `chunkRows ≥ 1`; each chunk has the shape asked for.
+  public init(
+    format: Format, rows: Int, columns: Int, chunkRows: Int = 64, rowsOf: (Range<Int>) throws -> Matrix<Float>
+  ) rethrows {
+    precondition(chunkRows >= 1, "WeightMatrix: chunks of \(chunkRows) rows")
+    let storage = _WeightStorage(byteCount: Self.byteCount(format, rows: rows, columns: columns))
     let out = UnsafeMutableRawPointer(mutating: storage.bytes.baseAddress!)
-    matrix.withUnsafeBufferPointer { p in
-      guard let x = p.baseAddress else { return }
-      switch format {
-      case .bf16: mk_f32_to_bf16(x, out.assumingMemoryBound(to: UInt16.self), p.count)
-      case .q8, .q4:
-        mk_quantize(format.code, x, matrix.rows, matrix.columns, out.assumingMemoryBound(to: UInt8.self))
+    // q8/q4 keep every row's quants first, then every row's scales.
+    let blocks = (columns + 31) / 32
+    let quantBytes = format == .q8 ? 32 : 16
+    for start in stride(from: 0, to: rows, by: chunkRows) {
+      let range = start..<Swift.min(start + chunkRows, rows)
+      let chunk = try rowsOf(range)
+      precondition(
+        chunk.rows == range.count && chunk.columns == columns,
+        "WeightMatrix: rows \(range) came as \(chunk.rows)×\(chunk.columns)")
+      chunk.withUnsafeBufferPointer { p in
+        guard let x = p.baseAddress else { return }
+        switch format {
+        case .bf16:
+          mk_f32_to_bf16(x, (out + 2 * start * columns).assumingMemoryBound(to: UInt16.self), p.count)
+        case .q8, .q4:
+          guard range.count < rows else {
+            mk_quantize(format.code, x, rows, columns, out.assumingMemoryBound(to: UInt8.self))
+            return
+          }
+          let part = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: Self.byteCount(format, rows: range.count, columns: columns), alignment: 64)
+          defer { part.deallocate() }
+          mk_quantize(
+            format.code, x, range.count, columns, part.baseAddress!.assumingMemoryBound(to: UInt8.self))
+          let quants = range.count * blocks * quantBytes
+          (out + start * blocks * quantBytes).copyMemory(from: part.baseAddress!, byteCount: quants)
+          (out + rows * blocks * quantBytes + 2 * start * blocks).copyMemory(
+            from: part.baseAddress! + quants, byteCount: 2 * range.count * blocks)
+        }
       }
     }
-    self.init(format: format, rows: matrix.rows, columns: matrix.columns, storage: storage)
+    self.init(format: format, rows: rows, columns: columns, storage: storage)
   }
 
   /// Bytes a `rows × columns` matrix takes in `format`.

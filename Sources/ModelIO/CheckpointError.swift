@@ -1,4 +1,5 @@
 import CostModel
+import Foundation
 
 /// Why a Hugging Face checkpoint's layer could not be built.
 public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -20,6 +21,8 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
   case unsupportedField(field: String, value: String, supported: String)
   /// A model folder (or a file it needs) cannot be read.
   case unreadableModel(path: String, reason: String)
+  /// The weights, held as asked, would take more memory than the budget.
+  case insufficientMemory(path: String, heldAs: String, needed: Int, budget: Int)
 
   /// The problem, naming the tensor or field.
   public var description: String {
@@ -39,6 +42,11 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
     case .unsupportedField(let field, let value, let supported):
       "config field \"\(field)\" is \(value), which MoEKit cannot honour (supported: \(supported))"
     case .unreadableModel(let path, let reason): "cannot read the model at \(path): \(reason)"
+    case .insufficientMemory(let path, let format, let needed, let budget):
+      "the model at \(path) needs about \(Self.gigabytes(needed)) of memory for its weights held as \(format), more than the \(Self.gigabytes(budget)) available; hold them smaller (--weight-format q8 or q4) or use a machine with more memory"
     }
   }
+
+  /// `n` bytes in GB (10⁹), two decimals.
+  static func gigabytes(_ n: Int) -> String { String(format: "%.2f GB", Double(n) / 1e9) }
 }

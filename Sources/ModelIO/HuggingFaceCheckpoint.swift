@@ -77,6 +77,49 @@ public struct HuggingFaceCheckpoint: Sendable {
     }
   }
 
+  /// The memory the weights will take once loaded as `weightFormat` says, estimated from the
+  /// tensors' names, types and shapes before anything is converted: product weights (2-D
+  /// tensors other than embeddings, routers and MLA's `kv_b_proj`) in their held format (0
+  /// when bf16 or float32 stays in place in the mapped file), MoEKit's quantized parts as
+  /// stored, everything else as `Float`. Loading then needs this much anonymous memory, give or take a few rows.
+  public func estimatedHeldBytes() throws -> Int {
+    var total = 0
+    for name in weights.names {
+      let (type, shape) = (try weights.dataType(of: name), try weights.shape(of: name))
+      let elements = shape.reduce(1, *)
+      if name.hasSuffix(".qweight") || name.hasSuffix(".scales") {
+        // MoEKit's quantized parts: kept as stored, or converted as a whole matrix (whose
+        // size the .qweight part accounts for).
+        let stored = try quantizationFormat()
+        let held = weightFormat.heldFormat(stored: stored)
+        if held == stored {
+          total += elements * type.size
+        } else if name.hasSuffix(".qweight") {
+          let columns = elements / shape[0] * (stored == .q4 ? 2 : 1)
+          total +=
+            held.map { WeightMatrix.byteCount($0, rows: shape[0], columns: columns) } ?? 4 * shape[0]
+            * columns
+        }
+        continue
+      }
+      // MLA's kv_b_proj stays Float: the absorbed decode reads its rows directly.
+      let isProduct =
+        shape.count == 2 && !name.contains("embed_tokens") && !name.hasSuffix(".gate.weight")
+        && !name.contains("router") && !name.contains("kv_b_proj")
+      guard isProduct else {
+        total += 4 * elements
+        continue
+      }
+      let stored: WeightMatrix.Format? = type == .bf16 ? .bf16 : nil
+      switch weightFormat.heldFormat(stored: stored) {
+      case nil: total += type == .f32 ? 0 : 4 * elements  // float32 is used in place
+      case .bf16? where stored == .bf16: break  // read in place
+      case let format?: total += WeightMatrix.byteCount(format, rows: shape[0], columns: shape[1])
+      }
+    }
+    return total
+  }
+
   /// A checkpoint from a `config.json`'s bytes and its weights.
   ///
   /// - Throws: `CheckpointError.config`, `.unsupportedModelType`, or `.unsupportedField` for
@@ -245,6 +288,24 @@ public struct HuggingFaceCheckpoint: Sendable {
       if let quantized { return compact(quantized) }
       try checkTensor(name, shape)
       if let matrix = try weights.compactMatrix(name) { return compact(matrix) }
+    }
+    // Converted at load: a plain tensor goes to its held format a few rows at a time, so no
+    // whole Float copy of it (or of the model) ever exists.
+    if let held, quantized == nil, rowOrder == nil {
+      try checkTensor(name, shape)
+      let (type, raw) = (try weights.dataType(of: name), try weights.rawBytes(name))
+      guard type.isFloatingPoint else {
+        throw SafeTensorsError.notFloatingPoint(name: name, dtype: type.rawValue)
+      }
+      let rowBytes = shape[1] * type.size
+      return compact(
+        WeightMatrix(format: held, rows: shape[0], columns: shape[1]) { range in
+          let part = UnsafeRawBufferPointer(
+            rebasing: raw[range.lowerBound * rowBytes..<range.upperBound * rowBytes])
+          return Matrix(
+            rows: range.count, columns: shape[1],
+            elements: ElementDecoding.floats(part, type).map { Float($0) })
+        })
     }
     var weight: Matrix<Scalar>
     if let quantized {

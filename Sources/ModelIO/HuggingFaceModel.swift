@@ -24,13 +24,16 @@ public struct HuggingFaceModel: Sendable {
 
   /// Loads the model in `folder`, holding product weights as `weightFormat` says (bf16
   /// checkpoints stay bf16 by default), its weight files mapped or read into memory as
-  /// `access` says (`.read` where other writers may truncate the files).
+  /// `access` says (`.read` where other writers may truncate the files). Before anything is
+  /// converted, the memory the held weights will take (`estimatedHeldBytes`) is checked
+  /// against `memoryBudget` (default: the machine's physical memory), so a model that cannot
+  /// fit is refused instead of being killed.
   ///
-  /// - Throws: `CheckpointError` (unreadable folder, config or tensors), `SafeTensorsError`
-  ///   (malformed weights) or `TokenizerError` (malformed `tokenizer.json`).
+  /// - Throws: `CheckpointError` (unreadable folder, config or tensors, `.insufficientMemory`),
+  ///   `SafeTensorsError` (malformed weights) or `TokenizerError` (malformed `tokenizer.json`).
   public init(
     folder: String, weightFormat: HuggingFaceCheckpoint.LoadedWeightFormat = .stored,
-    access: FileAccess = .mapped
+    access: FileAccess = .mapped, memoryBudget: Int = Int(ProcessInfo.processInfo.physicalMemory)
   ) throws {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
@@ -56,6 +59,11 @@ public struct HuggingFaceModel: Sendable {
     self.folder = folder
     var checkpoint = try HuggingFaceCheckpoint(configFile: config, weightsFile: weights, access: access)
     checkpoint.weightFormat = weightFormat
+    let needed = try checkpoint.estimatedHeldBytes()
+    guard needed <= memoryBudget else {
+      throw CheckpointError.insufficientMemory(
+        path: folder, heldAs: weightFormat.rawValue, needed: needed, budget: memoryBudget)
+    }
     self.checkpoint = checkpoint
     model = try checkpoint.model()
     endOfSequence = try checkpoint.endOfSequenceIds()

@@ -67,7 +67,7 @@ public final class OutputBatch {
     do {
       try body(handle)
       try handle.synchronize()
-    } catch where FileWriteError.isFileSystemError(error) {
+    } catch  where FileWriteError.isFileSystemError(error) {
       throw FileWriteError(path: path, error: error)
     }
   }

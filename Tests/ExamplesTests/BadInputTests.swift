@@ -222,7 +222,8 @@ import Testing
     try FileManager.default.copyItem(at: model, to: broken)
     try Data(#"{"model_type": "mixtral", "hidden_size": 64}"#.utf8).write(
       to: broken.appendingPathComponent("config.json"))
-    let result = try ExampleRunner.run("quant-bench", ["--quick", "--models", model.deletingLastPathComponent().path])
+    let result = try ExampleRunner.run(
+      "quant-bench", ["--quick", "--models", model.deletingLastPathComponent().path])
     #expect(result.refused(naming: "model \(broken.path): "), "\(result.errors)")
   }
 }

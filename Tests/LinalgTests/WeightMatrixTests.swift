@@ -58,6 +58,25 @@ import _TestSupport
       worst <= 1, "\(m)×\(k)·(\(n)×\(k))ᵀ on \(Kernels.level): error \(worst) of the bound, seed \(seed)")
   }
 
+  /// Built a few rows at a time (chunks that do not divide the rows, rows not a whole
+  /// number of blocks), a matrix is the same one the whole conversion makes.
+  @Test(arguments: WeightMatrix.Format.allCases) func chunkedConversionEqualsTheWhole(
+    format: WeightMatrix.Format
+  ) {
+    var g = Xoshiro256StarStar(seed: 17)
+    let m = Matrix<Float>.normal(rows: 37, columns: 70, using: &g)
+    let whole = WeightMatrix(m, format: format)
+    for chunk in [1, 5, 36, 37, 100] {
+      var asked: [Range<Int>] = []
+      let built = WeightMatrix(format: format, rows: 37, columns: 70, chunkRows: chunk) { range in
+        asked.append(range)
+        return m[rows: range]
+      }
+      #expect(built.dequantized().elements == whole.dequantized().elements, "\(format), chunks of \(chunk)")
+      #expect(asked.count == (37 + chunk - 1) / chunk && asked.last?.upperBound == 37)
+    }
+  }
+
   @Test func productsMatchTheReference() {
     for format in WeightMatrix.Format.allCases {
       for (index, shape) in Self.shapes.enumerated() {

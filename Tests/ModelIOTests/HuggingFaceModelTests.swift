@@ -39,6 +39,57 @@ import Testing
     return difference / largest
   }
 
+  /// A Hugging Face cache's layout: the snapshot's files are relative links into `blobs/`.
+  /// The model loads through them, tokenizer included.
+  @Test func loadsAHuggingFaceCacheSnapshot() throws {
+    let cache = TemporaryFolder()
+    let blobs = cache.path("blobs")
+    let snapshot = cache.path("snapshots/0123abcd")
+    try FileManager.default.createDirectory(atPath: blobs, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: snapshot, withIntermediateDirectories: true)
+    let files = [
+      ("config.json", Self.folder("llama") + "/config.json"),
+      ("model.safetensors", Self.folder("llama") + "/model.safetensors"),
+      ("tokenizer.json", Fixtures.path("tokenizers/gpt2.json")),
+    ]
+    for (i, (name, source)) in files.enumerated() {
+      try FileManager.default.copyItem(atPath: source, toPath: blobs + "/blob\(i)")
+      try FileManager.default.createSymbolicLink(
+        atPath: snapshot + "/" + name, withDestinationPath: "../../blobs/blob\(i)")
+    }
+    let linked = try HuggingFaceModel(folder: snapshot)
+    let direct = try HuggingFaceModel(folder: Self.folder("llama"))
+    #expect(linked.tokenizer != nil)
+    #expect(
+      linked.model.logits([1, 2, 3], layout: .single(3)).elements
+        == direct.model.logits([1, 2, 3], layout: .single(3)).elements)
+  }
+
+  /// The estimate of the held weights, made before loading, is the memory the loaded model's
+  /// weights take in each format that converts every product (the fixtures are float32,
+  /// which `stored` and `float32` use in place); a budget below it refuses the model naming
+  /// what it needs.
+  @Test(arguments: families, [HuggingFaceCheckpoint.LoadedWeightFormat.bf16, .q8, .q4])
+  func heldBytesAreEstimatedBeforeLoading(family: String, format: HuggingFaceCheckpoint.LoadedWeightFormat)
+    throws
+  {
+    var checkpoint = try HuggingFaceCheckpoint(
+      configFile: Self.folder(family) + "/config.json",
+      weightsFile: Self.folder(family) + "/model.safetensors")
+    checkpoint.weightFormat = format
+    let estimate = try checkpoint.estimatedHeldBytes()
+    let loaded = try HuggingFaceModel(folder: Self.folder(family), weightFormat: format)
+    let held = loaded.weightBytes
+    #expect(
+      abs(Double(estimate - held)) <= 0.1 * Double(held), "\(family) \(format): \(estimate) against \(held)")
+    #expect(
+      throws: CheckpointError.insufficientMemory(
+        path: Self.folder(family), heldAs: format.rawValue, needed: estimate, budget: estimate - 1)
+    ) {
+      try HuggingFaceModel(folder: Self.folder(family), weightFormat: format, memoryBudget: estimate - 1)
+    }
+  }
+
   /// Weights read into memory (`FileAccess.read`) give the same logits as mapped ones.
   @Test func readWeightsEqualMappedOnes() throws {
     let mapped = try HuggingFaceModel(folder: Self.folder("deepseek_v3"))

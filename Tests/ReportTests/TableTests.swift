@@ -122,7 +122,8 @@ import Testing
     #expect(
       FileWriteError(path: "p", error: CocoaError(.fileWriteOutOfSpace)).description
         == "cannot write p: no space left on device")
-    #expect(FileWriteError(path: "p", error: CocoaError(.fileWriteNoPermission)).reason == "permission denied")
+    #expect(
+      FileWriteError(path: "p", error: CocoaError(.fileWriteNoPermission)).reason == "permission denied")
     #expect(
       FileWriteError(path: "p", error: NSError(domain: NSPOSIXErrorDomain, code: Int(EROFS))).reason
         == String(cString: strerror(EROFS)))
