@@ -58,7 +58,7 @@ struct ArticleSections {
     var table = Table(
       header: [
         "architecture", "total (B)", "active (B)", "active w/o emb. (B)", "GFLOP/token", "weights (GB)",
-        "KV cache/token (KiB)", "decode ms/token", "cost vs Dense 7B", "quoted total/active/cost/ms", "flags",
+        "KV cache/token (kB)", "decode ms/token", "cost vs Dense 7B", "quoted total/active/cost/ms", "flags",
       ],
       alignments: [.left, .right, .right, .right, .right, .right, .right, .right, .right, .left, .left])
     for (index, a) in architectures.enumerated() {
@@ -97,7 +97,7 @@ struct ArticleSections {
         a.name, billions(a.totalParameters), billions(a.activeParameters),
         billions(a.activeParametersExcludingEmbeddings), Format.fixed(flops / 1e9, 2),
         Format.fixed(a.weightBytes(s.dataType) / 1e9, 1),
-        Format.fixed(a.kvCacheBytesPerToken(s.dataType) / 1024, 0),
+        Format.fixed(a.kvCacheBytesPerToken(s.dataType) / 1000, 0),
         Format.fixed(milliseconds, 2), Format.fixed(cost, 2) + "x",
         "\(Format.fixed(quoted.total, 0)) / \(Format.fixed(quoted.active, 2)) / \(Format.fixed(quoted.relativeCost, 2))x / \(Format.fixed(quoted.latencyMilliseconds, 1))",
         flags.isEmpty ? "supported" : flags.joined(separator: "; "),
@@ -116,7 +116,7 @@ struct ArticleSections {
       table: table,
       numericColumns: [
         "total (B)", "active (B)", "active w/o emb. (B)", "GFLOP/token", "weights (GB)",
-        "KV cache/token (KiB)", "decode ms/token",
+        "KV cache/token (kB)", "decode ms/token",
       ],
       notes: [
         "Expert widths chosen to reach the stated totals: MoE 7B \(moe7.expert.hidden), MoE 70B \(moe70.expert.hidden), DeepSeek-MoE 16B as described \(described.expert.hidden) (SwiGLU, multiples of 64).",

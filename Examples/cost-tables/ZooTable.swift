@@ -89,7 +89,7 @@ struct ZooTable {
     var table = Table(
       header: [
         "model", "total_parameters", "active_parameters", "active_share", "forward_gflops_per_token",
-        "cache_kib_per_token", "decode_ms",
+        "cache_kb_per_token", "decode_ms",
       ],
       alignments: [.left] + Array(repeating: .right, count: 6))
     let markdown = format == .markdown
@@ -106,7 +106,7 @@ struct ZooTable {
         markdown
           ? cell(Double(a.activeParameters), scale: 1e9, digits: 2, suffix: "B") : "\(a.activeParameters)",
         markdown ? cell(r.share * 100, digits: 1, suffix: " %") : "\(r.share)",
-        cell(r.flops, scale: 1e9, digits: 1), cell(r.cacheBytesPerToken, scale: 1024, digits: 1),
+        cell(r.flops, scale: 1e9, digits: 1), cell(r.cacheBytesPerToken, scale: 1000, digits: 1),
         cell(r.latency * 1e3, digits: 2),
       ])
     }

@@ -192,7 +192,7 @@ struct DenseVsSparse: ParsableCommand {
     let memory =
       "MoE working memory \(Format.fixed(Double(last.workingMemory) / 1e6, 1)) MB = "
       + "\(Format.fixed(Double(last.workingMemory) / Double(last.activationBytes), 2))× its input + output "
-      + "(goal < 2×); peak resident \(last.peakResident.map { Format.fixed(Double($0) / 1e9, 2) + " GB" } ?? "unknown")"
+      + "(goal < 2×); peak resident \(last.peakResident.map { Format.bytes($0) } ?? "unknown")"
     return """
       \(s.name) — \(s.summary): d \(s.dimensions), h \(s.hidden), E \(s.experts), k \(s.topK)\(shared); \
       dense =active h \(s.equalActiveHidden), dense =total h \(s.equalTotalHidden) (FLOP ratio \

@@ -81,8 +81,8 @@ struct ExpertMemory: ParsableCommand {
     let bytes = 2 * l * e * 3 * 2 * d * d * MemoryLayout<Float>.stride
     guard Double(bytes) <= 0.5 * Double(ProcessInfo.processInfo.physicalMemory) else {
       throw ValidationError(
-        "--layers \(l) × --experts \(e) of width \(d) need \(Format.fixed(Double(bytes) / 1e9, 1)) GB, more than half "
-          + "this machine's \(Format.fixed(Double(ProcessInfo.processInfo.physicalMemory) / 1e9, 1)) GB")
+        "--layers \(l) × --experts \(e) of width \(d) need \(Format.bytes(bytes)), more than half "
+          + "this machine's \(Format.bytes(Double(ProcessInfo.processInfo.physicalMemory)))")
     }
     guard skew >= 0, skew.isFinite else {
       throw ValidationError("--skew must be finite and non-negative, got \(skew)")
@@ -97,7 +97,7 @@ struct ExpertMemory: ParsableCommand {
     let (l, e, d, t) = sizes
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
       "moekit-expert-memory-\(UInt64.random(in: 0..<1 << 40))")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try OutputPath.makeFolder(folder.path)
     defer { try? FileManager.default.removeItem(at: folder) }
     print(
       try CompressionTable(

@@ -70,7 +70,7 @@ struct ModelBench: ParsableCommand {
     let available = Double(ProcessInfo.processInfo.physicalMemory)
     guard needed < available else {
       throw ValidationError(
-        "the \(shape) checkpoint needs about \(Format.fixed(needed / 1e9, 1)) GB of memory and this machine has \(Format.fixed(available / 1e9, 1)) GB; give --layers"
+        "the \(shape) checkpoint needs about \(Format.bytes(needed)) of memory and this machine has \(Format.bytes(available)); give --layers"
       )
     }
   }
@@ -90,7 +90,7 @@ struct ModelBench: ParsableCommand {
         "moekit-model-bench-\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0..<1 << 40))"
       ).path
     defer { if folder == nil { try? FileManager.default.removeItem(atPath: path) } }
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    try OutputPath.makeFolder(path)
     let writing = try Stopwatch.seconds { try Self.write(s, to: path, seed: seed) }
     let checkpointBytes =
       (try FileManager.default.attributesOfItem(atPath: path + "/model.safetensors")[.size]

@@ -22,11 +22,12 @@ struct Result {
   var residentRatio: Double { Double(residentBytes) / Double(checkpointBytes) }
 
   var text: String {
-    let gb = { (bytes: Int) in Format.fixed(Double(bytes) / 1e9, 2) + " GB" }
     var table = Table(header: ["measure", "value", "goal"])
     table.append(["model", "\(shape.name), \(shape.layers) layers, bf16 weights", ""])
     table.append(["kernels", "\(Kernels.features.joined(separator: ", ")); \(BLAS.threadCount) threads", ""])
-    table.append(["checkpoint", "\(gb(checkpointBytes)), written in \(Format.fixed(writeSeconds, 1)) s", ""])
+    table.append([
+      "checkpoint", "\(Format.bytes(checkpointBytes)), written in \(Format.fixed(writeSeconds, 1)) s", "",
+    ])
     table.append(["streaming bandwidth (256 MB product)", Format.fixed(bandwidth, 1) + " GB/s", ""])
     table.append(["prefill", Format.fixed(prefillTokensPerSecond, 1) + " tokens/s", ""])
     table.append([
@@ -36,16 +37,17 @@ struct Result {
     ])
     table.append([
       "bandwidth ideal",
-      "\(gb(shape.decodeStepBytes)) a step → " + Format.fixed(idealSeconds * 1e3, 1) + " ms", "",
+      "\(Format.bytes(shape.decodeStepBytes)) a step → " + Format.fixed(idealSeconds * 1e3, 1) + " ms", "",
     ])
     table.append(["decode ÷ ideal", Format.fixed(ratioToIdeal, 2), "≤ 1.30"])
     table.append([
       "weights held ÷ checkpoint",
-      "\(gb(heldWeightBytes)) → "
+      "\(Format.bytes(heldWeightBytes)) → "
         + Format.fixed(Double(heldWeightBytes) / Double(checkpointBytes), 2), "≤ 1.10",
     ])
     table.append([
-      "peak resident memory ÷ checkpoint", "\(gb(residentBytes)) → " + Format.fixed(residentRatio, 2),
+      "peak resident memory ÷ checkpoint",
+      "\(Format.bytes(residentBytes)) → " + Format.fixed(residentRatio, 2),
       "≤ 1.10",
     ])
     if !finite { table.append(["warning", "the logits were not finite", ""]) }

@@ -151,7 +151,7 @@ struct MoEGenerate: ParsableCommand {
     let memory = Int(ProcessInfo.processInfo.physicalMemory)
     guard needed + loaded.weightBytes < memory else {
       throw ValidationError(
-        "\(promptIds.count + maxNewTokens) tokens need a \(Statistics.bytes(needed)) KV cache beside \(Statistics.bytes(loaded.weightBytes)) of weights, more than this machine's \(Statistics.bytes(memory)); give fewer --max-new-tokens"
+        "\(promptIds.count + maxNewTokens) tokens need a \(Format.bytes(needed)) KV cache beside \(Format.bytes(loaded.weightBytes)) of weights, more than this machine's \(Format.bytes(memory)); give fewer --max-new-tokens"
       )
     }
     if let logits {
@@ -165,24 +165,24 @@ struct MoEGenerate: ParsableCommand {
     let clock = ContinuousClock()
     let start = clock.now
     var firstToken: ContinuousClock.Instant?
-    var streamed: [Int] = []
-    var printed = 0
+    var stream = loaded.tokenizer.map { TextStream(tokenizer: $0) }
+    var count = 0
     let generated = try network.generate(
       prompt: promptIds, count: maxNewTokens, sampler: sampler, stop: stop, seed: seed
     ) { token in
       if firstToken == nil { firstToken = clock.now }
       guard format == .text else { return }
-      streamed.append(token)
-      if let tokenizer = loaded.tokenizer, let text = try? tokenizer.decode(streamed) {
-        // Print only whole characters: a token can end inside a UTF-8 sequence.
-        guard !text.hasSuffix("\u{FFFD}") else { return }
-        print(text.dropFirst(printed), terminator: "")
-        printed = text.count
+      count += 1
+      // Text as its bytes complete (a token can end inside a character); ids without a tokenizer
+      // or for an id the tokenizer lacks.
+      if let text = try? stream?.append(token) {
+        print(text, terminator: "")
       } else {
-        print(streamed.count == 1 ? "\(token)" : " \(token)", terminator: "")
+        print(count == 1 ? "\(token)" : " \(token)", terminator: "")
       }
       fflush(nil)  // show each token as it comes
     }
+    if let rest = stream?.finish() { print(rest, terminator: "") }
     let end = clock.now
     let prefill = Stopwatch.seconds(in: firstToken! - start)
     let decode = Stopwatch.seconds(in: end - firstToken!)
@@ -243,13 +243,7 @@ struct MoEGenerate: ParsableCommand {
         format:
           "prefill %d tokens at %.1f tokens/s, decode %d tokens at %.1f tokens/s; experts per token: %@; KV cache %@, weights %@",
         promptTokens, prefillTokensPerSecond, generated, decodeTokensPerSecond, expertsPerToken,
-        Self.bytes(kvCacheBytes), Self.bytes(weightBytes))
-    }
-
-    static func bytes(_ n: Int) -> String {
-      n >= 1 << 30
-        ? String(format: "%.2f GiB", Double(n) / Double(1 << 30))
-        : n >= 1 << 20 ? String(format: "%.1f MiB", Double(n) / Double(1 << 20)) : "\(n / 1024) KiB"
+        Format.bytes(kvCacheBytes), Format.bytes(weightBytes))
     }
   }
 

@@ -64,7 +64,8 @@ struct QuantBench: ParsableCommand {
     let memory = Int(ProcessInfo.processInfo.physicalMemory)
     guard needed < memory else {
       throw ValidationError(
-        "the full run holds about \(needed >> 30) GiB and this machine has \(memory >> 30) GiB; use --quick")
+        "the full run holds about \(Format.bytes(needed)) and this machine has \(Format.bytes(memory)); use --quick"
+      )
     }
   }
 

@@ -1,5 +1,5 @@
 import CostModel
-import Foundation
+import Report
 
 /// Why a Hugging Face checkpoint's layer could not be built.
 public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -43,10 +43,7 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
       "config field \"\(field)\" is \(value), which MoEKit cannot honour (supported: \(supported))"
     case .unreadableModel(let path, let reason): "cannot read the model at \(path): \(reason)"
     case .insufficientMemory(let path, let format, let needed, let budget):
-      "the model at \(path) needs about \(Self.gigabytes(needed)) of memory for its weights held as \(format), more than the \(Self.gigabytes(budget)) available; hold them smaller (--weight-format q8 or q4) or use a machine with more memory"
+      "the model at \(path) needs about \(Format.bytes(needed)) of memory for its weights held as \(format), more than the \(Format.bytes(budget)) available; hold them smaller (--weight-format q8 or q4) or use a machine with more memory"
     }
   }
-
-  /// `n` bytes in GB (10⁹), two decimals.
-  static func gigabytes(_ n: Int) -> String { String(format: "%.2f GB", Double(n) / 1e9) }
 }

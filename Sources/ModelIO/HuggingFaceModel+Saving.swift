@@ -33,7 +33,11 @@ extension HuggingFaceModel {
       try writeConfig(quantizedAs: quantized.first, to: temporary + "/config.json")
       let tokenizer = URL(fileURLWithPath: self.folder).appendingPathComponent("tokenizer.json").path
       if FileManager.default.fileExists(atPath: tokenizer) {
-        try FileManager.default.copyItem(atPath: tokenizer, toPath: temporary + "/tokenizer.json")
+        do {
+          try FileManager.default.copyItem(atPath: tokenizer, toPath: temporary + "/tokenizer.json")
+        } catch {
+          throw FileWriteError(path: temporary + "/tokenizer.json", error: error)
+        }
       }
     }
   }

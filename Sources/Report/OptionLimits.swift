@@ -36,14 +36,8 @@ public enum OptionLimits {
     let available = Double(ProcessInfo.processInfo.physicalMemory) * memoryShare
     guard bytes <= available else {
       throw Violation(
-        "\(what) would hold about \(gigabytes(bytes)) GB, more than \(Int(memoryShare * 100)) % of this "
-          + "machine's \(gigabytes(Double(ProcessInfo.processInfo.physicalMemory))) GB")
+        "\(what) would hold about \(Format.bytes(bytes)), more than \(Int(memoryShare * 100)) % of this "
+          + "machine's \(Format.bytes(Double(ProcessInfo.processInfo.physicalMemory)))")
     }
-  }
-
-  /// `bytes` in GB, with one decimal below 100.
-  static func gigabytes(_ bytes: Double) -> String {
-    let value = bytes / 1e9
-    return String(format: value < 100 ? "%.1f" : "%.0f", value)
   }
 }

@@ -37,10 +37,14 @@ public enum OutputPath {
 
   /// Creates the output folder `path` (and its parents) unless it exists.
   ///
-  /// - Throws: `Problem.isAFile`, or the file system's error.
+  /// - Throws: `Problem.isAFile`, or `FileWriteError` naming `path`.
   public static func makeFolder(_ path: String) throws {
     try checkFolder(path)
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    do {
+      try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    } catch {
+      throw FileWriteError(path: path, error: error)
+    }
   }
 
   /// Throws `Problem` when `path` cannot take an output of a run that reads `inputs`.

@@ -164,6 +164,14 @@ import Testing
     #expect(object?["total_parameters"] as? Int == 46_702_792_704)
     #expect(object?["active_parameters"] as? Int == 12_879_925_248)
     #expect(object?["active_parameters_excluding_embeddings"] != nil)
+    // For people: units and a few digits, not raw doubles.
+    let table = try ExampleRunner.run("cost-tables", ["--config", config.path])
+    #expect(table.status == 0, "\(table.errors)")
+    for text in ["| total_parameters ", "46.70 B", "12.88 B", " GB |", " GFLOP |", " ms |", "tokens/s |"] {
+      #expect(table.output.contains(text), "missing \(text)")
+    }
+    let longNumber = try Regex(#"\d\.\d{5,}"#)
+    #expect(table.output.firstMatch(of: longNumber) == nil, "\(table.output)")
   }
 
   @Test func rejectsBadInputWithAMessage() throws {

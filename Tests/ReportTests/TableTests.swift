@@ -45,6 +45,16 @@ import Testing
     #expect(Format.fixed(.nan, 2) == "nan")
   }
 
+  /// One decimal convention (kB, MB, GB, TB = 10³, 10⁶, 10⁹, 10¹²), three significant digits.
+  @Test func bytesForPeople() {
+    #expect(Format.bytes(0) == "0 B" && Format.bytes(512) == "512 B" && Format.bytes(999) == "999 B")
+    #expect(Format.bytes(1000) == "1.00 kB" && Format.bytes(5_120) == "5.12 kB")
+    #expect(Format.bytes(999_600) == "1.00 MB" && Format.bytes(9_996) == "10.0 kB")
+    #expect(Format.bytes(2_090_422_872) == "2.09 GB" && Format.bytes(13_840_000_000) == "13.8 GB")
+    #expect(Format.bytes(41_829_514_368.0) == "41.8 GB" && Format.bytes(456_000_000_000) == "456 GB")
+    #expect(Format.bytes(1.3e12) == "1.30 TB")
+  }
+
   @Test func bars() {
     #expect(Format.bar(1, maximum: 1, width: 3) == "███")
     #expect(Format.bar(0.5, maximum: 1, width: 3) == "█▌")

@@ -200,11 +200,19 @@ public struct ByteLevelBPETokenizer: Sendable {
 
   /// The text of `ids`, leaving out special added tokens when `skipSpecialTokens`.
   public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) throws -> String {
-    let special = Set(added.filter(\.special).map(\.id))
+    String(decoding: try bytes(of: ids, skipSpecialTokens: skipSpecialTokens), as: UTF8.self)
+  }
+
+  /// The bytes `ids` stand for (what `decode` turns into text): each byte-level symbol as
+  /// its byte, an added token's text as UTF-8. A token may end inside a character.
+  ///
+  /// - Throws: `TokenizerError.unknownId`.
+  public func bytes(of ids: [Int], skipSpecialTokens: Bool = false) throws -> [UInt8] {
+    let special = skipSpecialTokens ? Set(added.filter(\.special).map(\.id)) : []
     var bytes: [UInt8] = []
     for id in ids {
       guard let token = tokens[id] else { throw TokenizerError.unknownId(id) }
-      if skipSpecialTokens && special.contains(id) { continue }
+      if special.contains(id) { continue }
       for character in token.unicodeScalars {
         if let byte = ByteLevelAlphabet.byte(for: character) {
           bytes.append(byte)
@@ -213,7 +221,7 @@ public struct ByteLevelBPETokenizer: Sendable {
         }
       }
     }
-    return String(decoding: bytes, as: UTF8.self)
+    return bytes
   }
 
   // MARK: Pieces
