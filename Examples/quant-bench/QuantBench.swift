@@ -18,8 +18,8 @@ struct QuantBench: ParsableCommand {
       top-2) at T = 1 and 8; its ideal is the bytes of the experts the tokens touch, in each \
       format, at the streaming bandwidth measured between the timed steps (BandwidthProbe). Prefill \
       uses C1 (2048 tokens, d 1024, 8 experts of 2816, top-2). Accuracy is the relative Frobenius \
-      error of the layer's output against Float on N(0, 1) inputs (64 tokens, C1 shape). Goals \
-      (issue 15): decode ÷ ideal ≤ 1.15 at T = 1 and ≤ 1.3 at T = 8; speed-up over Float at T = 1 \
+      error of the layer's output against Float on N(0, 1) inputs (64 tokens, C1 shape). Goals: \
+      decode ÷ ideal ≤ 1.15 at T = 1 and ≤ 1.3 at T = 8; speed-up over Float at T = 1 \
       ≥ 1.8 (bf16), 3.5 (q8), 6 (q4); prefill ÷ Float ≤ 1.3; error ≤ 0.5 %, 1.5 %, 6 %. Last, every \
       whole model in --models is loaded in each format and the share of positions whose top-1 token \
       is float32's is reported.

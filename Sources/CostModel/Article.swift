@@ -1,4 +1,5 @@
-/// The figures the article (`shared/articles/003_…`) quotes, as data, and its own
+/// The figures the MoE analysis MoEKit reproduces ("Technical Deep Dive": sparse computation,
+/// MoE routing and task-level fine-tuning; see docs/References.md) quotes, as data, and its own
 /// convention for deriving them.
 public enum Article {
   /// A row of Table 1 as quoted. MMLU is quoted only; MoEKit never reproduces it.
