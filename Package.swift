@@ -89,12 +89,19 @@ let package = Package(
     // MARK: Test support (not a product)
     .target(name: "_TestSupport", dependencies: ["Linalg", "MoE"]),
 
+    // MARK: Options every example shares (not a product)
+    .target(
+      name: "_ExampleSupport",
+      dependencies: ["Linalg", "Report", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      path: "Examples/_ExampleSupport"
+    ),
+
     // MARK: Examples
     .executableTarget(
       name: "gemm-bench",
       dependencies: [
         "Linalg", "COpenBLAS", "Report",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
       ],
       path: "Examples/gemm-bench"
     ),
@@ -102,7 +109,7 @@ let package = Package(
       name: "moe-tour",
       dependencies: [
         "Linalg", "MoE", "Report",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
       ],
       path: "Examples/moe-tour"
     ),
@@ -110,7 +117,7 @@ let package = Package(
       name: "cost-tables",
       dependencies: [
         "CostModel", "Linalg", "MoE", "Report",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
       ],
       path: "Examples/cost-tables"
     ),
@@ -118,7 +125,7 @@ let package = Package(
       name: "routing-collapse",
       dependencies: [
         "Linalg", "MoE", "Report",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
       ],
       path: "Examples/routing-collapse"
     ),
@@ -126,7 +133,7 @@ let package = Package(
       name: "expert-finetune",
       dependencies: [
         "Linalg", "MoE", "Report",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
       ],
       path: "Examples/expert-finetune"
     ),
@@ -134,7 +141,7 @@ let package = Package(
       name: "expert-memory",
       dependencies: [
         "Linalg", "MoE", "ModelIO", "Report",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
       ],
       path: "Examples/expert-memory"
     ),
@@ -142,7 +149,7 @@ let package = Package(
       name: "attention-bench",
       dependencies: [
         "CostModel", "Linalg", "MoE", "Report",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
       ],
       path: "Examples/attention-bench"
     ),
@@ -158,7 +165,7 @@ let package = Package(
       name: "moe-bench",
       dependencies: [
         "Linalg", "MoE", "Report",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
       ],
       path: "Examples/moe-bench"
     ),
@@ -166,7 +173,7 @@ let package = Package(
       name: "moe-run",
       dependencies: [
         "Linalg", "MoE", "ModelIO", "Report",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
       ],
       path: "Examples/moe-run"
     ),
@@ -175,7 +182,7 @@ let package = Package(
       name: "moe-generate",
       dependencies: [
         "CostModel", "Linalg", "MoE", "ModelIO", "Report",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
       ],
       path: "Examples/moe-generate"
     ),
@@ -183,7 +190,7 @@ let package = Package(
       name: "model-bench",
       dependencies: [
         "Linalg", "MoE", "ModelIO", "Report",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
       ],
       path: "Examples/model-bench"
     ),
@@ -191,7 +198,7 @@ let package = Package(
       name: "quant-bench",
       dependencies: [
         "Linalg", "MoE", "ModelIO", "Report",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
       ],
       path: "Examples/quant-bench"
     ),
@@ -231,15 +238,15 @@ let package = Package(
     .testTarget(
       name: "ModelIOTests", dependencies: ["ModelIO", "MoE", "Linalg", "CostModel", "_TestSupport"],
       exclude: ["Fixtures"]),
-    // Runs the example executables, which `swift build --build-tests` builds beside it.
+    // Runs every example executable it declares, which `swift build --build-tests` builds
+    // beside it.
     .testTarget(
       name: "ExamplesTests",
       dependencies: [
-        "gemm-bench", "moe-tour", "cost-tables", "routing-collapse", "moe-bench", "moe-run", "moe-generate",
-        "ep-bench",
-        "ModelIO",
-        "MoE",
-        "Linalg",
+        "gemm-bench", "moe-tour", "cost-tables", "routing-collapse", "dense-vs-sparse", "attention-bench",
+        "expert-memory", "expert-finetune", "moe-bench", "moe-run", "moe-generate", "model-bench",
+        "quant-bench",
+        "moe-lm", "ep-bench", "ModelIO", "MoE", "Linalg",
       ]),
   ]
 )

@@ -4,6 +4,7 @@ import Foundation
 import Linalg
 import MoE
 import Report
+import _ExampleSupport
 
 /// Attention on this machine: decode latency against context for MHA, GQA and MLA of equal
 /// width, the KV cache each keeps (measured from the cache, beside `CostModel`'s figure),
@@ -14,6 +15,8 @@ struct AttentionBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "attention-bench",
     abstract: "Decode latency and KV-cache size of MHA, GQA and MLA; prefill with head-sparse attention.")
+
+  @OptionGroup var threading: ThreadsOption
 
   @Option(help: "Contexts for the decode measurements, comma-separated.")
   var contexts = "128,512,1024,2048,4096"
@@ -78,6 +81,7 @@ struct AttentionBench: ParsableCommand {
   }
 
   func run() throws {
+    threading.apply()
     BLAS.warnIfGenericKernels()
     let d = quick ? 128 : dimensions
     let contexts = quick ? [16, 64] : try contextList()

@@ -2,6 +2,7 @@ import ArgumentParser
 import CostModel
 import Foundation
 import Report
+import _ExampleSupport
 
 /// Reproduces the article's comparison tables, checks them against exact accounting of
 /// concrete architectures, measures scaled-down versions here, and costs any supported
@@ -22,6 +23,8 @@ struct CostTables: ParsableCommand {
   enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case markdown, csv, json
   }
+
+  @OptionGroup var threading: ThreadsOption
 
   @Option(help: "Output format: markdown, csv or json.")
   var format: OutputFormat = .markdown
@@ -85,6 +88,7 @@ struct CostTables: ParsableCommand {
   }
 
   func run() throws {
+    threading.apply()
     let settings = Settings(
       dataType: DataType(rawValue: dtype)!,
       hardware: hardware == "this-machine"

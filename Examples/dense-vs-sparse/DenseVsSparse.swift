@@ -80,13 +80,16 @@ struct DenseVsSparse: ParsableCommand {
       let measured = Measurement.run(scenario, threads: counts, repetitions: repetitions, seed: seed)
       all += measured
       if format == .text {
-        print(Self.report(scenario, measured))
+        print(Self.report(scenario, measured, judged: !quick))
         fflush(nil)  // every stream: show each configuration as it finishes
       }
     }
     switch format {
     case .json: print("[" + all.map(\.jsonObject).joined(separator: ",\n ") + "]")
-    case .text: print(Self.goals(all).markdown)
+    case .text:
+      // The goals are set for the full sizes: a --quick run shows the figures, unjudged.
+      if quick { print("--quick sizes: the goals apply to the full run, so these figures are not judged.\n") }
+      print(Self.goals(all, judged: !quick).markdown)
     }
   }
 
@@ -157,7 +160,7 @@ struct DenseVsSparse: ParsableCommand {
 
   // MARK: Text output
 
-  static func report(_ scenario: Scenario, _ rows: [Measurement]) -> String {
+  static func report(_ scenario: Scenario, _ rows: [Measurement], judged: Bool) -> String {
     let s = scenario
     var header = [
       "T", "threads", "MoE ms", "tokens/s", "active GFLOP/s", "% sgemm peak", "dense =active ms",
@@ -192,7 +195,8 @@ struct DenseVsSparse: ParsableCommand {
     let memory =
       "MoE working memory \(Format.fixed(Double(last.workingMemory) / 1e6, 1)) MB = "
       + "\(Format.fixed(Double(last.workingMemory) / Double(last.activationBytes), 2))× its input + output "
-      + "(goal < 2×); peak resident \(last.peakResident.map { Format.bytes($0) } ?? "unknown")"
+      + (judged ? "(goal < 2×)" : "")
+      + "; peak resident \(last.peakResident.map { Format.bytes($0) } ?? "unknown")"
     return """
       \(s.name) — \(s.summary): d \(s.dimensions), h \(s.hidden), E \(s.experts), k \(s.topK)\(shared); \
       dense =active h \(s.equalActiveHidden), dense =total h \(s.equalTotalHidden) (FLOP ratio \
@@ -203,14 +207,20 @@ struct DenseVsSparse: ParsableCommand {
       """
   }
 
-  /// The issue's goals against this run, with the most threads measured.
-  static func goals(_ all: [Measurement]) -> Table {
-    var table = Table(
-      header: ["figure", "goal", "measured", "met"], alignments: [.left, .left, .right, .left])
+  /// The goals against this run, with the most threads measured (`judged`: with the goal
+  /// and whether it is met; otherwise the figures alone).
+  static func goals(_ all: [Measurement], judged: Bool) -> Table {
+    var table =
+      judged
+      ? Table(header: ["figure", "goal", "measured", "met"], alignments: [.left, .left, .right, .left])
+      : Table(header: ["figure", "measured"], alignments: [.left, .right])
     let most = all.map(\.threads).max() ?? 1
     func add(_ figure: String, _ goal: String, _ value: Double?, _ met: (Double) -> Bool) {
       guard let value, value.isFinite else { return }
-      table.append([figure, goal, Format.fixed(value, 2), met(value) ? "yes" : "no"])
+      table.append(
+        judged
+          ? [figure, goal, Format.fixed(value, 2), met(value) ? "yes" : "no"]
+          : [figure, Format.fixed(value, 2)])
     }
     func find(_ name: String, tokens: Int? = nil) -> Measurement? {
       all.first { $0.scenario.name == name && $0.threads == most && (tokens == nil || $0.tokens == tokens) }

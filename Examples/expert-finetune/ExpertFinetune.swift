@@ -2,6 +2,7 @@ import ArgumentParser
 import Linalg
 import MoE
 import Report
+import _ExampleSupport
 
 /// Task-level fine-tuning of a trained MoE layer under each freezing rule: trainable
 /// parameters, the measured time of a fine-tuning step against full fine-tuning, the new
@@ -14,6 +15,8 @@ struct ExpertFinetune: ParsableCommand {
     commandName: "expert-finetune",
     abstract:
       "Fine-tune a trained MoE layer on a shifted task under each freezing rule; time, loss, forgetting.")
+
+  @OptionGroup var threading: ThreadsOption
 
   @Option(help: "Model width d (experts are d → 2d → d SwiGLU networks).")
   var dimensions = 128
@@ -52,6 +55,7 @@ struct ExpertFinetune: ParsableCommand {
   }
 
   func run() throws {
+    threading.apply()
     let (d, e, pre, fine, n) =
       quick ? (16, 8, 40, 20, 64) : (dimensions, experts, pretrainSteps, steps, batch)
     var g = Xoshiro256StarStar(seed: 5)

@@ -53,7 +53,7 @@ struct CacheReplays {
     let total = trace.1.layers * trace.1.experts
     let shares = (1...16).map { Double($0) / 16 }
     return LineChart(
-      title: "Expert cache hit rate, \(trace.0) trace", xLabel: "budget: 1/16 … 16/16 of the experts",
+      title: "Expert cache hit rate, \(trace.0) trace", xLabel: "budget (share of all experts)",
       yLabel: "hit rate",
       series: ExpertResidency.Policy.allCases.flatMap { policy in
         [false, true].map { prefetch in
@@ -67,7 +67,7 @@ struct CacheReplays {
                   policy: policy),
                 prefetch: prefetch
               ).hitRate
-            })
+            }, positions: shares)
         }
       })
   }

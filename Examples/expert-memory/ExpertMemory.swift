@@ -4,6 +4,7 @@ import Linalg
 import MoE
 import ModelIO
 import Report
+import _ExampleSupport
 
 /// The memory of MoE experts: a trained layer pruned, merged and compressed (bytes saved
 /// against output change and task loss); then a random model's experts written to a
@@ -15,6 +16,8 @@ struct ExpertMemory: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "expert-memory",
     abstract: "Expert pruning and compression; hit rate, bytes loaded and added latency of an expert cache.")
+
+  @OptionGroup var threading: ThreadsOption
 
   @Option(help: "MoE layers (default 4; 2 with --quick).")
   var layers: Int?
@@ -94,6 +97,7 @@ struct ExpertMemory: ParsableCommand {
   }
 
   func run() throws {
+    threading.apply()
     let (l, e, d, t) = sizes
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
       "moekit-expert-memory-\(UInt64.random(in: 0..<1 << 40))")

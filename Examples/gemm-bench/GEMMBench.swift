@@ -2,6 +2,7 @@ import ArgumentParser
 import COpenBLAS
 import Linalg
 import Report
+import _ExampleSupport
 
 /// Measures `Linalg`'s GEMM, grouped GEMM and GEMV against direct CBLAS calls made in
 /// the same run, and prints each figure beside its baseline as a ratio.
@@ -11,8 +12,7 @@ struct GEMMBench: ParsableCommand {
     commandName: "gemm-bench",
     abstract: "GEMM, grouped GEMM and GEMV throughput of Linalg beside direct CBLAS calls.")
 
-  @Option(help: "BLAS threads (default: OpenBLAS's own choice, usually one per core).")
-  var threads: Int?
+  @OptionGroup var threading: ThreadsOption
 
   @Option(help: "Timed repetitions per figure; the median is reported.")
   var repetitions: Int = 5
@@ -29,13 +29,12 @@ struct GEMMBench: ParsableCommand {
   var quick = false
 
   func validate() throws {
-    if let threads { try OptionLimits.check("--threads", threads, in: OptionLimits.threads) }
     try OptionLimits.check("--repetitions", repetitions, in: 1...1000)
   }
 
   func run() throws {
+    threading.apply()
     BLAS.warnIfGenericKernels()
-    if let threads { BLAS.threadCount = threads }
     var sections: [(key: String, title: String, table: Table)] = []
     let timer = Timer(repetitions: quick ? 2 : repetitions)
     var generator = Xoshiro256StarStar(seed: seed)

@@ -4,6 +4,7 @@ import Linalg
 import MoE
 import ModelIO
 import Report
+import _ExampleSupport
 
 /// Writes a random bf16 checkpoint with the shape of a published MoE, loads it as MoEKit
 /// holds it (bf16 weights read in place from the mapped file) and measures prefill and
@@ -21,6 +22,8 @@ struct ModelBench: ParsableCommand {
       Float matrix (the faster of sgemv and MoEKit's few-row kernel), measured between the decode steps. Resident memory is the process's peak after the \
       checkpoint was written, beside the checkpoint's size.
       """)
+
+  @OptionGroup var threading: ThreadsOption
 
   @Option(help: "Model shape: \(ModelShape.presets.keys.sorted().joined(separator: ", ")).")
   var shape = "olmoe"
@@ -82,6 +85,7 @@ struct ModelBench: ParsableCommand {
   }
 
   func run() throws {
+    threading.apply()
     BLAS.warnIfGenericKernels()
     let s = selectedShape
     let path =
@@ -91,7 +95,11 @@ struct ModelBench: ParsableCommand {
       ).path
     defer { if folder == nil { try? FileManager.default.removeItem(atPath: path) } }
     try OutputPath.makeFolder(path)
-    let writing = try Stopwatch.seconds { try Self.write(s, to: path, seed: seed) }
+    // Phases on standard error: every tensor written, the load, the prefill, each decode step.
+    var progress = ProgressBar(total: s.tensors.count + 2 + decodeTokens, stage: "model-bench")
+    let writing = try Stopwatch.seconds {
+      try Self.write(s, to: path, seed: seed) { progress.advance(label: "writing the checkpoint") }
+    }
     let checkpointBytes =
       (try FileManager.default.attributesOfItem(atPath: path + "/model.safetensors")[.size]
       as? NSNumber)?.intValue ?? 0
@@ -99,12 +107,14 @@ struct ModelBench: ParsableCommand {
     let stream = BandwidthProbe()  // allocated before the peak is reset; its bytes are taken off below
     PeakMemory.reset()
     let loaded = try HuggingFaceModel(folder: path)
+    progress.advance(label: "loaded; prefill")
     let model = loaded.model
     var g = Xoshiro256StarStar(seed: seed)
     let prompt = (0..<promptTokens).map { _ in Int.random(in: 0..<s.vocabulary, using: &g) }
     var caches = model.makeCaches(capacity: promptTokens + decodeTokens + 1)
     var logits = Matrix<Float>(rows: 0, columns: 0)
     let prefill = Stopwatch.seconds { logits = model.decode(prompt, caches: &caches) }
+    progress.advance(label: "decoding")
     var next = (0..<logits.columns).max { logits[logits.rows - 1, $0] < logits[logits.rows - 1, $1] }!
     // Decode steps and the bandwidth probe alternate, so both see the same machine.
     var (steps, probes): ([Double], [Double]) = ([], [])
@@ -112,7 +122,9 @@ struct ModelBench: ParsableCommand {
       steps.append(Stopwatch.seconds { logits = model.decode([next], caches: &caches) })
       next = (0..<logits.columns).max { logits[0, $0] < logits[0, $1] }!
       probes.append(stream.seconds())
+      progress.advance()
     }
+    progress.finish()
     let resident = Swift.max(0, (PeakMemory.bytes ?? 0) - stream.bytes)
     let step = steps.sorted()[steps.count / 2]
     let bandwidth = stream.bandwidth(medianOf: probes)
@@ -125,21 +137,25 @@ struct ModelBench: ParsableCommand {
     print(format == .json ? result.json : result.text)
   }
 
-  /// Writes `s` with random bf16 weights (uniform with the tensor's spread; norms 1).
-  static func write(_ s: ModelShape, to folder: String, seed: UInt64) throws {
+  /// Writes `s` with random bf16 weights (uniform with the tensor's spread; norms 1), the same
+  /// for the same seed in every run; `written` is called after each tensor.
+  static func write(_ s: ModelShape, to folder: String, seed: UInt64, written: () -> Void = {}) throws {
     try AtomicFile.write(s.configJSON, to: folder + "/config.json")
     let spreads = Dictionary(uniqueKeysWithValues: s.tensors.map { ($0.name, $0.scale) })
     let entries = s.tensors.map { SafeTensorsWriter.Entry(name: $0.name, dataType: .bf16, shape: $0.shape) }
     try SafeTensorsWriter.write(streaming: entries, to: folder + "/model.safetensors") { entry, buffer in
       let values = buffer.bindMemory(to: UInt16.self)
       let spread = Float(spreads[entry.name]! * 3.0.squareRoot())
+      defer { written() }
       guard spread > 0 else {
         for i in values.indices { values[i] = 0x3f80 }  // 1.0
         return
       }
       // A cheap generator per tensor (the weights need only be varied, not statistically
       // fine): xorshift64* bits → uniform in ±spread → bf16 (the upper half of the float).
-      var state = seed &+ UInt64(truncatingIfNeeded: entry.name.hashValue) | 1
+      // The name's FNV-1a, not `hashValue`, which Swift seeds anew in every process.
+      var state =
+        seed &+ entry.name.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 } | 1
       for i in values.indices {
         state ^= state >> 12
         state ^= state << 25

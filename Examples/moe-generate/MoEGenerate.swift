@@ -5,6 +5,7 @@ import Linalg
 import MoE
 import ModelIO
 import Report
+import _ExampleSupport
 
 /// Loads a whole Hugging Face model folder and scores or continues a prompt, as
 /// `transformers` would on the CPU.
@@ -23,6 +24,8 @@ struct MoEGenerate: ParsableCommand {
       without converting again. Supported model types: \
       \(HuggingFaceCheckpoint.supportedModelTypes.joined(separator: ", ")).
       """)
+
+  @OptionGroup var threading: ThreadsOption
 
   @Option(
     help: "The model folder: config.json, model.safetensors (or its index), tokenizer.json for --prompt.")
@@ -128,6 +131,7 @@ struct MoEGenerate: ParsableCommand {
   }
 
   func run() throws {
+    threading.apply()
     BLAS.warnIfGenericKernels()
     let loaded = try HuggingFaceModel(
       folder: model, weightFormat: weightFormat, access: noMmap ? .read : .mapped)

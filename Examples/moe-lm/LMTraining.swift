@@ -80,7 +80,9 @@ struct LMTrainer {
     var optimizer = Adam<Float>.adamW()
     let schedule = WarmupCosineSchedule(
       peak: setup.learningRate, warmupSteps: max(1, steps / 10), totalSteps: steps)
-    var detectors = [CollapseDetector](repeating: CollapseDetector(), count: model.blocks.count)
+    var regimen = BalancingRegimen(
+      layers: model.blocks.count, auxiliary: balancing.auxiliary, zLoss: balancing.zLoss,
+      biasUpdate: balancing.biasUpdate)
     var curve = [(0.0, bitsPerByte(model, on: validation))]
     var loads: [[Double]] = []
     var stepTimes: [Double] = []
@@ -94,31 +96,16 @@ struct LMTrainer {
       let (logits, cache) = model.forwardForTraining(
         tokens, layout: .uniform(count: setup.sequences, length: setup.context), context: &context)
       let (_, dLogits) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
-      var routerLosses: [RouterLossGradient<Float>?] = []
-      for (i, routing) in cache.routing.enumerated() {
-        guard let routing else {
-          routerLosses.append(nil)
-          continue
-        }
-        var gradient = RouterLossGradient<Float>()
-        if let auxiliary = balancing.auxiliary {
-          gradient.addProbabilities(auxiliary.evaluate(routing.decision).probabilityGradient)
-        }
-        if let zLoss = balancing.zLoss { gradient.addLogits(zLoss.evaluate(routing.decision).logitGradient) }
-        routerLosses.append(gradient)
-        detectors[i].observe(loads: routing.stats.tokensPerExpert)
-        if i == 0 { loads.append(RoutingDiagnostics(routing.stats).loadFractions) }
+      let routerLosses = regimen.routerLosses(for: cache.routing)
+      if let first = cache.routing.first ?? nil {
+        loads.append(RoutingDiagnostics(first.stats).loadFractions)
       }
       model.zeroGradients()
       model.backward(dLogits, cache: cache, routerLosses: routerLosses)
       model.clipGradients(maxNorm: 1)
       optimizer.update(&model, learningRate: schedule.learningRate(at: step))
-      if let balancer = balancing.biasUpdate {
-        for (i, routing) in cache.routing.enumerated() {
-          if let routing {
-            balancer.update(&model.blocks[i].feedForward, loads: routing.stats.tokensPerExpert)
-          }
-        }
+      for (i, result) in cache.routing.enumerated() {
+        regimen.updateBias(of: &model.blocks[i].feedForward, result: result)
       }
       let elapsed = clock.now - started
       trainingTime += elapsed
@@ -132,7 +119,7 @@ struct LMTrainer {
     let seconds = Stopwatch.seconds(in: trainingTime)
     return TrainingRun(
       curve: curve, seconds: seconds, tokensPerSecond: Double(steps * setup.tokensPerStep) / seconds,
-      stepSeconds: stepTimes.sorted()[stepTimes.count / 2], collapsed: detectors.contains { $0.hasFired },
+      stepSeconds: stepTimes.sorted()[stepTimes.count / 2], collapsed: regimen.collapsed,
       loads: loads)
   }
 

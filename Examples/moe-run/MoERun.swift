@@ -4,6 +4,7 @@ import Linalg
 import MoE
 import ModelIO
 import Report
+import _ExampleSupport
 
 /// Runs one layer's feed-forward block of a Hugging Face checkpoint on an input array, so
 /// that the result can be compared with `transformers` directly.
@@ -20,6 +21,8 @@ struct MoERun: ParsableCommand {
       holding NaN or ±∞ are refused with the tokens they affect (transformers would return NaN \
       there); the outputs are written only when the whole run succeeded, and never over an input.
       """)
+
+  @OptionGroup var threading: ThreadsOption
 
   @Option(help: "The checkpoint's config.json.")
   var config: String
@@ -46,13 +49,9 @@ struct MoERun: ParsableCommand {
   )
   var timedRepetitions = 0
 
-  @Option(help: "BLAS and kernel threads (1...1024; default: OpenBLAS's choice).")
-  var threads: Int?
-
   func validate() throws {
     guard layer >= 0 else { throw ValidationError("--layer must be non-negative, got \(layer)") }
     try OptionLimits.check("--timed-repetitions", timedRepetitions, in: 0...1000)
-    if let threads { try OptionLimits.check("--threads", threads, in: OptionLimits.threads) }
     _ = try outputs()
   }
 
@@ -63,7 +62,7 @@ struct MoERun: ParsableCommand {
   }
 
   func run() throws {
-    if let threads { BLAS.threadCount = threads }
+    threading.apply()
     let batch = try outputs()
     let checkpoint = try HuggingFaceCheckpoint(configFile: config, weightsFile: weights)
     let block = try checkpoint.feedForward(layer: layer, as: Float.self)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Linalg
 import MoE
 import Report
+import _ExampleSupport
 
 /// Builds a small hybrid stack — two dense layers, then MoE layers with the routing
 /// schemes of Mixtral, DeepSeek-V3, expert choice, Qwen2-MoE and a collapsed (Zipf)
@@ -11,6 +12,8 @@ struct MoETour: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "moe-tour",
     abstract: "Run a batch through a hybrid dense/MoE stack and show how each router spread the tokens.")
+
+  @OptionGroup var threading: ThreadsOption
 
   @Option(help: "Tokens in the batch.")
   var tokens = 512
@@ -53,6 +56,7 @@ struct MoETour: ParsableCommand {
   }
 
   func run() throws {
+    threading.apply()
     var generator = Xoshiro256StarStar(seed: seed)
     let hidden = 2 * dimensions
     let names = [

@@ -3,6 +3,7 @@ import Foundation
 import Linalg
 import MoE
 import Report
+import _ExampleSupport
 
 /// One MoE layer with its experts held as Float, bf16, q8 and q4: decode beside the
 /// bandwidth ideal of each format's bytes, the speed-up over Float, prefill against Float,
@@ -24,6 +25,8 @@ struct QuantBench: ParsableCommand {
       whole model in --models is loaded in each format and the share of positions whose top-1 token \
       is float32's is reported.
       """)
+
+  @OptionGroup var threading: ThreadsOption
 
   @Option(help: "Timed rounds per measurement (1...50); medians are reported.")
   var repetitions = 5
@@ -73,6 +76,7 @@ struct QuantBench: ParsableCommand {
   static let formats: [WeightMatrix.Format?] = [nil, .bf16, .q8, .q4]
 
   func run() throws {
+    threading.apply()
     BLAS.warnIfGenericKernels()
     // The whole models' reference files are read and checked before any work.
     let agreement = try
@@ -83,6 +87,10 @@ struct QuantBench: ParsableCommand {
     let (dPrefill, hPrefill, tPrefill) = quick ? (256, 704, 256) : (1024, 2816, 2048)
     let probe = BandwidthProbe()
     var rows: [Row] = []
+    // Phases on standard error: each format's decode at T = 1 and 8, its prefill, and (when
+    // there are models) its whole-model agreement.
+    var progress = ProgressBar(
+      total: Self.formats.count * (agreement == nil ? 3 : 4), stage: "quant-bench")
     // Decode: one layer per format over the same Float weights.
     let decodeLayer = MoELayer<Float>(
       dimensions: dDecode, hiddenDimensions: hDecode,
@@ -109,6 +117,7 @@ struct QuantBench: ParsableCommand {
           Row(
             measure: "C3 decode T = \(tokens)", format: format, seconds: time, ideal: ideal,
             speedUp: floatTime / time, error: nil))
+        progress.advance(label: "decode T = \(tokens), \(format?.rawValue ?? "float32")")
       }
     }
     // Prefill and accuracy (C1 shape).
@@ -133,8 +142,12 @@ struct QuantBench: ParsableCommand {
         Row(
           measure: "C1 prefill \(tPrefill) tokens", format: format, seconds: time, ideal: nil,
           speedUp: floatPrefill / time, error: Double(error)))
+      progress.advance(label: "prefill, \(format?.rawValue ?? "float32")")
     }
-    if let agreement { rows += try agreement.rows(formats: Self.formats) }
+    if let agreement {
+      rows += try agreement.rows(formats: Self.formats) { progress.advance(label: "whole models, \($0)") }
+    }
+    progress.finish()
     print(format == .json ? Row.json(rows) : Row.text(rows))
   }
 

@@ -37,7 +37,7 @@ struct TopOneAgreement {
 
   /// One row per format: seconds of every model's logits, Float's time ÷ it, and the share
   /// of positions (prompt and continuation) whose arg-max matches float32's.
-  func rows(formats: [WeightMatrix.Format?]) throws -> [Row] {
+  func rows(formats: [WeightMatrix.Format?], measured: (String) -> Void = { _ in }) throws -> [Row] {
     var floatChoices: [[Int]] = []
     var floatTime = Double.nan
     var rows: [Row] = []
@@ -77,6 +77,7 @@ struct TopOneAgreement {
           measure: "\(choices.count) whole models, \(positions) positions", format: format, seconds: seconds,
           ideal: nil, speedUp: floatTime / seconds, error: nil,
           agreement: positions == 0 ? nil : Double(same) / Double(positions)))
+      measured(format?.rawValue ?? "float32")
     }
     return rows
   }

@@ -3,6 +3,7 @@ import Foundation
 import Linalg
 import MoE
 import Report
+import _ExampleSupport
 
 /// Trains a small MoE stack under each balancing remedy, over several seeds, and reports
 /// how often routing collapses.
@@ -17,6 +18,8 @@ struct RoutingCollapse: ParsableCommand {
       collapses when, in any layer, the two busiest experts take at least 75 % of the \
       assignments for 10 consecutive steps.
       """)
+
+  @OptionGroup var threading: ThreadsOption
 
   @Option(help: "Runs per configuration, seeds 0..<N.")
   var seeds = 10
@@ -75,6 +78,7 @@ struct RoutingCollapse: ParsableCommand {
   func base(_ configuration: Configuration) -> String { "\(outputDirectory)/loads-\(configuration.fileName)" }
 
   func run() throws {
+    threading.apply()
     let setup = Setup(
       experts: experts, topK: topK, dimensions: dimensions, layers: layers, batch: batch, steps: steps,
       learningRate: learningRate)

@@ -88,10 +88,11 @@ struct Trainer {
     var optimizer = Adam<Float>()
     let schedule = WarmupCosineSchedule(
       peak: setup.learningRate, warmupSteps: setup.steps / 10, totalSteps: setup.steps)
-    let balance = configuration.auxiliaryCoefficient.map { LoadBalancingLoss(coefficient: $0) }
-    let zLoss = configuration.zLossCoefficient.map { RouterZLoss(coefficient: $0) }
-    let balancer = configuration.biasUpdateRate.map { AuxiliaryLossFreeBalancer(updateRate: $0) }
-    var detectors = [CollapseDetector](repeating: CollapseDetector(), count: setup.layers)
+    var regimen = BalancingRegimen(
+      layers: setup.layers,
+      auxiliary: configuration.auxiliaryCoefficient.map { LoadBalancingLoss(coefficient: $0) },
+      zLoss: configuration.zLossCoefficient.map { RouterZLoss(coefficient: $0) },
+      biasUpdate: configuration.biasUpdateRate.map { AuxiliaryLossFreeBalancer(updateRate: $0) })
     var losses: [Double] = []
     var record: [[[Double]]] = []
     var last: [RoutingDiagnostics] = []
@@ -101,31 +102,18 @@ struct Trainer {
       let (result, caches) = stack.forwardForTraining(x, context: &context)
       let (loss, dy) = MeanSquaredError.evaluate(result.output, target: y)
       losses.append(Double(loss))
-      var routerLosses: [RouterLossGradient<Float>?] = []
-      last = []
-      for (i, layer) in result.layers.enumerated() {
-        let moe = layer!
-        var gradient = RouterLossGradient<Float>()
-        if let balance { gradient.addProbabilities(balance.evaluate(moe.decision).probabilityGradient) }
-        if let zLoss { gradient.addLogits(zLoss.evaluate(moe.decision).logitGradient) }
-        routerLosses.append(gradient)
-        detectors[i].observe(loads: moe.stats.tokensPerExpert)
-        last.append(RoutingDiagnostics(moe.stats))
-      }
+      let routerLosses = regimen.routerLosses(for: result.layers)
+      last = result.layers.map { RoutingDiagnostics($0!.stats) }
       if recordLoads { record.append(last.map(\.loadFractions)) }
       stack.zeroGradients()
       _ = stack.backward(dy, caches: caches, routerLosses: routerLosses)
       stack.clipGradients(maxNorm: 1)
       optimizer.update(&stack, learningRate: schedule.learningRate(at: step))
-      if let balancer {
-        for (i, layer) in result.layers.enumerated() {
-          balancer.update(&stack.blocks[i], loads: layer!.stats.tokensPerExpert)
-        }
-      }
+      for (i, layer) in result.layers.enumerated() { regimen.updateBias(of: &stack.blocks[i], result: layer) }
     }
     let tail = losses.suffix(10)
     return RunResult(
-      collapsed: detectors.contains { $0.hasFired }, finalLoss: tail.reduce(0, +) / Double(tail.count),
+      collapsed: regimen.collapsed, finalLoss: tail.reduce(0, +) / Double(tail.count),
       finalCV: last.map(\.coefficientOfVariation).reduce(0, +) / Double(last.count),
       finalMaxViolation: last.map(\.maxViolation).reduce(0, +) / Double(last.count),
       deadExperts: last.map(\.deadExperts).reduce(0, +),

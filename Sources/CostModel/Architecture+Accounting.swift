@@ -146,3 +146,12 @@ extension Architecture {
     return parameters * dataType.bytes + Double(batch) * cacheBytes(context: context, dataType: dataType)
   }
 }
+
+extension Architecture {
+  /// Prompt tokens per second when processing long prompts, which is compute-bound: peak
+  /// FLOP/s over the FLOPs of a token at the prompt's average context, `context / 2`.
+  public func prefillTokensPerSecond(on hardware: HardwareProfile, context: Int, dataType: DataType) -> Double
+  {
+    hardware.peakFLOPS(dataType) / forwardFLOPsPerToken(context: context / 2)
+  }
+}

@@ -134,19 +134,20 @@ public enum AttentionKind: Sendable, Equatable {
       return query + keyValue + h * v * d
     case .windowed(let inner, _): return inner.parameters(width: d)
     case .withSinks(let inner): return inner.parameters(width: d) + inner.heads
-    case .outputGated(let inner): return inner.parameters(width: d) + d * inner.gateWidth
+    case .outputGated(let inner): return inner.parameters(width: d) + d * inner.outputWidth
     case .sparse(let inner, let indexer): return inner.parameters(width: d) + indexer.parameters(width: d)
     case .recurrent(let mixer): return mixer.parameters(width: d)
     }
   }
 
-  /// The width of the attention output a gate covers: `heads·headDim` (MLA: `heads·v`).
-  var gateWidth: Int {
+  /// The width of the attention output, `heads·headDim` (MLA: `heads·v`): what an output
+  /// gate covers and `o_proj` reads.
+  var outputWidth: Int {
     switch self {
     case .grouped(let h, _, let hd, _, _, _): h * hd
     case .latent(let h, _, _, _, _, let v): h * v
     case .windowed(let inner, _), .withSinks(let inner), .outputGated(let inner), .sparse(let inner, _):
-      inner.gateWidth
+      inner.outputWidth
     case .recurrent: 0
     }
   }
@@ -188,7 +189,7 @@ public enum AttentionKind: Sendable, Equatable {
       (qRank ?? d) * h * (nope + rope) + h * v * d
     case .windowed(let inner, _), .withSinks(let inner), .sparse(let inner, _):
       inner.perHeadParameters(width: d)
-    case .outputGated(let inner): inner.perHeadParameters(width: d) + d * inner.gateWidth
+    case .outputGated(let inner): inner.perHeadParameters(width: d) + d * inner.outputWidth
     case .recurrent: 0
     }
   }

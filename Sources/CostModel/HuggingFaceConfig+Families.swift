@@ -315,7 +315,7 @@ extension HuggingFaceConfig {
     let width = try c.int("hidden_size")
     let full = try grouped(c, width: width, bias: false, outputBias: false)
     let lightning = AttentionKind.recurrent(
-      .lightning(heads: full.heads, headDim: full.gateWidth / full.heads))
+      .lightning(heads: full.heads, headDim: full.outputWidth / full.heads))
     var types = try c.strings("layer_types")
     if types == nil, c.has("attn_type_list") {
       types = try c.indices("attn_type_list", below: 2).map {

@@ -247,11 +247,11 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
     workspace.counts.removeAll(keepingCapacity: true)
     workspace.counts.append(contentsOf: repeatElement(0, count: expertCount))
     if let capacity {
-      // Admit by rank, then by position (token order for token-choice routers).
-      let maxRank = assignments.map(\.rank).max() ?? -1
-      var byRank = [[Int]](repeating: [], count: maxRank + 1)
-      for (i, a) in assignments.enumerated() { byRank[a.rank].append(i) }
-      for i in byRank.joined() where workspace.counts[assignments[i].expert] < capacity {
+      // Admit by choice (first choices first), then by position (token order for token-choice routers).
+      let lastChoice = assignments.map(\.choice).max() ?? -1
+      var byChoice = [[Int]](repeating: [], count: lastChoice + 1)
+      for (i, a) in assignments.enumerated() { byChoice[a.choice].append(i) }
+      for i in byChoice.joined() where workspace.counts[assignments[i].expert] < capacity {
         workspace.kept[i] = true
         workspace.counts[assignments[i].expert] += 1
       }

@@ -15,7 +15,7 @@ struct AssignedRouter<Scalar: BLASScalar>: Router {
     let empty = Matrix<Scalar>(rows: x.rows, columns: expertCount)
     return RoutingDecision(
       tokenCount: x.rows, expertCount: expertCount,
-      assignments: experts.enumerated().map { ExpertAssignment(token: $0, expert: $1, weight: 1, rank: 0) },
+      assignments: experts.enumerated().map { ExpertAssignment(token: $0, expert: $1, weight: 1, choice: 0) },
       logits: empty, probabilities: empty)
   }
 

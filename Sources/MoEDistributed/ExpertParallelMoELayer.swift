@@ -156,7 +156,7 @@ public struct ExpertParallelMoELayer<Scalar: BLASScalar & MPIElement>: Sendable,
   }
 
   /// Routes `x` and applies the capacity of the whole batch over every rank, admitting by
-  /// rank of choice, then by rank of process, then in the router's order — the order a
+  /// choice, then by rank (the process), then in the router's order — the order a
   /// single `MoELayer` admits the concatenated batch in.
   func route(_ x: Matrix<Scalar>, k: Int?, context: inout RoutingContext) throws(DistributedError) -> Routing
   {
@@ -171,11 +171,11 @@ public struct ExpertParallelMoELayer<Scalar: BLASScalar & MPIElement>: Sendable,
         totalTokens: total, firstToken: first)
     }
     let capacity = Int((Double(total * k) * capacityFactor / Double(expertCount)).rounded(.up))
-    let choices = (decision.assignments.map(\.rank).max() ?? -1) + 1
+    let choices = (decision.assignments.map(\.choice).max() ?? -1) + 1
     let ranks = try communicator.allReduce([choices], .max)[0]
     // counts[choice·E + e]: this rank's assignments of that choice to expert e.
     var counts = [Int](repeating: 0, count: ranks * expertCount)
-    for a in decision.assignments { counts[a.rank * expertCount + a.expert] += 1 }
+    for a in decision.assignments { counts[a.choice * expertCount + a.expert] += 1 }
     let everyone = try communicator.allGather(counts)
     var allowance = [Int](repeating: 0, count: counts.count)
     var used = [Int](repeating: 0, count: expertCount)
@@ -190,7 +190,7 @@ public struct ExpertParallelMoELayer<Scalar: BLASScalar & MPIElement>: Sendable,
       }
     }
     let kept = decision.assignments.map { a in
-      let i = a.rank * expertCount + a.expert
+      let i = a.choice * expertCount + a.expert
       allowance[i] -= 1
       return allowance[i] >= 0
     }

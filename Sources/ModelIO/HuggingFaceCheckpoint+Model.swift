@@ -35,7 +35,7 @@ extension HuggingFaceCheckpoint {
       DecoderBlock(
         attentionNorm: try norm("model.layers.\(i).input_layernorm.weight", width, epsilon),
         attention: try attention(layer: i, epsilon: epsilon),
-        feedForward: TransformerBlock(
+        feedForward: FeedForwardBlock(
           feedForwardNorm: try norm("model.layers.\(i).post_attention_layernorm.weight", width, epsilon),
           feedForward: try feedForward(layer: i)))
     }

@@ -34,12 +34,12 @@ public enum MoEReference {
   }
 
   /// The assignments a layer with capacity `capacity` keeps, by the documented rule:
-  /// admitted by rank, then in the router's order, while the expert has room.
+  /// admitted by choice (first choices first), then in the router's order, while the expert has room.
   public static func kept(_ decision: RoutingDecision<Double>, capacity: Int?) -> [ExpertAssignment<Double>] {
     guard let capacity else { return decision.assignments }
     let order = decision.assignments.indices.sorted {
       let (a, b) = (decision.assignments[$0], decision.assignments[$1])
-      return a.rank != b.rank ? a.rank < b.rank : $0 < $1
+      return a.choice != b.choice ? a.choice < b.choice : $0 < $1
     }
     var load = [Int](repeating: 0, count: decision.expertCount)
     var keep = Set<Int>()

@@ -29,7 +29,7 @@ import _TestSupport
     var assignments: [ExpertAssignment<Double>] = []
     for (t, chosen) in experts.enumerated() {
       for (rank, e) in chosen.enumerated() {
-        assignments.append(ExpertAssignment(token: t, expert: e, weight: p[t][e], rank: rank))
+        assignments.append(ExpertAssignment(token: t, expert: e, weight: p[t][e], choice: rank))
       }
     }
     return RoutingDecision(
@@ -102,8 +102,8 @@ import _TestSupport
   @Test func auxiliaryLossFreeBiasReachesABlocksRouter() {
     var g = Xoshiro256StarStar(seed: 4)
     let balancer = AuxiliaryLossFreeBalancer(updateRate: 0.01)
-    func block(_ router: any Router<Double>) -> TransformerBlock<Double> {
-      TransformerBlock(
+    func block(_ router: any Router<Double>) -> FeedForwardBlock<Double> {
+      FeedForwardBlock(
         feedForwardNorm: RMSNorm(dimensions: 4),
         feedForward: .moe(MoELayer(dimensions: 4, hiddenDimensions: 6, router: router, using: &g)))
     }
@@ -114,10 +114,45 @@ import _TestSupport
     let before = (plain.moe!.router as! TopKSoftmaxRouter<Double>).gate.weight.value
     balancer.update(&plain, loads: [5, 1, 3])
     #expect((plain.moe!.router as! TopKSoftmaxRouter<Double>).gate.weight.value == before)
-    var dense = TransformerBlock<Double>(
+    var dense = FeedForwardBlock<Double>(
       feedForwardNorm: RMSNorm(dimensions: 4),
       feedForward: .dense(FeedForward(dimensions: 4, hiddenDimensions: 6, using: &g)))
     balancer.update(&dense, loads: [5, 1, 3])
     #expect(!dense.feedForward.isMoE)
+  }
+}
+
+/// The balancing part of a training step, shared by the programs that train MoE models.
+@Suite struct BalancingRegimenTests {
+  /// Each MoE layer gets exactly the losses' own gradients and shows its loads to its
+  /// detector; dense layers get none; the bias update moves the block's router bias.
+  @Test func routerLossesAndBiasUpdatePerLayer() throws {
+    var g = Xoshiro256StarStar(seed: 3)
+    let layer = MoELayer<Double>(
+      dimensions: 8, hiddenDimensions: 6,
+      router: GroupLimitedRouter(
+        gate: Linear(inputDimensions: 8, outputDimensions: 4, bias: false, using: &g), k: 2,
+        selectionBias: Matrix(rows: 1, columns: 4)),
+      using: &g)
+    var block = FeedForwardBlock(feedForwardNorm: RMSNorm<Double>(dimensions: 8), feedForward: .moe(layer))
+    let x = Matrix<Double>.normal(rows: 12, columns: 8, using: &g)
+    var context = RoutingContext(isTraining: true)
+    let result = layer.forwardForTraining(x, context: &context).result
+    let (auxiliary, zLoss) = (LoadBalancingLoss(coefficient: 0.01), RouterZLoss(coefficient: 0.001))
+    var regimen = BalancingRegimen(
+      layers: 2, auxiliary: auxiliary, zLoss: zLoss, biasUpdate: AuxiliaryLossFreeBalancer(updateRate: 0.1))
+    let losses = regimen.routerLosses(for: [nil, result])
+    #expect(losses[0] == nil)
+    let gradient = try #require(losses[1])
+    #expect(gradient.probabilities == auxiliary.evaluate(result.decision).probabilityGradient)
+    #expect(gradient.logits == zLoss.evaluate(result.decision).logitGradient)
+    var observed = CollapseDetector()
+    observed.observe(loads: result.stats.tokensPerExpert)
+    #expect(regimen.detectors == [CollapseDetector(), observed] && !regimen.collapsed)
+    func bias() -> Matrix<Double>? { (block.moe!.router as? GroupLimitedRouter<Double>)?.selectionBias }
+    #expect(Set(result.stats.tokensPerExpert).count > 1, "uneven loads, so the bias must move")
+    let before = bias()
+    regimen.updateBias(of: &block, result: result)
+    #expect(bias() != nil && bias() != before)
   }
 }

@@ -38,7 +38,7 @@ import _TestSupport
     expectClose(
       summary(d),
       [[0, 3, 4.0 / 7], [0, 2, 3.0 / 7], [1, 0, 0.5], [1, 1, 0.5], [2, 0, 0.875], [2, 1, 0.125]])
-    #expect(d.assignments.map(\.rank) == [0, 1, 0, 1, 0, 1])
+    #expect(d.assignments.map(\.choice) == [0, 1, 0, 1, 0, 1])
     #expect(abs(d.probabilities[0, 3] - 0.4) < 1e-12)
   }
 
@@ -170,7 +170,7 @@ import _TestSupport
       #expect(Set(a.map(\.expert)).count == 2)
       #expect(abs(a.map(\.weight).reduce(0, +) - 1) < 1e-12)
     }
-    let firstChoices = d.assignments.filter { $0.rank == 0 }.map(\.expert)
+    let firstChoices = d.assignments.filter { $0.choice == 0 }.map(\.expert)
     let share = Double(firstChoices.count { $0 == 0 }) / Double(firstChoices.count)
     #expect(abs(share - 6.0 / 11) < 0.015)
     let uniform = SyntheticRouter<Double>(expertCount: 4, k: 4)

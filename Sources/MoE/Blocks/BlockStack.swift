@@ -13,10 +13,10 @@ public struct StackForward<Scalar: BLASScalar>: Sendable {
 /// Shapes: `x` and the output are `T × d`.
 public struct BlockStack<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// The blocks, first to last.
-  public var blocks: [TransformerBlock<Scalar>]
+  public var blocks: [FeedForwardBlock<Scalar>]
 
   /// A stack from its blocks.
-  public init(blocks: [TransformerBlock<Scalar>]) {
+  public init(blocks: [FeedForwardBlock<Scalar>]) {
     self.blocks = blocks
   }
 
@@ -32,7 +32,7 @@ public struct BlockStack<Scalar: BLASScalar>: Sendable, ParameterContainer {
         ? .moe(makeMoE(i, &generator))
         : .dense(
           FeedForward(dimensions: dimensions, hiddenDimensions: denseHiddenDimensions, using: &generator))
-      return TransformerBlock(feedForwardNorm: RMSNorm(dimensions: dimensions), feedForward: sublayer)
+      return FeedForwardBlock(feedForwardNorm: RMSNorm(dimensions: dimensions), feedForward: sublayer)
     }
   }
 
@@ -55,10 +55,10 @@ public struct BlockStack<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// The forward pass, keeping every block's cache for `backward`.
   public func forwardForTraining(
     _ x: Matrix<Scalar>, context: inout RoutingContext
-  ) -> (result: StackForward<Scalar>, caches: [TransformerBlock<Scalar>.Cache]) {
+  ) -> (result: StackForward<Scalar>, caches: [FeedForwardBlock<Scalar>.Cache]) {
     var h = x
     var layers: [MoEForward<Scalar>?] = []
-    var caches: [TransformerBlock<Scalar>.Cache] = []
+    var caches: [FeedForwardBlock<Scalar>.Cache] = []
     for block in blocks {
       let (output, moe, cache) = block.forwardForTraining(h, context: &context)
       h = output
@@ -76,7 +76,7 @@ public struct BlockStack<Scalar: BLASScalar>: Sendable, ParameterContainer {
   ///   - dy: `∂loss/∂output`, `T × d`.
   ///   - caches: the training forward pass's caches, one per block.
   public mutating func backward(
-    _ dy: Matrix<Scalar>, caches: [TransformerBlock<Scalar>.Cache],
+    _ dy: Matrix<Scalar>, caches: [FeedForwardBlock<Scalar>.Cache],
     routerLosses: [RouterLossGradient<Scalar>?] = []
   ) -> Matrix<Scalar> {
     precondition(

@@ -1,7 +1,7 @@
 import Linalg
 
 /// A pre-norm decoder layer: `h = x + attention(norm₁(x))`, then `h + ffn(norm₂(h))` with a
-/// dense or MoE feed-forward (`TransformerBlock`), as in Llama, Mixtral, Qwen and DeepSeek.
+/// dense or MoE feed-forward (`FeedForwardBlock`), as in Llama, Mixtral, Qwen and DeepSeek.
 ///
 /// Shapes: `x` and the output are `T × d`; a batch is a `SequenceLayout` of sequences, and
 /// one sequence decodes token by token over a `KVCache` (`makeCache`).
@@ -13,12 +13,12 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// Multi-head latent attention, when the block has it.
   public private(set) var latent: MultiHeadLatentAttention<Scalar>?
   /// The feed-forward half, with its own norm and residual.
-  public var feedForward: TransformerBlock<Scalar>
+  public var feedForward: FeedForwardBlock<Scalar>
 
   /// A block from its parts.
   public init(
     attentionNorm: RMSNorm<Scalar>, attention: AttentionSublayer<Scalar>,
-    feedForward: TransformerBlock<Scalar>
+    feedForward: FeedForwardBlock<Scalar>
   ) {
     self.attentionNorm = attentionNorm
     self.feedForward = feedForward
@@ -83,7 +83,7 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
     /// The latent attention's cache, for such a block.
     public var latent: MultiHeadLatentAttention<Scalar>.Cache?
     /// The feed-forward half's cache.
-    public var feedForward: TransformerBlock<Scalar>.Cache
+    public var feedForward: FeedForwardBlock<Scalar>.Cache
   }
 
   /// The forward pass, keeping what `backward` needs.

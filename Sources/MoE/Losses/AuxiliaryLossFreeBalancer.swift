@@ -34,7 +34,7 @@ public struct AuxiliaryLossFreeBalancer: Sendable {
 
   /// Updates the selection bias of `block`'s router from its latest loads, when the block is
   /// MoE and its router has a selection bias (`GroupLimitedRouter`); otherwise does nothing.
-  public func update<Scalar: BLASScalar>(_ block: inout TransformerBlock<Scalar>, loads: [Int]) {
+  public func update<Scalar: BLASScalar>(_ block: inout FeedForwardBlock<Scalar>, loads: [Int]) {
     guard var moe = block.moe, var router = moe.router as? GroupLimitedRouter<Scalar> else { return }
     update(&router, loads: loads)
     moe.router = router

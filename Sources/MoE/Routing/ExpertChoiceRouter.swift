@@ -67,7 +67,7 @@ public struct ExpertChoiceRouter<Scalar: BLASScalar>: Router {
       for rank in 0..<capacity {
         let t = top.index(row: e, rank: rank)
         if isSkipped.contains(t) { continue }
-        assignments.append(ExpertAssignment(token: t, expert: e, weight: probabilities[t, e], rank: rank))
+        assignments.append(ExpertAssignment(token: t, expert: e, weight: probabilities[t, e], choice: rank))
       }
     }
     return RoutingDecision(

@@ -50,7 +50,7 @@ public struct HashRouter<Scalar: BLASScalar>: Router {
       precondition(id >= 0 && id < table.count, "HashRouter: token id \(id) is outside 0..<\(table.count)")
       for r in 0..<k {
         let e = (table[id] + r) % expertCount
-        assignments.append(ExpertAssignment(token: t, expert: e, weight: weight, rank: r))
+        assignments.append(ExpertAssignment(token: t, expert: e, weight: weight, choice: r))
         probabilities[t, e] = weight
       }
     }

@@ -8,16 +8,17 @@ public struct ExpertAssignment<Scalar: BLASScalar>: Sendable, Equatable {
   public var expert: Int
   /// The factor the expert's output is multiplied by before it is added to the token.
   public var weight: Scalar
-  /// The choice's rank: 0 for a token's best expert (token-choice routing), or the
-  /// token's position in the expert's own ranking (expert-choice routing).
-  public var rank: Int
+  /// Which of the token's choices this is: 0 for a token's best expert (token-choice
+  /// routing), or the token's position in the expert's own ranking (expert-choice routing).
+  /// (Called `choice`, not rank, so that "rank" means only an MPI process in MoEDistributed.)
+  public var choice: Int
 
-  /// An assignment of `token` to `expert` with `weight` at `rank`.
-  public init(token: Int, expert: Int, weight: Scalar, rank: Int) {
+  /// An assignment of `token` to `expert` with `weight` as its `choice`-th choice.
+  public init(token: Int, expert: Int, weight: Scalar, choice: Int) {
     self.token = token
     self.expert = expert
     self.weight = weight
-    self.rank = rank
+    self.choice = choice
   }
 }
 

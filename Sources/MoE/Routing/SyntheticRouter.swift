@@ -73,7 +73,8 @@ public struct SyntheticRouter<Scalar: BLASScalar>: Router {
       }
       let total = chosen.reduce(Scalar(0)) { $0 + distribution[$1] }
       for (rank, e) in chosen.enumerated() {
-        assignments.append(ExpertAssignment(token: t, expert: e, weight: distribution[e] / total, rank: rank))
+        assignments.append(
+          ExpertAssignment(token: t, expert: e, weight: distribution[e] / total, choice: rank))
       }
     }
     return RoutingDecision(

@@ -36,7 +36,7 @@ enum _TokenChoice {
       for (rank, i) in chosen.enumerated() {
         let e = top.indices[i]
         assignments.append(
-          ExpertAssignment(token: t, expert: e, weight: scores[t, e] / total * scale, rank: rank))
+          ExpertAssignment(token: t, expert: e, weight: scores[t, e] / total * scale, choice: rank))
       }
     }
     return RoutingDecision(

@@ -27,12 +27,3 @@ public struct DecodeProjection: Sendable, Equatable {
     memorySeconds = bytes / hardware.memoryBandwidth
   }
 }
-
-extension Architecture {
-  /// Prompt tokens per second when processing long prompts, which is compute-bound: peak
-  /// FLOP/s over the FLOPs of a token at the prompt's average context, `context / 2`.
-  public func prefillTokensPerSecond(on hardware: HardwareProfile, context: Int, dataType: DataType) -> Double
-  {
-    hardware.peakFLOPS(dataType) / forwardFLOPsPerToken(context: context / 2)
-  }
-}

@@ -1,13 +1,11 @@
 import Linalg
 
-/// A pre-norm residual block, `x + ffn(norm(x))`, whose feed-forward is dense or MoE.
-///
-/// The block owns the order of its sublayers, so the attention sublayer
-/// (`x + attention(norm₁(x))` before the feed-forward) slots in here later without
-/// changing `forward`'s callers.
+/// The feed-forward half of a decoder layer: a pre-norm residual block `x + ffn(norm(x))`
+/// whose feed-forward is dense or MoE. `DecoderBlock` puts attention in front of one; a
+/// `BlockStack` of them alone is a feed-forward stack (the routing experiments train those).
 ///
 /// Shapes: `x` and the output are `T × d`.
-public struct TransformerBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
+public struct FeedForwardBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// The norm in front of the feed-forward (`post_attention_layernorm` in Hugging Face).
   public var feedForwardNorm: RMSNorm<Scalar>
   /// The dense feed-forward network of a dense block (exactly one of `dense` and `moe` is
