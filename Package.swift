@@ -246,7 +246,13 @@ let package = Package(
         "gemm-bench", "moe-tour", "cost-tables", "routing-collapse", "dense-vs-sparse", "attention-bench",
         "expert-memory", "expert-finetune", "moe-bench", "moe-run", "moe-generate", "model-bench",
         "quant-bench",
-        "moe-lm", "ep-bench", "ModelIO", "MoE", "Linalg",
+        "moe-lm", "ep-bench", "ModelIO", "MoE", "Linalg", "_TestSupport",
       ]),
+
+    // MoEDistributed's checks run under mpirun by MoEDistributedTests, which launches them.
+    .executableTarget(
+      name: "moe-distributed-checks", dependencies: ["Linalg", "MoE", "MoEDistributed"],
+      path: "Tests/MoEDistributedChecks"),
+    .testTarget(name: "MoEDistributedTests", dependencies: ["moe-distributed-checks", "_TestSupport"]),
   ]
 )

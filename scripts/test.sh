@@ -23,8 +23,8 @@ swift test --skip-build --disable-xctest "$@" 2>&1 | tee "$log"
 phase tests "$start"
 # The ten slowest tests (Swift Testing reports each test's time from its own start).
 echo "test.sh: the ten slowest tests:" >&2
-grep -E '^. Test .* (passed|failed) after [0-9.]+ seconds' "$log" | grep -v ' Test run with ' \
-  | sed -E 's/^. Test (.*) (passed|failed) after ([0-9.]+) seconds.*/\3 s  \1/' | sort -rn | head -10 >&2 || true
+grep -E '^[^ ]+ Test .* (passed|failed) after [0-9.]+ seconds' "$log" | grep -v ' Test run with ' \
+  | sed -E 's/^[^ ]+ Test (.*) (passed|failed) after ([0-9.]+) seconds.*/\3 s  \1/' | sort -rn | head -10 >&2 || true
 # The DocC catalogs must build without a warning (only on a full run).
 if [ $# -eq 0 ]; then
   start=$(date +%s)

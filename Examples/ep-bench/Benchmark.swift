@@ -52,7 +52,7 @@ struct Benchmark {
     if world.rank == 0 {
       let expected = BLAS.withThreadCount(cores) { layer(x) }
       let gatheredOutput = Matrix(rows: tokens, columns: s.dimensions, elements: outputs.joined())
-      difference = EquivalenceCase.difference(gatheredOutput, expected)
+      difference = gatheredOutput.largestDifference(relativeTo: expected)
     }
     difference = try world.allReduce([difference], .max)[0]
     guard difference <= Self.tolerance else {

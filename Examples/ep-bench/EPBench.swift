@@ -25,10 +25,8 @@ struct EPBench: ParsableCommand {
       gives forward and training-step times beside the single-process layer's (which runs on
       rank 0 alone with every core), bytes sent per step beside the formula
       2·T·k·d·4·(1 − 1/P), the all-to-all bandwidth, and an α–β projection for the
-      Mixtral-8x22B layer over several nodes.
-
-      --check runs the equivalence suite instead: training steps of five router and
-      capacity configurations against the single-process step, and the collectives.
+      Mixtral-8x22B layer over several nodes. (The proof that training steps over P ranks
+      equal the single-process step is MoEDistributed's test suite: scripts/test.sh runs it.)
       """)
 
   @Option(help: "C1 (8 experts, top-2) or C2 (32 experts, top-8, shared expert).")
@@ -59,15 +57,6 @@ struct EPBench: ParsableCommand {
   @Flag(help: "Width and hidden sizes divided by 4 and 256 tokens (sizes given explicitly are honoured).")
   var quick = false
 
-  @Flag(help: "Run the equivalence suite and the collectives' checks instead of the benchmark.")
-  var check = false
-
-  @Option(
-    help: ArgumentHelp(
-      "For testing fault handling: 'mismatch' starts rank 1 with another seed, 'exit' makes rank 1 exit before the first exchange, 'stall' makes it sleep through three timeouts.",
-      visibility: .hidden))
-  var fault: String?
-
   @Option(help: "Output format: text (Markdown tables) or json (rank 0 prints one record per row).")
   var format: OutputFormat = .text
 
@@ -84,9 +73,6 @@ struct EPBench: ParsableCommand {
     if let tokens { try OptionLimits.check("--tokens", tokens, in: 1...65536) }
     guard let counts = chunkCounts, counts.allSatisfy({ (1...16).contains($0) }) else {
       throw ValidationError("--chunks must be comma-separated counts in 1...16, not '\(chunks)'")
-    }
-    if let fault, !["mismatch", "exit", "stall"].contains(fault) {
-      throw ValidationError("--fault must be mismatch, exit or stall, not '\(fault)'")
     }
     let scenario = Scenario.named(config)!.scaled(quick: quick)
     let t = Double(tokens ?? (quick ? 256 : 2048))
@@ -113,15 +99,11 @@ struct EPBench: ParsableCommand {
       throw ValidationError("could not start MPI: \(error)")
     }
     do {
-      if check {
-        try EquivalenceSuite(world: world, fault: fault).run()
-      } else {
-        try Benchmark(
-          world: world, scenario: Scenario.named(config)!.scaled(quick: quick),
-          tokens: tokens ?? (quick ? 256 : 2048), repetitions: repetitions, chunks: chunkCounts!,
-          linkBandwidth: linkGbps * 1e9 / 8, format: format, nodeGFLOPS: nodeGFLOPS
-        ).run()
-      }
+      try Benchmark(
+        world: world, scenario: Scenario.named(config)!.scaled(quick: quick),
+        tokens: tokens ?? (quick ? 256 : 2048), repetitions: repetitions, chunks: chunkCounts!,
+        linkBandwidth: linkGbps * 1e9 / 8, format: format, nodeGFLOPS: nodeGFLOPS
+      ).run()
       try Communicator.finalize()
     } catch let error as DistributedError {
       FileHandle.standardError.write(Data("ep-bench: rank \(world.rank): error: \(error)\n".utf8))

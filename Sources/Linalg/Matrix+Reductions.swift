@@ -74,6 +74,22 @@ extension Matrix {
   public func rowMax() -> [Scalar] {
     zip(0..<rows, rowArgmax()).map { self[$0, $1] }
   }
+
+  /// The largest difference between `self` and `reference`, relative to `reference`'s largest
+  /// magnitude: `max|a − b| / max|b|` (in `Double`; `∞` for different shapes or a NaN; the
+  /// denominator is at least 1e-30). How far one computation strays from another, as a share
+  /// of the values' scale.
+  public func largestDifference(relativeTo reference: Matrix) -> Double {
+    guard shape == reference.shape else { return .infinity }
+    var (largest, scale) = (0.0, 1e-30)
+    for (u, v) in zip(elements, reference.elements) {
+      let gap = abs(Double(u) - Double(v))
+      if gap.isNaN { return .infinity }
+      largest = Swift.max(largest, gap)
+      scale = Swift.max(scale, abs(Double(v)))
+    }
+    return largest / scale
+  }
 }
 
 /// The order `rowArgmax` and `topKRows` rank by: larger first, NaN below everything.

@@ -3,6 +3,7 @@ import Linalg
 import MoE
 import ModelIO
 import Testing
+import _TestSupport
 
 /// Bad input as a user gives it — sizes beyond what the library or the machine takes,
 /// non-finite numbers, unreadable files, outputs pointed at inputs or at each other —
@@ -42,6 +43,11 @@ import Testing
     Case(program: "cost-tables", arguments: ["--batch", "1000000000000"], named: "--batch"),
     Case(program: "model-bench", arguments: ["--prompt-tokens", "1000000000000"], named: "--prompt-tokens"),
     Case(program: "quant-bench", arguments: ["--repetitions", "100"], named: "--repetitions"),
+    // --threads means the same in every program, with the same range.
+    Case(program: "moe-tour", arguments: ["--threads", "0"], named: "--threads"),
+    Case(program: "quant-bench", arguments: ["--threads", "2000"], named: "--threads"),
+    Case(program: "cost-tables", arguments: ["--threads", "-1"], named: "--threads"),
+    Case(program: "model-bench", arguments: ["--threads", "0"], named: "--threads"),
     Case(
       program: "moe-generate",
       arguments: ["--model", "/tmp", "--token-ids", "1", "--max-new-tokens", "1000000000"],
@@ -49,7 +55,7 @@ import Testing
   ]
 
   @Test(arguments: outOfRange) func optionsOutsideWhatTheRunCanDoAreRefused(_ c: Case) throws {
-    let result = try ExampleRunner.run(c.program, c.arguments)
+    let result = try ProductRunner.run(c.program, c.arguments)
     #expect(result.refused(naming: c.named), "status \(result.status): \(result.errors)")
     #expect(result.errors.split(separator: "\n").first.map { $0.count < 400 } ?? false)
   }
@@ -63,7 +69,7 @@ import Testing
     x[1, 2] = .nan
     x[3, 0] = .infinity
     try NpyArray(x).write(to: path("nan.npy"))
-    let input = try ExampleRunner.run(
+    let input = try ProductRunner.run(
       "moe-run", fixture.arguments(layer: 0, input: "nan.npy") + ["--output", path("y.npy")])
     #expect(input.refused(naming: "NaN or ±∞ in 2 row(s): 1, 3"), "\(input.errors)")
 
@@ -76,7 +82,7 @@ import Testing
       for i in 0..<4 { bytes[i] = [0x00, 0x00, 0xc0, 0x7f][i] }  // the first element: NaN
       tensors[tensor]!.bytes = bytes
       try SafeTensorsWriter.write(tensors, to: path("nan.safetensors"))
-      let weights = try ExampleRunner.run(
+      let weights = try ProductRunner.run(
         "moe-run", fixture.arguments(layer: 0, weights: "nan.safetensors") + ["--output", path("y.npy")])
       #expect(weights.refused(naming: message) && weights.errors.contains("layer 0"), "\(weights.errors)")
     }
@@ -100,7 +106,7 @@ import Testing
       (["--output", path("y.npy"), "--routing", path("folder")], "is a folder"),
     ]
     for (outputs, message) in cases {
-      let result = try ExampleRunner.run("moe-run", fixture.arguments + outputs)
+      let result = try ProductRunner.run("moe-run", fixture.arguments + outputs)
       #expect(result.refused(naming: message), "\(outputs): \(result.errors)")
       #expect(try fixture.snapshot() == before, "\(outputs) changed the folder")
     }
@@ -120,7 +126,7 @@ import Testing
       ("empty.npy", "truncated"), ("short.npy", "truncated"), ("dir.npy", "dir.npy"),
       ("fifo.npy", "fifo.npy"), ("none.npy", "none.npy"),
     ] {
-      let result = try ExampleRunner.run(
+      let result = try ProductRunner.run(
         "moe-run", fixture.arguments(layer: 0, input: name) + ["--output", path("y.npy")])
       #expect(result.refused(naming: message), "\(name): \(result.errors)")
       #expect(!result.errors.contains("NSCocoaErrorDomain"), "\(name): \(result.errors)")
@@ -146,12 +152,12 @@ import Testing
       ("unknown.json", "supported: llama"),
       ("wrong.json", "\"hidden_size\" must be"), ("dir.json", "folder"), ("none.json", "no such file"),
     ] {
-      let result = try ExampleRunner.run("cost-tables", ["--config", path(name)])
+      let result = try ProductRunner.run("cost-tables", ["--config", path(name)])
       #expect(result.refused(naming: message) && result.errors.contains(name), "\(name): \(result.errors)")
     }
     try FileManager.default.createDirectory(atPath: path("model"), withIntermediateDirectories: false)
     for (folder, message) in [(path("model"), "no config.json"), (path("none"), "no such folder")] {
-      let result = try ExampleRunner.run(
+      let result = try ProductRunner.run(
         "moe-generate", ["--model", folder, "--token-ids", "1", "--max-new-tokens", "1"])
       #expect(result.refused(naming: message), "\(folder): \(result.errors)")
     }
@@ -162,7 +168,7 @@ import Testing
     let fixture = try MoERunFixture()
     let file = fixture.path("x.npy")
     for program in ["routing-collapse", "expert-memory"] {
-      let result = try ExampleRunner.run(program, ["--output-dir", file])
+      let result = try ProductRunner.run(program, ["--output-dir", file])
       #expect(result.refused(naming: "is a file"), "\(program): \(result.errors)")
     }
   }
@@ -180,7 +186,7 @@ import Testing
       (["--logits", folder + "/x.npy", "--save-model", folder], "--logits"),
       (["--save-model", model + "/copy"], "outside --model"),
     ] {
-      let result = try ExampleRunner.run(
+      let result = try ProductRunner.run(
         "moe-generate", ["--model", model, "--token-ids", "1,2", "--max-new-tokens", "1"] + arguments)
       #expect(result.refused(naming: named), "\(arguments): \(result.errors)")
       #expect(
@@ -192,7 +198,7 @@ import Testing
   /// A skew so steep that the synthetic trace's top expert takes nearly every draw ends (the
   /// draw is without replacement, k draws per layer).
   @Test func extremeSkewEnds() throws {
-    let result = try ExampleRunner.run("expert-memory", ["--quick", "--skew", "50"])
+    let result = try ProductRunner.run("expert-memory", ["--quick", "--skew", "50"])
     #expect(result.status == 0, "\(result.errors)")
   }
 
@@ -211,7 +217,7 @@ import Testing
     let reference = model.appendingPathComponent("reference.json")
     for (ids, shown) in [("[1, -3]", "-3"), ("[1, 1e30]", "1e+30"), ("[1.5]", "1.5")] {
       try Data(#"{"prompt": \#(ids), "generated": []}"#.utf8).write(to: reference)
-      let result = try ExampleRunner.run(
+      let result = try ProductRunner.run(
         "quant-bench", ["--quick", "--models", model.deletingLastPathComponent().path])
       #expect(result.refused(naming: "reference.json: \"prompt\" holds"), "\(ids): \(result.errors)")
       #expect(result.errors.contains(shown) || result.errors.contains("number"), "\(result.errors)")
@@ -222,7 +228,7 @@ import Testing
     try FileManager.default.copyItem(at: model, to: broken)
     try Data(#"{"model_type": "mixtral", "hidden_size": 64}"#.utf8).write(
       to: broken.appendingPathComponent("config.json"))
-    let result = try ExampleRunner.run(
+    let result = try ProductRunner.run(
       "quant-bench", ["--quick", "--models", model.deletingLastPathComponent().path])
     #expect(result.refused(naming: "model \(broken.path): "), "\(result.errors)")
   }

@@ -3,11 +3,12 @@ import Linalg
 import MoE
 import ModelIO
 import Testing
+import _TestSupport
 
 /// The examples, run as a user would run them.
 @Suite struct ExamplesTests {
   @Test func moeTourPrintsEveryLayer() throws {
-    let result = try ExampleRunner.run("moe-tour", ["--tokens", "64", "--dimensions", "16"])
+    let result = try ProductRunner.run("moe-tour", ["--tokens", "64", "--dimensions", "16"])
     #expect(result.status == 0, "\(result.errors)")
     for layer in 0..<7 { #expect(result.output.contains("Layer \(layer):")) }
     #expect(result.output.contains("expert choice"))
@@ -15,26 +16,26 @@ import Testing
   }
 
   @Test func moeTourRejectsBadOptions() throws {
-    let result = try ExampleRunner.run("moe-tour", ["--experts", "6"])
+    let result = try ProductRunner.run("moe-tour", ["--experts", "6"])
     #expect(result.status != 0)
     #expect(result.errors.contains("multiple of 8"))
-    let k = try ExampleRunner.run("moe-tour", ["--top-k", "9"])
+    let k = try ProductRunner.run("moe-tour", ["--top-k", "9"])
     #expect(k.status != 0 && k.errors.contains("--top-k"))
   }
 
   @Test func gemmBenchQuickRunPrintsItsTables() throws {
-    let result = try ExampleRunner.run("gemm-bench", ["--quick", "--repetitions", "1"])
+    let result = try ProductRunner.run("gemm-bench", ["--quick", "--repetitions", "1"])
     #expect(result.status == 0, "\(result.errors)")
     #expect(result.output.contains("Linalg/direct"))
     #expect(result.output.contains("automatic picks"))
     #expect(result.output.contains("GEMV"))
-    let bad = try ExampleRunner.run("gemm-bench", ["--threads", "0"])
+    let bad = try ProductRunner.run("gemm-bench", ["--threads", "0"])
     #expect(bad.status != 0 && bad.errors.contains("--threads"))
   }
 
   /// `--format json`: one object whose tables are arrays of records with numeric cells.
   @Test func gemmBenchWritesJSON() throws {
-    let result = try ExampleRunner.run("gemm-bench", ["--quick", "--repetitions", "1", "--format", "json"])
+    let result = try ProductRunner.run("gemm-bench", ["--quick", "--repetitions", "1", "--format", "json"])
     #expect(result.status == 0, "\(result.errors)")
     let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
     let gemm = object?["gemm"] as? [[String: Any]] ?? []
@@ -50,7 +51,7 @@ import Testing
   /// A --quick run prints every configuration and the figures the goals judge, but no
   /// verdict: the goals are set for the full sizes.
   @Test func quickRunPrintsEveryConfigurationAndTheFiguresUnjudged() throws {
-    let result = try ExampleRunner.run("dense-vs-sparse", ["--quick", "--repetitions", "1"])
+    let result = try ProductRunner.run("dense-vs-sparse", ["--quick", "--repetitions", "1"])
     #expect(result.status == 0, "\(result.errors)")
     for name in ["C1", "C2", "C3", "C4"] { #expect(result.output.contains("\(name) — "), "missing \(name)") }
     #expect(result.output.contains("bandwidth ideal ms"))
@@ -62,7 +63,7 @@ import Testing
   /// One JSON object per configuration, batch size and thread count, with the fields the
   /// issue names, parsed back.
   @Test func jsonHasOneObjectPerConfigurationBatchAndThreadCount() throws {
-    let result = try ExampleRunner.run(
+    let result = try ProductRunner.run(
       "dense-vs-sparse",
       ["--quick", "--repetitions", "1", "--config", "C3,C1", "--threads", "1,2", "--format", "json"])
     #expect(result.status == 0, "\(result.errors)")
@@ -81,18 +82,18 @@ import Testing
   }
 
   @Test func badOptionsAreRejected() throws {
-    let unknown = try ExampleRunner.run("dense-vs-sparse", ["--config", "C9"])
+    let unknown = try ProductRunner.run("dense-vs-sparse", ["--config", "C9"])
     #expect(unknown.status != 0 && unknown.errors.contains("C9"))
-    let threads = try ExampleRunner.run("dense-vs-sparse", ["--threads", "1,x"])
+    let threads = try ProductRunner.run("dense-vs-sparse", ["--threads", "1,x"])
     #expect(threads.status != 0 && threads.errors.contains("--threads"))
-    let k = try ExampleRunner.run("dense-vs-sparse", ["--config", "C1", "--top-k", "9"])
+    let k = try ProductRunner.run("dense-vs-sparse", ["--config", "C1", "--top-k", "9"])
     #expect(k.status != 0 && k.errors.contains("--top-k"))
   }
 }
 
 @Suite struct AttentionBenchTests {
   @Test func quickRunPrintsEverySectionAndTheCacheAgreesWithTheCostModel() throws {
-    let result = try ExampleRunner.run("attention-bench", ["--quick", "--repetitions", "1"])
+    let result = try ProductRunner.run("attention-bench", ["--quick", "--repetitions", "1"])
     #expect(result.status == 0, "\(result.errors)")
     for title in ["Decode:", "KV cache per token", "Generation:", "Prefill:"] {
       #expect(result.output.contains(title), "missing \(title)")
@@ -102,9 +103,9 @@ import Testing
   }
 
   @Test func badOptionsAreRejected() throws {
-    let fractions = try ExampleRunner.run("attention-bench", ["--fractions", "0.5,1.5"])
+    let fractions = try ProductRunner.run("attention-bench", ["--fractions", "0.5,1.5"])
     #expect(fractions.status != 0 && fractions.errors.contains("--fractions"))
-    let heads = try ExampleRunner.run("attention-bench", ["--kv-heads", "3"])
+    let heads = try ProductRunner.run("attention-bench", ["--kv-heads", "3"])
     #expect(heads.status != 0 && heads.errors.contains("--kv-heads"))
   }
 }
@@ -116,15 +117,15 @@ import Testing
   /// The zoo as JSON records, largest total first; by active share on request; a broken
   /// config beside good ones is named and fails the run after the table of the others.
   @Test func zooComparesEveryConfigOfAFolder() throws {
-    let result = try ExampleRunner.run("cost-tables", ["--zoo", Self.zoo, "--format", "json"])
+    let result = try ProductRunner.run("cost-tables", ["--zoo", Self.zoo, "--format", "json"])
     #expect(result.status == 0, "\(result.errors)")
     let rows = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]] ?? []
     #expect(rows.count == 23)
     let totals = rows.compactMap { $0["total_parameters"] as? Double }
     #expect(totals == totals.sorted(by: >) && rows.first?["model"] as? String == "DeepSeek-V3.2")
-    let byShare = try ExampleRunner.run("cost-tables", ["--zoo", Self.zoo, "--sort", "share"])
+    let byShare = try ProductRunner.run("cost-tables", ["--zoo", Self.zoo, "--sort", "share"])
     #expect(byShare.output.contains("| Mixtral-8x7B ") && byShare.output.contains("23 models"))
-    let bad = try ExampleRunner.run("cost-tables", ["--zoo", Self.zoo, "--sort", "size"])
+    let bad = try ProductRunner.run("cost-tables", ["--zoo", Self.zoo, "--sort", "size"])
     #expect(bad.refused(naming: "--sort"))
 
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -135,13 +136,13 @@ import Testing
       atPath: Self.zoo + "/Mixtral-8x7B/config.json",
       toPath: folder.appendingPathComponent("mixtral.json").path)
     try Data("{\"model_type\": \"nonesuch\"}".utf8).write(to: folder.appendingPathComponent("odd.json"))
-    let mixed = try ExampleRunner.run("cost-tables", ["--zoo", folder.path])
+    let mixed = try ProductRunner.run("cost-tables", ["--zoo", folder.path])
     #expect(mixed.output.contains("| mixtral ") && mixed.output.contains("1 models"))
     #expect(mixed.refused(naming: "odd.json"), "\(mixed.errors)")
   }
 
   @Test func printsEverySectionWithoutMeasuring() throws {
-    let result = try ExampleRunner.run("cost-tables", ["--no-measure"])
+    let result = try ProductRunner.run("cost-tables", ["--no-measure"])
     #expect(result.status == 0, "\(result.errors)")
     for title in [
       "Table 1 under the article's convention", "Table 1 under exact accounting", "The article's claims",
@@ -162,14 +163,14 @@ import Testing
       #"{"model_type": "mixtral", "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8, "num_local_experts": 8, "num_experts_per_tok": 2}"#
         .utf8
     ).write(to: config)
-    let result = try ExampleRunner.run("cost-tables", ["--config", config.path, "--format", "json"])
+    let result = try ProductRunner.run("cost-tables", ["--config", config.path, "--format", "json"])
     #expect(result.status == 0, "\(result.errors)")
     let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
     #expect(object?["total_parameters"] as? Int == 46_702_792_704)
     #expect(object?["active_parameters"] as? Int == 12_879_925_248)
     #expect(object?["active_parameters_excluding_embeddings"] != nil)
     // For people: units and a few digits, not raw doubles.
-    let table = try ExampleRunner.run("cost-tables", ["--config", config.path])
+    let table = try ProductRunner.run("cost-tables", ["--config", config.path])
     #expect(table.status == 0, "\(table.errors)")
     for text in ["| total_parameters ", "46.70 B", "12.88 B", " GB |", " GFLOP |", " ms |", "tokens/s |"] {
       #expect(table.output.contains(text), "missing \(text)")
@@ -179,20 +180,20 @@ import Testing
   }
 
   @Test func rejectsBadInputWithAMessage() throws {
-    let missing = try ExampleRunner.run("cost-tables", ["--config", "/nonexistent/config.json"])
+    let missing = try ProductRunner.run("cost-tables", ["--config", "/nonexistent/config.json"])
     #expect(missing.status != 0 && missing.errors.contains("cannot read"))
-    let dtype = try ExampleRunner.run("cost-tables", ["--dtype", "fp64"])
+    let dtype = try ProductRunner.run("cost-tables", ["--dtype", "fp64"])
     #expect(dtype.status != 0 && dtype.errors.contains("--dtype"))
-    let hardware = try ExampleRunner.run("cost-tables", ["--hardware", "tpu"])
+    let hardware = try ProductRunner.run("cost-tables", ["--hardware", "tpu"])
     #expect(hardware.status != 0 && hardware.errors.contains("--hardware"))
   }
 
   @Test func csvAndJSONFormatsParse() throws {
-    let json = try ExampleRunner.run("cost-tables", ["--no-measure", "--format", "json"])
+    let json = try ProductRunner.run("cost-tables", ["--no-measure", "--format", "json"])
     #expect(json.status == 0)
     let object = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
     #expect(Set(object?.keys ?? [:].keys) == ["table1_convention", "table1_exact", "claims", "table2"])
-    let csv = try ExampleRunner.run("cost-tables", ["--no-measure", "--format", "csv"])
+    let csv = try ProductRunner.run("cost-tables", ["--no-measure", "--format", "csv"])
     #expect(csv.status == 0 && csv.output.contains("# Table 2"))
   }
 }
@@ -202,7 +203,7 @@ import Testing
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
       "moekit-collapse-\(UInt64.random(in: 0..<1 << 40))")
     defer { try? FileManager.default.removeItem(at: folder) }
-    let result = try ExampleRunner.run(
+    let result = try ProductRunner.run(
       "routing-collapse",
       ["--seeds", "1", "--steps", "3", "--batch", "16", "--output-dir", folder.path])
     #expect(result.status == 0, "\(result.errors)")
@@ -215,9 +216,9 @@ import Testing
   }
 
   @Test func rejectsBadOptions() throws {
-    let k = try ExampleRunner.run("routing-collapse", ["--top-k", "9"])
+    let k = try ProductRunner.run("routing-collapse", ["--top-k", "9"])
     #expect(k.status != 0 && k.errors.contains("--top-k"))
-    let rate = try ExampleRunner.run("routing-collapse", ["--learning-rate", "-1"])
+    let rate = try ProductRunner.run("routing-collapse", ["--learning-rate", "-1"])
     #expect(rate.status != 0 && rate.errors.contains("--learning-rate"))
   }
 }
@@ -227,7 +228,7 @@ import Testing
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
       "moekit-expert-memory-\(UInt64.random(in: 0..<1 << 40))")
     defer { try? FileManager.default.removeItem(at: folder) }
-    let result = try ExampleRunner.run("expert-memory", ["--quick", "--output-dir", folder.path])
+    let result = try ProductRunner.run("expert-memory", ["--quick", "--output-dir", folder.path])
     #expect(result.status == 0, "\(result.errors)")
     #expect(result.output.contains("largest difference from the model in memory 0.0"))
     #expect(result.output.contains("| Zipf 1.0") && result.output.contains("| LFU"))
@@ -242,30 +243,30 @@ import Testing
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
       "moekit-expert-memory-\(UInt64.random(in: 0..<1 << 40))")
     defer { try? FileManager.default.removeItem(at: folder) }
-    let result = try ExampleRunner.run(
+    let result = try ProductRunner.run(
       "expert-memory", ["--quick", "--weight-format", "q4", "--layers", "3", "--output-dir", folder.path])
     #expect(result.status == 0, "\(result.errors)")
     #expect(result.output.contains("through 3 MoE layers of 8 experts"))
     #expect(result.output.contains("q4 weights") && result.output.contains("room for all 24 experts"))
-    let bad = try ExampleRunner.run("expert-memory", ["--weight-format", "q3"])
+    let bad = try ProductRunner.run("expert-memory", ["--weight-format", "q3"])
     #expect(bad.status != 0 && bad.errors.contains("--weight-format"))
   }
 
   @Test func rejectsBadOptions() throws {
     for (option, value) in [("--layers", "1000"), ("--dimensions", "1000000000"), ("--tokens", "0")] {
-      let result = try ExampleRunner.run("expert-memory", [option, value])
+      let result = try ProductRunner.run("expert-memory", [option, value])
       #expect(result.status != 0 && result.errors.contains(option), "\(option) \(value): \(result.errors)")
     }
-    let k = try ExampleRunner.run("expert-memory", ["--top-k", "40"])
+    let k = try ProductRunner.run("expert-memory", ["--top-k", "40"])
     #expect(k.status != 0 && k.errors.contains("--top-k"))
-    let accuracy = try ExampleRunner.run("expert-memory", ["--prediction-accuracy", "1.5"])
+    let accuracy = try ProductRunner.run("expert-memory", ["--prediction-accuracy", "1.5"])
     #expect(accuracy.status != 0 && accuracy.errors.contains("--prediction-accuracy"))
   }
 }
 
 @Suite struct ExpertFinetuneTests {
   @Test func quickRunPrintsEveryRule() throws {
-    let result = try ExampleRunner.run("expert-finetune", ["--quick"])
+    let result = try ProductRunner.run("expert-finetune", ["--quick"])
     #expect(result.status == 0, "\(result.errors)")
     for rule in [
       "full fine-tuning", "router only", "router + 2 most-used experts", "router + 2 new experts",
@@ -273,17 +274,17 @@ import Testing
     ] {
       #expect(result.output.contains("| \(rule)"), "missing \(rule)")
     }
-    let bad = try ExampleRunner.run("expert-finetune", ["--top-k", "0"])
+    let bad = try ProductRunner.run("expert-finetune", ["--top-k", "0"])
     #expect(bad.status != 0 && bad.errors.contains("--top-k"))
   }
 }
 
 @Suite struct MoEBenchTests {
   @Test func quickRunPrintsTheRatio() throws {
-    let result = try ExampleRunner.run("moe-bench", ["--quick", "--repetitions", "1"])
+    let result = try ProductRunner.run("moe-bench", ["--quick", "--repetitions", "1"])
     #expect(result.status == 0, "\(result.errors)")
     #expect(result.output.contains("backward/forward = ") && !result.output.contains("goal"))
-    let bad = try ExampleRunner.run("moe-bench", ["--top-k", "0"])
+    let bad = try ProductRunner.run("moe-bench", ["--top-k", "0"])
     #expect(bad.status != 0 && bad.errors.contains("--top-k"))
   }
 }
@@ -292,7 +293,7 @@ import Testing
   @Test func runsAQwenLayerAndWritesOutputAndRouting() throws {
     let fixture = try MoERunFixture()
     let path = fixture.path
-    let result = try ExampleRunner.run(
+    let result = try ProductRunner.run(
       "moe-run", fixture.arguments + ["--output", path("y.npy"), "--routing", path("routing.json")])
     #expect(result.status == 0, "\(result.errors)")
     #expect(
@@ -302,7 +303,7 @@ import Testing
       as? [String: Any]
     #expect((routing?["tokens"] as? [Any])?.count == 5)
 
-    let wrong = try ExampleRunner.run(
+    let wrong = try ProductRunner.run(
       "moe-run", fixture.arguments(layer: 3) + ["--output", path("z.npy")])
     #expect(wrong.status != 0 && wrong.errors.contains("outside 0..<1"))
     #expect(!FileManager.default.fileExists(atPath: path("z.npy")))
@@ -377,7 +378,7 @@ final class MoERunFixture {
       folder.appendingPathComponent($0).path
     }
     #expect(!files.isEmpty)
-    let result = try ExampleRunner.run("fuzz-\(target)", files)
+    let result = try ProductRunner.run("fuzz-\(target)", files)
     #expect(result.status == 0, "\(result.errors)")
     #expect(result.output.contains("replayed \(files.count) inputs"))
   }
@@ -392,7 +393,7 @@ final class MoERunFixture {
       "moekit-lm-\(UInt64.random(in: 0..<1 << 40))"
     ).path
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    let result = try ExampleRunner.run(
+    let result = try ProductRunner.run(
       "moe-lm", ["--quick", "--steps", "10", "--collapse-seeds", "1", "--output-directory", folder])
     #expect(result.status == 0, "\(result.errors)")
     for row in [
@@ -411,7 +412,7 @@ final class MoERunFixture {
     let csv = try String(contentsOfFile: folder + "/quality-per-flop.csv", encoding: .utf8)
     let bits = csv.split(separator: "\n").dropFirst().compactMap { Double($0.split(separator: ",").last!) }
     #expect(bits.count == 5 && bits.allSatisfy { $0 > 1 && $0 < 8.5 }, "\(bits)")
-    let bad = try ExampleRunner.run("moe-lm", ["--studies", "quality,speed"])
+    let bad = try ProductRunner.run("moe-lm", ["--studies", "quality,speed"])
     #expect(bad.refused(naming: "--studies"))
   }
 
@@ -428,7 +429,7 @@ final class MoERunFixture {
     let text = base.appendingPathComponent("mine.txt").path
     try Data(paragraphs.joined(separator: "\n\n").utf8).write(to: URL(fileURLWithPath: text))
     let folder = base.appendingPathComponent("out").path
-    let result = try ExampleRunner.run(
+    let result = try ProductRunner.run(
       "moe-lm",
       [
         "--text", text, "--studies", "quality", "--quick", "--steps", "10", "--context", "16",
@@ -440,9 +441,9 @@ final class MoERunFixture {
     #expect(result.output.contains("Quality per FLOP (mine.txt text"))
     let short = base.appendingPathComponent("short.txt").path
     try Data("one\n\ntwo\n\nthree".utf8).write(to: URL(fileURLWithPath: short))
-    let tooShort = try ExampleRunner.run("moe-lm", ["--text", short, "--studies", "quality"])
+    let tooShort = try ProductRunner.run("moe-lm", ["--text", short, "--studies", "quality"])
     #expect(tooShort.refused(naming: "--text \(short)"), "\(tooShort.errors)")
-    let missing = try ExampleRunner.run(
+    let missing = try ProductRunner.run(
       "moe-lm", ["--second-domain", base.path + "/none", "--studies", "finetune"])
     #expect(missing.refused(naming: "--second-domain \(base.path)/none"), "\(missing.errors)")
   }

@@ -2,6 +2,7 @@ import Foundation
 import Linalg
 import ModelIO
 import Testing
+import _TestSupport
 
 /// `moe-generate` on the checkpoints `transformers` wrote: the documented outputs, and a
 /// one-line error (with nothing written) for each bad argument.
@@ -28,7 +29,7 @@ import Testing
     defer { try? FileManager.default.removeItem(at: folder) }
     let output = folder.appendingPathComponent("logits.npy").path
     let reference = try Self.reference("mixtral")
-    let result = try ExampleRunner.run(
+    let result = try ProductRunner.run(
       "moe-generate",
       [
         "--model", Self.model("mixtral"), "--token-ids",
@@ -49,7 +50,7 @@ import Testing
   /// The greedy continuation transformers wrote, with the weights mapped and read into memory.
   @Test(arguments: [[], ["--no-mmap"]]) func printsTheGreedyContinuationAsJSON(access: [String]) throws {
     let reference = try Self.reference("qwen3_moe")
-    let result = try ExampleRunner.run(
+    let result = try ProductRunner.run(
       "moe-generate",
       [
         "--model", Self.model("qwen3_moe"), "--token-ids",
@@ -62,7 +63,7 @@ import Testing
   }
 
   @Test func streamsTextFromAPromptAndReportsSpeed() throws {
-    let result = try ExampleRunner.run(
+    let result = try ProductRunner.run(
       "moe-generate",
       ["--model", Self.model("qwen2_moe"), "--prompt", "def main():", "--max-new-tokens", "6"])
     #expect(result.status == 0, "\(result.errors)")
@@ -71,7 +72,7 @@ import Testing
 
   @Test func samplingIsDeterministicUnderASeed() throws {
     func sample(_ seed: Int) throws -> String {
-      try ExampleRunner.run(
+      try ProductRunner.run(
         "moe-generate",
         [
           "--model", Self.model("qwen2_moe"), "--token-ids", "5,6,7", "--max-new-tokens", "12",
@@ -101,7 +102,7 @@ import Testing
     (["--token-ids", "3", "--logits", "/nonexistent-moekit/l.npy"], "does not exist"),
   ])
   func badArgumentsAreOneLineErrors(arguments: [String], message: String) throws {
-    let result = try ExampleRunner.run("moe-generate", ["--model", Self.model("llama")] + arguments)
+    let result = try ProductRunner.run("moe-generate", ["--model", Self.model("llama")] + arguments)
     #expect(result.status != 0)
     #expect(result.errors.contains(message), "\(result.errors)")
   }
@@ -123,11 +124,11 @@ import Testing
     try FileManager.default.copyItem(
       atPath: Self.model("llama") + "/config.json", toPath: folder.appendingPathComponent("config.json").path)
     let logits = folder.appendingPathComponent("logits.npy").path
-    let scored = try ExampleRunner.run(
+    let scored = try ProductRunner.run(
       "moe-generate", ["--model", folder.path, "--token-ids", "1,2", "--logits", logits])
     #expect(scored.status != 0 && scored.errors.contains("not finite"), "\(scored.errors)")
     #expect(!FileManager.default.fileExists(atPath: logits))
-    let generated = try ExampleRunner.run(
+    let generated = try ProductRunner.run(
       "moe-generate", ["--model", folder.path, "--token-ids", "1,2", "--max-new-tokens", "3"])
     #expect(
       generated.status != 0 && generated.errors.contains("logits at position 1 are not finite"),
@@ -138,25 +139,25 @@ import Testing
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
       "moekit-generate-save-\(UInt64.random(in: 0..<1 << 40))")
     defer { try? FileManager.default.removeItem(at: folder) }
-    let saved = try ExampleRunner.run(
+    let saved = try ProductRunner.run(
       "moe-generate",
       ["--model", Self.model("mixtral"), "--weight-format", "q8", "--save-model", folder.path])
     #expect(saved.status == 0, "\(saved.errors)")
     func generate(_ arguments: [String]) throws -> String {
-      try ExampleRunner.run(
+      try ProductRunner.run(
         "moe-generate", arguments + ["--token-ids", "3,17,42", "--max-new-tokens", "6", "--format", "json"]
       ).output.components(separatedBy: "\"generated\"")[1].components(separatedBy: "]")[0]
     }
     #expect(
       try generate(["--model", folder.path])
         == generate(["--model", Self.model("mixtral"), "--weight-format", "q8"]))
-    let again = try ExampleRunner.run(
+    let again = try ProductRunner.run(
       "moe-generate", ["--model", Self.model("mixtral"), "--save-model", folder.path])
     #expect(again.status != 0 && again.errors.contains("exists already"))
   }
 
   @Test func aMissingModelFolderIsNamed() throws {
-    let result = try ExampleRunner.run(
+    let result = try ProductRunner.run(
       "moe-generate", ["--model", "/nonexistent-moekit", "--token-ids", "1", "--max-new-tokens", "1"])
     #expect(result.status != 0 && result.errors.contains("cannot read the model at /nonexistent-moekit"))
   }
@@ -164,7 +165,7 @@ import Testing
 
 @Suite struct ModelBenchTests {
   @Test func measuresATinyModelAsJSON() throws {
-    let result = try ExampleRunner.run(
+    let result = try ProductRunner.run(
       "model-bench", ["--shape", "tiny", "--prompt-tokens", "6", "--decode-tokens", "3", "--format", "json"])
     #expect(result.status == 0, "\(result.errors)")
     let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
@@ -179,7 +180,7 @@ import Testing
       (["--shape", "tiny", "--layers", "9"], "--layers must be in"),
       (["--shape", "tiny", "--decode-tokens", "0"], "--decode-tokens must be in"),
     ] {
-      let result = try ExampleRunner.run("model-bench", arguments)
+      let result = try ProductRunner.run("model-bench", arguments)
       #expect(result.status != 0 && result.errors.contains(message), "\(result.errors)")
     }
   }
@@ -187,7 +188,7 @@ import Testing
 
 @Suite struct QuantBenchTests {
   @Test func quickRunReportsEveryFormat() throws {
-    let result = try ExampleRunner.run("quant-bench", ["--quick", "--repetitions", "1", "--format", "json"])
+    let result = try ProductRunner.run("quant-bench", ["--quick", "--repetitions", "1", "--format", "json"])
     #expect(result.status == 0, "\(result.errors)")
     let rows = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]] ?? []
     #expect(rows.count == 16)
@@ -207,7 +208,7 @@ import Testing
   }
 
   @Test func refusesABadRepetitionCount() throws {
-    let result = try ExampleRunner.run("quant-bench", ["--repetitions", "0"])
+    let result = try ProductRunner.run("quant-bench", ["--repetitions", "0"])
     #expect(result.status != 0 && result.errors.contains("--repetitions must be in 1...50"))
   }
 }

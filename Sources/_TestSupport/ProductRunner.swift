@@ -1,32 +1,39 @@
 import Foundation
 
-/// Runs an example executable built beside the test bundle and captures what it prints.
-enum ExampleRunner {
-  struct Result {
-    var status: Int32
-    var output: String
-    var errors: String
+/// Runs an executable product built beside the test bundle (an example program, a test
+/// helper), directly or under `mpirun`, and captures what it prints.
+public enum ProductRunner {
+  /// How a run ended and what it printed.
+  public struct Result: Sendable {
+    /// The exit status (or the signal's number when `crashed`).
+    public var status: Int32
+    /// Standard output.
+    public var output: String
+    /// Standard error.
+    public var errors: String
     /// Whether a signal ended the process (a trap, an abort): never a proper refusal.
-    var crashed = false
+    public var crashed = false
     /// A refusal: a non-zero exit without a crash, with a one-line message naming `text`.
-    func refused(naming text: String) -> Bool {
+    public func refused(naming text: String) -> Bool {
       status != 0 && !crashed && errors.contains(text) && !errors.contains("Fatal error")
     }
   }
 
   /// The folder SwiftPM puts the products in (the test bundle's own folder).
-  static var productsFolder: URL {
+  public static var productsFolder: URL {
     URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
   }
 
-  static func run(_ name: String, _ arguments: [String]) throws -> Result {
+  /// Runs product `name` with `arguments`.
+  public static func run(_ name: String, _ arguments: [String]) throws -> Result {
     try run(executable: productsFolder.appendingPathComponent(name), arguments)
   }
 
   /// Runs `name` on `ranks` MPI processes of this machine (`mpirun`, allowed as root,
   /// oversubscribed, unbound), killing the run if it outlives `limit` seconds so that a hang
   /// fails the test instead of stalling the suite.
-  static func runUnderMPI(ranks: Int, _ name: String, _ arguments: [String], limit: Double = 300) throws
+  public static func runUnderMPI(ranks: Int, _ name: String, _ arguments: [String], limit: Double = 300)
+    throws
     -> Result
   {
     var environment = ProcessInfo.processInfo.environment
@@ -41,7 +48,8 @@ enum ExampleRunner {
         + arguments, environment: environment, limit: limit)
   }
 
-  static func run(
+  /// Runs `executable`, killed after `limit` seconds when given.
+  public static func run(
     executable: URL, _ arguments: [String], environment: [String: String]? = nil, limit: Double? = nil
   ) throws -> Result {
     let process = Process()

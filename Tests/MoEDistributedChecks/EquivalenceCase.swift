@@ -20,7 +20,7 @@ struct EquivalenceCase: Sendable {
     case hash
   }
 
-  /// The cases `ep-bench --check` runs.
+  /// The cases `moe-distributed-checks` runs.
   static let all: [EquivalenceCase] = [
     EquivalenceCase(
       name: "softmax top-2, dropless", router: .softmaxTopK(k: 2), capacityFactor: nil, sharedExpert: false),
@@ -99,8 +99,8 @@ struct EquivalenceCase: Sendable {
     func compare(_ name: String, _ difference: Double) {
       if difference > worst.difference || worst.name.isEmpty { worst = (difference, name) }
     }
-    compare("output", Self.difference(result.output, expected.output[rows: mine]))
-    compare("∂x", Self.difference(dx, expectedDx[rows: mine]))
+    compare("output", result.output.largestDifference(relativeTo: expected.output[rows: mine]))
+    compare("∂x", dx.largestDifference(relativeTo: expectedDx[rows: mine]))
     if result.stats.tokensPerExpert != expected.stats.tokensPerExpert
       || result.stats.droppedAssignments != expected.stats.droppedAssignments
     {
@@ -111,7 +111,7 @@ struct EquivalenceCase: Sendable {
     for (name, parameter) in parallel.namedParameters {
       guard let twin = referenceParameters[name] else { return (.infinity, "\(name) missing", 0) }
       let none = Matrix<Float>(rows: twin.value.rows, columns: twin.value.columns)
-      compare("∂\(name)", Self.difference(parameter.gradient ?? none, twin.gradient ?? none))
+      compare("∂\(name)", (parameter.gradient ?? none).largestDifference(relativeTo: twin.gradient ?? none))
     }
     var adam = Adam<Float>()
     adam.update(&parallel, learningRate: 0.01)
@@ -119,7 +119,7 @@ struct EquivalenceCase: Sendable {
     referenceAdam.update(&reference, learningRate: 0.01)
     let updated = Dictionary(uniqueKeysWithValues: reference.namedParameters.map { ($0.name, $0.parameter) })
     for (name, parameter) in parallel.namedParameters {
-      compare("\(name) after the step", Self.difference(parameter.value, updated[name]!.value))
+      compare("\(name) after the step", parameter.value.largestDifference(relativeTo: updated[name]!.value))
     }
     let all = try world.allGather([worst.difference])
     let rank = all.indices.max { all[$0][0] < all[$1][0] }!
@@ -128,19 +128,5 @@ struct EquivalenceCase: Sendable {
       all[rank][0], "rank \(rank): " + String(decoding: names[rank].map { UInt8($0) }, as: UTF8.self),
       expected.stats.droppedAssignments
     )
-  }
-
-  /// `max|a − b| / max(max|b|, 1e-30)`; infinite when the shapes differ or a value is NaN.
-  static func difference(_ a: Matrix<Float>, _ b: Matrix<Float>) -> Double {
-    guard a.shape == b.shape else { return .infinity }
-    var largest = 0.0
-    var scale = 1e-30
-    for (u, v) in zip(a.elements, b.elements) {
-      let gap = abs(Double(u) - Double(v))
-      if gap.isNaN { return .infinity }
-      largest = max(largest, gap)
-      scale = max(scale, abs(Double(v)))
-    }
-    return largest / scale
   }
 }

@@ -4,7 +4,7 @@ import MoE
 import MoEDistributed
 import Report
 
-/// `ep-bench --check`: the collectives against hand-computed results, then every
+/// MoEDistributed's checks: the collectives against hand-computed results, then every
 /// `EquivalenceCase`'s training step against the single-process step. Rank 0 prints one
 /// line per check; any failure makes every rank exit with status 1.
 struct EquivalenceSuite {
@@ -22,7 +22,7 @@ struct EquivalenceSuite {
     }
     let p = world.size
     let r = world.rank
-    if world.rank == 0 { print("ep-bench --check on \(p) ranks") }
+    if world.rank == 0 { print("moe-distributed-checks on \(p) ranks") }
 
     let sum = try world.allReduce([Double(r + 1), 1])
     report("all-reduce", sum == [Double(p * (p + 1) / 2), Double(p)], "\(sum)")
@@ -48,11 +48,13 @@ struct EquivalenceSuite {
       var seed: UInt64 = 5
       if fault == "mismatch" && r == 1 { seed = 6 }
       if fault == "exit" && r == 1 && i == 0 {
-        FileHandle.standardError.write(Data("ep-bench: rank 1 exits on purpose (--fault exit)\n".utf8))
+        FileHandle.standardError.write(
+          Data("moe-distributed-checks: rank 1 exits on purpose (--fault exit)\n".utf8))
         exit(4)
       }
       if fault == "stall" && r == 1 && i == 0 {
-        FileHandle.standardError.write(Data("ep-bench: rank 1 stops taking part (--fault stall)\n".utf8))
+        FileHandle.standardError.write(
+          Data("moe-distributed-checks: rank 1 stops taking part (--fault stall)\n".utf8))
         Thread.sleep(forTimeInterval: 3 * Double(world.timeout.components.seconds))
       }
       let (difference, worst, dropped) = try testCase.run(on: world, seed: seed)
