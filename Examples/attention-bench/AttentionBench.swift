@@ -88,19 +88,27 @@ struct AttentionBench: ParsableCommand {
     let tokens = quick ? 64 : prefillTokens
     print("OpenBLAS: \(BLAS.configuration); \(BLAS.threadCount) threads; Float; medians of \(repetitions)\n")
     let kinds = AttentionKindUnderTest.all(dimensions: d, heads: Self.heads, kvHeads: kvHeads)
-    print(DecodeMeasurement(kinds: kinds, contexts: contexts, repetitions: repetitions).report())
-    print(
-      GenerationMeasurement(
+    // Phases on standard error: decode, generation, prefill.
+    var progress = ProgressBar(total: 3, stage: "attention-bench")
+    let decode = DecodeMeasurement(kinds: kinds, contexts: contexts, repetitions: repetitions).report()
+    progress.advance(label: "decode measured; generation")
+    print(decode)
+    let generation =
+      (GenerationMeasurement(
         kinds: quick
           ? kinds : AttentionKindUnderTest.all(dimensions: 1024, heads: Self.heads, kvHeads: kvHeads),
         dimensions: quick ? d : 1024, layers: quick ? 2 : 4, promptTokens: quick ? 8 : 128,
         newTokens: quick ? 4 : 32, repetitions: repetitions
       ).report())
-    print(
-      PrefillMeasurement(
-        dimensions: d, heads: Self.heads, tokens: tokens, fractions: quick ? [1, 0.4] : try fractionList(),
-        repetitions: repetitions
-      ).report())
+    progress.advance(label: "generation measured; prefill")
+    print(generation)
+    let prefill = PrefillMeasurement(
+      dimensions: d, heads: Self.heads, tokens: tokens, fractions: quick ? [1, 0.4] : try fractionList(),
+      repetitions: repetitions
+    ).report()
+    progress.advance(label: "done")
+    progress.finish()
+    print(prefill)
   }
 }
 

@@ -11,9 +11,12 @@ import _ExampleSupport
 struct CostTables: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "cost-tables",
-    abstract: "The article's dense-vs-MoE cost tables: quoted, recomputed, checked and measured.",
+    abstract: "The MoE analysis' dense-vs-MoE cost tables: quoted, recomputed, checked and measured.",
     discussion: """
-      Without --config: Table 1 under the article's convention, Table 1 under exact accounting \
+      "The article" is the MoE analysis "Technical Deep Dive" on architecture decentralization \
+      (sparse computation, MoE routing, task-level fine-tuning; undated, its figures run to 2025): \
+      its Tables 1 and 2 are held as data in CostModel.Article, and docs/References.md lists what it \
+      claims and where each claim is checked. Without --config: Table 1 under the article's convention, Table 1 under exact accounting \
       with its claims checked, a measured column on this machine, and Table 2 recomputed. \
       With --config: the same figures for one Hugging Face model. With --zoo: one table over \
       every config.json in a folder (each subfolder's, and the .json files at its top), sorted by \
@@ -130,9 +133,19 @@ struct CostTables: ParsableCommand {
     }
     var sections = ArticleSections(settings: settings).sections()
     if !noMeasure {
+      // Phases on standard error: the arithmetic is instant, the measured column takes seconds.
+      var progress = ProgressBar(total: 2, stage: "cost-tables")
+      progress.advance(label: "tables recomputed; measuring the scaled-down architectures")
       sections.insert(
         Measurement(settings: settings, scale: scale, tokens: measureTokens).section(),
         at: sections.count - 1)
+      progress.advance(label: "measured")
+      progress.finish()
+    }
+    if format == .markdown {
+      print(
+        "Tables 1 and 2 of the MoE analysis \"Technical Deep Dive\" (architecture decentralization; undated, figures to 2025), called \"the article\" below; its claims and where MoEKit checks them: docs/References.md\n"
+      )
     }
     print(Section.render(sections, format))
   }

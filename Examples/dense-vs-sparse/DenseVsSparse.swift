@@ -76,14 +76,18 @@ struct DenseVsSparse: ParsableCommand {
       )
     }
     var all: [Measurement] = []
+    // Phases on standard error: one per configuration (each is also printed when it finishes).
+    var progress = ProgressBar(total: scenarios.count, stage: "dense-vs-sparse")
     for scenario in scenarios {
       let measured = Measurement.run(scenario, threads: counts, repetitions: repetitions, seed: seed)
       all += measured
+      progress.advance(label: "\(scenario.name) measured")
       if format == .text {
         print(Self.report(scenario, measured, judged: !quick))
         fflush(nil)  // every stream: show each configuration as it finishes
       }
     }
+    progress.finish()
     switch format {
     case .json: print("[" + all.map(\.jsonObject).joined(separator: ",\n ") + "]")
     case .text:

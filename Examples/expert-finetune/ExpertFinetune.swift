@@ -65,7 +65,14 @@ struct ExpertFinetune: ParsableCommand {
       dimensions: d, hiddenDimensions: 2 * d,
       router: TopKSoftmaxRouter(dimensions: d, expertCount: e, k: topK, using: &g),
       using: &g)
+    let rules: [FineTuningRule] = [
+      .full, .routerOnly, .routerAndMostUsedExperts(topK), .routerAndNewExperts(topK),
+      .routerAndAdapters(rank: 8, experts: topK),
+    ]
+    // Phases on standard error: pre-training, then each rule's fine-tuning.
+    var progress = ProgressBar(total: 1 + rules.count, stage: "expert-finetune")
     _ = Trainer.train(&pretrained, on: taskA, steps: pre, batch: n, needsInputGradient: true, using: &g)
+    progress.advance(label: "pre-trained")
     let heldOutA = taskA.batch(1024, using: &g)
     let heldOutB = taskB.batch(1024, using: &g)
     print(
@@ -78,10 +85,6 @@ struct ExpertFinetune: ParsableCommand {
         "task-A loss after",
       ],
       alignments: [.left, .right, .right, .right, .right, .right, .right])
-    let rules: [FineTuningRule] = [
-      .full, .routerOnly, .routerAndMostUsedExperts(topK), .routerAndNewExperts(topK),
-      .routerAndAdapters(rank: 8, experts: topK),
-    ]
     var fullTime: Double?
     for rule in rules {
       var layer = rule.prepare(pretrained, taskData: taskB.batch(512, using: &g).x, using: &g)
@@ -96,7 +99,9 @@ struct ExpertFinetune: ParsableCommand {
         Format.fixed((1 - perStep / base) * 100, 0) + " %", Format.fixed(Trainer.loss(layer, heldOutB), 4),
         Format.fixed(Trainer.loss(layer, heldOutA), 4),
       ])
+      progress.advance(label: "\(rule)")
     }
+    progress.finish()
     print(
       "Fine-tuning on task B (\(fine) Adam steps of \(n) tokens; one MoE layer, d \(d), \(e) experts, top-\(topK); "
         + "a step is the forward pass, the backward pass and the update)")

@@ -103,14 +103,18 @@ struct ExpertMemory: ParsableCommand {
       "moekit-expert-memory-\(UInt64.random(in: 0..<1 << 40))")
     try OutputPath.makeFolder(folder.path)
     defer { try? FileManager.default.removeItem(at: folder) }
-    print(
-      try CompressionTable(
-        dimensions: quick ? 16 : 32, experts: quick ? 8 : 16, topK: topK, steps: quick ? 20 : 1000
-      ).report())
+    // Phases on standard error: compression, serving from the file, the cache replays.
+    var progress = ProgressBar(total: 3, stage: "expert-memory")
+    let compression = try CompressionTable(
+      dimensions: quick ? 16 : 32, experts: quick ? 8 : 16, topK: topK, steps: quick ? 20 : 1000
+    ).report()
+    progress.advance(label: "compression measured; serving experts from a file")
+    print(compression)
     let served = try Serving(
       layers: l, experts: e, topK: topK, dimensions: d, tokens: t, weightFormat: weightFormat.compact,
       folder: folder.path
     ).run()
+    progress.advance(label: "served; replaying the traces")
     print(served.summary)
 
     let traces: [(String, RoutingTrace)] = [
@@ -128,7 +132,10 @@ struct ExpertMemory: ParsableCommand {
       ),
     ]
     let replays = CacheReplays(traces: traces, expertBytes: served.expertBytes, bandwidth: served.bandwidth)
-    print(replays.table())
+    let table = replays.table()
+    progress.advance(label: "done")
+    progress.finish()
+    print(table)
     try OutputPath.makeFolder(outputDirectory)
     let path = "\(outputDirectory)/hit-rate.svg"
     try AtomicFile.write(replays.chart(trace: traces[1]).svg, to: path)

@@ -35,7 +35,11 @@ struct GEMMBench: ParsableCommand {
   func run() throws {
     threading.apply()
     BLAS.warnIfGenericKernels()
-    var sections: [(key: String, title: String, table: Table)] = []
+    // Phases on standard error: one per section (GEMM, grouped, GEMV, few rows, kernels).
+    var progress = ProgressBar(total: 5, stage: "gemm-bench")
+    var sections: [(key: String, title: String, table: Table)] = [] {
+      didSet { progress.advance(label: sections.last?.key ?? "") }
+    }
     let timer = Timer(repetitions: quick ? 2 : repetitions)
     var generator = Xoshiro256StarStar(seed: seed)
 
@@ -108,6 +112,7 @@ struct GEMMBench: ParsableCommand {
         "activations",
         "Activations (Float): Linalg's vectorised kernels against the scalar function in a loop", activations
       ))
+    progress.finish()
     switch format {
     case .text:
       print("OpenBLAS: \(BLAS.configuration)")
