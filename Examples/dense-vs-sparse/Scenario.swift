@@ -39,7 +39,7 @@ struct Scenario: Sendable {
     4 * (dimensions * experts + 3 * dimensions * (distinctExperts * hidden + (sharedHidden ?? 0)))
   }
 
-  /// The four configurations.
+  /// The four configurations (C1–C4).
   static let standard: [Scenario] = [
     Scenario(
       name: "C1", summary: "prefill, Mixtral-like: 8 experts, top-2", tokenCounts: [2048], dimensions: 1024,
