@@ -47,8 +47,19 @@ struct MoEGenerate: ParsableCommand {
   @Option(help: "Write the prompt positions' logits to this .npy file (float32), atomically.")
   var logits: String?
 
-  @Option(help: "New tokens to generate (0...100000).")
-  var maxNewTokens: Int = 0
+  @Option(
+    help:
+      "New tokens to generate (0...100000; default \(Self.defaultNewTokens) for a prompt without --logits, 0 with it)."
+  )
+  var maxNewTokens: Int?
+
+  /// What a prompt generates when --max-new-tokens is not given (and --logits is not asked for).
+  static let defaultNewTokens = 64
+
+  /// The tokens to generate: as given, else the default for a prompt without --logits.
+  var newTokens: Int {
+    maxNewTokens ?? ((tokenIds != nil || prompt != nil) && logits == nil ? Self.defaultNewTokens : 0)
+  }
 
   @Option(help: "Sampling temperature (0 = greedy; at most 100).")
   var temperature: Double = 0
@@ -81,19 +92,19 @@ struct MoEGenerate: ParsableCommand {
     guard !(tokenIds != nil && prompt != nil) && (tokenIds != nil || prompt != nil || saveModel != nil) else {
       throw ValidationError("give exactly one of --token-ids and --prompt (or only --save-model)")
     }
-    guard (0...100_000).contains(maxNewTokens) else {
-      throw ValidationError("--max-new-tokens must be in 0...100000, got \(maxNewTokens)")
+    guard (0...100_000).contains(newTokens) else {
+      throw ValidationError("--max-new-tokens must be in 0...100000, got \(newTokens)")
     }
     guard temperature >= 0 && temperature <= 100 else {
       throw ValidationError("--temperature must be in 0...100, got \(temperature)")
     }
     guard (topK ?? 1) >= 1 else { throw ValidationError("--top-k must be at least 1, got \(topK!)") }
     guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
-    guard logits != nil || maxNewTokens > 0 || saveModel != nil else {
+    guard logits != nil || newTokens > 0 || saveModel != nil else {
       throw ValidationError("nothing to do: give --logits, --max-new-tokens, --save-model or several")
     }
-    guard (tokenIds == nil && prompt == nil) || logits != nil || maxNewTokens > 0 else {
-      throw ValidationError("a prompt needs --logits or --max-new-tokens")
+    guard (tokenIds == nil && prompt == nil) || logits != nil || newTokens > 0 else {
+      throw ValidationError("a prompt needs --logits or --max-new-tokens of 1 or more")
     }
     if let logits {
       do {
@@ -151,11 +162,11 @@ struct MoEGenerate: ParsableCommand {
     if let bad = promptIds.first(where: { !(0..<network.vocabulary).contains($0) }) {
       throw ValidationError("token id \(bad) is outside the model's vocabulary of \(network.vocabulary)")
     }
-    let needed = Self.cacheBytes(network, tokens: promptIds.count + maxNewTokens)
+    let needed = Self.cacheBytes(network, tokens: promptIds.count + newTokens)
     let memory = Int(ProcessInfo.processInfo.physicalMemory)
     guard needed + loaded.weightBytes < memory else {
       throw ValidationError(
-        "\(promptIds.count + maxNewTokens) tokens need a \(Format.bytes(needed)) KV cache beside \(Format.bytes(loaded.weightBytes)) of weights, more than this machine's \(Format.bytes(memory)); give fewer --max-new-tokens"
+        "\(promptIds.count + newTokens) tokens need a \(Format.bytes(needed)) KV cache beside \(Format.bytes(loaded.weightBytes)) of weights, more than this machine's \(Format.bytes(memory)); give fewer --max-new-tokens"
       )
     }
     if let logits {
@@ -163,7 +174,7 @@ struct MoEGenerate: ParsableCommand {
       try Self.requireFinite(scores, what: "the logits")
       try NpyArray(scores).write(to: logits)
     }
-    guard maxNewTokens > 0 else { return }
+    guard newTokens > 0 else { return }
     let sampler = TokenSampler(temperature: temperature, topK: topK, topP: topP)
     let stop = ignoreEOS ? [] : Set(loaded.endOfSequence)
     let clock = ContinuousClock()
@@ -172,7 +183,7 @@ struct MoEGenerate: ParsableCommand {
     var stream = loaded.tokenizer.map { TextStream(tokenizer: $0) }
     var count = 0
     let generated = try network.generate(
-      prompt: promptIds, count: maxNewTokens, sampler: sampler, stop: stop, seed: seed
+      prompt: promptIds, count: newTokens, sampler: sampler, stop: stop, seed: seed
     ) { token in
       if firstToken == nil { firstToken = clock.now }
       guard format == .text else { return }

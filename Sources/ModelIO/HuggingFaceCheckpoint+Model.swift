@@ -58,9 +58,13 @@ extension HuggingFaceCheckpoint {
     return DecoderModel(embedding: embedding, blocks: blocks, finalNorm: finalNorm, head: head)
   }
 
-  /// The token ids that end a sequence (`eos_token_id`: one id, a list, or none).
-  public func endOfSequenceIds() throws -> [Int] {
+  /// The token ids that end a sequence: `generation_config`'s `eos_token_id` when it has one
+  /// (as `transformers`' `generate` uses it), otherwise `config.json`'s — one id, a list, or none.
+  ///
+  /// - Throws: `CheckpointError.config` for ids of the wrong type or outside the vocabulary.
+  public func endOfSequenceIds(generationConfig: ConfigFields? = nil) throws -> [Int] {
     let bound = architecture.vocabularySize
+    let config = generationConfig.flatMap { $0.has("eos_token_id") ? $0 : nil } ?? self.config
     let ids: [Int]
     switch config.fields["eos_token_id"] {
     case nil, .null?: ids = []

@@ -66,7 +66,22 @@ public struct HuggingFaceModel: Sendable {
     }
     self.checkpoint = checkpoint
     model = try checkpoint.model()
-    endOfSequence = try checkpoint.endOfSequenceIds()
+    // generation_config.json's end tokens (often a list) override config.json's, as in
+    // transformers' generate.
+    let generationFile = url.appendingPathComponent("generation_config.json").path
+    var generationConfig: ConfigFields?
+    if manager.fileExists(atPath: generationFile) {
+      do {
+        generationConfig = try ConfigFields(json: try InputFile.contents(of: generationFile))
+      } catch {
+        throw CheckpointError.config(.unreadableFile(path: generationFile, reason: "\(error)"))
+      }
+    }
+    do {
+      endOfSequence = try checkpoint.endOfSequenceIds(generationConfig: generationConfig)
+    } catch let error as CheckpointError where generationConfig?.has("eos_token_id") == true {
+      throw CheckpointError.config(.unreadableFile(path: generationFile, reason: "\(error)"))
+    }
     let tokenizerFile = url.appendingPathComponent("tokenizer.json").path
     tokenizer =
       manager.fileExists(atPath: tokenizerFile)

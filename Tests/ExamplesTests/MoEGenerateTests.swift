@@ -85,14 +85,23 @@ import _TestSupport
     #expect(try sample(1) != sample(2))
   }
 
+  /// A prompt alone generates (the default number of tokens, or fewer when an end token comes).
+  @Test func aPromptAloneGenerates() throws {
+    let result = try ProductRunner.run(
+      "moe-generate", ["--model", Self.model("llama"), "--token-ids", "3,17"])
+    #expect(result.status == 0, "\(result.errors)")
+    #expect(
+      result.output.contains("prefill 2 tokens") && result.output.contains("decode "), "\(result.output)")
+  }
+
   @Test(arguments: [
+    (["--token-ids", "3", "--max-new-tokens", "0"], "nothing to do"),
     (["--token-ids", "3,x", "--max-new-tokens", "2"], "comma-separated"),
     (["--token-ids", "3", "--prompt", "a", "--max-new-tokens", "2"], "exactly one of"),
-    (["--token-ids", "3"], "nothing to do"),
     ([String](), "give exactly one of"),
     (
-      ["--token-ids", "3", "--save-model", "/tmp/moekit-never-written"],
-      "a prompt needs --logits or --max-new-tokens"
+      ["--token-ids", "3", "--max-new-tokens", "0", "--save-model", "/tmp/moekit-never-written"],
+      "a prompt needs --logits or --max-new-tokens of 1 or more"
     ),
     (["--token-ids", "3", "--max-new-tokens", "1000000"], "--max-new-tokens must be in"),
     (["--token-ids", "3", "--max-new-tokens", "2", "--top-p", "0"], "--top-p must be in"),

@@ -90,6 +90,31 @@ import Testing
     }
   }
 
+  /// `generation_config.json`'s end tokens (a list) replace `config.json`'s, as in
+  /// transformers' `generate`; without `eos_token_id` there, `config.json`'s stand; a bad one is
+  /// an error naming the file.
+  @Test func generationConfigEndTokensStopGeneration() throws {
+    let folder = TemporaryFolder()
+    for name in ["config.json", "model.safetensors"] {
+      try FileManager.default.copyItem(atPath: Self.folder("llama") + "/" + name, toPath: folder.path(name))
+    }
+    let generation = URL(fileURLWithPath: folder.path("generation_config.json"))
+    try Data(#"{"bos_token_id": 1, "eos_token_id": [5, 7]}"#.utf8).write(to: generation)
+    #expect(try HuggingFaceModel(folder: folder.path("")).endOfSequence == [5, 7])
+    try Data(#"{"bos_token_id": 1}"#.utf8).write(to: generation)
+    let fromConfig = try HuggingFaceModel(folder: Self.folder("llama")).checkpoint.endOfSequenceIds()
+    #expect(try HuggingFaceModel(folder: folder.path("")).endOfSequence == fromConfig)
+    for bad in [#"{"eos_token_id": "two"}"#, #"{"eos_token_id": [1, 100000]}"#, "{not json"] {
+      try Data(bad.utf8).write(to: generation)
+      #expect(throws: CheckpointError.self) { try HuggingFaceModel(folder: folder.path("")) }
+      do {
+        _ = try HuggingFaceModel(folder: folder.path(""))
+      } catch {
+        #expect("\(error)".contains("generation_config.json"), "\(error)")
+      }
+    }
+  }
+
   /// Weights read into memory (`FileAccess.read`) give the same logits as mapped ones.
   @Test func readWeightsEqualMappedOnes() throws {
     let mapped = try HuggingFaceModel(folder: Self.folder("deepseek_v3"))
