@@ -16,7 +16,7 @@ public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
   /// Fields that are each valid but do not fit together.
   case inconsistent(fields: [String], reason: String)
   /// `model_type` names a model this importer does not know.
-  case unsupportedModelType(String, supported: [String])
+  case unsupportedModelType(String, architectures: [String], supported: [String])
 
   /// The problem, naming the field.
   public var description: String {
@@ -30,8 +30,8 @@ public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
       "config field \"\(field)\" is \(value), but it must be \(requirement)"
     case .inconsistent(let fields, let reason):
       "config fields \(fields.map { "\"\($0)\"" }.joined(separator: ", ")) do not fit together: \(reason)"
-    case .unsupportedModelType(let type, let supported):
-      "model_type \"\(type)\" is not supported; supported: \(supported.joined(separator: ", "))"
+    case .unsupportedModelType(let type, let architectures, let supported):
+      "model_type \"\(type)\"\(architectures.isEmpty ? "" : " (architectures \(architectures.joined(separator: ", ")))") is not supported; supported: \(supported.joined(separator: ", "))"
     }
   }
 }

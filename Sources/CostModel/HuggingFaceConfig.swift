@@ -10,8 +10,9 @@ import Foundation
 /// per-head q/k norms), and the families of `HuggingFaceConfig+Families`: `llama4`,
 /// `llama4_text`, `gpt_oss`, `ernie4_5_moe`, `phimoe`, `granitemoe`, `dbrx`,
 /// `hunyuan_v1_moe`, `qwen3_next`, `jamba`, `minimax`, `deepseek_v32`, `granitemoehybrid`.
-/// Anything else is
-/// `ConfigError.unsupportedModelType` listing these — never a guess. Missing, mistyped,
+/// A remote-code `model_type` resolves through `architectures` (`modelType(of:)`); anything
+/// else is `ConfigError.unsupportedModelType` naming both fields and listing these — never a
+/// guess. Missing, mistyped,
 /// out-of-range and mutually inconsistent fields are typed errors naming the field.
 ///
 /// What is counted follows `Architecture`: DeepSeek-V3's multi-token-prediction layers
@@ -25,6 +26,44 @@ public enum HuggingFaceConfig {
     "olmoe", "glm4_moe", "llama4", "llama4_text", "gpt_oss", "ernie4_5_moe", "phimoe", "granitemoe", "dbrx",
     "hunyuan_v1_moe", "dots1", "qwen3_next", "jamba", "minimax", "deepseek_v32", "granitemoehybrid",
   ]
+
+  /// The supported families by the `transformers` class names configs list in `architectures`,
+  /// for models published with remote code under their own `model_type` (Kimi-K2's `kimi_k2`
+  /// is `DeepseekV3ForCausalLM`, DeepSeek-MoE 16B's `deepseek` is `DeepseekForCausalLM`).
+  public static let modelTypesByArchitecture: [String: String] = [
+    "LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral", "MixtralForCausalLM": "mixtral",
+    "Qwen2MoeForCausalLM": "qwen2_moe", "Qwen3MoeForCausalLM": "qwen3_moe", "DeepseekForCausalLM": "deepseek",
+    "DeepseekV2ForCausalLM": "deepseek_v2", "DeepseekV3ForCausalLM": "deepseek_v3",
+    "OlmoeForCausalLM": "olmoe",
+    "Glm4MoeForCausalLM": "glm4_moe", "Llama4ForConditionalGeneration": "llama4",
+    "Llama4ForCausalLM": "llama4_text",
+    "GptOssForCausalLM": "gpt_oss", "Ernie4_5_MoeForCausalLM": "ernie4_5_moe", "PhimoeForCausalLM": "phimoe",
+    "GraniteMoeForCausalLM": "granitemoe", "DbrxForCausalLM": "dbrx",
+    "HunYuanMoEV1ForCausalLM": "hunyuan_v1_moe",
+    "Dots1ForCausalLM": "dots1", "Qwen3NextForCausalLM": "qwen3_next", "JambaForCausalLM": "jamba",
+    "MiniMaxForCausalLM": "minimax", "DeepseekV32ForCausalLM": "deepseek_v32",
+    "GraniteMoeHybridForCausalLM": "granitemoehybrid",
+  ]
+
+  /// The family `config` belongs to among `supported`: its `model_type` when that is one of
+  /// them, otherwise the first of its `architectures` whose class is (a remote-code
+  /// `model_type` with a standard architecture).
+  ///
+  /// - Throws: `ConfigError.missingField("model_type")`, or `.unsupportedModelType` naming the
+  ///   `model_type`, the `architectures` and the supported list.
+  public static func modelType(of config: ConfigFields, supported: [String] = supportedModelTypes) throws
+    -> String
+  {
+    guard let type = try config.string("model_type") else { throw ConfigError.missingField("model_type") }
+    if supported.contains(type) { return type }
+    let classes = try config.strings("architectures") ?? []
+    if let resolved = classes.lazy.compactMap({ modelTypesByArchitecture[$0] }).first(
+      where: supported.contains)
+    {
+      return resolved
+    }
+    throw ConfigError.unsupportedModelType(type, architectures: classes, supported: supported)
+  }
 
   /// Reads and imports the `config.json` at `path`.
   public static func architecture(contentsOfFile path: String) throws -> Architecture {
@@ -41,10 +80,7 @@ public enum HuggingFaceConfig {
   /// Imports a `config.json` held in `json`; `name` labels it (default: `model_type`).
   public static func architecture(json: Data, name: String? = nil) throws -> Architecture {
     let config = try ConfigFields(json: json)
-    guard let type = try config.string("model_type") else { throw ConfigError.missingField("model_type") }
-    guard supportedModelTypes.contains(type) else {
-      throw ConfigError.unsupportedModelType(type, supported: supportedModelTypes)
-    }
+    let type = try modelType(of: config)
     var architecture = try build(type: type, config: config, name: name ?? type)
     architecture.unmodelledFields = try unmodelledFields(type: type, config: config)
     return architecture

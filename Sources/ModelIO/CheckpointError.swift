@@ -14,7 +14,7 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
   /// `hidden_act` names an activation MoEKit does not have.
   case unsupportedActivation(String)
   /// `model_type` is not one whose MoE blocks MoEKit loads.
-  case unsupportedModelType(String, supported: [String])
+  case unsupportedModelType(String, architectures: [String], supported: [String])
   /// Tensors of the checkpoint that the config gives no place (sorted names).
   case unexpectedTensors([String])
   /// A config field holds a value MoEKit cannot honour (rather than guess at).
@@ -34,8 +34,8 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
     case .config(let error): "\(error)"
     case .unsupportedActivation(let name):
       "hidden_act \"\(name)\" is not supported (silu, gelu, gelu_pytorch_tanh, relu are)"
-    case .unsupportedModelType(let type, let supported):
-      "model_type \"\(type)\" has no loader; supported: \(supported.joined(separator: ", "))"
+    case .unsupportedModelType(let type, let architectures, let supported):
+      "model_type \"\(type)\"\(architectures.isEmpty ? "" : " (architectures \(architectures.joined(separator: ", ")))") has no loader; supported: \(supported.joined(separator: ", "))"
     case .unexpectedTensors(let names):
       "the weights hold \(names.count) tensor(s) the config has no place for: "
         + names.prefix(5).map { "\"\($0)\"" }.joined(separator: ", ") + (names.count > 5 ? ", …" : "")

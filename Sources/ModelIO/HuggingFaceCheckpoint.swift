@@ -128,13 +128,15 @@ public struct HuggingFaceCheckpoint: Sendable {
   public init(config json: Data, weights: any TensorSource) throws {
     do {
       config = try ConfigFields(json: json)
-      guard let type = try config.string("model_type") else { throw ConfigError.missingField("model_type") }
-      modelType = type
+      // A remote-code model_type (Kimi-K2's kimi_k2) loads as the family its architectures name.
+      do {
+        modelType = try HuggingFaceConfig.modelType(of: config, supported: Self.supportedModelTypes)
+      } catch ConfigError.unsupportedModelType(let type, let architectures, _) {
+        throw CheckpointError.unsupportedModelType(
+          type, architectures: architectures, supported: Self.supportedModelTypes)
+      }
       layerCount = try config.int("num_hidden_layers")
       width = try config.int("hidden_size")
-      guard Self.supportedModelTypes.contains(modelType) else {
-        throw CheckpointError.unsupportedModelType(modelType, supported: Self.supportedModelTypes)
-      }
       architecture = try HuggingFaceConfig.architecture(json: json)
     } catch let error as ConfigError {
       throw CheckpointError.config(error)

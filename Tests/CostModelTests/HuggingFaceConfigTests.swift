@@ -68,13 +68,37 @@ import Testing
 
   @Test func unsupportedModelTypeListsTheSupportedOnes() {
     #expect(
-      throws: ConfigError.unsupportedModelType("gpt2", supported: HuggingFaceConfig.supportedModelTypes)
+      throws: ConfigError.unsupportedModelType(
+        "gpt2", architectures: ["GPT2LMHeadModel"], supported: HuggingFaceConfig.supportedModelTypes)
     ) {
-      try load(#"{"model_type": "gpt2"}"#)
+      try load(#"{"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]}"#)
     }
     let message =
-      "\(ConfigError.unsupportedModelType("gpt2", supported: HuggingFaceConfig.supportedModelTypes))"
-    #expect(message.contains("mixtral") && message.contains("gpt2"))
+      "\(ConfigError.unsupportedModelType("gpt2", architectures: ["GPT2LMHeadModel"], supported: HuggingFaceConfig.supportedModelTypes))"
+    #expect(message.contains("mixtral") && message.contains("gpt2") && message.contains("GPT2LMHeadModel"))
+  }
+
+  /// A remote-code `model_type` (Kimi-K2's `kimi_k2`) is costed as the family its
+  /// `architectures` names: exactly DeepSeek-V3's figures for DeepSeek-V3's sizes.
+  @Test func remoteCodeModelTypesResolveThroughArchitectures() throws {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("Fixtures/zoo/DeepSeek-V3/config.json").path
+    var object =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+    let deepSeek = try HuggingFaceConfig.architecture(json: JSONSerialization.data(withJSONObject: object))
+    object["model_type"] = "kimi_k2"
+    object["architectures"] = ["DeepseekV3ForCausalLM"]
+    let kimi = try HuggingFaceConfig.architecture(json: JSONSerialization.data(withJSONObject: object))
+    #expect(
+      kimi.totalParameters == deepSeek.totalParameters && kimi.activeParameters == deepSeek.activeParameters)
+    #expect(
+      try HuggingFaceConfig.modelType(of: ConfigFields(json: JSONSerialization.data(withJSONObject: object)))
+        == "deepseek_v3")
+    object["architectures"] = ["KimiK2ForCausalLM"]
+    #expect(
+      throws: ConfigError.unsupportedModelType(
+        "kimi_k2", architectures: ["KimiK2ForCausalLM"], supported: HuggingFaceConfig.supportedModelTypes)
+    ) { try HuggingFaceConfig.architecture(json: JSONSerialization.data(withJSONObject: object)) }
   }
 
   @Test(arguments: [

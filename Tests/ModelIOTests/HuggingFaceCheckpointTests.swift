@@ -178,7 +178,7 @@ import Testing
     }
     #expect(
       throws: CheckpointError.unsupportedModelType(
-        "gemma", supported: HuggingFaceCheckpoint.supportedModelTypes)
+        "gemma", architectures: [], supported: HuggingFaceCheckpoint.supportedModelTypes)
     ) {
       try load(tensors, config: Self.config(#""model_type": "gemma""#))
     }

@@ -330,12 +330,32 @@ import Testing
     #expect(!error.contains("shape"), "\(error)")
   }
 
+  /// Kimi-K2's config says `model_type: kimi_k2` with `architectures: [DeepseekV3ForCausalLM]`:
+  /// it loads as DeepSeek-V3, with the same logits.
+  @Test func remoteCodeModelTypesLoadAsTheirArchitecture() throws {
+    let folder = try edited("deepseek_v3") { _ in
+    } config: {
+      $0["model_type"] = "kimi_k2"
+      $0["architectures"] = ["DeepseekV3ForCausalLM"]
+    }
+    let kimi = try HuggingFaceModel(folder: folder.path(""))
+    let deepSeek = try HuggingFaceModel(folder: Self.folder("deepseek_v3"))
+    #expect(kimi.checkpoint.modelType == "deepseek_v3")
+    #expect(
+      kimi.model.logits([3, 1, 4], layout: .single(3)).elements
+        == deepSeek.model.logits([3, 1, 4], layout: .single(3)).elements)
+  }
+
+  /// A family MoEKit does not load is named by both fields, with the supported list.
   @Test func unsupportedModelTypeListsTheSupportedOnes() throws {
     let folder = try edited("llama") { _ in
     } config: {
       $0["model_type"] = "gemma"
+      $0["architectures"] = ["GemmaForCausalLM"]
     }
-    #expect(loadError(folder).contains("model_type \"gemma\""))
+    let error = loadError(folder)
+    #expect(error.contains("model_type \"gemma\" (architectures GemmaForCausalLM) has no loader"), "\(error)")
+    #expect(error.contains("supported: llama"))
   }
 
   /// A config that is a folder or a FIFO (which would block a plain read) is a one-line
