@@ -114,21 +114,15 @@ struct MoEGenerate: ParsableCommand {
       }
     }
     if let saveModel {
-      let (target, source) = (Self.resolved(saveModel), Self.resolved(model))
-      guard target != source, !source.hasPrefix(target + "/"), !target.hasPrefix(source + "/") else {
+      guard !OutputPath.overlap(saveModel, model) else {
         throw ValidationError("--save-model \(saveModel) must be a new folder outside --model \(model)")
       }
-      if let logits, Self.resolved(logits) == target || Self.resolved(logits).hasPrefix(target + "/") {
+      if let logits, OutputPath.overlap(logits, saveModel) {
         throw ValidationError(
           "--logits \(logits) and --save-model \(saveModel) are outputs of one run: give each its own path")
       }
     }
     if let tokenIds { _ = try Self.ids(tokenIds) }
-  }
-
-  /// `path` absolute, with `.`, `..` and symbolic links resolved, to compare outputs.
-  static func resolved(_ path: String) -> String {
-    URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
   }
 
   /// The ids of `--token-ids`.

@@ -59,7 +59,8 @@ public struct WeightMatrix: Sendable {
   /// `matrix` converted to `format` (bf16: rounded to nearest, ties to even; q8 and q4:
   /// quantized per block as the type's documentation says).
   public init(_ matrix: Matrix<Float>, format: Format) {
-    self.init(format: format, rows: matrix.rows, columns: matrix.columns, chunkRows: matrix.rows) { _ in
+    self.init(format: format, rows: matrix.rows, columns: matrix.columns, chunkRows: max(matrix.rows, 1)) {
+      _ in
       matrix
     }
   }
@@ -79,6 +80,13 @@ public struct WeightMatrix: Sendable {
     // q8/q4 keep every row's quants first, then every row's scales.
     let blocks = (columns + 31) / 32
     let quantBytes = format == .q8 ? 32 : 16
+    // A q8/q4 chunk is quantized into this buffer, then its quants and scales are copied to
+    // their places (the whole matrix at once goes straight to `out`).
+    let part =
+      format != .bf16 && chunkRows < rows
+      ? UnsafeMutableRawBufferPointer.allocate(
+        byteCount: Self.byteCount(format, rows: chunkRows, columns: columns), alignment: 64) : nil
+    defer { part?.deallocate() }
     for start in stride(from: 0, to: rows, by: chunkRows) {
       let range = start..<Swift.min(start + chunkRows, rows)
       let chunk = try rowsOf(range)
@@ -91,13 +99,10 @@ public struct WeightMatrix: Sendable {
         case .bf16:
           mk_f32_to_bf16(x, (out + 2 * start * columns).assumingMemoryBound(to: UInt16.self), p.count)
         case .q8, .q4:
-          guard range.count < rows else {
+          guard let part else {
             mk_quantize(format.code, x, rows, columns, out.assumingMemoryBound(to: UInt8.self))
             return
           }
-          let part = UnsafeMutableRawBufferPointer.allocate(
-            byteCount: Self.byteCount(format, rows: range.count, columns: columns), alignment: 64)
-          defer { part.deallocate() }
           mk_quantize(
             format.code, x, range.count, columns, part.baseAddress!.assumingMemoryBound(to: UInt8.self))
           let quants = range.count * blocks * quantBytes

@@ -84,13 +84,14 @@ public struct HuggingFaceCheckpoint: Sendable {
   /// stored, everything else as `Float`. Loading then needs this much anonymous memory, give or take a few rows.
   public func estimatedHeldBytes() throws -> Int {
     var total = 0
+    let storedQuantization = try quantizationFormat()
     for name in weights.names {
       let (type, shape) = (try weights.dataType(of: name), try weights.shape(of: name))
       let elements = shape.reduce(1, *)
       if name.hasSuffix(".qweight") || name.hasSuffix(".scales") {
         // MoEKit's quantized parts: kept as stored, or converted as a whole matrix (whose
         // size the .qweight part accounts for).
-        let stored = try quantizationFormat()
+        let stored = storedQuantization
         let held = weightFormat.heldFormat(stored: stored)
         if held == stored {
           total += elements * type.size

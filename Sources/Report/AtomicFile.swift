@@ -26,31 +26,40 @@ public enum AtomicFile {
   /// - Throws: what `body` throws, except that the file system's errors (its writes
   ///   included) become a `FileWriteError` naming `path`.
   public static func write(to path: String, streaming body: (FileHandle) throws -> Void) throws {
-    let url = URL(fileURLWithPath: path)
-    let folder = url.deletingLastPathComponent()
     do {
-      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+      try FileManager.default.createDirectory(
+        at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
     } catch {
       throw FileWriteError(path: path, error: error)
     }
-    let temporary = folder.appendingPathComponent(
-      ".\(url.lastPathComponent).\(UInt64.random(in: 0..<UInt64.max)).tmp")
-    let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-    guard descriptor >= 0 else { throw FileWriteError.fromErrno(path: path) }
-    let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-    do {
-      do {
-        try body(handle)
-        try handle.synchronize()  // on disk before it takes the name
-        try handle.close()
-      } catch {
-        try? handle.close()
-        throw FileWriteError.isFileSystemError(error) ? FileWriteError(path: path, error: error) : error
-      }
-      if rename(temporary.path, url.path) != 0 { throw FileWriteError.fromErrno(path: path) }
-    } catch {
-      try? FileManager.default.removeItem(at: temporary)
+    let temporary = try writeTemporary(beside: path, body)
+    guard rename(temporary, path) == 0 else {
+      let error = FileWriteError.fromErrno(path: path)
+      try? FileManager.default.removeItem(atPath: temporary)
       throw error
     }
+  }
+
+  /// Writes a new hidden file beside `path` (a unique name in its folder, so that a rename can
+  /// put it in `path`'s place) through `body`, flushes it to disk and returns its path. On any
+  /// error the file is removed; the file system's errors become a `FileWriteError` naming
+  /// `path`, never the temporary name.
+  static func writeTemporary(beside path: String, _ body: (FileHandle) throws -> Void) throws -> String {
+    let url = URL(fileURLWithPath: path)
+    let temporary = url.deletingLastPathComponent().appendingPathComponent(
+      ".\(url.lastPathComponent).\(UInt64.random(in: 0..<UInt64.max)).tmp"
+    ).path
+    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+    guard descriptor >= 0 else { throw FileWriteError.fromErrno(path: path) }
+    let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+    defer { try? handle.close() }
+    do {
+      try body(handle)
+      try handle.synchronize()  // on disk before it takes the name
+    } catch {
+      try? FileManager.default.removeItem(atPath: temporary)
+      throw FileWriteError.isFileSystemError(error) ? FileWriteError(path: path, error: error) : error
+    }
+    return temporary
   }
 }

@@ -35,8 +35,7 @@ public final class OutputBatch {
     var seen: Set<String> = []
     for path in outputs {
       try OutputPath.check(path, inputs: inputs)
-      let resolved = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
-      guard seen.insert(resolved).inserted else { throw Problem.sharedPath(path) }
+      guard seen.insert(OutputPath.resolved(path)).inserted else { throw Problem.sharedPath(path) }
     }
     targets = outputs
   }
@@ -55,21 +54,7 @@ public final class OutputBatch {
   ///   for the file system's errors.
   public func stage(to path: String, streaming body: (FileHandle) throws -> Void) throws {
     guard targets.contains(path) else { throw Problem.notDeclared(path) }
-    let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(
-      ".\(url.lastPathComponent).\(UInt64.random(in: 0..<UInt64.max)).tmp"
-    ).path
-    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-    guard descriptor >= 0 else { throw FileWriteError.fromErrno(path: path) }
-    staged.append((temporary, path))
-    let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-    defer { try? handle.close() }
-    do {
-      try body(handle)
-      try handle.synchronize()
-    } catch  where FileWriteError.isFileSystemError(error) {
-      throw FileWriteError(path: path, error: error)
-    }
+    staged.append((try AtomicFile.writeTemporary(beside: path, body), path))
   }
 
   /// Moves every staged file into place.

@@ -47,11 +47,24 @@ public enum OutputPath {
     }
   }
 
+  /// `path` absolute, with `.`, `..` and symbolic links resolved: the form in which a run's
+  /// outputs and inputs are compared.
+  public static func resolved(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+  }
+
+  /// Whether `a` and `b` are the same path or one lies inside the other: two outputs of a run
+  /// (a file and a folder, say) that would overwrite each other.
+  public static func overlap(_ a: String, _ b: String) -> Bool {
+    let (a, b) = (resolved(a), resolved(b))
+    return a == b || a.hasPrefix(b + "/") || b.hasPrefix(a + "/")
+  }
+
   /// Throws `Problem` when `path` cannot take an output of a run that reads `inputs`.
   public static func check(_ path: String, inputs: [String]) throws {
-    let target = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath()
+    let target = URL(fileURLWithPath: resolved(path))
     for input in inputs {
-      let source = URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath()
+      let source = URL(fileURLWithPath: resolved(input))
       let inside =
         target.path.hasPrefix(source.path + "/") && FileManager.default.fileExists(atPath: target.path)
       if target.path == source.path || inside {
