@@ -25,6 +25,7 @@ import sys
 import unicodedata
 
 import numpy as np
+import safetensors.torch
 import torch
 import transformers
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -89,16 +90,117 @@ FAMILIES = {
         intermediate_size=96, moe_intermediate_size=32, n_routed_experts=4, n_shared_experts=1, num_experts_per_tok=2,
         first_k_dense_replace=0, head_dim=16, use_qk_norm=False, norm_topk_prob=False,
         rope_parameters=dict(rope_type="default", rope_theta=10000.0, partial_rotary_factor=0.75))),
+    "deepseek_v2-lite": (transformers.DeepseekV2Config, dict(
+        intermediate_size=96, moe_intermediate_size=32, n_routed_experts=8, n_shared_experts=2, num_experts_per_tok=3,
+        first_k_dense_replace=1, topk_method="greedy", q_lora_rank=None, kv_lora_rank=16, qk_nope_head_dim=8,
+        qk_rope_head_dim=8, v_head_dim=16, num_key_value_heads=4)),
     "olmoe": (transformers.OlmoeConfig, dict(
         intermediate_size=32, num_experts=8, num_experts_per_tok=2, clip_qkv=3.0)),
+    # The article's ERNIE 4.5 row: biases everywhere, interleaved RoPE, a tied head with a bias,
+    # a dense first layer, softmax routing steered by the correction bias.
+    "ernie4_5_moe": (transformers.Ernie4_5_MoeConfig, dict(
+        intermediate_size=96, moe_intermediate_size=32, moe_num_experts=8, moe_k=2, moe_num_shared_experts=2,
+        moe_layer_start_index=1, moe_layer_end_index=-1, moe_layer_interval=1, use_bias=True,
+        tie_word_embeddings=True)),
 }
 
+# DeepSeek-MoE 16B (`deepseek`) ships as remote code, so transformers has no class for it: its
+# fixture is a Llama (the same attention, as its modeling_deepseek.py copies Llama's) whose MoE
+# layers are replaced by the module below, which follows modeling_deepseek.py's DeepseekMoE.
+DEEPSEEK_MOE = dict(
+    intermediate_size=96, moe_intermediate_size=32, n_routed_experts=8, num_experts_per_tok=3, n_shared_experts=2,
+    first_k_dense_replace=1, moe_layer_freq=1, norm_topk_prob=False, num_key_value_heads=4, rope_theta=10000.0,
+    rms_norm_eps=1e-6, attention_bias=False, hidden_act="silu", scoring_func="softmax", aux_loss_alpha=0.001,
+    seq_aux=True, pretraining_tp=1,
+)
 
-def decisive_model(name, config_class, fields, seed):
+
+class DeepseekMLP(torch.nn.Module):
+    def __init__(self, hidden, intermediate):
+        super().__init__()
+        self.gate_proj = torch.nn.Linear(hidden, intermediate, bias=False)
+        self.up_proj = torch.nn.Linear(hidden, intermediate, bias=False)
+        self.down_proj = torch.nn.Linear(intermediate, hidden, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(torch.nn.functional.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class DeepseekGate(torch.nn.Module):
+    def __init__(self, experts, hidden):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.empty(experts, hidden))
+
+
+class DeepseekMoE(torch.nn.Module):
+    """Softmax over the experts, top-k, renormalised only when norm_topk_prob and k > 1; the
+    shared experts (one network of n_shared_experts * moe_intermediate_size) added unscaled."""
+
+    def __init__(self, fields, hidden):
+        super().__init__()
+        self.k, self.normalize = fields["num_experts_per_tok"], fields["norm_topk_prob"]
+        width = fields["moe_intermediate_size"]
+        self.experts = torch.nn.ModuleList(DeepseekMLP(hidden, width) for _ in range(fields["n_routed_experts"]))
+        self.gate = DeepseekGate(fields["n_routed_experts"], hidden)
+        self.shared_experts = DeepseekMLP(hidden, width * fields["n_shared_experts"])
+
+    def forward(self, x):
+        shape = x.shape
+        flat = x.reshape(-1, shape[-1])
+        scores = torch.nn.functional.linear(flat, self.gate.weight).softmax(dim=-1)
+        weights, chosen = torch.topk(scores, self.k, dim=-1)
+        if self.k > 1 and self.normalize:
+            weights = weights / (weights.sum(dim=-1, keepdim=True) + 1e-20)
+        out = torch.zeros_like(flat)
+        for slot in range(self.k):
+            for e, expert in enumerate(self.experts):
+                rows = chosen[:, slot] == e
+                if rows.any():
+                    out[rows] += weights[rows, slot, None] * expert(flat[rows])
+        return (out + self.shared_experts(flat)).reshape(shape)
+
+
+def deepseek_moe_model(seed):
     torch.manual_seed(seed)
-    config = config_class(**{**common, **fields})
-    model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="eager")
+    fields = DEEPSEEK_MOE
+    config = transformers.LlamaConfig(**{**common, **{k: fields[k] for k in (
+        "intermediate_size", "num_key_value_heads", "rms_norm_eps", "attention_bias", "hidden_act")}},
+        rope_parameters=dict(rope_type="default", rope_theta=fields["rope_theta"]))
+    model = transformers.LlamaForCausalLM(config)
+    for i, layer in enumerate(model.model.layers):
+        if i >= fields["first_k_dense_replace"] and i % fields["moe_layer_freq"] == 0:
+            layer.mlp = DeepseekMoE(fields, config.hidden_size)
     model.eval()
+    randomize(model)
+    return model
+
+
+def write_deepseek_moe(name="deepseek"):
+    folder = f"{OUT}/{name}"
+    for seed in range(50):
+        model = deepseek_moe_model(seed)
+        generated = greedy(model, PROMPT)
+        if margins(model, PROMPT + generated) > 2e-3:
+            break
+    else:
+        sys.exit(f"{name}: no seed gave decisive greedy choices")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    config = {**common, **DEEPSEEK_MOE, "model_type": "deepseek", "architectures": ["DeepseekForCausalLM"],
+              "auto_map": {"AutoConfig": "configuration_deepseek.DeepseekConfig",
+                           "AutoModelForCausalLM": "modeling_deepseek.DeepseekForCausalLM"},
+              "torch_dtype": "float32"}
+    with open(f"{folder}/config.json", "w") as f:
+        json.dump(config, f, indent=2)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    safetensors.torch.save_file(state, f"{folder}/model.safetensors", metadata={"format": "pt"})
+    reloaded = deepseek_moe_model(seed)
+    reloaded.load_state_dict(safetensors.torch.load_file(f"{folder}/model.safetensors"))
+    record(name, seed, model, reloaded, generated, folder)
+
+
+def randomize(model):
+    """Weights wider than the default initialiser, so routing and greedy choices are decisive."""
     with torch.no_grad():
         for pname, p in model.named_parameters():
             if "norm" in pname:
@@ -107,6 +209,14 @@ def decisive_model(name, config_class, fields, seed):
                 p.copy_(0.2 * torch.randn_like(p))
             else:
                 p.copy_(torch.randn_like(p) / (p.shape[-1] ** 0.5) * 1.5)
+
+
+def decisive_model(name, config_class, fields, seed):
+    torch.manual_seed(seed)
+    config = config_class(**{**common, **fields})
+    model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="eager")
+    model.eval()
+    randomize(model)
     return config, model
 
 
@@ -135,6 +245,11 @@ def write_family(name, config_class, fields):
     shutil.rmtree(folder, ignore_errors=True)
     model.save_pretrained(folder)
     reloaded = transformers.AutoModelForCausalLM.from_pretrained(folder, attn_implementation="eager").eval()
+    record(name, seed, model, reloaded, generated, folder)
+
+
+def record(name, seed, model, reloaded, generated, folder):
+    """Checks the reloaded model computes what the written one did, then writes the references."""
     with torch.no_grad():
         logits = reloaded(torch.tensor([PROMPT])).logits[0].float().numpy()
         before = model(torch.tensor([PROMPT])).logits[0].float().numpy()
@@ -216,5 +331,7 @@ if __name__ == "__main__":
     for name, (config_class, fields) in FAMILIES.items():
         if not only or name in only:
             write_family(name, config_class, fields)
+    if not only or "deepseek" in only:
+        write_deepseek_moe()
     if not only or "tokenizers" in only:
         write_tokenizers()

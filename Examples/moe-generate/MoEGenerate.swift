@@ -22,7 +22,7 @@ struct MoEGenerate: ParsableCommand {
       ends with prefill and decode speeds, experts per token and memory. --weight-format q8 (or q4, \
       bf16) quantizes at load; with --save-model the result is written as a new folder that loads \
       without converting again. Supported model types: \
-      \(HuggingFaceCheckpoint.supportedModelTypes.joined(separator: ", ")).
+      \(ModelFamilyRegistry.modelTypes.joined(separator: ", ")).
       """)
 
   @OptionGroup var threading: ThreadsOption

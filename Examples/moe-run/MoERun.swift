@@ -17,7 +17,7 @@ struct MoERun: ParsableCommand {
       The input is a float32 (or float64) tokens × hidden_size array; the output is exactly \
       what model.layers[N].mlp (Mixtral: block_sparse_moe) returns for it in transformers — no \
       norm before, no residual after — written as float32. Supported model types: \
-      \(HuggingFaceCheckpoint.supportedModelTypes.joined(separator: ", ")). An input or weights \
+      \(ModelFamilyRegistry.modelTypes.joined(separator: ", ")). An input or weights \
       holding NaN or ±∞ are refused with the tokens they affect (transformers would return NaN \
       there); the outputs are written only when the whole run succeeded, and never over an input.
       """)

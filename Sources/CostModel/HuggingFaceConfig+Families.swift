@@ -104,7 +104,8 @@ extension HuggingFaceConfig {
   }
 
   /// ERNIE 4.5 MoE: MoE layers `i` with `(i + 1) % moe_layer_interval == 0` and
-  /// `moe_layer_start_index ≤ i ≤ moe_layer_end_index`, `moe_num_shared_experts` shared
+  /// `moe_layer_start_index ≤ i ≤ moe_layer_end_index` (defaults 1 and −1, the last layer, as in
+  /// `transformers`), `moe_num_shared_experts` shared
   /// experts fused into one network of that many times `moe_intermediate_size`, the
   /// router's correction bias (`moe_statics`), `use_bias` on every projection and the
   /// head, and a tied head by default.
@@ -126,8 +127,9 @@ extension HuggingFaceConfig {
       sharedExperts: shared > 0 ? 1 : 0,
       sharedExpert: FeedForwardShape(hidden: expertHidden * shared, bias: bias),
       routerBias: true)
-    let start = try c.int("moe_layer_start_index", minimum: 0, fallback: 0)
-    let end = try c.int("moe_layer_end_index", minimum: 0, fallback: layers - 1)
+    let start = try c.int("moe_layer_start_index", minimum: 0, fallback: 1)
+    let lastIndex = try c.int("moe_layer_end_index", minimum: -1, fallback: -1)
+    let end = lastIndex == -1 ? layers - 1 : lastIndex
     let interval = try c.int("moe_layer_interval", fallback: 1)
     return Architecture(
       name: name, vocabularySize: try c.int("vocab_size"), width: width, layers: layers, attention: attention,

@@ -7,22 +7,20 @@ import MoE
 /// the head, with the forward semantics of `transformers`' modeling code:
 ///
 /// - `model.embed_tokens.weight` (`V × d`), `model.norm.weight`, `lm_head.weight` (absent,
-///   or ignored as `transformers` ignores it, when `tie_word_embeddings`);
+///   or ignored as `transformers` ignores it, when `tie_word_embeddings`) and `lm_head.bias`
+///   where the architecture has one;
 /// - per layer `model.layers.{i}.input_layernorm.weight`, `….post_attention_layernorm.weight`
-///   (RMSNorms with `rms_norm_eps`), `….self_attn.{q,k,v,o}_proj.{weight,bias}` with biases
-///   where the family has them (`attention_bias`; Qwen2-MoE's `qkv_bias` on q/k/v only),
-///   Qwen3-MoE's per-head `q_norm`/`k_norm` (`D` wide) and OLMoE's whole-projection ones
-///   (`H·D`, `Hkv·D`) before RoPE, then OLMoE's `clip_qkv` clamp;
+///   (RMSNorms with `rms_norm_eps`), then grouped-query attention
+///   (`….self_attn.{q,k,v,o}_proj.{weight,bias}`, biases and q/k norms as the architecture
+///   says, windows and extras as the family says) or multi-head latent attention
+///   (`latentAttention`);
 /// - RoPE from `rope_parameters` (or the older `rope_theta` + `rope_scaling`): `default`,
-///   `linear`, `llama3` and `yarn`; Mistral's and Mixtral's `sliding_window`, Qwen2-MoE's
-///   `layer_types`.
+///   `linear`, `llama3` and `yarn`, on `partial_rotary_factor` of each head.
 ///
-/// DeepSeek-V3 (and Kimi-K2, which shares its type): multi-head latent attention (see
-/// `latentAttention`), dense layers before `first_k_dense_replace`, group-limited sigmoid
-/// routing with the correction bias; its multi-token-prediction layers are not loaded.
-///
-/// Any tensor of the checkpoint that the model does not read is an error
-/// (`unexpectedTensors`): a file with more than its config describes is not trusted.
+/// DeepSeek-V3's multi-token-prediction layers (after the main ones) are not loaded, as
+/// `transformers` does not load them. Any other tensor of the checkpoint that the model does
+/// not read is an error (`unexpectedTensors`): a file with more than its config describes is
+/// not trusted.
 extension HuggingFaceCheckpoint {
   /// The whole model, every tensor checked against the config.
   ///
@@ -40,11 +38,12 @@ extension HuggingFaceCheckpoint {
           feedForward: try feedForward(layer: i)))
     }
     let finalNorm = try norm("model.norm.weight", width, epsilon)
+    let headBias = architecture.outputHeadBias ? try tensor("lm_head.bias", [vocabulary], Float.self) : nil
     var head: Linear<Float>?
     if architecture.tiedEmbeddings {
       if weights.contains("lm_head.weight") { ledger.record("lm_head.weight") }
     } else {
-      head = try linear("lm_head.weight", [vocabulary, width], Float.self)
+      head = try linear("lm_head.weight", [vocabulary, width], Float.self, bias: headBias)
     }
     // DeepSeek-V3's multi-token-prediction layers follow the main ones; `transformers`
     // skips them too.
@@ -55,7 +54,9 @@ extension HuggingFaceCheckpoint {
       !name.hasSuffix("rotary_emb.inv_freq") && !mtp.contains { name.hasPrefix($0) }
     }
     guard unread.isEmpty else { throw CheckpointError.unexpectedTensors(unread) }
-    return DecoderModel(embedding: embedding, blocks: blocks, finalNorm: finalNorm, head: head)
+    var model = DecoderModel(embedding: embedding, blocks: blocks, finalNorm: finalNorm, head: head)
+    if architecture.tiedEmbeddings { model.tiedHeadBias = headBias.map { Parameter($0) } }
+    return model
   }
 
   /// The token ids that end a sequence: `generation_config`'s `eos_token_id` when it has one
@@ -183,22 +184,31 @@ extension HuggingFaceCheckpoint {
       preconditionFailure("groupedAttention on latent attention")
     }
     let prefix = "model.layers.\(i).self_attn"
-    func projection(_ name: String, _ rows: Int, _ columns: Int, bias: Bool) throws -> Linear<Float> {
-      try linear(
-        "\(prefix).\(name).weight", [rows, columns], Float.self,
-        bias: bias ? try tensor("\(prefix).\(name).bias", [rows], Float.self) : nil)
+    let rotated = try rotatedDimensions(headDim)
+    let rotary = try self.rotary(headDimensions: headDim, rotatedDimensions: rotated, field: "head_dim")
+    /// A projection; with `rotatedHeads`, a family storing RoPE pairs interleaved gets each of
+    /// those heads' rotated rows reordered evens-then-odds.
+    func projection(_ name: String, _ rows: Int, _ columns: Int, bias: Bool, rotatedHeads: Int = 0) throws
+      -> Linear<Float>
+    {
+      var b = bias ? try tensor("\(prefix).\(name).bias", [rows], Float.self) : nil
+      guard family.interleavedRotary, rotatedHeads > 0 else {
+        return try linear("\(prefix).\(name).weight", [rows, columns], Float.self, bias: b)
+      }
+      let order = Self.deinterleavedRows(
+        rows, slices: (0..<rotatedHeads).map { $0 * headDim..<$0 * headDim + rotated })
+      b = b.map { v in Matrix(row: order.map { v[0, $0] }) }
+      return try linear("\(prefix).\(name).weight", [rows, columns], Float.self, bias: b, rowOrder: order)
     }
     var layer = MultiHeadAttention(
-      query: try projection("q_proj", heads * headDim, width, bias: qkvBias),
-      key: try projection("k_proj", kvHeads * headDim, width, bias: qkvBias),
+      query: try projection("q_proj", heads * headDim, width, bias: qkvBias, rotatedHeads: heads),
+      key: try projection("k_proj", kvHeads * headDim, width, bias: qkvBias, rotatedHeads: kvHeads),
       value: try projection("v_proj", kvHeads * headDim, width, bias: qkvBias),
       output: try projection("o_proj", width, heads * headDim, bias: outputBias),
       pattern: ScaledDotProductAttention(
         heads: heads, kvHeads: kvHeads, keyDimensions: headDim, valueDimensions: headDim,
-        window: try window(layer: i)),
-      rotary: try rotary(
-        headDimensions: headDim, rotatedDimensions: try rotatedDimensions(headDim),
-        field: "head_dim"))
+        window: try family.window(self, layer: i)),
+      rotary: rotary)
     switch qkNorm {
     case .none: break
     case .perHead:
@@ -210,14 +220,7 @@ extension HuggingFaceCheckpoint {
         query: try norm("\(prefix).q_norm.weight", heads * headDim, epsilon),
         key: try norm("\(prefix).k_norm.weight", kvHeads * headDim, epsilon), perHead: false)
     }
-    if modelType == "olmoe", config.has("clip_qkv") {
-      let clip = try checked { try config.double("clip_qkv", fallback: 0) }
-      guard clip > 0 else {
-        throw CheckpointError.config(
-          .outOfRange(field: "clip_qkv", value: "\(clip)", requirement: "positive"))
-      }
-      layer.clip = Float(clip)
-    }
+    try family.finish(&layer, self, layer: i)
     return layer
   }
 
@@ -245,34 +248,6 @@ extension HuggingFaceCheckpoint {
     var norm = RMSNorm<Float>(dimensions: n, epsilon: epsilon)
     norm.weight = Parameter(try tensor(name, [n], Float.self))
     return norm
-  }
-
-  /// Layer `i`'s local attention window, or `nil` for full causal attention.
-  func window(layer i: Int) throws -> Int? {
-    try checked {
-      switch modelType {
-      case "mistral", "mixtral":
-        return try config.optionalInt("sliding_window")
-      case "qwen2_moe", "qwen3_moe":
-        guard try config.bool("use_sliding_window", fallback: false) else { return nil }
-        guard modelType == "qwen2_moe", case .array(let types)? = config.fields["layer_types"],
-          types.count == layerCount
-        else {
-          throw CheckpointError.unsupportedField(
-            field: "use_sliding_window", value: "true",
-            supported: "false, or Qwen2-MoE with one layer_types entry per layer")
-        }
-        switch types[i] {
-        case .string("full_attention"): return nil
-        case .string("sliding_attention"): return try config.int("sliding_window")
-        default:
-          throw CheckpointError.unsupportedField(
-            field: "layer_types[\(i)]", value: "\(types[i])", supported: "full_attention, sliding_attention")
-        }
-      default:
-        return nil
-      }
-    }
   }
 
   /// RoPE as the config describes it, for heads of `headDimensions` (rotating the first

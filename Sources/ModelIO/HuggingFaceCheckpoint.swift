@@ -4,43 +4,25 @@ import Linalg
 import MoE
 
 /// A Hugging Face checkpoint — `config.json` plus safetensors weights — from which MoEKit
-/// builds any layer's feed-forward block with the forward semantics of `transformers`:
+/// builds any layer's feed-forward block, or the whole model, with the forward semantics of
+/// `transformers`.
 ///
-/// - **Mixtral** (`mixtral`): `model.layers.{i}.block_sparse_moe.gate.weight`,
-///   `….experts.{j}.w1/w3/w2.weight` (gate/up/down); softmax over all experts → top-k →
-///   renormalise (`TopKSoftmaxRouter`).
-/// - **Qwen2-MoE / Qwen3-MoE** (`qwen2_moe`, `qwen3_moe`): `model.layers.{i}.mlp.gate.weight`,
-///   `….mlp.experts.{j}.gate_proj/up_proj/down_proj.weight`; softmax → top-k → renormalise
-///   only when `norm_topk_prob` (default false); Qwen2-MoE adds `mlp.shared_expert.*`
-///   scaled by `sigmoid(mlp.shared_expert_gate(x))`; `decoder_sparse_step` and
-///   `mlp_only_layers` pick the MoE layers, the others are dense `mlp.*_proj`.
-/// - **DeepSeek-V3** (`deepseek_v3`): `mlp.gate.weight` and `mlp.gate.e_score_correction_bias`;
-///   sigmoid scores, the bias for selection only, groups scored by their two best biased
-///   scores with the other groups' experts excluded (`transformers` 5 masks them with −∞),
-///   top-k, weights divided by their sum + 1e-20 when `norm_topk_prob` (default true),
-///   times `routed_scaling_factor` (default 2.5); `mlp.shared_experts.*` added unscaled;
-///   layers before `first_k_dense_replace` (and off `moe_layer_freq`) dense. **GLM-4.5**
-///   (`glm4_moe`) routes the same way (scaling default 1).
-/// - **DeepSeek-V2** (`deepseek_v2`): softmax scores, `topk_method` `greedy` or
-///   `group_limited_greedy` (groups scored by their best expert, the others' experts set
-///   to 0 as `transformers` does), never renormalised, times `routed_scaling_factor`
-///   (default 1); shared experts as in V3.
+/// The sizes and layer kinds come from the `Architecture` that `CostModel` reads from the same
+/// `config.json`; what loading needs beyond them — tensor names, routers, shared experts,
+/// attention quirks — from the checkpoint's `ModelFamily` (`ModelFamilyRegistry` lists them).
 ///
 /// Everything is computed in the matrices' scalar type (`Float` matches `transformers`'
 /// float32 router arithmetic; bf16 and f16 weights are widened on load). Ties in top-k go to
 /// the lower expert index; PyTorch leaves their order unspecified. Missing tensors, shapes
 /// that contradict the config, and unusable config fields are typed `CheckpointError`s.
 public struct HuggingFaceCheckpoint: Sendable {
-  /// The model types whose blocks load.
-  public static let supportedModelTypes = [
-    "llama", "mistral", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v3",
-    "glm4_moe",
-  ]
-
   /// The configuration's fields.
   public let config: ConfigFields
-  /// `model_type`.
-  public let modelType: String
+  /// The family that loads it (found by `model_type`, or through `architectures` for a
+  /// remote-code `model_type`).
+  public let family: any ModelFamily
+  /// The family's `model_type`.
+  public var modelType: String { family.modelType }
   /// The weights.
   public let weights: any TensorSource
   /// `num_hidden_layers`.
@@ -130,11 +112,12 @@ public struct HuggingFaceCheckpoint: Sendable {
     do {
       config = try ConfigFields(json: json)
       // A remote-code model_type (Kimi-K2's kimi_k2) loads as the family its architectures name.
+      let supported = ModelFamilyRegistry.modelTypes
       do {
-        modelType = try HuggingFaceConfig.modelType(of: config, supported: Self.supportedModelTypes)
+        family = ModelFamilyRegistry.family(
+          try HuggingFaceConfig.modelType(of: config, supported: supported))!
       } catch ConfigError.unsupportedModelType(let type, let architectures, _) {
-        throw CheckpointError.unsupportedModelType(
-          type, architectures: architectures, supported: Self.supportedModelTypes)
+        throw CheckpointError.unsupportedModelType(type, architectures: architectures, supported: supported)
       }
       layerCount = try config.int("num_hidden_layers")
       width = try config.int("hidden_size")
@@ -180,95 +163,48 @@ public struct HuggingFaceCheckpoint: Sendable {
     let activation = try self.activation()
     if try !isMoE(layer: i) {
       let hidden = try checked { try config.int("intermediate_size") }
-      return .dense(try network("model.layers.\(i).mlp", hidden: hidden, activation: activation, Scalar.self))
+      return .dense(
+        try network(
+          "model.layers.\(i).mlp", hidden: hidden, bias: try family.feedForwardBias(self),
+          activation: activation,
+          Scalar.self))
     }
     return .moe(try moe(layer: i, activation: activation, Scalar.self))
   }
 
+  /// Layer `i`'s MoE block: the family's router over `prefix.gate.weight`, the routed experts
+  /// `prefix.experts.{j}` and the family's shared expert.
   func moe<Scalar: BLASScalar>(layer i: Int, activation: ElementwiseFunction, _: Scalar.Type) throws
     -> MoELayer<Scalar>
   {
-    let mixtral = modelType == "mixtral"
-    let prefix = "model.layers.\(i)." + (mixtral ? "block_sparse_moe" : "mlp")
+    let prefix = family.moePrefix(layer: i)
     let shape = architecture.moe!  // a MoE layer exists, so the architecture has a MoE shape
-    let (experts, k, hidden) = (shape.routedExperts, shape.topK, shape.expert.hidden)
-    let gate = Linear<Scalar>(weight: try tensor("\(prefix).gate.weight", [experts, width], Scalar.self))
-    let names = mixtral ? ("w1", "w3", "w2") : ("gate_proj", "up_proj", "down_proj")
-    let routed = try (0..<experts).map { j in
-      try network("\(prefix).experts.\(j)", hidden: hidden, activation: activation, names: names, Scalar.self)
+    let gate = Linear<Scalar>(
+      weight: try tensor("\(prefix).gate.weight", [shape.routedExperts, width], Scalar.self))
+    let routed = try (0..<shape.routedExperts).map { j in
+      try network(
+        "\(prefix).experts.\(j)", hidden: shape.expert.hidden, activation: activation,
+        names: family.expertProjectionNames, Scalar.self)
     }
-    let router: any Router<Scalar>
-    var shared: SharedExpert<Scalar>?
-    switch modelType {
-    case "mixtral":
-      router = TopKSoftmaxRouter(gate: gate, k: k, normalizeTopK: true)
-    case "olmoe":
-      router = TopKSoftmaxRouter(
-        gate: gate, k: k, normalizeTopK: try checked { try config.bool("norm_topk_prob", fallback: false) })
-    case "deepseek_v2", "deepseek_v3", "glm4_moe":
-      let v3 = modelType != "deepseek_v2"  // GLM-4.5 routes as DeepSeek-V3 does
-      let (method, normalize, scaling, sharedCount) = try checked {
-        (
-          v3 ? "group_limited" : try config.string("topk_method") ?? "greedy",
-          // transformers' DeepSeek-V2 router never renormalises, whatever norm_topk_prob says.
-          v3 ? try config.bool("norm_topk_prob", fallback: true) : false,
-          try config.double("routed_scaling_factor", fallback: modelType == "deepseek_v3" ? 2.5 : 1),
-          try config.int("n_shared_experts", minimum: 0, fallback: 0)
-        )
-      }
-      guard ["greedy", "group_limited_greedy", "group_limited"].contains(method) else {
-        throw CheckpointError.unsupportedField(
-          field: "topk_method", value: method, supported: "greedy, group_limited_greedy")
-      }
-      let (groups, keptGroups) =
-        method == "greedy"
-        ? (1, 1)
-        : try checked { (try config.int("n_group", fallback: 1), try config.int("topk_group", fallback: 1)) }
-      guard experts % groups == 0, keptGroups <= groups, k <= experts / groups * keptGroups else {
-        throw CheckpointError.config(
-          .inconsistent(
-            fields: ["n_routed_experts", "n_group", "topk_group", "num_experts_per_tok"],
-            reason: "\(k) of \(experts) experts from \(keptGroups) of \(groups) groups"))
-      }
-      let bias = v3 ? try tensor("\(prefix).gate.e_score_correction_bias", [experts], Scalar.self) : nil
-      var groupLimited = GroupLimitedRouter(
-        gate: gate, k: k, scoring: v3 ? .sigmoid : .softmax, selectionBias: bias, groupCount: groups,
-        topKGroup: keptGroups, groupScore: v3 ? .sumOfTopTwo : .best, normalizeTopK: normalize,
-        routedScalingFactor: Scalar(scaling))
-      // transformers 5 masks the dropped groups with -inf for V3 and GLM, with 0 for V2.
-      if !v3 { groupLimited.ineligibleScore = 0 }
-      router = groupLimited
-      if sharedCount > 0 {
-        shared = SharedExpert(
-          network: try network(
-            "\(prefix).shared_experts", hidden: hidden * sharedCount, activation: activation, Scalar.self))
-      }
-    default:
-      let normalize = try checked { try config.bool("norm_topk_prob", fallback: false) }
-      router = TopKSoftmaxRouter(gate: gate, k: k, normalizeTopK: normalize)
-      let sharedHidden = try checked {
-        try config.int("shared_expert_intermediate_size", minimum: 0, fallback: 0)
-      }
-      if modelType == "qwen2_moe" && sharedHidden > 0 {
-        shared = SharedExpert(
-          network: try network(
-            "\(prefix).shared_expert", hidden: sharedHidden, activation: activation, Scalar.self),
-          gate: Linear(weight: try tensor("\(prefix).shared_expert_gate.weight", [1, width], Scalar.self)))
-      }
-    }
-    return MoELayer(router: router, experts: routed, sharedExpert: shared)
+    return MoELayer(
+      router: try family.router(self, prefix: prefix, gate: gate), experts: routed,
+      sharedExpert: try family.sharedExpert(self, prefix: prefix, as: Scalar.self))
   }
 
-  /// A gated network `prefix.{gate,up,down}` of width `hidden`.
+  /// A gated network `prefix.{gate,up,down}` of width `hidden`, with `prefix.….bias` vectors
+  /// when `bias`; `activation` defaults to `hidden_act`.
   func network<Scalar: BLASScalar>(
-    _ prefix: String, hidden: Int, activation: ElementwiseFunction,
+    _ prefix: String, hidden: Int, bias: Bool = false, activation: ElementwiseFunction? = nil,
     names: (gate: String, up: String, down: String) = ("gate_proj", "up_proj", "down_proj"), _: Scalar.Type
   ) throws -> FeedForward<Scalar> {
-    FeedForward(
-      gate: try linear("\(prefix).\(names.gate).weight", [hidden, width], Scalar.self),
-      up: try linear("\(prefix).\(names.up).weight", [hidden, width], Scalar.self),
-      down: try linear("\(prefix).\(names.down).weight", [width, hidden], Scalar.self),
-      activation: activation)
+    func projection(_ name: String, _ rows: Int, _ columns: Int) throws -> Linear<Scalar> {
+      try linear(
+        "\(prefix).\(name).weight", [rows, columns], Scalar.self,
+        bias: bias ? try tensor("\(prefix).\(name).bias", [rows], Scalar.self) : nil)
+    }
+    return FeedForward(
+      gate: try projection(names.gate, hidden, width), up: try projection(names.up, hidden, width),
+      down: try projection(names.down, width, hidden), activation: try activation ?? self.activation())
   }
 
   /// A product's layer from the named `[rows, columns]` weight (rows reordered by
@@ -281,48 +217,50 @@ public struct HuggingFaceCheckpoint: Sendable {
     let storedType = weights.contains(name) ? try weights.dataType(of: name) : nil
     let storedFormat: WeightMatrix.Format? = quantized?.format ?? (storedType == .bf16 ? .bf16 : nil)
     let held = Scalar.self == Float.self ? weightFormat.heldFormat(stored: storedFormat) : nil
-    let floatBias = bias.map { unsafeBitCast($0, to: Matrix<Float>.self) }
-    func compact(_ matrix: WeightMatrix) -> Linear<Scalar> {
-      ledger.record(name, heldAs: matrix)
-      return unsafeBitCast(Linear<Float>(compactWeight: matrix, bias: floatBias), to: Linear<Scalar>.self)
-    }
-    // Held as stored: bf16 in place in the mapped file, q8/q4 as read.
-    if held != nil && held == storedFormat && rowOrder == nil {
-      if let quantized { return compact(quantized) }
-      try checkTensor(name, shape)
-      if let matrix = try weights.compactMatrix(name) { return compact(matrix) }
-    }
-    // Converted at load: a plain tensor goes to its held format a few rows at a time, so no
-    // whole Float copy of it (or of the model) ever exists.
-    if let held, quantized == nil, rowOrder == nil {
-      try checkTensor(name, shape)
-      let (type, raw) = (try weights.dataType(of: name), try weights.rawBytes(name))
-      guard type.isFloatingPoint else {
-        throw SafeTensorsError.notFloatingPoint(name: name, dtype: type.rawValue)
+    guard let held else {
+      var weight: Matrix<Scalar>
+      if let quantized {
+        let values = quantized.dequantized()
+        weight = Matrix(
+          rows: values.rows, columns: values.columns, elements: values.elements.map { Scalar($0) })
+      } else {
+        weight = try tensor(name, shape, Scalar.self)
       }
-      let rowBytes = shape[1] * type.size
-      return compact(
-        WeightMatrix(format: held, rows: shape[0], columns: shape[1]) { range in
-          let part = UnsafeRawBufferPointer(
-            rebasing: raw[range.lowerBound * rowBytes..<range.upperBound * rowBytes])
-          return Matrix(
-            rows: range.count, columns: shape[1],
-            elements: ElementDecoding.floats(part, type).map { Float($0) })
-        })
+      return Linear(weight: rowOrder.map { weight.gatheringRows($0) } ?? weight, bias: bias)
     }
-    var weight: Matrix<Scalar>
+    let matrix = try heldMatrix(name, shape, held: held, stored: storedFormat, quantized: quantized)
+    // Recorded in the stored row order, so that a saved model is reordered again when loaded.
+    ledger.record(name, heldAs: matrix)
+    let layer = Linear<Float>(
+      compactWeight: rowOrder.map { matrix.gatheringRows($0) } ?? matrix,
+      bias: bias.map { unsafeBitCast($0, to: Matrix<Float>.self) })
+    return unsafeBitCast(layer, to: Linear<Scalar>.self)
+  }
+
+  /// The named `[rows, columns]` weight in the compact format `held`, rows in stored order:
+  /// as stored when that is `held` (bf16 in place in the mapped file, q8/q4 as read), else
+  /// converted at load — a plain tensor a few rows at a time, so that no whole `Float` copy of
+  /// it (or of the model) ever exists.
+  func heldMatrix(
+    _ name: String, _ shape: [Int], held: WeightMatrix.Format, stored: WeightMatrix.Format?,
+    quantized: WeightMatrix?
+  ) throws -> WeightMatrix {
     if let quantized {
-      let values = quantized.dequantized()
-      weight =
-        Scalar.self == Float.self
-        ? unsafeBitCast(values, to: Matrix<Scalar>.self)
-        : Matrix(rows: values.rows, columns: values.columns, elements: values.elements.map { Scalar($0) })
-    } else {
-      weight = try tensor(name, shape, Scalar.self)
+      return held == stored ? quantized : WeightMatrix(quantized.dequantized(), format: held)
     }
-    if let rowOrder { weight = weight.gatheringRows(rowOrder) }
-    guard let held else { return Linear(weight: weight, bias: bias) }
-    return compact(WeightMatrix(unsafeBitCast(weight, to: Matrix<Float>.self), format: held))
+    try checkTensor(name, shape)
+    if held == stored, let matrix = try weights.compactMatrix(name) { return matrix }
+    let (type, raw) = (try weights.dataType(of: name), try weights.rawBytes(name))
+    guard type.isFloatingPoint else {
+      throw SafeTensorsError.notFloatingPoint(name: name, dtype: type.rawValue)
+    }
+    let rowBytes = shape[1] * type.size
+    return WeightMatrix(format: held, rows: shape[0], columns: shape[1]) { range in
+      let part = UnsafeRawBufferPointer(
+        rebasing: raw[range.lowerBound * rowBytes..<range.upperBound * rowBytes])
+      return Matrix(
+        rows: range.count, columns: shape[1], elements: ElementDecoding.floats(part, type).map { Float($0) })
+    }
   }
 
   /// The named weight as MoEKit's quantized checkpoints store it (`name.qweight` and

@@ -64,6 +64,18 @@ import Testing
       )
       .replacingOccurrences(of: "\"mlp_only_layers\": []", with: "\"mlp_only_layers\": [3]"))
     #expect(Array(qwen.isMoELayer.prefix(6)) == [false, true, false, false, false, true])
+    // ERNIE 4.5 as transformers defaults it: MoE from layer 1, an end index of -1 meaning the last.
+    let ernie = """
+      {"model_type": "ernie4_5_moe", "vocab_size": 100, "hidden_size": 16, "intermediate_size": 32,
+       "num_hidden_layers": 5, "num_attention_heads": 2, "moe_num_experts": 4, "moe_k": 2,
+       "moe_intermediate_size": 8, "moe_layer_interval": 2
+      """
+    #expect(try load(ernie + "}").isMoELayer == [false, true, false, true, false])
+    #expect(
+      try load(ernie + ", \"moe_layer_end_index\": -1}").isMoELayer == [false, true, false, true, false])
+    #expect(
+      try load(ernie + ", \"moe_layer_end_index\": 2}").isMoELayer == [false, true, false, false, false])
+    #expect(throws: ConfigError.self) { try load(ernie + ", \"moe_layer_end_index\": -2}") }
   }
 
   @Test func unsupportedModelTypeListsTheSupportedOnes() {

@@ -77,6 +77,21 @@ import _TestSupport
     }
   }
 
+  /// Gathered rows hold exactly the gathered elements, in every format (rows not a whole
+  /// number of blocks, repeats and omissions), and keep the integer-dot-product setting.
+  @Test(arguments: WeightMatrix.Format.allCases) func gatheredRowsAreTheRowsGathered(
+    format: WeightMatrix.Format
+  ) {
+    var g = Xoshiro256StarStar(seed: 23)
+    var whole = WeightMatrix(Matrix<Float>.normal(rows: 9, columns: 70, using: &g), format: format)
+    whole.integerDotProducts = false
+    let order = [8, 0, 3, 3, 7, 1]
+    let gathered = whole.gatheringRows(order)
+    #expect(gathered.rows == 6 && gathered.columns == 70 && !gathered.integerDotProducts)
+    #expect(gathered.dequantized() == whole.dequantized().gatheringRows(order), "\(format)")
+    #expect(gathered.byteCount == WeightMatrix.byteCount(format, rows: 6, columns: 70))
+  }
+
   @Test func productsMatchTheReference() {
     for format in WeightMatrix.Format.allCases {
       for (index, shape) in Self.shapes.enumerated() {

@@ -178,7 +178,7 @@ import Testing
     }
     #expect(
       throws: CheckpointError.unsupportedModelType(
-        "gemma", architectures: [], supported: HuggingFaceCheckpoint.supportedModelTypes)
+        "gemma", architectures: [], supported: ModelFamilyRegistry.modelTypes)
     ) {
       try load(tensors, config: Self.config(#""model_type": "gemma""#))
     }

@@ -15,6 +15,15 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public var finalNorm: RMSNorm<Scalar>
   /// The output projection (`vocabulary × d`), or `nil` to reuse `embedding`.
   public var head: Linear<Scalar>?
+  /// The bias (`1 × vocabulary`) added to a tied head's logits (ERNIE 4.5's `lm_head.bias`
+  /// beside a tied `lm_head.weight`), or `nil`. A separate `head` carries its own bias.
+  public var tiedHeadBias: Parameter<Scalar>? {
+    didSet {
+      precondition(
+        tiedHeadBias == nil || (head == nil && tiedHeadBias!.value.shape == (1, vocabulary)),
+        "DecoderModel: a tied-head bias must be 1×\(vocabulary) on a model without its own head")
+    }
+  }
 
   /// A model from its parts.
   public init(
@@ -251,6 +260,7 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
     if head != nil {
       dNormalized = head!.backward(dLogits, input: cache.normalized)
     } else {
+      tiedHeadBias?.accumulateGradient { $0.add(Matrix(row: dLogits.columnSums())) }
       dNormalized = matmul(dLogits, embedding.value)
       embedding.accumulateGradient { gemm(dLogits, transposeA: true, cache.normalized, beta: 1, into: &$0) }
     }
@@ -267,12 +277,14 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
     if lowest == 0 { embedding.accumulateGradient { $0.scatterAddRows(gradient, to: cache.tokens) } }
   }
 
-  /// Visits `embed_tokens.weight`, `layers.{i}.*`, `norm.weight` and `lm_head.weight`.
+  /// Visits `embed_tokens.weight`, `layers.{i}.*`, `norm.weight`, `lm_head.weight` and
+  /// `lm_head.bias` (a separate head's, or the tied head's bias).
   public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
     body(Self._join(prefix, "embed_tokens.weight"), &embedding)
     for i in blocks.indices { blocks[i].visitParameters(prefix: Self._join(prefix, "layers.\(i)"), body) }
     finalNorm.visitParameters(prefix: Self._join(prefix, "norm"), body)
     if head != nil { head!.visitParameters(prefix: Self._join(prefix, "lm_head"), body) }
+    if tiedHeadBias != nil { body(Self._join(prefix, "lm_head.bias"), &tiedHeadBias!) }
   }
 
   // MARK: Pieces
@@ -286,6 +298,9 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
   }
 
   func project(_ normalized: Matrix<Scalar>) -> Matrix<Scalar> {
-    head?(normalized) ?? matmul(normalized, embedding.value, transposeB: true)
+    if let head { return head(normalized) }
+    var logits = matmul(normalized, embedding.value, transposeB: true)
+    if let tiedHeadBias { logits.add(tiedHeadBias.value) }
+    return logits
   }
 }

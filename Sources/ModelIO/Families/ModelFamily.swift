@@ -1,0 +1,77 @@
+import CostModel
+import Linalg
+import MoE
+
+/// One Hugging Face model family, as its checkpoints are loaded: what loading needs beyond the
+/// `Architecture` that `CostModel` reads from the same `config.json` (sizes, layer kinds, the
+/// attention kind, the MoE shape) — its tensor names, its router, its shared expert and its
+/// attention quirks. `HuggingFaceCheckpoint` builds every layer from the `Architecture` and asks
+/// the family only these questions; `ModelFamilyRegistry` lists the families.
+///
+/// Adding a family is one file with one type conforming to this protocol, one line in
+/// `ModelFamilyRegistry.families`, and a fixture from `scripts/make-model-fixtures.sh`.
+public protocol ModelFamily: Sendable {
+  /// The `config.json` `model_type` the family loads (`"mixtral"`).
+  var modelType: String { get }
+  /// One line for the docs: the family and what its loader reads that others do not.
+  var summary: String { get }
+  /// The tensor-name prefix of layer `i`'s MoE block (default `model.layers.{i}.mlp`).
+  func moePrefix(layer i: Int) -> String
+  /// The names of an expert's gate, up and down projections (default `gate_proj`, `up_proj`,
+  /// `down_proj`).
+  var expertProjectionNames: (gate: String, up: String, down: String) { get }
+  /// Whether the dense and shared feed-forward projections carry biases (default none).
+  func feedForwardBias(_ checkpoint: HuggingFaceCheckpoint) throws -> Bool
+  /// Whether each head's query and key rows are stored with RoPE's pairs interleaved
+  /// (`2j, 2j+1`) rather than split in halves (default false). The loader then reorders those
+  /// rows evens-then-odds, which turns the interleaved rotation into `RotaryEmbedding`'s
+  /// rotate-half one without changing any score.
+  var interleavedRotary: Bool { get }
+  /// The router of the MoE block at `prefix`, over its gate `x·W_gᵀ` (`E × d`, read from
+  /// `prefix.gate.weight`); by default softmax over the experts → top-k → renormalised when
+  /// `norm_topk_prob` (default false), as Qwen and OLMoE route.
+  func router<Scalar: BLASScalar>(
+    _ checkpoint: HuggingFaceCheckpoint, prefix: String, gate: Linear<Scalar>
+  ) throws -> any Router<Scalar>
+  /// The shared expert of the MoE block at `prefix`, or `nil` (the default).
+  func sharedExpert<Scalar: BLASScalar>(
+    _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
+  ) throws -> SharedExpert<Scalar>?
+  /// Layer `i`'s local attention window, or `nil` for full causal attention (the default).
+  func window(_ checkpoint: HuggingFaceCheckpoint, layer i: Int) throws -> Int?
+  /// Sets what the family adds to layer `i`'s grouped-query attention after the loader built
+  /// it (OLMoE's `clip_qkv`); nothing by default.
+  func finish(_ attention: inout MultiHeadAttention<Float>, _ checkpoint: HuggingFaceCheckpoint, layer i: Int)
+    throws
+}
+
+extension ModelFamily {
+  /// The tensor-name prefix of layer `i`'s MoE block.
+  public func moePrefix(layer i: Int) -> String { "model.layers.\(i).mlp" }
+  /// The names of an expert's gate, up and down projections.
+  public var expertProjectionNames: (gate: String, up: String, down: String) {
+    ("gate_proj", "up_proj", "down_proj")
+  }
+  /// Whether the dense and shared feed-forward projections carry biases.
+  public func feedForwardBias(_ checkpoint: HuggingFaceCheckpoint) throws -> Bool { false }
+  /// The router of the MoE block at `prefix`.
+  public func router<Scalar: BLASScalar>(
+    _ checkpoint: HuggingFaceCheckpoint, prefix: String, gate: Linear<Scalar>
+  ) throws -> any Router<Scalar> {
+    TopKSoftmaxRouter(
+      gate: gate, k: checkpoint.architecture.moe!.topK,
+      normalizeTopK: try checkpoint.checked { try checkpoint.config.bool("norm_topk_prob", fallback: false) })
+  }
+  /// Whether RoPE pairs are stored interleaved in the query and key rows.
+  public var interleavedRotary: Bool { false }
+  /// The shared expert of the MoE block at `prefix`.
+  public func sharedExpert<Scalar: BLASScalar>(
+    _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
+  ) throws -> SharedExpert<Scalar>? { nil }
+  /// Layer `i`'s local attention window, or `nil`.
+  public func window(_ checkpoint: HuggingFaceCheckpoint, layer i: Int) throws -> Int? { nil }
+  /// Completes layer `i`'s grouped-query attention.
+  public func finish(
+    _ attention: inout MultiHeadAttention<Float>, _ checkpoint: HuggingFaceCheckpoint, layer i: Int
+  ) throws {}
+}

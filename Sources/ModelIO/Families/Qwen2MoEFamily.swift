@@ -1,0 +1,55 @@
+import Linalg
+import MoE
+
+/// Qwen2-MoE (`qwen2_moe`): `model.layers.{i}.mlp.gate.weight` and
+/// `….mlp.experts.{j}.gate_proj/up_proj/down_proj.weight`; softmax → top-k → renormalised only
+/// when `norm_topk_prob` (default false); `mlp.shared_expert.*` scaled by
+/// `sigmoid(mlp.shared_expert_gate(x))`; `decoder_sparse_step` and `mlp_only_layers` pick the
+/// MoE layers, the others dense `mlp.*_proj`; q/k/v biases (`qkv_bias`); with
+/// `use_sliding_window`, `layer_types` says which layers attend within `sliding_window`.
+public struct Qwen2MoEFamily: ModelFamily {
+  /// The family (it holds no state).
+  public init() {}
+  /// The `model_type` it loads.
+  public var modelType: String { "qwen2_moe" }
+  /// What its loader reads that other families do not, for the docs.
+  public var summary: String {
+    "gated shared expert, dense layers by decoder_sparse_step/mlp_only_layers, q/k/v biases, layer_types windows"
+  }
+
+  /// The shared expert of `shared_expert_intermediate_size`, gated by `shared_expert_gate`.
+  public func sharedExpert<Scalar: BLASScalar>(
+    _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
+  ) throws -> SharedExpert<Scalar>? {
+    let hidden = try checkpoint.checked {
+      try checkpoint.config.int("shared_expert_intermediate_size", minimum: 0, fallback: 0)
+    }
+    guard hidden > 0 else { return nil }
+    return SharedExpert(
+      network: try checkpoint.network("\(prefix).shared_expert", hidden: hidden, Scalar.self),
+      gate: Linear(
+        weight: try checkpoint.tensor(
+          "\(prefix).shared_expert_gate.weight", [1, checkpoint.width], Scalar.self)))
+  }
+
+  /// `sliding_window` on the "sliding_attention" layers of `layer_types`, when
+  /// `use_sliding_window`.
+  public func window(_ checkpoint: HuggingFaceCheckpoint, layer i: Int) throws -> Int? {
+    let config = checkpoint.config
+    return try checkpoint.checked {
+      guard try config.bool("use_sliding_window", fallback: false) else { return nil }
+      guard case .array(let types)? = config.fields["layer_types"], types.count == checkpoint.layerCount
+      else {
+        throw CheckpointError.unsupportedField(
+          field: "use_sliding_window", value: "true", supported: "false, or one layer_types entry per layer")
+      }
+      switch types[i] {
+      case .string("full_attention"): return nil
+      case .string("sliding_attention"): return try config.int("sliding_window")
+      default:
+        throw CheckpointError.unsupportedField(
+          field: "layer_types[\(i)]", value: "\(types[i])", supported: "full_attention, sliding_attention")
+      }
+    }
+  }
+}
