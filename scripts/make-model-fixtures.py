@@ -96,6 +96,10 @@ FAMILIES = {
         qk_rope_head_dim=8, v_head_dim=16, num_key_value_heads=4)),
     "olmoe": (transformers.OlmoeConfig, dict(
         intermediate_size=32, num_experts=8, num_experts_per_tok=2, clip_qkv=3.0)),
+    "dots1": (transformers.Dots1Config, dict(
+        intermediate_size=96, moe_intermediate_size=32, n_routed_experts=8, n_shared_experts=1, num_experts_per_tok=2,
+        n_group=2, topk_group=1, first_k_dense_replace=1, norm_topk_prob=True, routed_scaling_factor=2.0,
+        attention_bias=True, head_dim=16, sliding_window=5, max_window_layers=1)),
     # The article's ERNIE 4.5 row: biases everywhere, interleaved RoPE, a tied head with a bias,
     # a dense first layer, softmax routing steered by the correction bias.
     "ernie4_5_moe": (transformers.Ernie4_5_MoeConfig, dict(

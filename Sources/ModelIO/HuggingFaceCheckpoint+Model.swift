@@ -250,6 +250,25 @@ extension HuggingFaceCheckpoint {
     return norm
   }
 
+  /// Layer `i`'s window as `layer_types` says: `sliding_window` for "sliding_attention",
+  /// `nil` for "full_attention". Without `layer_types`, `fallback` lists the layer types (the
+  /// family's default), and without either the config is refused.
+  func layerTypeWindow(layer i: Int, fallback: [String]?) throws -> Int? {
+    let types = try checked { try config.strings("layer_types") } ?? fallback
+    guard let types, types.count == layerCount else {
+      throw CheckpointError.unsupportedField(
+        field: "layer_types", value: config.has("layer_types") ? "a list of the wrong length" : "absent",
+        supported: "one entry per layer (\(layerCount)) for a sliding window")
+    }
+    switch types[i] {
+    case "full_attention": return nil
+    case "sliding_attention": return try checked { try config.int("sliding_window") }
+    default:
+      throw CheckpointError.unsupportedField(
+        field: "layer_types[\(i)]", value: types[i], supported: "full_attention, sliding_attention")
+    }
+  }
+
   /// RoPE as the config describes it, for heads of `headDimensions` (rotating the first
   /// `rotatedDimensions`, default all); `field` names the config field the rotated width came
   /// from, for the error when it is not a positive even width within the head.

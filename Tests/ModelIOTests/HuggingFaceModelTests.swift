@@ -11,7 +11,7 @@ import Testing
   static let families = [
     "llama", "llama-llama3-rope", "llama-linear-rope", "llama-yarn-rope", "mistral", "mixtral", "qwen2_moe",
     "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v2-greedy-yarn", "deepseek_v3", "deepseek_v3-no-q-lora",
-    "glm4_moe", "glm4_moe-no-qk-norm", "deepseek", "deepseek_v2-lite", "ernie4_5_moe",
+    "glm4_moe", "glm4_moe-no-qk-norm", "deepseek", "deepseek_v2-lite", "ernie4_5_moe", "dots1",
   ]
 
   struct Reference: Decodable {

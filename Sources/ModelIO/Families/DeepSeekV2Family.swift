@@ -35,11 +35,11 @@ public struct DeepSeekV2Family: ModelFamily {
   /// never renormalised (whatever `norm_topk_prob` says), dropped groups' experts scored 0.
   /// V3 (`sigmoid`): sigmoid scores plus `gate.e_score_correction_bias` for selection, groups
   /// scored by their two best, renormalised (sum + 1e-20) when `norm_topk_prob` (default
-  /// true), dropped groups masked with −∞. Both times `routed_scaling_factor`
+  /// `defaultNormalize`), dropped groups masked with −∞. Both times `routed_scaling_factor`
   /// (default `defaultScaling`).
   static func groupLimitedRouter<Scalar: BLASScalar>(
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, gate: Linear<Scalar>, sigmoid v3: Bool,
-    defaultScaling: Double
+    defaultScaling: Double, defaultNormalize: Bool = true
   ) throws -> GroupLimitedRouter<Scalar> {
     let config = checkpoint.config
     let shape = checkpoint.architecture.moe!
@@ -47,7 +47,7 @@ public struct DeepSeekV2Family: ModelFamily {
     let (method, normalize, scaling) = try checkpoint.checked {
       (
         v3 ? "group_limited" : try config.string("topk_method") ?? "greedy",
-        v3 ? try config.bool("norm_topk_prob", fallback: true) : false,
+        v3 ? try config.bool("norm_topk_prob", fallback: defaultNormalize) : false,
         try config.double("routed_scaling_factor", fallback: defaultScaling)
       )
     }

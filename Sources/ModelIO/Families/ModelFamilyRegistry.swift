@@ -4,7 +4,8 @@ public enum ModelFamilyRegistry {
   /// Every family, in the order the docs list them.
   public static let families: [any ModelFamily] = [
     LlamaFamily(), MistralFamily(), MixtralFamily(), Qwen2MoEFamily(), Qwen3MoEFamily(), OLMoEFamily(),
-    DeepSeekMoEFamily(), DeepSeekV2Family(), DeepSeekV3Family(), GLM45Family(), ERNIE45Family(),
+    DeepSeekMoEFamily(), DeepSeekV2Family(), DeepSeekV3Family(), GLM45Family(), Dots1Family(),
+    ERNIE45Family(),
   ]
 
   /// The `model_type`s that load.

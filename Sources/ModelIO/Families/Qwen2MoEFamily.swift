@@ -35,21 +35,9 @@ public struct Qwen2MoEFamily: ModelFamily {
   /// `sliding_window` on the "sliding_attention" layers of `layer_types`, when
   /// `use_sliding_window`.
   public func window(_ checkpoint: HuggingFaceCheckpoint, layer i: Int) throws -> Int? {
-    let config = checkpoint.config
-    return try checkpoint.checked {
-      guard try config.bool("use_sliding_window", fallback: false) else { return nil }
-      guard case .array(let types)? = config.fields["layer_types"], types.count == checkpoint.layerCount
-      else {
-        throw CheckpointError.unsupportedField(
-          field: "use_sliding_window", value: "true", supported: "false, or one layer_types entry per layer")
-      }
-      switch types[i] {
-      case .string("full_attention"): return nil
-      case .string("sliding_attention"): return try config.int("sliding_window")
-      default:
-        throw CheckpointError.unsupportedField(
-          field: "layer_types[\(i)]", value: "\(types[i])", supported: "full_attention, sliding_attention")
-      }
+    guard try checkpoint.checked({ try checkpoint.config.bool("use_sliding_window", fallback: false) }) else {
+      return nil
     }
+    return try checkpoint.layerTypeWindow(layer: i, fallback: nil)
   }
 }
