@@ -100,6 +100,9 @@ FAMILIES = {
         intermediate_size=96, moe_intermediate_size=32, n_routed_experts=8, n_shared_experts=1, num_experts_per_tok=2,
         n_group=2, topk_group=1, first_k_dense_replace=1, norm_topk_prob=True, routed_scaling_factor=2.0,
         attention_bias=True, head_dim=16, sliding_window=5, max_window_layers=1)),
+    "hunyuan_v1_moe": (transformers.HunYuanMoEV1Config, dict(
+        intermediate_size=32, num_experts=8, moe_topk=2, head_dim=16, attention_bias=True,
+        rope_parameters=dict(rope_type="dynamic", rope_theta=10000.0, alpha=50.0, factor=1.0))),
     # The article's ERNIE 4.5 row: biases everywhere, interleaved RoPE, a tied head with a bias,
     # a dense first layer, softmax routing steered by the correction bias.
     "ernie4_5_moe": (transformers.Ernie4_5_MoeConfig, dict(

@@ -209,16 +209,19 @@ extension HuggingFaceCheckpoint {
         heads: heads, kvHeads: kvHeads, keyDimensions: headDim, valueDimensions: headDim,
         window: try family.window(self, layer: i)),
       rotary: rotary)
+    let names = family.queryKeyNormLayout
     switch qkNorm {
     case .none: break
     case .perHead:
       layer.queryKeyNorm = .init(
-        query: try norm("\(prefix).q_norm.weight", headDim, epsilon),
-        key: try norm("\(prefix).k_norm.weight", headDim, epsilon), perHead: true)
+        query: try norm("\(prefix).\(names.query).weight", headDim, epsilon),
+        key: try norm("\(prefix).\(names.key).weight", headDim, epsilon), perHead: true,
+        afterRotary: names.afterRotary)
     case .perProjection:
       layer.queryKeyNorm = .init(
-        query: try norm("\(prefix).q_norm.weight", heads * headDim, epsilon),
-        key: try norm("\(prefix).k_norm.weight", kvHeads * headDim, epsilon), perHead: false)
+        query: try norm("\(prefix).\(names.query).weight", heads * headDim, epsilon),
+        key: try norm("\(prefix).\(names.key).weight", kvHeads * headDim, epsilon), perHead: false,
+        afterRotary: names.afterRotary)
     }
     try family.finish(&layer, self, layer: i)
     return layer
@@ -288,7 +291,7 @@ extension HuggingFaceCheckpoint {
       throw CheckpointError.config(.wrongType(field: "rope_parameters", expected: "an object"))
     }
     return try checked {
-      let base = try nested.double("rope_theta", fallback: try config.double("rope_theta", fallback: 10_000))
+      var base = try nested.double("rope_theta", fallback: try config.double("rope_theta", fallback: 10_000))
       guard base > 1 else {
         throw ConfigError.outOfRange(field: "rope_theta", value: "\(base)", requirement: "greater than 1")
       }
@@ -327,6 +330,12 @@ extension HuggingFaceCheckpoint {
       let scaling: RotaryEmbedding.Scaling
       switch kind {
       case "default": scaling = .none
+      case "dynamic" where nested.has("alpha"):
+        // NTK with a fixed alpha (Hunyuan): only the base stretches, base · α^(D/(D−2)).
+        let alpha = try finite("alpha", fallback: 1, positive: true)
+        let width = Double(headDimensions)
+        base *= Foundation.pow(alpha, width / (width - 2))
+        scaling = .none
       case "linear": scaling = .linear(factor: try factor())
       case "llama3":
         let (low, high) = (
@@ -358,7 +367,8 @@ extension HuggingFaceCheckpoint {
           attentionFactor: attention, truncate: try nested.bool("truncate", fallback: true))
       default:
         throw CheckpointError.unsupportedField(
-          field: "rope_parameters.rope_type", value: kind, supported: "default, linear, llama3, yarn")
+          field: "rope_parameters.rope_type", value: kind,
+          supported: "default, linear, llama3, yarn, dynamic with a fixed alpha")
       }
       return RotaryEmbedding(
         headDimensions: headDimensions, rotatedDimensions: rotatedDimensions, base: base, scaling: scaling)

@@ -67,6 +67,7 @@ public struct HuggingFaceCheckpoint: Sendable {
   public func estimatedHeldBytes() throws -> Int {
     var total = 0
     let storedQuantization = try quantizationFormat()
+    let routers = Set((0..<layerCount).map { family.routerGateName(prefix: family.moePrefix(layer: $0)) })
     for name in weights.names {
       let (type, shape) = (try weights.dataType(of: name), try weights.shape(of: name))
       let elements = shape.reduce(1, *)
@@ -87,8 +88,8 @@ public struct HuggingFaceCheckpoint: Sendable {
       }
       // MLA's kv_b_proj stays Float: the absorbed decode reads its rows directly.
       let isProduct =
-        shape.count == 2 && !name.contains("embed_tokens") && !name.hasSuffix(".gate.weight")
-        && !name.contains("router") && !name.contains("kv_b_proj")
+        shape.count == 2 && !name.contains("embed_tokens") && !routers.contains(name)
+        && !name.contains("kv_b_proj")
       guard isProduct else {
         total += 4 * elements
         continue
@@ -180,7 +181,7 @@ public struct HuggingFaceCheckpoint: Sendable {
     let prefix = family.moePrefix(layer: i)
     let shape = architecture.moe!  // a MoE layer exists, so the architecture has a MoE shape
     let gate = Linear<Scalar>(
-      weight: try tensor("\(prefix).gate.weight", [shape.routedExperts, width], Scalar.self))
+      weight: try tensor(family.routerGateName(prefix: prefix), [shape.routedExperts, width], Scalar.self))
     let routed = try (0..<shape.routedExperts).map { j in
       try network(
         "\(prefix).experts.\(j)", hidden: shape.expert.hidden, activation: activation,

@@ -12,6 +12,7 @@ import Testing
     "llama", "llama-llama3-rope", "llama-linear-rope", "llama-yarn-rope", "mistral", "mixtral", "qwen2_moe",
     "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v2-greedy-yarn", "deepseek_v3", "deepseek_v3-no-q-lora",
     "glm4_moe", "glm4_moe-no-qk-norm", "deepseek", "deepseek_v2-lite", "ernie4_5_moe", "dots1",
+    "hunyuan_v1_moe",
   ]
 
   struct Reference: Decodable {
@@ -308,6 +309,13 @@ import Testing
       "\"rope_parameters.attention_factor\" is -1.0"
     ),
     ("deepseek_v2-greedy-yarn", "rope_parameters.beta_fast", "\"fast\"", "rope_parameters"),
+    ("hunyuan_v1_moe", "rope_parameters.alpha", "0", "\"rope_parameters.alpha\" is 0.0"),
+    ("hunyuan_v1_moe", "rope_parameters.alpha", "null", "\"rope_parameters.rope_type\" is dynamic"),
+    ("dots1", "layer_types", "[\"full_attention\"]", "layer_types"),
+    (
+      "dots1", "layer_types", "[\"full_attention\", \"chunked\", \"full_attention\"]",
+      "\"layer_types[1]\" is chunked"
+    ),
   ])
   func configValuesThatWouldTrapAreNamed(family: String, field: String, json text: String, message: String)
     throws
@@ -328,6 +336,16 @@ import Testing
     let error = loadError(folder)
     #expect(error.contains(message), "\(error)")
     #expect(!error.contains("shape"), "\(error)")
+  }
+
+  /// Hunyuan-A13B's config says `model_type: hunyuan` with `architectures:
+  /// [HunYuanMoEV1ForCausalLM]`: it loads as `hunyuan_v1_moe`.
+  @Test func hunyuanRemoteCodeTypeLoads() throws {
+    let folder = try edited("hunyuan_v1_moe") { _ in
+    } config: {
+      $0["model_type"] = "hunyuan"
+    }
+    #expect(try HuggingFaceModel(folder: folder.path("")).checkpoint.modelType == "hunyuan_v1_moe")
   }
 
   /// Kimi-K2's config says `model_type: kimi_k2` with `architectures: [DeepseekV3ForCausalLM]`:

@@ -27,7 +27,7 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
   public var pattern: ScaledDotProductAttention
   /// The rotation of queries and keys, or `nil` for none.
   public var rotary: RotaryEmbedding?
-  /// RMSNorms on queries and keys before RoPE (`q_norm`, `k_norm`), or `nil`.
+  /// RMSNorms on queries and keys (`q_norm`, `k_norm`), before RoPE or after it, or `nil`.
   public var queryKeyNorm: QueryKeyNorm?
   /// `c`: queries, keys and values are clamped to `[−c, c]` after the norms (OLMoE's
   /// `clip_qkv`), or `nil`.
@@ -43,10 +43,13 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
     /// Whether each head is normalised on its own (Qwen3, GLM-4.5) rather than the whole
     /// projection at once (OLMoE).
     public var perHead: Bool
+    /// Whether the norms apply to the rotated queries and keys (Hunyuan-MoE, Llama 4) rather
+    /// than before RoPE (Qwen3, OLMoE, GLM-4.5).
+    public var afterRotary: Bool
 
     /// Norms from their parts.
-    public init(query: RMSNorm<Scalar>, key: RMSNorm<Scalar>, perHead: Bool) {
-      (self.query, self.key, self.perHead) = (query, key, perHead)
+    public init(query: RMSNorm<Scalar>, key: RMSNorm<Scalar>, perHead: Bool, afterRotary: Bool = false) {
+      (self.query, self.key, self.perHead, self.afterRotary) = (query, key, perHead, afterRotary)
     }
   }
 
@@ -211,7 +214,8 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
     return (dx, dHeadWeights)
   }
 
-  /// Queries, keys (normalised, clipped and rotated) and values (clipped) of `x` through
+  /// Queries, keys (normalised, clipped and rotated, or clipped, rotated and normalised) and
+  /// values (clipped) of `x` through
   /// the projections `p`, at `positions`.
   func projected(_ x: Matrix<Scalar>, _ p: Projections, positions: [Int]) -> (
     q: Matrix<Scalar>, k: Matrix<Scalar>, v: Matrix<Scalar>
@@ -221,6 +225,8 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
       precondition(
         norm.perHead || p.pattern.heads == pattern.heads,
         "MultiHeadAttention: head selection needs per-head q/k norms")
+    }
+    if let norm = queryKeyNorm, !norm.afterRotary {
       q = Self.normalized(q, norm.query, perHead: norm.perHead)
       k = Self.normalized(k, norm.key, perHead: norm.perHead)
     }
@@ -231,6 +237,10 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
     }
     rotary?.apply(&q, positions: positions)
     rotary?.apply(&k, positions: positions)
+    if let norm = queryKeyNorm, norm.afterRotary {
+      q = Self.normalized(q, norm.query, perHead: norm.perHead)
+      k = Self.normalized(k, norm.key, perHead: norm.perHead)
+    }
     return (q, k, v)
   }
 

@@ -27,8 +27,14 @@ public protocol ModelFamily: Sendable {
   /// rows evens-then-odds, which turns the interleaved rotation into `RotaryEmbedding`'s
   /// rotate-half one without changing any score.
   var interleavedRotary: Bool { get }
+  /// The name of the router gate's weight (`E × d`) in the MoE block at `prefix` (default
+  /// `prefix.gate.weight`).
+  func routerGateName(prefix: String) -> String
+  /// The q/k norms' tensor names within `self_attn` and whether they apply after RoPE (default
+  /// `q_norm`, `k_norm`, before), for an architecture that has them.
+  var queryKeyNormLayout: (query: String, key: String, afterRotary: Bool) { get }
   /// The router of the MoE block at `prefix`, over its gate `x·W_gᵀ` (`E × d`, read from
-  /// `prefix.gate.weight`); by default softmax over the experts → top-k → renormalised when
+  /// `routerGateName`); by default softmax over the experts → top-k → renormalised when
   /// `norm_topk_prob` (default false), as Qwen and OLMoE route.
   func router<Scalar: BLASScalar>(
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, gate: Linear<Scalar>
@@ -48,6 +54,12 @@ public protocol ModelFamily: Sendable {
 extension ModelFamily {
   /// The tensor-name prefix of layer `i`'s MoE block.
   public func moePrefix(layer i: Int) -> String { "model.layers.\(i).mlp" }
+  /// `prefix.gate.weight`.
+  public func routerGateName(prefix: String) -> String { "\(prefix).gate.weight" }
+  /// `q_norm` and `k_norm`, before RoPE.
+  public var queryKeyNormLayout: (query: String, key: String, afterRotary: Bool) {
+    ("q_norm", "k_norm", false)
+  }
   /// The names of an expert's gate, up and down projections.
   public var expertProjectionNames: (gate: String, up: String, down: String) {
     ("gate_proj", "up_proj", "down_proj")
