@@ -103,6 +103,13 @@ FAMILIES = {
     "hunyuan_v1_moe": (transformers.HunYuanMoEV1Config, dict(
         intermediate_size=32, num_experts=8, moe_topk=2, head_dim=16, attention_bias=True,
         rope_parameters=dict(rope_type="dynamic", rope_theta=10000.0, alpha=50.0, factor=1.0))),
+    # gpt-oss: sinks, alternating sliding and full layers, biases everywhere, top-k-then-softmax over a biased
+    # router, the clamped SwiGLU (a low limit so that the clamps bite), YaRN without truncation.
+    "gpt_oss": (transformers.GptOssConfig, dict(
+        intermediate_size=32, num_local_experts=8, num_experts_per_tok=2, head_dim=16, sliding_window=5,
+        swiglu_limit=1.5, rope_parameters=dict(rope_type="yarn", rope_theta=150000.0, factor=4.0,
+                                               original_max_position_embeddings=64, beta_fast=32.0, beta_slow=1.0,
+                                               truncate=False))),
     # The article's ERNIE 4.5 row: biases everywhere, interleaved RoPE, a tied head with a bias,
     # a dense first layer, softmax routing steered by the correction bias.
     "ernie4_5_moe": (transformers.Ernie4_5_MoeConfig, dict(

@@ -110,11 +110,8 @@ extension MoELayer {
     accumulate(\.down, dOutput, w.hidden[rows: rows], ranges, inputGradient: &dHidden)
     var dInput = Matrix<Scalar>(rows: needsInputGradient ? routed : 0, columns: dimensions)
     if first.isGated {
-      let gateOutput = w.gateOutput[rows: rows]
-      let dUp = dHidden.elementwiseProduct(gateOutput.applying(first.activation))
-      var dGate = gateOutput
-      dGate.applyDerivative(of: first.activation)
-      dGate.multiplyElementwise(by: dHidden.elementwiseProduct(w.upOutput[rows: rows]))
+      let (dGate, dUp) = first.gateBackward(
+        dHidden, gate: w.gateOutput[rows: rows], up: w.upOutput[rows: rows])
       if needsInputGradient {
         groupedGEMM(dGate, rowRanges: ranges, weights: experts.map { $0.gate!.expandedWeight }, into: &dInput)
         groupedGEMM(dUp, rowRanges: ranges, weights: experts.map(\.up.expandedWeight), beta: 1, into: &dInput)

@@ -65,7 +65,8 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
     for (e, expert) in experts.enumerated() {
       precondition(
         expert.dimensions == first.dimensions && expert.hiddenDimensions == first.hiddenDimensions
-          && expert.isGated == first.isGated && expert.activation == first.activation,
+          && expert.isGated == first.isGated && expert.activation == first.activation
+          && expert.clamp == first.clamp,
         "MoELayer: expert \(e) (\(expert.dimensions)→\(expert.hiddenDimensions), gated \(expert.isGated), \(expert.activation)) differs from expert 0 (\(first.dimensions)→\(first.hiddenDimensions), gated \(first.isGated), \(first.activation))"
       )
     }
@@ -306,10 +307,9 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
       Self.project(input, experts.map { $0.gate! }, local, into: &workspace.gateOutput[rows: rows])
       if keepingActivations {
         workspace.hidden[rows: rows] = workspace.gateOutput[rows: rows]
-        workspace.hidden[rows: rows].applyGated(first.activation, multiplying: workspace.upOutput[rows: rows])
+        first.applyGate(&workspace.hidden[rows: rows], multiplying: workspace.upOutput[rows: rows])
       } else {
-        workspace.gateOutput[rows: rows].applyGated(
-          first.activation, multiplying: workspace.upOutput[rows: rows])
+        first.applyGate(&workspace.gateOutput[rows: rows], multiplying: workspace.upOutput[rows: rows])
       }
     } else if keepingActivations {
       workspace.hidden[rows: rows] = workspace.upOutput[rows: rows]

@@ -83,13 +83,23 @@ extension HuggingFaceCheckpoint {
   }
 
   /// Layer `i`'s attention sublayer.
+  /// Layer `i`'s attention sublayer, of the kind `architecture.attentionLayers[i]` says. A
+  /// windowed kind's window comes from the family (`ModelFamily.window`), which knows whether it
+  /// slides or is chunked; a kind with sinks reads `self_attn.sinks` (one logit per head).
   func attention(layer i: Int, epsilon: Float) throws -> AttentionSublayer<Float> {
-    switch architecture.attention {
-    case .grouped: .grouped(try groupedAttention(layer: i, epsilon: epsilon))
-    case .latent: .latent(try latentAttention(layer: i))
-    case .windowed, .withSinks, .outputGated, .sparse, .recurrent:
-      throw CheckpointError.unsupportedField(
-        field: "layer_types", value: "\(architecture.attention)", supported: "plain MHA, GQA or MLA")
+    var (kind, sinks) = (architecture.attentionLayers[i], false)
+    while true {
+      switch kind {
+      case .windowed(let inner, _): kind = inner
+      case .withSinks(let inner): (kind, sinks) = (inner, true)
+      case .grouped:
+        return .grouped(try groupedAttention(layer: i, kind: kind, sinks: sinks, epsilon: epsilon))
+      case .latent where !sinks: return .latent(try latentAttention(layer: i))
+      case .latent, .outputGated, .sparse, .recurrent:
+        throw CheckpointError.unsupportedField(
+          field: "layer_types", value: "\(architecture.attentionLayers[i])",
+          supported: "MHA or GQA (windowed, with sinks), or MLA")
+      }
     }
   }
 
@@ -174,14 +184,13 @@ extension HuggingFaceCheckpoint {
     return try ConfigFields(fields: fields).double(key, fallback: 0)
   }
 
-  /// Layer `i`'s grouped-query attention.
-  func groupedAttention(layer i: Int, epsilon: Float) throws -> MultiHeadAttention<Float> {
-    guard
-      case .grouped(let heads, let kvHeads, let headDim, let qkvBias, let qkNorm, let outputBias) =
-        architecture
-        .attention
+  /// Layer `i`'s grouped-query attention of `kind` (`.grouped`), with the sinks when `sinks`.
+  func groupedAttention(layer i: Int, kind: AttentionKind, sinks: Bool, epsilon: Float) throws
+    -> MultiHeadAttention<Float>
+  {
+    guard case .grouped(let heads, let kvHeads, let headDim, let qkvBias, let qkNorm, let outputBias) = kind
     else {
-      preconditionFailure("groupedAttention on latent attention")
+      preconditionFailure("groupedAttention on \(kind)")
     }
     let prefix = "model.layers.\(i).self_attn"
     let rotated = try rotatedDimensions(headDim)
@@ -209,6 +218,9 @@ extension HuggingFaceCheckpoint {
         heads: heads, kvHeads: kvHeads, keyDimensions: headDim, valueDimensions: headDim,
         window: try family.window(self, layer: i)),
       rotary: rotary)
+    if sinks {
+      layer.pattern.sinks = try tensor("\(prefix).sinks", [heads], Float.self).elements.map(Double.init)
+    }
     let names = family.queryKeyNormLayout
     switch qkNorm {
     case .none: break

@@ -61,9 +61,10 @@ public struct HuggingFaceCheckpoint: Sendable {
 
   /// The memory the weights will take once loaded as `weightFormat` says, estimated from the
   /// tensors' names, types and shapes before anything is converted: product weights (2-D
-  /// tensors other than embeddings, routers and MLA's `kv_b_proj`) in their held format (0
-  /// when bf16 or float32 stays in place in the mapped file), MoEKit's quantized parts as
-  /// stored, everything else as `Float`. Loading then needs this much anonymous memory, give or take a few rows.
+  /// tensors other than embeddings, routers, fused expert biases and MLA's `kv_b_proj`) in
+  /// their held format (0 when bf16 or float32 stays in place in the mapped file), fused 3-D
+  /// expert tensors in their held format, MoEKit's quantized parts as stored, everything else
+  /// as `Float`. Loading then needs this much anonymous memory, give or take a few rows.
   public func estimatedHeldBytes() throws -> Int {
     var total = 0
     let storedQuantization = try quantizationFormat()
@@ -86,10 +87,18 @@ public struct HuggingFaceCheckpoint: Sendable {
         }
         continue
       }
+      if shape.count == 3 {
+        // Experts stored fused (`[E, in, out]`): laid out anew at load, each `out × in`.
+        let held = weightFormat.heldFormat(stored: type == .bf16 ? .bf16 : nil)
+        total +=
+          held.map { shape[0] * WeightMatrix.byteCount($0, rows: shape[2], columns: shape[1]) } ?? 4
+          * elements
+        continue
+      }
       // MLA's kv_b_proj stays Float: the absorbed decode reads its rows directly.
       let isProduct =
         shape.count == 2 && !name.contains("embed_tokens") && !routers.contains(name)
-        && !name.contains("kv_b_proj")
+        && !name.contains("kv_b_proj") && !name.hasSuffix("_bias")
       guard isProduct else {
         total += 4 * elements
         continue
@@ -173,8 +182,8 @@ public struct HuggingFaceCheckpoint: Sendable {
     return .moe(try moe(layer: i, activation: activation, Scalar.self))
   }
 
-  /// Layer `i`'s MoE block: the family's router over `prefix.gate.weight`, the routed experts
-  /// `prefix.experts.{j}` and the family's shared expert.
+  /// Layer `i`'s MoE block: the family's router over its gate, routed experts and shared
+  /// expert.
   func moe<Scalar: BLASScalar>(layer i: Int, activation: ElementwiseFunction, _: Scalar.Type) throws
     -> MoELayer<Scalar>
   {
@@ -182,13 +191,9 @@ public struct HuggingFaceCheckpoint: Sendable {
     let shape = architecture.moe!  // a MoE layer exists, so the architecture has a MoE shape
     let gate = Linear<Scalar>(
       weight: try tensor(family.routerGateName(prefix: prefix), [shape.routedExperts, width], Scalar.self))
-    let routed = try (0..<shape.routedExperts).map { j in
-      try network(
-        "\(prefix).experts.\(j)", hidden: shape.expert.hidden, activation: activation,
-        names: family.expertProjectionNames, Scalar.self)
-    }
     return MoELayer(
-      router: try family.router(self, prefix: prefix, gate: gate), experts: routed,
+      router: try family.router(self, prefix: prefix, gate: gate),
+      experts: try family.experts(self, prefix: prefix, activation: activation, as: Scalar.self),
       sharedExpert: try family.sharedExpert(self, prefix: prefix, as: Scalar.self))
   }
 
@@ -328,6 +333,41 @@ public struct HuggingFaceCheckpoint: Sendable {
   func tensor<Scalar: BLASScalar>(_ name: String, _ shape: [Int], _: Scalar.Type) throws -> Matrix<Scalar> {
     try checkTensor(name, shape)
     return try weights.matrix(name, as: Scalar.self)
+  }
+
+  /// The `count` matrices of the named 3-D tensor `[count, rows, columns]` (experts stored
+  /// fused), checked against that shape and recorded as read.
+  func stackedTensor<Scalar: BLASScalar>(_ name: String, _ shape: [Int], _: Scalar.Type) throws -> [Matrix<
+    Scalar
+  >] {
+    try checkTensor(name, shape)
+    let type = try weights.dataType(of: name)
+    guard type.isFloatingPoint else {
+      throw SafeTensorsError.notFloatingPoint(name: name, dtype: type.rawValue)
+    }
+    let raw = try weights.rawBytes(name)
+    let size = shape[1] * shape[2] * type.size
+    return (0..<shape[0]).map { e in
+      let part = UnsafeRawBufferPointer(rebasing: raw[e * size..<(e + 1) * size])
+      return Matrix(
+        rows: shape[1], columns: shape[2], elements: ElementDecoding.floats(part, type).map { Scalar($0) })
+    }
+  }
+
+  /// A product's layer over `weight` (read from the stored tensor `name`, laid out anew),
+  /// held as `weightFormat` says (compact formats for `Float` layers only).
+  func linear<Scalar: BLASScalar>(laidOut weight: Matrix<Scalar>, from name: String, bias: Matrix<Scalar>?)
+    throws
+    -> Linear<Scalar>
+  {
+    let stored: WeightMatrix.Format? = try weights.dataType(of: name) == .bf16 ? .bf16 : nil
+    guard Scalar.self == Float.self, let held = weightFormat.heldFormat(stored: stored) else {
+      return Linear(weight: weight, bias: bias)
+    }
+    let layer = Linear<Float>(
+      compactWeight: WeightMatrix(unsafeBitCast(weight, to: Matrix<Float>.self), format: held),
+      bias: bias.map { unsafeBitCast($0, to: Matrix<Float>.self) })
+    return unsafeBitCast(layer, to: Linear<Scalar>.self)
   }
 
   /// `hidden_act` as an `ElementwiseFunction`.

@@ -1,3 +1,4 @@
+import Foundation
 import Linalg
 import MoE
 
@@ -25,7 +26,14 @@ public enum MoEReference {
   public static func feedForward(_ network: FeedForward<Double>, _ x: [Double]) -> [Double] {
     let up = linear(network.up, x)
     let hidden: [Double]
-    if let gate = network.gate {
+    if let gate = network.gate, let clamp = network.clamp {
+      // gpt-oss: (clamp(u, −L, L) + 1) · g̃ · σ(α g̃), g̃ = min(g, L).
+      hidden = zip(linear(gate, x), up).map { g, u in
+        let c = Swift.min(g, clamp.limit)
+        return (Swift.min(Swift.max(u, -clamp.limit), clamp.limit) + 1) * c
+          / (1 + Foundation.exp(-clamp.alpha * c))
+      }
+    } else if let gate = network.gate {
       hidden = zip(linear(gate, x), up).map { network.activation($0) * $1 }
     } else {
       hidden = up.map { network.activation($0) }

@@ -65,7 +65,25 @@ import _TestSupport
       ScaledDotProductAttention(heads: 2, kvHeads: 2, keyDimensions: 3, valueDimensions: 3, window: 4), 2, 11,
       nil
     ),
+    (
+      "sinks",
+      withSinks(ScaledDotProductAttention(heads: 4, kvHeads: 2, keyDimensions: 3, valueDimensions: 2)), 70,
+      70, nil
+    ),
+    (
+      "sinks, window, heads 0, 3",
+      withSinks(
+        ScaledDotProductAttention(heads: 4, kvHeads: 2, keyDimensions: 2, valueDimensions: 2, window: 3)), 5,
+      9, [0, 3]
+    ),
   ]
+
+  /// The pattern with a sink logit per head, some large enough to take most of the weight.
+  static func withSinks(_ pattern: ScaledDotProductAttention) -> ScaledDotProductAttention {
+    var pattern = pattern
+    pattern.sinks = (0..<pattern.heads).map { [0.5, -1, 3, 1.5][$0 % 4] }
+    return pattern
+  }
 
   @Test(arguments: patterns.indices)
   func coreMatchesExplicitLoops(_ index: Int) {
@@ -80,7 +98,7 @@ import _TestSupport
     let expected = AttentionReference.attention(
       q: q, k: k, v: v, heads: pattern.heads, kvHeads: pattern.kvHeads, keyDimensions: pattern.keyDimensions,
       valueDimensions: pattern.valueDimensions, window: pattern.window, queryStart: s - tq,
-      activeHeads: active)
+      activeHeads: active, sinks: pattern.sinks)
     #expect(
       out.isApproximatelyEqual(to: expected, absoluteTolerance: 1e-13, relativeTolerance: 1e-12), "\(name)")
   }

@@ -1,3 +1,4 @@
+import Foundation
 import Linalg
 import MoE
 import Testing
@@ -87,6 +88,33 @@ import _TestSupport
     }
   }
 
+  /// gpt-oss's clamped unit, with a limit some gate and up values pass (where its
+  /// derivatives are zero).
+  @Test func clampedSwiGLUFeedForward() {
+    var g = Xoshiro256StarStar(seed: 8)
+    var network = FeedForward<Double>(dimensions: 4, hiddenDimensions: 6, bias: true, using: &g)
+    network.clamp = ClampedSwiGLU(alpha: 1.702, limit: 0.9)
+    let x = random(5, 4, seed: 9, scale: 2)
+    let (gate, up) = (network.gate!(x), network.up(x))
+    #expect(gate.elements.contains { $0 > 0.9 } && up.elements.contains { abs($0) > 0.9 })
+    // The formula, by explicit loops.
+    var hidden = Matrix<Double>(rows: 5, columns: 6)
+    for i in 0..<5 {
+      for j in 0..<6 {
+        let c = min(gate[i, j], 0.9)
+        hidden[i, j] = (min(max(up[i, j], -0.9), 0.9) + 1) * c / (1 + Foundation.exp(-1.702 * c))
+      }
+    }
+    #expect(
+      network(x).isApproximatelyEqual(
+        to: network.down(hidden), absoluteTolerance: 1e-14, relativeTolerance: 1e-13))
+    check(network, input: x, outputs: 4, "FeedForward clamped SwiGLU") {
+      $0($1)
+    } backward: { network, dy, x in
+      network.backward(dy, cache: network.forwardForTraining(x).cache)
+    }
+  }
+
   @Test func frozenParametersGetNoGradient() {
     var g = Xoshiro256StarStar(seed: 10)
     var network = FeedForward<Double>(dimensions: 4, hiddenDimensions: 6, using: &g)
@@ -104,6 +132,26 @@ import _TestSupport
 /// The MoE layer's backward pass for every router, with and without shared experts and
 /// capacity drops, against central differences.
 @Suite struct MoEBackwardTests {
+  /// Experts with gpt-oss's clamped unit run it in the grouped forward (equal to the
+  /// per-token reference) and its derivatives in the grouped backward.
+  @Test func clampedSwiGLUExperts() {
+    var layer = MoELayerTests.layer(.topK, shared: .none, capacityFactor: nil, seed: 23)
+    for e in layer.experts.indices { layer.experts[e].clamp = ClampedSwiGLU(alpha: 1.702, limit: 0.8) }
+    let x = Reference.randomMatrix(Double.self, rows: 7, columns: MoELayerTests.d, seed: 24) * 2
+    var context = RoutingContext()
+    var workspace = MoEWorkspace<Double>()
+    let result = layer.forward(x, context: &context, workspace: &workspace)
+    let expected = MoEReference.moe(layer, x, decision: result.decision, capacity: nil)
+    #expect(Reference.maxRelativeError(result.output, expected) < 1e-12)
+    BackwardTests().check(layer, input: x, outputs: MoELayerTests.d, "clamped experts") { layer, x in
+      var c = RoutingContext(isTraining: true)
+      return layer.forwardForTraining(x, context: &c).result.output
+    } backward: { layer, dy, x in
+      var c = RoutingContext(isTraining: true)
+      return layer.backward(dy, cache: layer.forwardForTraining(x, context: &c).cache)
+    }
+  }
+
   @Test(arguments: MoELayerTests.RouterKind.allCases, MoELayerTests.SharedKind.allCases)
   func moeLayer(kind: MoELayerTests.RouterKind, shared: MoELayerTests.SharedKind) {
     for capacityFactor in [nil, 0.75] as [Double?] {

@@ -12,7 +12,7 @@ import Testing
     "llama", "llama-llama3-rope", "llama-linear-rope", "llama-yarn-rope", "mistral", "mixtral", "qwen2_moe",
     "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v2-greedy-yarn", "deepseek_v3", "deepseek_v3-no-q-lora",
     "glm4_moe", "glm4_moe-no-qk-norm", "deepseek", "deepseek_v2-lite", "ernie4_5_moe", "dots1",
-    "hunyuan_v1_moe",
+    "hunyuan_v1_moe", "gpt_oss",
   ]
 
   struct Reference: Decodable {
@@ -177,7 +177,7 @@ import Testing
 
   /// A bf16 checkpoint held as bf16 (products on the compact bytes) computes what the same
   /// checkpoint widened to Float computes, holding about half the bytes.
-  @Test(arguments: ["llama", "mixtral", "qwen2_moe", "deepseek_v3", "glm4_moe", "ernie4_5_moe"])
+  @Test(arguments: ["llama", "mixtral", "qwen2_moe", "deepseek_v3", "glm4_moe", "ernie4_5_moe", "gpt_oss"])
   func bf16CheckpointsRunCompact(family: String) throws {
     let folder = try edited(family, as: .bf16)
     let compact = try HuggingFaceModel(folder: folder.path(""))
@@ -244,7 +244,14 @@ import Testing
     var tensors: [String: Tensor] = [:]
     for name in source.names {
       let info = source.tensors[name]!
-      tensors[name] = Tensor(try source.matrix(name, as: Float.self), shape: info.shape, as: dataType)
+      // Fused 3-D expert tensors (float32 in the fixtures) as one matrix of their rows.
+      let matrix =
+        info.shape.count == 3
+        ? Matrix(
+          rows: info.shape[0] * info.shape[1], columns: info.shape[2],
+          elements: Array(try source.rawBytes(name).bindMemory(to: Float.self)))
+        : try source.matrix(name, as: Float.self)
+      tensors[name] = Tensor(matrix, shape: info.shape, as: dataType)
     }
     edit(&tensors)
     try SafeTensorsWriter.write(tensors, to: folder.path("model.safetensors"))
@@ -336,6 +343,23 @@ import Testing
     let error = loadError(folder)
     #expect(error.contains(message), "\(error)")
     #expect(!error.contains("shape"), "\(error)")
+  }
+
+  /// gpt-oss's published experts are MXFP4 (`…_blocks`, `…_scales`): refused by name, not
+  /// misread; a swiglu_limit that is not positive is a config error.
+  @Test func gptOSSRefusesMXFP4ExpertsAndBadClamps() throws {
+    let mxfp4 = try edited("gpt_oss") { tensors in
+      for (name, tensor) in tensors where name.hasSuffix("experts.gate_up_proj") {
+        tensors[name + "_blocks"] = tensor
+        tensors[name] = nil
+      }
+    }
+    #expect(loadError(mxfp4).contains("gate_up_proj_blocks\" is MXFP4"), "\(loadError(mxfp4))")
+    let limit = try edited("gpt_oss") { _ in
+    } config: {
+      $0["swiglu_limit"] = -1.0
+    }
+    #expect(loadError(limit).contains("swiglu_limit"), "\(loadError(limit))")
   }
 
   /// Hunyuan-A13B's config says `model_type: hunyuan` with `architectures:

@@ -303,7 +303,9 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
         }, "MultiHeadAttention: active heads \(heads) must be sorted, distinct and in 0..<\(pattern.heads)")
     let groups = heads.map(pattern.kvHead(of:))
     var selected = pattern
+    selected.sinks = nil
     (selected.heads, selected.kvHeads) = (heads.count, heads.count)
+    selected.sinks = pattern.sinks.map { sinks in heads.map { sinks[$0] } }
     return Projections(
       query: Self.rows(of: query, blocks: heads, width: pattern.keyDimensions),
       key: Self.rows(of: key, blocks: groups, width: pattern.keyDimensions),

@@ -19,6 +19,12 @@ import Linalg
 /// windowed attention `Tq × w`; keys and values are read in place as column blocks (no
 /// copy per head). `activeHeads` runs only those query heads (the others'
 /// outputs are zero and cost nothing): head-sparse attention.
+///
+/// **Sinks** (gpt-oss): with `sinks`, head `h`'s softmax runs over its scores and one more
+/// logit `s_h` that attends to nothing, `P_hij = exp(S_ij) / (exp(s_h) + Σ_j exp(S_ij))`, so a
+/// head may put weight nowhere (Xiao et al. 2023, "Efficient Streaming Language Models with
+/// Attention Sinks", arXiv 2309.17453; OpenAI 2025, gpt-oss model card). The sinks are fixed:
+/// the backward pass gives the gradients of `q`, `k` and `v` through them, not their own.
 public struct ScaledDotProductAttention: Sendable, Equatable {
   /// Query heads `H`.
   public var heads: Int
@@ -32,6 +38,14 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
   public var window: Int?
   /// The factor on `Q Kᵀ` (`1/√Dk` unless given).
   public var scale: Double
+  /// One sink logit per query head, or `nil` for none (see the type's documentation).
+  public var sinks: [Double]? {
+    didSet {
+      precondition(
+        sinks == nil || sinks!.count == heads,
+        "ScaledDotProductAttention: \(sinks?.count ?? 0) sinks for \(heads) heads")
+    }
+  }
 
   /// Queries per score block.
   public static let queryBlock = 64
@@ -86,7 +100,7 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
       let m = members.count
       for block in blocks(queries: q.rows, queryStart: queryStart) {
         let rows = block.queries.lowerBound * m..<block.queries.upperBound * m
-        let p = probabilities(queries[rows: rows], k[rows: block.keys], keyColumns, block, headsPerQuery: m)
+        let p = probabilities(queries[rows: rows], k[rows: block.keys], keyColumns, block, heads: members)
         gemm(
           p, columns: 0..<p.columns, v[rows: block.keys], columns: valueColumns, into: &stacked[rows: rows],
           columns: 0..<valueDimensions)
@@ -120,7 +134,7 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
         let rows = block.queries.lowerBound * m..<block.queries.upperBound * m
         let blockQueries = queries[rows: rows]
         let (keys, values) = (k[rows: block.keys], v[rows: block.keys])
-        let p = probabilities(blockQueries, keys, keyColumns, block, headsPerQuery: m)
+        let p = probabilities(blockQueries, keys, keyColumns, block, heads: members)
         let dBlock = dStacked[rows: rows]
         let all = (p: 0..<p.columns, key: 0..<keyDimensions, value: 0..<valueDimensions)
         gemm(
@@ -214,13 +228,15 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
     }
   }
 
-  /// `softmax(scale · Q Kᵀ + M)` for one block of stacked queries (`headsPerQuery` rows
-  /// per query position) against the block's keys (`keyColumns` of `k`, one head).
+  /// `softmax(scale · Q Kᵀ + M)` for one block of stacked queries (one row per query
+  /// position and head of `heads`) against the block's keys (`keyColumns` of `k`, one head),
+  /// each row's softmax over the head's sink too when the pattern has sinks.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   func probabilities<Scalar: BLASScalar>(
-    _ q: Matrix<Scalar>, _ k: Matrix<Scalar>, _ keyColumns: Range<Int>, _ block: Block, headsPerQuery: Int
+    _ q: Matrix<Scalar>, _ k: Matrix<Scalar>, _ keyColumns: Range<Int>, _ block: Block, heads: [Int]
   ) -> Matrix<Scalar> {
+    let headsPerQuery = heads.count
     var scores = Matrix<Scalar>(rows: q.rows, columns: k.rows)
     gemm(
       q, columns: 0..<keyDimensions, k, columns: keyColumns, transposeB: true, alpha: Scalar(scale),
@@ -236,7 +252,23 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
         for j in last..<n { s[i * n + j] = -.infinity }
       }
     }
-    scores.formSoftmaxRows()
+    guard let sinks else {
+      scores.formSoftmaxRows()
+      return scores
+    }
+    scores.withUnsafeMutableBufferPointer { s in
+      for i in 0..<q.rows {
+        let sink = Scalar(sinks[heads[i % headsPerQuery]])
+        let row = i * n..<(i + 1) * n
+        let largest = s[row].reduce(sink) { Swift.max($0, $1) }
+        var total = Scalar.exp(sink - largest)
+        for j in row {
+          s[j] = Scalar.exp(s[j] - largest)
+          total += s[j]
+        }
+        for j in row { s[j] /= total }
+      }
+    }
     return scores
   }
 

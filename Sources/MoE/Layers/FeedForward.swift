@@ -5,7 +5,8 @@ import Linalg
 /// - plain: `y = down(act(up(x)))` (the original Transformer, GPT-2, Switch experts);
 /// - gated: `y = down(act(gate(x)) ⊙ up(x))` — SwiGLU with `act = silu` (Llama, Mixtral,
 ///   Qwen, DeepSeek), GeGLU with `act = gelu` (Shazeer 2020, "GLU Variants Improve
-///   Transformer", arXiv 2002.05202).
+///   Transformer", arXiv 2002.05202) — or, with `clamp`, gpt-oss's `ClampedSwiGLU` of the
+///   two projections.
 ///
 /// - `x`, `y`: `tokens × dimensions`; `up`, `gate`: `dimensions → hiddenDimensions`;
 ///   `down`: `hiddenDimensions → dimensions`.
@@ -18,6 +19,10 @@ public struct FeedForward<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public var down: Linear<Scalar>
   /// The activation (applied to the gate in the gated form, to `up` in the plain one).
   public var activation: ElementwiseFunction
+  /// gpt-oss's clamped unit in place of `act(gate) ⊙ up` (gated form only), or `nil`.
+  public var clamp: ClampedSwiGLU? {
+    didSet { precondition(clamp == nil || gate != nil, "FeedForward: a clamped SwiGLU needs the gated form") }
+  }
 
   /// A network from its projections; pass `gate` for the gated form.
   public init(
@@ -75,8 +80,29 @@ public struct FeedForward<Scalar: BLASScalar>: Sendable, ParameterContainer {
       return down(upOutput)
     }
     var hidden = gate(x)
-    hidden.applyGated(activation, multiplying: upOutput)
+    applyGate(&hidden, multiplying: upOutput)
     return down(hidden)
+  }
+
+  /// `act(gate) ⊙ up`, or the clamped unit, written over `gate` (gated form).
+  public func applyGate(_ gate: inout Matrix<Scalar>, multiplying up: Matrix<Scalar>) {
+    if let clamp {
+      clamp.apply(&gate, multiplying: up)
+    } else {
+      gate.applyGated(activation, multiplying: up)
+    }
+  }
+
+  /// `∂L/∂gate` and `∂L/∂up` of the gated form from `∂L/∂(act(gate) ⊙ up)`:
+  /// `∂up = ∂H ⊙ act(G)`, `∂G = ∂H ⊙ up ⊙ act′(G)` (or the clamped unit's).
+  public func gateBackward(_ dHidden: Matrix<Scalar>, gate: Matrix<Scalar>, up: Matrix<Scalar>) -> (
+    dGate: Matrix<Scalar>, dUp: Matrix<Scalar>
+  ) {
+    if let clamp { return clamp.backward(dHidden, gate: gate, up: up) }
+    var dGate = gate
+    dGate.applyDerivative(of: activation)
+    dGate.multiplyElementwise(by: dHidden.elementwiseProduct(up))
+    return (dGate, dHidden.elementwiseProduct(gate.applying(activation)))
   }
 
   /// What the backward pass needs from the forward pass.
@@ -98,7 +124,7 @@ public struct FeedForward<Scalar: BLASScalar>: Sendable, ParameterContainer {
     var hidden: Matrix<Scalar>
     if let gateOutput {
       hidden = gateOutput
-      hidden.applyGated(activation, multiplying: upOutput)
+      applyGate(&hidden, multiplying: upOutput)
     } else {
       hidden = upOutput
       hidden.apply(activation)
@@ -108,8 +134,7 @@ public struct FeedForward<Scalar: BLASScalar>: Sendable, ParameterContainer {
   }
 
   /// The backward pass: accumulates every trainable projection's gradients and returns
-  /// `∂x`. Gated: `∂H = dy·W_down`, `∂up = ∂H ⊙ act(G)`, `∂G = ∂H ⊙ up ⊙ act′(G)`; plain:
-  /// `∂P = ∂H ⊙ act′(P)`.
+  /// `∂x`. Gated: `∂H = dy·W_down`, then `gateBackward`; plain: `∂P = ∂H ⊙ act′(P)`.
   ///
   /// - Parameters:
   ///   - dy: `∂loss/∂y`, `tokens × dimensions`.
@@ -118,10 +143,7 @@ public struct FeedForward<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public mutating func backward(_ dy: Matrix<Scalar>, cache: Cache) -> Matrix<Scalar> {
     let dHidden = down.backward(dy, input: cache.hidden)
     if let gateOutput = cache.gateOutput {
-      let dUp = dHidden.elementwiseProduct(gateOutput.applying(activation))
-      var dGate = gateOutput
-      dGate.applyDerivative(of: activation)
-      dGate.multiplyElementwise(by: dHidden.elementwiseProduct(cache.upOutput))
+      let (dGate, dUp) = gateBackward(dHidden, gate: gateOutput, up: cache.upOutput)
       return gate!.backward(dGate, input: cache.input) + up.backward(dUp, input: cache.input)
     }
     var dUp = cache.upOutput

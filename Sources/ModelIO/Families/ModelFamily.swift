@@ -39,6 +39,12 @@ public protocol ModelFamily: Sendable {
   func router<Scalar: BLASScalar>(
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, gate: Linear<Scalar>
   ) throws -> any Router<Scalar>
+  /// The routed experts of the MoE block at `prefix` (default: one gated network per expert,
+  /// `prefix.experts.{j}.{gate,up,down}` named by `expertProjectionNames`, of the
+  /// architecture's expert width, with `activation`).
+  func experts<Scalar: BLASScalar>(
+    _ checkpoint: HuggingFaceCheckpoint, prefix: String, activation: ElementwiseFunction, as: Scalar.Type
+  ) throws -> [FeedForward<Scalar>]
   /// The shared expert of the MoE block at `prefix`, or `nil` (the default).
   func sharedExpert<Scalar: BLASScalar>(
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
@@ -54,6 +60,17 @@ public protocol ModelFamily: Sendable {
 extension ModelFamily {
   /// The tensor-name prefix of layer `i`'s MoE block.
   public func moePrefix(layer i: Int) -> String { "model.layers.\(i).mlp" }
+  /// One gated network per expert at `prefix.experts.{j}`.
+  public func experts<Scalar: BLASScalar>(
+    _ checkpoint: HuggingFaceCheckpoint, prefix: String, activation: ElementwiseFunction, as: Scalar.Type
+  ) throws -> [FeedForward<Scalar>] {
+    let shape = checkpoint.architecture.moe!
+    return try (0..<shape.routedExperts).map { j in
+      try checkpoint.network(
+        "\(prefix).experts.\(j)", hidden: shape.expert.hidden, activation: activation,
+        names: expertProjectionNames, Scalar.self)
+    }
+  }
   /// `prefix.gate.weight`.
   public func routerGateName(prefix: String) -> String { "\(prefix).gate.weight" }
   /// `q_norm` and `k_norm`, before RoPE.

@@ -1,0 +1,98 @@
+import Linalg
+import MoE
+
+/// gpt-oss (`gpt_oss`): one learned sink logit per head (`self_attn.sinks`); "sliding_attention"
+/// layers within `sliding_window` alternating with full ones (`layer_types`, by default the
+/// even layers slide); biases on q/k/v/o; every layer MoE with a biased router
+/// (`mlp.router.{weight,bias}`) whose top-k logits are softmaxed (the same weights as softmax
+/// over all experts renormalised over the top k); experts stored fused —
+/// `mlp.experts.gate_up_proj` `[E, d, 2I]` with the gate and up columns interleaved, its bias
+/// `[E, 2I]`, `mlp.experts.down_proj` `[E, I, d]` and its bias `[E, d]` — running the
+/// `ClampedSwiGLU` (`swiglu_alpha`, `swiglu_limit`); YaRN RoPE. The published checkpoints hold
+/// the experts in MXFP4 (`…_blocks`, `…_scales`): those are refused by name until MoEKit reads
+/// that format; bf16 and float32 ones load.
+///
+/// ### References
+/// OpenAI 2025, "gpt-oss-120b & gpt-oss-20b Model Card", arXiv 2508.10925.
+public struct GptOSSFamily: ModelFamily {
+  /// The family (it holds no state).
+  public init() {}
+  /// The `model_type` it loads.
+  public var modelType: String { "gpt_oss" }
+  /// What its loader reads that other families do not, for the docs.
+  public var summary: String {
+    "attention sinks, alternating sliding/full layers, biased router top-k then softmax, fused clamped-SwiGLU experts, YaRN"
+  }
+
+  /// `prefix.router.weight`.
+  public func routerGateName(prefix: String) -> String { "\(prefix).router.weight" }
+
+  /// The biased gate's top-k logits, softmaxed.
+  public func router<Scalar: BLASScalar>(
+    _ checkpoint: HuggingFaceCheckpoint, prefix: String, gate: Linear<Scalar>
+  ) throws -> any Router<Scalar> {
+    let shape = checkpoint.architecture.moe!
+    var biased = gate
+    biased.bias = Parameter(
+      try checkpoint.tensor("\(prefix).router.bias", [shape.routedExperts], Scalar.self))
+    return TopKSoftmaxRouter(gate: biased, k: shape.topK, normalizeTopK: true)
+  }
+
+  /// The experts from the fused tensors, each with its biases and the clamped unit.
+  public func experts<Scalar: BLASScalar>(
+    _ checkpoint: HuggingFaceCheckpoint, prefix: String, activation: ElementwiseFunction, as: Scalar.Type
+  ) throws -> [FeedForward<Scalar>] {
+    let shape = checkpoint.architecture.moe!
+    let (count, width, hidden) = (shape.routedExperts, checkpoint.width, shape.expert.hidden)
+    let base = "\(prefix).experts"
+    if checkpoint.weights.contains("\(base).gate_up_proj_blocks") {
+      throw CheckpointError.unsupportedField(
+        field: "\(base).gate_up_proj_blocks", value: "MXFP4", supported: "bf16 or float32 experts")
+    }
+    let (alpha, limit) = try checkpoint.checked {
+      (
+        try checkpoint.config.double("swiglu_alpha", fallback: 1.702),
+        try checkpoint.config.double("swiglu_limit", fallback: 7)
+      )
+    }
+    guard alpha.isFinite, limit > 0, limit.isFinite else {
+      throw CheckpointError.config(
+        .outOfRange(
+          field: "swiglu_limit", value: "\(limit) (swiglu_alpha \(alpha))",
+          requirement: "a finite positive limit and a finite alpha"))
+    }
+    let gateUp = try checkpoint.stackedTensor(
+      "\(base).gate_up_proj", [count, width, 2 * hidden], Scalar.self)
+    let gateUpBias = try checkpoint.tensor("\(base).gate_up_proj_bias", [count, 2 * hidden], Scalar.self)
+    let down = try checkpoint.stackedTensor("\(base).down_proj", [count, hidden, width], Scalar.self)
+    let downBias = try checkpoint.tensor("\(base).down_proj_bias", [count, width], Scalar.self)
+    let (gates, ups) = (
+      stride(from: 0, to: 2 * hidden, by: 2).map { $0 }, stride(from: 1, to: 2 * hidden, by: 2).map { $0 }
+    )
+    return try (0..<count).map { e in
+      // Stored in × out: the gate is the even columns, up the odd ones.
+      let fused = gateUp[e].transposed
+      let bias = gateUpBias[row: e]
+      var network = FeedForward(
+        gate: try checkpoint.linear(
+          laidOut: fused.gatheringRows(gates), from: "\(base).gate_up_proj",
+          bias: Matrix(row: gates.map { bias[$0] })),
+        up: try checkpoint.linear(
+          laidOut: fused.gatheringRows(ups), from: "\(base).gate_up_proj",
+          bias: Matrix(row: ups.map { bias[$0] })),
+        down: try checkpoint.linear(
+          laidOut: down[e].transposed, from: "\(base).down_proj", bias: downBias[rows: e..<e + 1]),
+        activation: activation)
+      network.clamp = ClampedSwiGLU(alpha: alpha, limit: limit)
+      return network
+    }
+  }
+
+  /// `sliding_window` on the "sliding_attention" layers of `layer_types` (by default the even
+  /// layers).
+  public func window(_ checkpoint: HuggingFaceCheckpoint, layer i: Int) throws -> Int? {
+    try checkpoint.layerTypeWindow(
+      layer: i,
+      fallback: (0..<checkpoint.layerCount).map { $0 % 2 == 0 ? "sliding_attention" : "full_attention" })
+  }
+}
