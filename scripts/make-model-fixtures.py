@@ -110,6 +110,14 @@ FAMILIES = {
         swiglu_limit=1.5, rope_parameters=dict(rope_type="yarn", rope_theta=150000.0, factor=4.0,
                                                original_max_position_embeddings=64, beta_fast=32.0, beta_slow=1.0,
                                                truncate=False))),
+    # Llama 4: MoE every second layer (a shared expert, sigmoid top-1 scaling the expert input), NoPE every
+    # second layer with temperature tuning (a small floor_scale so that it moves), chunked attention on the RoPE
+    # layers (chunks of 5), weightless q/k norms after RoPE, interleaved RoPE pairs.
+    "llama4_text": (transformers.Llama4TextConfig, dict(
+        num_hidden_layers=4, intermediate_size=32, intermediate_size_mlp=96, num_local_experts=4,
+        num_experts_per_tok=1, interleave_moe_layer_step=2, no_rope_layer_interval=2, attention_chunk_size=5,
+        floor_scale=4, attn_scale=0.1, use_qk_norm=True, head_dim=16,
+        rope_parameters=dict(rope_type="default", rope_theta=500000.0))),
     # The article's ERNIE 4.5 row: biases everywhere, interleaved RoPE, a tied head with a bias,
     # a dense first layer, softmax routing steered by the correction bias.
     "ernie4_5_moe": (transformers.Ernie4_5_MoeConfig, dict(

@@ -21,6 +21,7 @@ extension MoELayer {
   public func forwardForTraining(
     _ x: Matrix<Scalar>, k: Int? = nil, context: inout RoutingContext
   ) -> (result: MoEForward<Scalar>, cache: Cache) {
+    precondition(!weightsScaleInput, "MoELayer: no backward pass for weights that scale the expert input")
     var workspace = MoEWorkspace<Scalar>()
     var result = routedForward(x, k: k, context: &context, workspace: &workspace, keepingActivations: true)
     var sharedCache: SharedExpert<Scalar>.Cache?

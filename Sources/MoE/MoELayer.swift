@@ -50,6 +50,9 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public var sharedExpert: SharedExpert<Scalar>?
   /// `cf` for capacity `⌈T·k·cf/E⌉`, or `nil` for a dropless layer.
   public var capacityFactor: Double?
+  /// Whether the router's weight scales each token's expert **input**, `Σ_e E_e(w_e·x)`, instead
+  /// of its output, `Σ_e w_e·E_e(x)` (Llama 4). Inference only: training traps.
+  public var weightsScaleInput = false
 
   /// A layer from its parts.
   ///
@@ -195,7 +198,7 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
       runExperts(x, ranges: ranges, tile: tile, keepingActivations: keepingActivations, workspace: &workspace)
       output.scatterAddRows(
         workspace.expertOutput[rows: 0..<tile.count], to: workspace.sortedTokens[tile],
-        weights: workspace.sortedWeights[tile])
+        weights: weightsScaleInput ? nil : workspace.sortedWeights[tile])
     }
     // A token the router could not score has no defined output: NaN, so that every check
     // downstream (a model's logits, a program's statistics) sees it instead of a silent zero.
@@ -301,6 +304,7 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
     }
     let rows = 0..<tile.count
     x.gatherRows(workspace.sortedTokens[tile], into: &workspace.input[rows: rows])
+    if weightsScaleInput { workspace.input[rows: rows].scaleRows(by: Array(workspace.sortedWeights[tile])) }
     let input = workspace.input[rows: rows]
     Self.project(input, experts.map(\.up), local, into: &workspace.upOutput[rows: rows])
     if first.isGated {

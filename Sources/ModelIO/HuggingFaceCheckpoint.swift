@@ -68,7 +68,8 @@ public struct HuggingFaceCheckpoint: Sendable {
   public func estimatedHeldBytes() throws -> Int {
     var total = 0
     let storedQuantization = try quantizationFormat()
-    let routers = Set((0..<layerCount).map { family.routerGateName(prefix: family.moePrefix(layer: $0)) })
+    let routers = Set(
+      (0..<layerCount).map { family.routerGateName(prefix: family.feedForwardPrefix(layer: $0)) })
     for name in weights.names {
       let (type, shape) = (try weights.dataType(of: name), try weights.shape(of: name))
       let elements = shape.reduce(1, *)
@@ -172,12 +173,10 @@ public struct HuggingFaceCheckpoint: Sendable {
     }
     let activation = try self.activation()
     if try !isMoE(layer: i) {
-      let hidden = try checked { try config.int("intermediate_size") }
       return .dense(
         try network(
-          "model.layers.\(i).mlp", hidden: hidden, bias: try family.feedForwardBias(self),
-          activation: activation,
-          Scalar.self))
+          family.feedForwardPrefix(layer: i), hidden: architecture.denseFeedForward.hidden,
+          bias: try family.feedForwardBias(self), activation: activation, Scalar.self))
     }
     return .moe(try moe(layer: i, activation: activation, Scalar.self))
   }
@@ -187,14 +186,50 @@ public struct HuggingFaceCheckpoint: Sendable {
   func moe<Scalar: BLASScalar>(layer i: Int, activation: ElementwiseFunction, _: Scalar.Type) throws
     -> MoELayer<Scalar>
   {
-    let prefix = family.moePrefix(layer: i)
+    let prefix = family.feedForwardPrefix(layer: i)
     let shape = architecture.moe!  // a MoE layer exists, so the architecture has a MoE shape
     let gate = Linear<Scalar>(
       weight: try tensor(family.routerGateName(prefix: prefix), [shape.routedExperts, width], Scalar.self))
-    return MoELayer(
+    var layer = MoELayer(
       router: try family.router(self, prefix: prefix, gate: gate),
       experts: try family.experts(self, prefix: prefix, activation: activation, as: Scalar.self),
       sharedExpert: try family.sharedExpert(self, prefix: prefix, as: Scalar.self))
+    try family.finish(&layer, self, layer: i)
+    return layer
+  }
+
+  /// The experts of a MoE block stored fused at `base`: `base.gate_up_proj` `[E, d, 2I]` (in ×
+  /// out, gate and up columns interleaved when `interleaved`, else the gate's first), and
+  /// `base.down_proj` `[E, I, d]`, with `base.gate_up_proj_bias` `[E, 2I]` and
+  /// `base.down_proj_bias` `[E, d]` when `biased`. Each expert is laid out anew (`out × in`)
+  /// and held as `weightFormat` says.
+  func fusedExperts<Scalar: BLASScalar>(
+    _ base: String, interleaved: Bool, biased: Bool, activation: ElementwiseFunction, _: Scalar.Type
+  ) throws -> [FeedForward<Scalar>] {
+    let shape = architecture.moe!
+    let (count, hidden) = (shape.routedExperts, shape.expert.hidden)
+    let gateUp = try stackedTensor("\(base).gate_up_proj", [count, width, 2 * hidden], Scalar.self)
+    let down = try stackedTensor("\(base).down_proj", [count, hidden, width], Scalar.self)
+    let gateUpBias = biased ? try tensor("\(base).gate_up_proj_bias", [count, 2 * hidden], Scalar.self) : nil
+    let downBias = biased ? try tensor("\(base).down_proj_bias", [count, width], Scalar.self) : nil
+    let (gates, ups) =
+      interleaved
+      ? (Array(stride(from: 0, to: 2 * hidden, by: 2)), Array(stride(from: 1, to: 2 * hidden, by: 2)))
+      : (Array(0..<hidden), Array(hidden..<2 * hidden))
+    return try (0..<count).map { e in
+      let fused = gateUp[e].transposed
+      let bias = gateUpBias.map { $0[row: e] }
+      return FeedForward(
+        gate: try linear(
+          laidOut: fused.gatheringRows(gates), from: "\(base).gate_up_proj",
+          bias: bias.map { b in Matrix(row: gates.map { b[$0] }) }),
+        up: try linear(
+          laidOut: fused.gatheringRows(ups), from: "\(base).gate_up_proj",
+          bias: bias.map { b in Matrix(row: ups.map { b[$0] }) }),
+        down: try linear(
+          laidOut: down[e].transposed, from: "\(base).down_proj", bias: downBias?[rows: e..<e + 1]),
+        activation: activation)
+    }
   }
 
   /// A gated network `prefix.{gate,up,down}` of width `hidden`, with `prefix.….bias` vectors

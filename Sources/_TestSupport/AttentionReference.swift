@@ -6,12 +6,12 @@ import Linalg
 public enum AttentionReference {
   /// `softmax_j(scale · q_h · k_g(j)) · v_g(j)` over the keys `j` that query `i` (at
   /// position `queryStart + i`) may see: `j ≤ position` and, with a window `w`,
-  /// `j > position − w`, and head `h`'s sink logit `sinks[h]` in the softmax's denominator
+  /// `j > position − w`, and with chunks of `c` only keys of the query's chunk; head `h`'s sink logit `sinks[h]` in the softmax's denominator
   /// when given. Heads not in `activeHeads` give zeros.
   public static func attention(
     q: Matrix<Double>, k: Matrix<Double>, v: Matrix<Double>, heads: Int, kvHeads: Int, keyDimensions dk: Int,
     valueDimensions dv: Int, window: Int? = nil, queryStart: Int = 0, scale: Double? = nil,
-    activeHeads: [Int]? = nil, sinks: [Double]? = nil
+    activeHeads: [Int]? = nil, sinks: [Double]? = nil, chunk: Int? = nil
   ) -> Matrix<Double> {
     let scale = scale ?? 1 / Double(dk).squareRoot()
     var out = Matrix<Double>(rows: q.rows, columns: heads * dv)
@@ -19,7 +19,9 @@ public enum AttentionReference {
       let g = h / (heads / kvHeads)
       for i in 0..<q.rows {
         let position = queryStart + i
-        let visible = (0...position).filter { window == nil || $0 > position - window! }
+        let visible = (0...position).filter {
+          (window == nil || $0 > position - window!) && (chunk == nil || $0 / chunk! == position / chunk!)
+        }
         let scores = visible.map { j in
           scale * (0..<dk).reduce(0.0) { $0 + q[i, h * dk + $1] * k[j, g * dk + $1] }
         }

@@ -66,6 +66,16 @@ import _TestSupport
       nil
     ),
     (
+      "chunks of 5",
+      chunked(ScaledDotProductAttention(heads: 4, kvHeads: 2, keyDimensions: 3, valueDimensions: 2), 5), 70,
+      70, nil
+    ),
+    (
+      "decode, chunks of 4",
+      chunked(ScaledDotProductAttention(heads: 2, kvHeads: 1, keyDimensions: 3, valueDimensions: 3), 4), 3,
+      11, nil
+    ),
+    (
       "sinks",
       withSinks(ScaledDotProductAttention(heads: 4, kvHeads: 2, keyDimensions: 3, valueDimensions: 2)), 70,
       70, nil
@@ -77,6 +87,13 @@ import _TestSupport
       9, [0, 3]
     ),
   ]
+
+  /// The pattern attending within chunks of `chunk` positions.
+  static func chunked(_ pattern: ScaledDotProductAttention, _ chunk: Int) -> ScaledDotProductAttention {
+    var pattern = pattern
+    pattern.chunk = chunk
+    return pattern
+  }
 
   /// The pattern with a sink logit per head, some large enough to take most of the weight.
   static func withSinks(_ pattern: ScaledDotProductAttention) -> ScaledDotProductAttention {
@@ -98,7 +115,7 @@ import _TestSupport
     let expected = AttentionReference.attention(
       q: q, k: k, v: v, heads: pattern.heads, kvHeads: pattern.kvHeads, keyDimensions: pattern.keyDimensions,
       valueDimensions: pattern.valueDimensions, window: pattern.window, queryStart: s - tq,
-      activeHeads: active, sinks: pattern.sinks)
+      activeHeads: active, sinks: pattern.sinks, chunk: pattern.chunk)
     #expect(
       out.isApproximatelyEqual(to: expected, absoluteTolerance: 1e-13, relativeTolerance: 1e-12), "\(name)")
   }
@@ -157,6 +174,29 @@ import _TestSupport
     }
     #expect(
       y.isApproximatelyEqual(to: layer.output(context), absoluteTolerance: 1e-13, relativeTolerance: 1e-12))
+  }
+
+  /// Llama 4's NoPE layers: no rotation, each query scaled by `1 + s·log(1 + ⌊(p + 1)/f⌋)` at
+  /// its position `p` — over the cache as in a full pass.
+  @Test func temperatureTuningScalesQueriesByPosition() {
+    var layer = Self.attention()
+    layer.rotary = nil
+    layer.temperatureTuning = (scale: 0.5, floor: 2)
+    let x = Reference.randomMatrix(Double.self, rows: 9, columns: 8, seed: 19)
+    let positions = Array(0..<9)
+    var q = layer.query(x)
+    q.scaleRows(by: positions.map { 1 + 0.5 * Foundation.log(1 + Double(($0 + 1) / 2)) })
+    let context = AttentionReference.attention(
+      q: q, k: layer.key(x), v: layer.value(x), heads: 4, kvHeads: 2, keyDimensions: 4, valueDimensions: 4)
+    let y = layer(x, layout: .single(9))
+    #expect(
+      y.isApproximatelyEqual(to: layer.output(context), absoluteTolerance: 1e-13, relativeTolerance: 1e-12))
+    var cache = layer.makeCache()
+    var rows = layer.forward(x[rows: 0..<4], cache: &cache).elements
+    for t in 4..<9 { rows += layer.forward(x[rows: t..<t + 1], cache: &cache).elements }
+    #expect(
+      Matrix(rows: 9, columns: 8, elements: rows).isApproximatelyEqual(
+        to: y, absoluteTolerance: 1e-13, relativeTolerance: 1e-12))
   }
 
   @Test func aFutureTokenNeverChangesAnEarlierOutput() {

@@ -69,6 +69,23 @@ import _TestSupport
     }
   }
 
+  /// Llama 4's combination: each expert runs on its input scaled by the router weight, and
+  /// the outputs add unweighted — `Σ_e E_e(w_e·x)`, by explicit per-token loops.
+  @Test func weightsThatScaleTheInput() {
+    var layer = Self.layer(.topK, shared: .deepSeek, capacityFactor: nil, seed: 4)
+    layer.weightsScaleInput = true
+    let x = Reference.randomMatrix(Double.self, rows: 6, columns: Self.d, seed: 5) * 2
+    var context = RoutingContext()
+    var workspace = MoEWorkspace<Double>()
+    let result = layer.forward(x, context: &context, workspace: &workspace)
+    var expected = (0..<6).map { MoEReference.feedForward(layer.sharedExpert!.network, x[row: $0]) }
+    for a in result.decision.assignments {
+      let y = MoEReference.feedForward(layer.experts[a.expert], x[row: a.token].map { a.weight * $0 })
+      for j in y.indices { expected[a.token][j] += y[j] }
+    }
+    #expect(Reference.maxRelativeError(result.output, expected) < 1e-12)
+  }
+
   @Test func capacityDropsLaterTokensFirst() {
     // Four tokens, all preferring expert 0; C = ⌈4·1·1/2⌉ = 2, so tokens 2 and 3 are dropped.
     let gate = Linear<Double>(weight: Matrix([[1, 0], [0, 1]]))

@@ -12,7 +12,7 @@ import Testing
     "llama", "llama-llama3-rope", "llama-linear-rope", "llama-yarn-rope", "mistral", "mixtral", "qwen2_moe",
     "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v2-greedy-yarn", "deepseek_v3", "deepseek_v3-no-q-lora",
     "glm4_moe", "glm4_moe-no-qk-norm", "deepseek", "deepseek_v2-lite", "ernie4_5_moe", "dots1",
-    "hunyuan_v1_moe", "gpt_oss",
+    "hunyuan_v1_moe", "gpt_oss", "llama4_text",
   ]
 
   struct Reference: Decodable {
@@ -360,6 +360,26 @@ import Testing
       $0["swiglu_limit"] = -1.0
     }
     #expect(loadError(limit).contains("swiglu_limit"), "\(loadError(limit))")
+  }
+
+  /// Llama 4's per-layer lists default as `transformers` makes them: without `layer_types`,
+  /// `no_rope_layers` and `moe_layers`, the intervals give the same model.
+  @Test func llama4DefaultsRebuildItsLayerLists() throws {
+    let folder = try edited("llama4_text") { _ in
+    } config: {
+      for key in ["layer_types", "no_rope_layers", "moe_layers"] { $0[key] = nil }
+      $0["no_rope_layer_interval"] = 2
+    }
+    let (reference, expected) = try Self.reference("llama4_text")
+    let model = try HuggingFaceModel(folder: folder.path("")).model
+    let error = Self.relativeError(
+      model.logits(reference.prompt, layout: .single(reference.prompt.count)), expected)
+    #expect(error < 1e-4, "\(error)")
+    let wrong = try edited("llama4_text") { _ in
+    } config: {
+      $0["no_rope_layers"] = [1, 0]
+    }
+    #expect(loadError(wrong).contains("no_rope_layers"), "\(loadError(wrong))")
   }
 
   /// Hunyuan-A13B's config says `model_type: hunyuan` with `architectures:

@@ -1,3 +1,4 @@
+import Foundation
 import Linalg
 
 /// Causal self-attention with rotary positions, multi-head or grouped-query, with Hugging
@@ -32,6 +33,10 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
   /// `c`: queries, keys and values are clamped to `[−c, c]` after the norms (OLMoE's
   /// `clip_qkv`), or `nil`.
   public var clip: Scalar?
+  /// Llama 4's attention temperature tuning on its NoPE layers, or `nil`: the query at
+  /// position `p` is scaled by `1 + s·log(1 + ⌊(p + 1)/f⌋)` (`s` = `attn_scale`, `f` =
+  /// `floor_scale`), so that attention sharpens with distance (inference only).
+  public var temperatureTuning: (scale: Double, floor: Int)?
 
   /// RMSNorms of queries and keys (inference only: `backward` traps on a layer that has
   /// them).
@@ -185,7 +190,8 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
     _ dy: Matrix<Scalar>, cache: Cache
   ) -> (dx: Matrix<Scalar>, dHeadWeights: [Scalar]?) {
     precondition(
-      queryKeyNorm == nil && clip == nil, "MultiHeadAttention: no backward pass through q/k norms or clipping"
+      queryKeyNorm == nil && clip == nil && temperatureTuning == nil,
+      "MultiHeadAttention: no backward pass through q/k norms, clipping or temperature tuning"
     )
     var p = projections(cache.activeHeads)
     var dContext = p.output.backward(dy, input: weighted(cache.context, cache.headWeights))
@@ -240,6 +246,9 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
     if let norm = queryKeyNorm, norm.afterRotary {
       q = Self.normalized(q, norm.query, perHead: norm.perHead)
       k = Self.normalized(k, norm.key, perHead: norm.perHead)
+    }
+    if let (scale, floor) = temperatureTuning {
+      q.scaleRows(by: positions.map { Scalar(1 + scale * Foundation.log1p(Double(($0 + 1) / floor))) })
     }
     return (q, k, v)
   }

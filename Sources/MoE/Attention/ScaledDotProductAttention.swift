@@ -5,7 +5,8 @@ import Linalg
 /// 2305.13245), optionally limited to a local window, for one sequence:
 /// `O_h = softmax(scale · Q_h K_gᵀ + M) V_g`, `g = h / (heads / kvHeads)`, where the mask
 /// `M` is `−∞` unless the key's position `j` satisfies `j ≤ i` (causal) and, with a
-/// window `w`, `j > i − w` (the `w` most recent positions, the query's own included).
+/// window `w`, `j > i − w` (the `w` most recent positions, the query's own included), and,
+/// with chunks of `c`, `⌊j/c⌋ = ⌊i/c⌋`.
 ///
 /// Queries are `q` (`Tq × heads·Dk`) at positions `queryStart ..< queryStart + Tq` of the
 /// sequence whose keys `k` (`S × kvHeads·Dk`) and values `v` (`S × kvHeads·Dv`) sit at
@@ -36,6 +37,13 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
   public var valueDimensions: Int
   /// The local window `w`, or `nil` for full causal attention.
   public var window: Int?
+  /// The chunk length `c` of chunked attention (Llama 4), or `nil`: a query at position `i`
+  /// then sees only keys of its own chunk, `⌊j/c⌋ = ⌊i/c⌋`.
+  public var chunk: Int? {
+    didSet {
+      precondition((chunk ?? 1) >= 1, "ScaledDotProductAttention: chunk \(chunk ?? 0) must be at least 1")
+    }
+  }
   /// The factor on `Q Kᵀ` (`1/√Dk` unless given).
   public var scale: Double
   /// One sink logit per query head, or `nil` for none (see the type's documentation).
@@ -75,9 +83,11 @@ public struct ScaledDotProductAttention: Sendable, Equatable {
   /// The key/value head that query head `h` reads.
   public func kvHead(of h: Int) -> Int { h / (heads / kvHeads) }
 
-  /// The keys query position `position` may see: `max(0, position − w + 1) ... position`.
+  /// The keys query position `position` may see: `max(0, position − w + 1) ... position`,
+  /// starting no earlier than the position's chunk.
   public func visibleKeys(at position: Int) -> ClosedRange<Int> {
-    (window.map { Swift.max(0, position - $0 + 1) } ?? 0)...position
+    let windowStart = window.map { Swift.max(0, position - $0 + 1) } ?? 0
+    return Swift.max(windowStart, chunk.map { position / $0 * $0 } ?? 0)...position
   }
 
   /// The attention output (`Tq × heads·Dv`); see the type's documentation.

@@ -42,8 +42,6 @@ public struct GptOSSFamily: ModelFamily {
   public func experts<Scalar: BLASScalar>(
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, activation: ElementwiseFunction, as: Scalar.Type
   ) throws -> [FeedForward<Scalar>] {
-    let shape = checkpoint.architecture.moe!
-    let (count, width, hidden) = (shape.routedExperts, checkpoint.width, shape.expert.hidden)
     let base = "\(prefix).experts"
     if checkpoint.weights.contains("\(base).gate_up_proj_blocks") {
       throw CheckpointError.unsupportedField(
@@ -61,31 +59,10 @@ public struct GptOSSFamily: ModelFamily {
           field: "swiglu_limit", value: "\(limit) (swiglu_alpha \(alpha))",
           requirement: "a finite positive limit and a finite alpha"))
     }
-    let gateUp = try checkpoint.stackedTensor(
-      "\(base).gate_up_proj", [count, width, 2 * hidden], Scalar.self)
-    let gateUpBias = try checkpoint.tensor("\(base).gate_up_proj_bias", [count, 2 * hidden], Scalar.self)
-    let down = try checkpoint.stackedTensor("\(base).down_proj", [count, hidden, width], Scalar.self)
-    let downBias = try checkpoint.tensor("\(base).down_proj_bias", [count, width], Scalar.self)
-    let (gates, ups) = (
-      stride(from: 0, to: 2 * hidden, by: 2).map { $0 }, stride(from: 1, to: 2 * hidden, by: 2).map { $0 }
-    )
-    return try (0..<count).map { e in
-      // Stored in × out: the gate is the even columns, up the odd ones.
-      let fused = gateUp[e].transposed
-      let bias = gateUpBias[row: e]
-      var network = FeedForward(
-        gate: try checkpoint.linear(
-          laidOut: fused.gatheringRows(gates), from: "\(base).gate_up_proj",
-          bias: Matrix(row: gates.map { bias[$0] })),
-        up: try checkpoint.linear(
-          laidOut: fused.gatheringRows(ups), from: "\(base).gate_up_proj",
-          bias: Matrix(row: ups.map { bias[$0] })),
-        down: try checkpoint.linear(
-          laidOut: down[e].transposed, from: "\(base).down_proj", bias: downBias[rows: e..<e + 1]),
-        activation: activation)
-      network.clamp = ClampedSwiGLU(alpha: alpha, limit: limit)
-      return network
-    }
+    var experts = try checkpoint.fusedExperts(
+      base, interleaved: true, biased: true, activation: activation, Scalar.self)
+    for e in experts.indices { experts[e].clamp = ClampedSwiGLU(alpha: alpha, limit: limit) }
+    return experts
   }
 
   /// `sliding_window` on the "sliding_attention" layers of `layer_types` (by default the even

@@ -14,7 +14,7 @@ public struct MixtralFamily: ModelFamily {
     "every layer MoE, softmax top-k renormalised, w1/w3/w2 experts, sliding window"
   }
   /// The tensor-name prefix of layer `i`'s MoE block.
-  public func moePrefix(layer i: Int) -> String { "model.layers.\(i).block_sparse_moe" }
+  public func feedForwardPrefix(layer i: Int) -> String { "model.layers.\(i).block_sparse_moe" }
   /// The names of an expert's gate, up and down projections.
   public var expertProjectionNames: (gate: String, up: String, down: String) { ("w1", "w3", "w2") }
 

@@ -15,8 +15,9 @@ public protocol ModelFamily: Sendable {
   var modelType: String { get }
   /// One line for the docs: the family and what its loader reads that others do not.
   var summary: String { get }
-  /// The tensor-name prefix of layer `i`'s MoE block (default `model.layers.{i}.mlp`).
-  func moePrefix(layer i: Int) -> String
+  /// The tensor-name prefix of layer `i`'s feed-forward block, dense or MoE (default
+  /// `model.layers.{i}.mlp`).
+  func feedForwardPrefix(layer i: Int) -> String
   /// The names of an expert's gate, up and down projections (default `gate_proj`, `up_proj`,
   /// `down_proj`).
   var expertProjectionNames: (gate: String, up: String, down: String) { get }
@@ -52,14 +53,19 @@ public protocol ModelFamily: Sendable {
   /// Layer `i`'s local attention window, or `nil` for full causal attention (the default).
   func window(_ checkpoint: HuggingFaceCheckpoint, layer i: Int) throws -> Int?
   /// Sets what the family adds to layer `i`'s grouped-query attention after the loader built
-  /// it (OLMoE's `clip_qkv`); nothing by default.
+  /// it (OLMoE's `clip_qkv`, Llama 4's chunks and NoPE layers); nothing by default.
   func finish(_ attention: inout MultiHeadAttention<Float>, _ checkpoint: HuggingFaceCheckpoint, layer i: Int)
+    throws
+  /// Sets what the family adds to layer `i`'s MoE block after the loader built it (Llama 4's
+  /// input-scaling weights); nothing by default.
+  func finish<Scalar: BLASScalar>(
+    _ moe: inout MoELayer<Scalar>, _ checkpoint: HuggingFaceCheckpoint, layer i: Int)
     throws
 }
 
 extension ModelFamily {
-  /// The tensor-name prefix of layer `i`'s MoE block.
-  public func moePrefix(layer i: Int) -> String { "model.layers.\(i).mlp" }
+  /// `model.layers.{i}.mlp`.
+  public func feedForwardPrefix(layer i: Int) -> String { "model.layers.\(i).mlp" }
   /// One gated network per expert at `prefix.experts.{j}`.
   public func experts<Scalar: BLASScalar>(
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, activation: ElementwiseFunction, as: Scalar.Type
@@ -102,5 +108,9 @@ extension ModelFamily {
   /// Completes layer `i`'s grouped-query attention.
   public func finish(
     _ attention: inout MultiHeadAttention<Float>, _ checkpoint: HuggingFaceCheckpoint, layer i: Int
+  ) throws {}
+  /// Nothing.
+  public func finish<Scalar: BLASScalar>(
+    _ moe: inout MoELayer<Scalar>, _ checkpoint: HuggingFaceCheckpoint, layer i: Int
   ) throws {}
 }
