@@ -56,6 +56,7 @@ extension HuggingFaceCheckpoint {
     guard unread.isEmpty else { throw CheckpointError.unexpectedTensors(unread) }
     var model = DecoderModel(embedding: embedding, blocks: blocks, finalNorm: finalNorm, head: head)
     if architecture.tiedEmbeddings { model.tiedHeadBias = headBias.map { Parameter($0) } }
+    try family.finish(&model, self)
     return model
   }
 

@@ -198,36 +198,40 @@ public struct HuggingFaceCheckpoint: Sendable {
     return layer
   }
 
-  /// The experts of a MoE block stored fused at `base`: `base.gate_up_proj` `[E, d, 2I]` (in ×
-  /// out, gate and up columns interleaved when `interleaved`, else the gate's first), and
-  /// `base.down_proj` `[E, I, d]`, with `base.gate_up_proj_bias` `[E, 2I]` and
-  /// `base.down_proj_bias` `[E, d]` when `biased`. Each expert is laid out anew (`out × in`)
-  /// and held as `weightFormat` says.
+  /// The experts of a MoE block stored fused: `gateUp` `[E, d, 2I]` (`inputMajor`: in × out) or
+  /// `[E, 2I, d]` (out × in), the gate and up features interleaved when `interleaved`, else
+  /// the gate's first; `down` `[E, I, d]` or `[E, d, I]` likewise; `name_bias` tensors `[E, 2I]`
+  /// and `[E, d]` beside them when `biased`. Each expert is laid out `out × in` and held as
+  /// `weightFormat` says.
   func fusedExperts<Scalar: BLASScalar>(
-    _ base: String, interleaved: Bool, biased: Bool, activation: ElementwiseFunction, _: Scalar.Type
+    gateUp gateUpName: String, down downName: String, inputMajor: Bool, interleaved: Bool, biased: Bool,
+    activation: ElementwiseFunction, _: Scalar.Type
   ) throws -> [FeedForward<Scalar>] {
     let shape = architecture.moe!
     let (count, hidden) = (shape.routedExperts, shape.expert.hidden)
-    let gateUp = try stackedTensor("\(base).gate_up_proj", [count, width, 2 * hidden], Scalar.self)
-    let down = try stackedTensor("\(base).down_proj", [count, hidden, width], Scalar.self)
-    let gateUpBias = biased ? try tensor("\(base).gate_up_proj_bias", [count, 2 * hidden], Scalar.self) : nil
-    let downBias = biased ? try tensor("\(base).down_proj_bias", [count, width], Scalar.self) : nil
+    let gateUp = try stackedTensor(
+      gateUpName, inputMajor ? [count, width, 2 * hidden] : [count, 2 * hidden, width], Scalar.self)
+    let down = try stackedTensor(
+      downName, inputMajor ? [count, hidden, width] : [count, width, hidden], Scalar.self)
+    let gateUpBias = biased ? try tensor(gateUpName + "_bias", [count, 2 * hidden], Scalar.self) : nil
+    let downBias = biased ? try tensor(downName + "_bias", [count, width], Scalar.self) : nil
     let (gates, ups) =
       interleaved
       ? (Array(stride(from: 0, to: 2 * hidden, by: 2)), Array(stride(from: 1, to: 2 * hidden, by: 2)))
       : (Array(0..<hidden), Array(hidden..<2 * hidden))
     return try (0..<count).map { e in
-      let fused = gateUp[e].transposed
+      let fused = inputMajor ? gateUp[e].transposed : gateUp[e]
       let bias = gateUpBias.map { $0[row: e] }
       return FeedForward(
         gate: try linear(
-          laidOut: fused.gatheringRows(gates), from: "\(base).gate_up_proj",
+          laidOut: fused.gatheringRows(gates), from: gateUpName,
           bias: bias.map { b in Matrix(row: gates.map { b[$0] }) }),
         up: try linear(
-          laidOut: fused.gatheringRows(ups), from: "\(base).gate_up_proj",
+          laidOut: fused.gatheringRows(ups), from: gateUpName,
           bias: bias.map { b in Matrix(row: ups.map { b[$0] }) }),
         down: try linear(
-          laidOut: down[e].transposed, from: "\(base).down_proj", bias: downBias?[rows: e..<e + 1]),
+          laidOut: inputMajor ? down[e].transposed : down[e], from: downName, bias: downBias?[rows: e..<e + 1]
+        ),
         activation: activation)
     }
   }

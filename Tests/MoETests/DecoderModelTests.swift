@@ -60,9 +60,15 @@ import _TestSupport
   @Test(arguments: [true, false])
   func backwardMatchesCentralDifferences(tied: Bool) {
     var model = Self.model(tied: tied)
-    // A tied head with a bias, as ERNIE 4.5 has.
+    // A tied head with a bias, as ERNIE 4.5 has; untied, Granite's multipliers.
     if tied {
       model.tiedHeadBias = Parameter(Reference.randomMatrix(Double.self, rows: 1, columns: 13, seed: 33))
+    } else {
+      (model.embeddingScale, model.logitScale) = (1.7, 0.4)
+      for i in model.blocks.indices {
+        model.blocks[i].residualScale = 0.6
+        model.blocks[i].feedForward.residualScale = 0.8
+      }
     }
     let tokens = [3, 1, 4, 1, 5, 9, 2]
     let layout = SequenceLayout(lengths: [4, 3])

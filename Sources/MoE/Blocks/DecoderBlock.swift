@@ -1,6 +1,7 @@
 import Linalg
 
-/// A pre-norm decoder layer: `h = x + attention(norm₁(x))`, then `h + ffn(norm₂(h))` with a
+/// A pre-norm decoder layer: `h = x + r·attention(norm₁(x))`, then `h + r·ffn(norm₂(h))` (`r` = 1
+/// but in Granite) with a
 /// dense or MoE feed-forward (`FeedForwardBlock`), as in Llama, Mixtral, Qwen and DeepSeek.
 ///
 /// Shapes: `x` and the output are `T × d`; a batch is a `SequenceLayout` of sequences, and
@@ -14,6 +15,8 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public private(set) var latent: MultiHeadLatentAttention<Scalar>?
   /// The feed-forward half, with its own norm and residual.
   public var feedForward: FeedForwardBlock<Scalar>
+  /// `r` in `x + r·attention(norm₁(x))` (Granite's `residual_multiplier`; 1 elsewhere).
+  public var residualScale: Scalar = 1
 
   /// A block from its parts.
   public init(
@@ -51,7 +54,7 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
     let attended =
       grouped.map { $0(normalized, layout: layout, activeHeads: activeHeads) }
       ?? latentOnly(normalized, layout, activeHeads)
-    return feedForward.forward(x + attended, context: &context, workspace: &workspace)
+    return feedForward.forward(x + residual(attended), context: &context, workspace: &workspace)
   }
 
   /// The next tokens of the cache's sequence through the block (attention over the cache,
@@ -62,8 +65,11 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
   ) -> Matrix<Scalar> {
     let normalized = attentionNorm(x)
     let attended = grouped?.forward(normalized, cache: &cache) ?? latent!.forward(normalized, cache: &cache)
-    return feedForward.forward(x + attended, context: &context, workspace: &workspace).output
+    return feedForward.forward(x + residual(attended), context: &context, workspace: &workspace).output
   }
+
+  /// `r·y`, or `y` itself when `r = 1`.
+  func residual(_ y: Matrix<Scalar>) -> Matrix<Scalar> { residualScale == 1 ? y : y * residualScale }
 
   private func latentOnly(_ x: Matrix<Scalar>, _ layout: SequenceLayout, _ activeHeads: [Int]?) -> Matrix<
     Scalar
@@ -101,7 +107,8 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
       precondition(activeHeads == nil, "DecoderBlock: head selection needs grouped-query attention, not MLA")
       (attended, latentCache) = latent!.forwardForTraining(normalized, layout: layout)
     }
-    let (output, moe, feedForwardCache) = feedForward.forwardForTraining(x + attended, context: &context)
+    let (output, moe, feedForwardCache) = feedForward.forwardForTraining(
+      x + residual(attended), context: &context)
     let cache = Cache(
       input: x, normalized: normalized, grouped: groupedCache, latent: latentCache,
       feedForward: feedForwardCache)
@@ -113,9 +120,11 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
     _ dy: Matrix<Scalar>, cache: Cache, routerLoss: RouterLossGradient<Scalar>? = nil
   ) -> Matrix<Scalar> {
     let dh = feedForward.backward(dy, cache: cache.feedForward, routerLoss: routerLoss)
+    let dAttended = residual(dh)
     let dNormalized =
       grouped != nil
-      ? grouped!.backward(dh, cache: cache.grouped!) : latent!.backward(dh, cache: cache.latent!)
+      ? grouped!.backward(dAttended, cache: cache.grouped!)
+      : latent!.backward(dAttended, cache: cache.latent!)
     return dh + attentionNorm.backward(dNormalized, input: cache.input)
   }
 

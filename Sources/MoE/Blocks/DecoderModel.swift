@@ -15,6 +15,10 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public var finalNorm: RMSNorm<Scalar>
   /// The output projection (`vocabulary × d`), or `nil` to reuse `embedding`.
   public var head: Linear<Scalar>?
+  /// The factor on the embedded tokens (Granite's `embedding_multiplier`; 1 elsewhere).
+  public var embeddingScale: Scalar = 1
+  /// The factor on the logits (Granite's `1/logits_scaling`; 1 elsewhere).
+  public var logitScale: Scalar = 1
   /// The bias (`1 × vocabulary`) added to a tied head's logits (ERNIE 4.5's `lm_head.bias`
   /// beside a tied `lm_head.weight`), or `nil`. A separate `head` carries its own bias.
   public var tiedHeadBias: Parameter<Scalar>? {
@@ -256,6 +260,7 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public mutating func backward(
     _ dLogits: Matrix<Scalar>, cache: Cache, routerLosses: [RouterLossGradient<Scalar>?] = []
   ) {
+    let dLogits = logitScale == 1 ? dLogits : dLogits * logitScale
     var dNormalized: Matrix<Scalar>
     if head != nil {
       dNormalized = head!.backward(dLogits, input: cache.normalized)
@@ -274,7 +279,10 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
       gradient = blocks[i].backward(
         gradient, cache: cache.blocks[i], routerLoss: i < routerLosses.count ? routerLosses[i] : nil)
     }
-    if lowest == 0 { embedding.accumulateGradient { $0.scatterAddRows(gradient, to: cache.tokens) } }
+    if lowest == 0 {
+      let dEmbedded = embeddingScale == 1 ? gradient : gradient * embeddingScale
+      embedding.accumulateGradient { $0.scatterAddRows(dEmbedded, to: cache.tokens) }
+    }
   }
 
   /// Visits `embed_tokens.weight`, `layers.{i}.*`, `norm.weight`, `lm_head.weight` and
@@ -294,13 +302,18 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
       tokens.allSatisfy { (0..<vocabulary).contains($0) },
       "DecoderModel: token ids must be in 0..<\(vocabulary), got \(tokens.filter { !(0..<vocabulary).contains($0) }.prefix(3))"
     )
-    return embedding.value.gatheringRows(tokens)
+    let rows = embedding.value.gatheringRows(tokens)
+    return embeddingScale == 1 ? rows : rows * embeddingScale
   }
 
   func project(_ normalized: Matrix<Scalar>) -> Matrix<Scalar> {
-    if let head { return head(normalized) }
-    var logits = matmul(normalized, embedding.value, transposeB: true)
-    if let tiedHeadBias { logits.add(tiedHeadBias.value) }
-    return logits
+    var logits: Matrix<Scalar>
+    if let head {
+      logits = head(normalized)
+    } else {
+      logits = matmul(normalized, embedding.value, transposeB: true)
+      if let tiedHeadBias { logits.add(tiedHeadBias.value) }
+    }
+    return logitScale == 1 ? logits : logits * logitScale
   }
 }

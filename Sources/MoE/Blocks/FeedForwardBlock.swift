@@ -1,6 +1,6 @@
 import Linalg
 
-/// The feed-forward half of a decoder layer: a pre-norm residual block `x + ffn(norm(x))`
+/// The feed-forward half of a decoder layer: a pre-norm residual block `x + r·ffn(norm(x))`
 /// whose feed-forward is dense or MoE. `DecoderBlock` puts attention in front of one; a
 /// `BlockStack` of them alone is a feed-forward stack (the routing experiments train those).
 ///
@@ -13,6 +13,8 @@ public struct FeedForwardBlock<Scalar: BLASScalar>: Sendable, ParameterContainer
   public private(set) var dense: FeedForward<Scalar>?
   /// The MoE layer of a MoE block.
   public private(set) var moe: MoELayer<Scalar>?
+  /// `r` in `x + r·ffn(norm(x))` (Granite's `residual_multiplier`; 1 elsewhere).
+  public var residualScale: Scalar = 1
 
   /// The feed-forward sublayer.
   public var feedForward: FeedForwardSublayer<Scalar> {
@@ -38,12 +40,15 @@ public struct FeedForwardBlock<Scalar: BLASScalar>: Sendable, ParameterContainer
     let normalized = feedForwardNorm(x)
     switch feedForward {
     case .dense(let network):
-      return (x + network(normalized), nil)
+      return (x + residual(network(normalized)), nil)
     case .moe(let layer):
       let result = layer.forward(normalized, context: &context, workspace: &workspace)
-      return (x + result.output, result)
+      return (x + residual(result.output), result)
     }
   }
+
+  /// `r·y`, or `y` itself when `r = 1`.
+  func residual(_ y: Matrix<Scalar>) -> Matrix<Scalar> { residualScale == 1 ? y : y * residualScale }
 
   /// What the block's backward pass needs from its forward pass.
   public struct Cache: Sendable {
@@ -65,10 +70,12 @@ public struct FeedForwardBlock<Scalar: BLASScalar>: Sendable, ParameterContainer
     switch feedForward {
     case .dense(let network):
       let (y, cache) = network.forwardForTraining(normalized)
-      return (x + y, nil, Cache(input: x, normalized: normalized, dense: cache, moe: nil))
+      return (x + residual(y), nil, Cache(input: x, normalized: normalized, dense: cache, moe: nil))
     case .moe(let layer):
       let (result, cache) = layer.forwardForTraining(normalized, context: &context)
-      return (x + result.output, result, Cache(input: x, normalized: normalized, dense: nil, moe: cache))
+      return (
+        x + residual(result.output), result, Cache(input: x, normalized: normalized, dense: nil, moe: cache)
+      )
     }
   }
 
@@ -81,10 +88,11 @@ public struct FeedForwardBlock<Scalar: BLASScalar>: Sendable, ParameterContainer
   public mutating func backward(
     _ dy: Matrix<Scalar>, cache: Cache, routerLoss: RouterLossGradient<Scalar>? = nil
   ) -> Matrix<Scalar> {
+    let dBranch = residual(dy)
     let dNormalized =
       moe != nil
-      ? moe!.backward(dy, cache: cache.moe!, routerLoss: routerLoss)
-      : dense!.backward(dy, cache: cache.dense!)
+      ? moe!.backward(dBranch, cache: cache.moe!, routerLoss: routerLoss)
+      : dense!.backward(dBranch, cache: cache.dense!)
     return dy + feedForwardNorm.backward(dNormalized, input: cache.input)
   }
 

@@ -60,7 +60,9 @@ public struct GptOSSFamily: ModelFamily {
           requirement: "a finite positive limit and a finite alpha"))
     }
     var experts = try checkpoint.fusedExperts(
-      base, interleaved: true, biased: true, activation: activation, Scalar.self)
+      gateUp: "\(base).gate_up_proj", down: "\(base).down_proj", inputMajor: true, interleaved: true,
+      biased: true,
+      activation: activation, Scalar.self)
     for e in experts.indices { experts[e].clamp = ClampedSwiGLU(alpha: alpha, limit: limit) }
     return experts
   }

@@ -45,7 +45,8 @@ public struct Llama4TextFamily: ModelFamily {
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, activation: ElementwiseFunction, as: Scalar.Type
   ) throws -> [FeedForward<Scalar>] {
     try checkpoint.fusedExperts(
-      "\(prefix).experts", interleaved: false, biased: false, activation: activation, Scalar.self)
+      gateUp: "\(prefix).experts.gate_up_proj", down: "\(prefix).experts.down_proj", inputMajor: true,
+      interleaved: false, biased: false, activation: activation, Scalar.self)
   }
 
   /// `prefix.shared_expert`, as wide as a routed expert, ungated.

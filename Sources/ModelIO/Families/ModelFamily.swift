@@ -56,6 +56,9 @@ public protocol ModelFamily: Sendable {
   /// it (OLMoE's `clip_qkv`, Llama 4's chunks and NoPE layers); nothing by default.
   func finish(_ attention: inout MultiHeadAttention<Float>, _ checkpoint: HuggingFaceCheckpoint, layer i: Int)
     throws
+  /// Sets what the family adds to the whole model after the loader built it (Granite's
+  /// multipliers); nothing by default.
+  func finish(_ model: inout DecoderModel<Float>, _ checkpoint: HuggingFaceCheckpoint) throws
   /// Sets what the family adds to layer `i`'s MoE block after the loader built it (Llama 4's
   /// input-scaling weights); nothing by default.
   func finish<Scalar: BLASScalar>(
@@ -113,4 +116,6 @@ extension ModelFamily {
   public func finish<Scalar: BLASScalar>(
     _ moe: inout MoELayer<Scalar>, _ checkpoint: HuggingFaceCheckpoint, layer i: Int
   ) throws {}
+  /// Nothing.
+  public func finish(_ model: inout DecoderModel<Float>, _ checkpoint: HuggingFaceCheckpoint) throws {}
 }

@@ -5,7 +5,8 @@ public enum ModelFamilyRegistry {
   public static let families: [any ModelFamily] = [
     LlamaFamily(), MistralFamily(), MixtralFamily(), Qwen2MoEFamily(), Qwen3MoEFamily(), OLMoEFamily(),
     DeepSeekMoEFamily(), DeepSeekV2Family(), DeepSeekV3Family(), GLM45Family(), Dots1Family(),
-    HunyuanMoEFamily(), ERNIE45Family(), GptOSSFamily(), Llama4TextFamily(),
+    HunyuanMoEFamily(), ERNIE45Family(), GptOSSFamily(), Llama4TextFamily(), GraniteMoEFamily(),
+    GraniteMoEFamily(),
   ]
 
   /// The `model_type`s that load.
