@@ -122,6 +122,11 @@ FAMILIES = {
     "granitemoe": (transformers.GraniteMoeConfig, dict(
         intermediate_size=32, num_local_experts=8, num_experts_per_tok=2, embedding_multiplier=3.0,
         attention_multiplier=0.2, residual_multiplier=0.6, logits_scaling=2.5, attention_bias=True)),
+    # Phi-3.5-MoE: LayerNorms with biases, the sparsemixer router (a large jitter_eps so that its masks bite),
+    # biases on attention and the head.
+    "phimoe": (transformers.PhimoeConfig, dict(
+        intermediate_size=32, num_local_experts=8, num_experts_per_tok=2, attention_bias=True, lm_head_bias=True,
+        router_jitter_noise=0.3, sliding_window=None)),
     # The article's ERNIE 4.5 row: biases everywhere, interleaved RoPE, a tied head with a bias,
     # a dense first layer, softmax routing steered by the correction bias.
     "ernie4_5_moe": (transformers.Ernie4_5_MoeConfig, dict(

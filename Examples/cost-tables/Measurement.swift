@@ -122,7 +122,7 @@ struct Measurement {
     }
     return stack.blocks.map { block in
       DecoderBlock(
-        attentionNorm: RMSNorm(dimensions: a.width), attention: attention(a, using: &generator),
+        attentionNorm: Normalization(rmsDimensions: a.width), attention: attention(a, using: &generator),
         feedForward: block)
     }
   }

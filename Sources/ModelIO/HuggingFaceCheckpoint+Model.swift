@@ -31,13 +31,13 @@ extension HuggingFaceCheckpoint {
     let embedding = try tensor("model.embed_tokens.weight", [vocabulary, width], Float.self)
     let blocks = try (0..<layerCount).map { i in
       DecoderBlock(
-        attentionNorm: try norm("model.layers.\(i).input_layernorm.weight", width, epsilon),
+        attentionNorm: try blockNorm("model.layers.\(i).input_layernorm", epsilon),
         attention: try attention(layer: i, epsilon: epsilon),
         feedForward: FeedForwardBlock(
-          feedForwardNorm: try norm("model.layers.\(i).post_attention_layernorm.weight", width, epsilon),
+          feedForwardNorm: try blockNorm("model.layers.\(i).post_attention_layernorm", epsilon),
           feedForward: try feedForward(layer: i)))
     }
-    let finalNorm = try norm("model.norm.weight", width, epsilon)
+    let finalNorm = try blockNorm("model.norm", epsilon)
     let headBias = architecture.outputHeadBias ? try tensor("lm_head.bias", [vocabulary], Float.self) : nil
     var head: Linear<Float>?
     if architecture.tiedEmbeddings {
@@ -257,6 +257,16 @@ extension HuggingFaceCheckpoint {
           requirement: "in (0, 1], rotating an even number of the \(headDim) head features"))
     }
     return rotated
+  }
+
+  /// A `width`-wide norm of the kind the architecture says: an RMSNorm with gain
+  /// `prefix.weight`, or a LayerNorm with gain and bias `prefix.{weight,bias}`.
+  func blockNorm(_ prefix: String, _ epsilon: Float) throws -> Normalization<Float> {
+    guard architecture.normKind == .layer else { return .rms(try norm("\(prefix).weight", width, epsilon)) }
+    var norm = LayerNorm<Float>(dimensions: width, epsilon: epsilon)
+    norm.weight = Parameter(try tensor("\(prefix).weight", [width], Float.self))
+    norm.bias = Parameter(try tensor("\(prefix).bias", [width], Float.self))
+    return .layer(norm)
   }
 
   /// An RMSNorm whose gain is the named `n`-vector.

@@ -65,20 +65,27 @@ public enum HuggingFaceExport {
     else {
       throw refuse("attention.rotary", "none or scaled", "plain RoPE over the whole head")
     }
+    guard case .rms = model.finalNorm, model.embeddingScale == 1, model.logitScale == 1,
+      model.tiedHeadBias == nil
+    else {
+      throw refuse("model", "a LayerNorm, multipliers or a tied head's bias", "RMSNorms and a plain head")
+    }
     let epsilon = model.finalNorm.epsilon
     var (experts, k, hidden) = (0, 0, 0)
     for (i, block) in model.blocks.enumerated() {
       guard let attention = block.grouped, attention.pattern.heads == pattern.heads,
         attention.pattern.kvHeads == pattern.kvHeads,
         attention.pattern.keyDimensions == pattern.keyDimensions,
-        attention.pattern.window == nil, attention.rotary == rotary, attention.queryKeyNorm == nil,
-        attention.clip == nil,
+        attention.pattern.window == nil, attention.pattern.chunk == nil, attention.pattern.sinks == nil,
+        attention.rotary == rotary, attention.queryKeyNorm == nil, attention.clip == nil,
+        attention.temperatureTuning == nil, block.residualScale == 1, block.feedForward.residualScale == 1,
         [attention.query, attention.key, attention.value, attention.output].allSatisfy({ $0.bias == nil })
       else {
         throw refuse(
           "layers.\(i).self_attn", "another attention", "layer 0's unwindowed, bias-free RoPE attention")
       }
-      guard block.attentionNorm.epsilon == epsilon, block.feedForward.feedForwardNorm.epsilon == epsilon
+      guard case .rms = block.attentionNorm, case .rms = block.feedForward.feedForwardNorm,
+        block.attentionNorm.epsilon == epsilon, block.feedForward.feedForwardNorm.epsilon == epsilon
       else {
         throw refuse("layers.\(i) norms", "another ε", "one rms_norm_eps")
       }
@@ -88,7 +95,8 @@ public enum HuggingFaceExport {
         networks = [network]
       case (.moe(let layer), .mixtral):
         guard let router = layer.router as? TopKSoftmaxRouter<Float>, router.normalizeTopK,
-          router.gate.bias == nil, layer.sharedExpert == nil, layer.capacityFactor == nil
+          router.gate.bias == nil, layer.sharedExpert == nil, layer.capacityFactor == nil,
+          !layer.weightsScaleInput
         else {
           throw refuse(
             "layers.\(i).moe", "its router, shared expert or capacity",
@@ -106,7 +114,7 @@ public enum HuggingFaceExport {
         throw refuse("layers.\(i)", "a MoE feed-forward", "dense feed-forwards")
       }
       for network in networks {
-        guard network.isGated, network.activation == .silu,
+        guard network.isGated, network.activation == .silu, network.clamp == nil,
           [network.gate!, network.up, network.down].allSatisfy({ $0.bias == nil }),
           hidden == 0 || hidden == network.hiddenDimensions
         else {

@@ -104,7 +104,7 @@ import _TestSupport
     let balancer = AuxiliaryLossFreeBalancer(updateRate: 0.01)
     func block(_ router: any Router<Double>) -> FeedForwardBlock<Double> {
       FeedForwardBlock(
-        feedForwardNorm: RMSNorm(dimensions: 4),
+        feedForwardNorm: Normalization(rmsDimensions: 4),
         feedForward: .moe(MoELayer(dimensions: 4, hiddenDimensions: 6, router: router, using: &g)))
     }
     var biased = block(GroupLimitedRouter(gate: .routerGate(dimensions: 4, expertCount: 3, using: &g), k: 1))
@@ -115,7 +115,7 @@ import _TestSupport
     balancer.update(&plain, loads: [5, 1, 3])
     #expect((plain.moe!.router as! TopKSoftmaxRouter<Double>).gate.weight.value == before)
     var dense = FeedForwardBlock<Double>(
-      feedForwardNorm: RMSNorm(dimensions: 4),
+      feedForwardNorm: Normalization(rmsDimensions: 4),
       feedForward: .dense(FeedForward(dimensions: 4, hiddenDimensions: 6, using: &g)))
     balancer.update(&dense, loads: [5, 1, 3])
     #expect(!dense.feedForward.isMoE)
@@ -134,7 +134,8 @@ import _TestSupport
         gate: Linear(inputDimensions: 8, outputDimensions: 4, bias: false, using: &g), k: 2,
         selectionBias: Matrix(rows: 1, columns: 4)),
       using: &g)
-    var block = FeedForwardBlock(feedForwardNorm: RMSNorm<Double>(dimensions: 8), feedForward: .moe(layer))
+    var block = FeedForwardBlock(
+      feedForwardNorm: Normalization<Double>(rmsDimensions: 8), feedForward: .moe(layer))
     let x = Matrix<Double>.normal(rows: 12, columns: 8, using: &g)
     var context = RoutingContext(isTraining: true)
     let result = layer.forwardForTraining(x, context: &context).result

@@ -10,7 +10,7 @@ import _TestSupport
   static let (d, h, e) = (6, 5, 4)
 
   enum RouterKind: String, CaseIterable, Sendable {
-    case topK, noisy, expertChoice, deepSeekV3, deepSeekV2, sinkhorn, hash, synthetic
+    case topK, noisy, expertChoice, deepSeekV3, deepSeekV2, sinkhorn, hash, synthetic, sparseMixer
   }
 
   enum SharedKind: String, CaseIterable, Sendable { case none, deepSeek, qwen }
@@ -33,6 +33,10 @@ import _TestSupport
     case .sinkhorn: return SinkhornRouter(dimensions: d, expertCount: e, k: 2, using: &g)
     case .hash: return HashRouter(expertCount: e, vocabularySize: 50, k: 2, seed: 4)
     case .synthetic: return SyntheticRouter(expertCount: e, k: 2, distribution: .zipf(exponent: 1.2))
+    case .sparseMixer:
+      return SparseMixerRouter(
+        gate: Linear(inputDimensions: d, outputDimensions: e, bias: false, using: &g), k: 2,
+        jitterEpsilon: 0.4)
     }
   }
 

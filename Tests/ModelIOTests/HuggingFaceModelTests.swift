@@ -12,7 +12,7 @@ import Testing
     "llama", "llama-llama3-rope", "llama-linear-rope", "llama-yarn-rope", "mistral", "mixtral", "qwen2_moe",
     "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v2-greedy-yarn", "deepseek_v3", "deepseek_v3-no-q-lora",
     "glm4_moe", "glm4_moe-no-qk-norm", "deepseek", "deepseek_v2-lite", "ernie4_5_moe", "dots1",
-    "hunyuan_v1_moe", "gpt_oss", "llama4_text", "granitemoe",
+    "hunyuan_v1_moe", "gpt_oss", "llama4_text", "granitemoe", "phimoe",
   ]
 
   struct Reference: Decodable {
@@ -38,6 +38,25 @@ import Testing
       }
     }
     return difference / largest
+  }
+
+  /// The registry is the list everything reads: one family per `model_type`, each with a
+  /// fixture `transformers` wrote (or, for remote code, the published modeling code's
+  /// computation) that this suite checks, each costed by `CostModel` and listed in the README.
+  @Test func everyRegisteredFamilyHasAFixtureACostAndADocLine() throws {
+    let types = ModelFamilyRegistry.modelTypes
+    #expect(Set(types).count == types.count, "\(types)")
+    let readme = try String(
+      contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "../../README.md"), encoding: .utf8)
+    for family in ModelFamilyRegistry.families {
+      #expect(Self.families.contains(family.modelType), "\(family.modelType) has no fixture in the suite")
+      #expect(
+        HuggingFaceConfig.supportedModelTypes.contains(family.modelType), "\(family.modelType) is not costed")
+      #expect(
+        !family.summary.isEmpty && readme.contains("`\(family.modelType)`"), "\(family.modelType) in README")
+      #expect(ModelFamilyRegistry.family(family.modelType)?.modelType == family.modelType)
+    }
   }
 
   /// A Hugging Face cache's layout: the snapshot's files are relative links into `blobs/`.

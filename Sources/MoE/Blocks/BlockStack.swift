@@ -32,7 +32,8 @@ public struct BlockStack<Scalar: BLASScalar>: Sendable, ParameterContainer {
         ? .moe(makeMoE(i, &generator))
         : .dense(
           FeedForward(dimensions: dimensions, hiddenDimensions: denseHiddenDimensions, using: &generator))
-      return FeedForwardBlock(feedForwardNorm: RMSNorm(dimensions: dimensions), feedForward: sublayer)
+      return FeedForwardBlock(
+        feedForwardNorm: Normalization(rmsDimensions: dimensions), feedForward: sublayer)
     }
   }
 

@@ -8,7 +8,7 @@ import Linalg
 /// one sequence decodes token by token over a `KVCache` (`makeCache`).
 public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// The norm in front of attention (`input_layernorm`).
-  public var attentionNorm: RMSNorm<Scalar>
+  public var attentionNorm: Normalization<Scalar>
   /// Grouped-query attention, when the block has it (exactly one of `grouped`, `latent`).
   public private(set) var grouped: MultiHeadAttention<Scalar>?
   /// Multi-head latent attention, when the block has it.
@@ -20,7 +20,7 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
 
   /// A block from its parts.
   public init(
-    attentionNorm: RMSNorm<Scalar>, attention: AttentionSublayer<Scalar>,
+    attentionNorm: Normalization<Scalar>, attention: AttentionSublayer<Scalar>,
     feedForward: FeedForwardBlock<Scalar>
   ) {
     self.attentionNorm = attentionNorm

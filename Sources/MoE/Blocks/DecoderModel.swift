@@ -12,7 +12,7 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// The layers, first to last.
   public var blocks: [DecoderBlock<Scalar>]
   /// The norm after the last layer.
-  public var finalNorm: RMSNorm<Scalar>
+  public var finalNorm: Normalization<Scalar>
   /// The output projection (`vocabulary × d`), or `nil` to reuse `embedding`.
   public var head: Linear<Scalar>?
   /// The factor on the embedded tokens (Granite's `embedding_multiplier`; 1 elsewhere).
@@ -31,7 +31,7 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
 
   /// A model from its parts.
   public init(
-    embedding: Matrix<Scalar>, blocks: [DecoderBlock<Scalar>], finalNorm: RMSNorm<Scalar>,
+    embedding: Matrix<Scalar>, blocks: [DecoderBlock<Scalar>], finalNorm: Normalization<Scalar>,
     head: Linear<Scalar>?
   ) {
     precondition(
@@ -59,7 +59,7 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
       makeMoE: makeMoE)
     let blocks = stack.blocks.enumerated().map { i, block in
       DecoderBlock(
-        attentionNorm: RMSNorm(dimensions: dimensions), attention: makeAttention(i, &generator),
+        attentionNorm: Normalization(rmsDimensions: dimensions), attention: makeAttention(i, &generator),
         feedForward: block)
     }
     let head =
@@ -67,7 +67,8 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
       ? nil
       : Linear<Scalar>(
         inputDimensions: dimensions, outputDimensions: vocabulary, bias: false, using: &generator)
-    self.init(embedding: embedding, blocks: blocks, finalNorm: RMSNorm(dimensions: dimensions), head: head)
+    self.init(
+      embedding: embedding, blocks: blocks, finalNorm: Normalization(rmsDimensions: dimensions), head: head)
   }
 
   /// Token ids accepted.

@@ -7,7 +7,7 @@ import Linalg
 /// Shapes: `x` and the output are `T × d`.
 public struct FeedForwardBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// The norm in front of the feed-forward (`post_attention_layernorm` in Hugging Face).
-  public var feedForwardNorm: RMSNorm<Scalar>
+  public var feedForwardNorm: Normalization<Scalar>
   /// The dense feed-forward network of a dense block (exactly one of `dense` and `moe` is
   /// set; both are stored directly so that backward passes update them in place).
   public private(set) var dense: FeedForward<Scalar>?
@@ -28,7 +28,7 @@ public struct FeedForwardBlock<Scalar: BLASScalar>: Sendable, ParameterContainer
   }
 
   /// A block from its parts.
-  public init(feedForwardNorm: RMSNorm<Scalar>, feedForward: FeedForwardSublayer<Scalar>) {
+  public init(feedForwardNorm: Normalization<Scalar>, feedForward: FeedForwardSublayer<Scalar>) {
     self.feedForwardNorm = feedForwardNorm
     self.feedForward = feedForward
   }
