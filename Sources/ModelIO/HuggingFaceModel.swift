@@ -20,7 +20,7 @@ public struct HuggingFaceModel: Sendable {
   /// The ids that end a generated sequence (`eos_token_id`).
   public let endOfSequence: [Int]
   /// The folder's tokenizer, if it has a `tokenizer.json`.
-  public let tokenizer: ByteLevelBPETokenizer?
+  public let tokenizer: BPETokenizer?
 
   /// Loads the model in `folder`, holding product weights as `weightFormat` says (bf16
   /// checkpoints stay bf16 by default), its weight files mapped or read into memory as
@@ -85,7 +85,7 @@ public struct HuggingFaceModel: Sendable {
     let tokenizerFile = url.appendingPathComponent("tokenizer.json").path
     tokenizer =
       manager.fileExists(atPath: tokenizerFile)
-      ? try ByteLevelBPETokenizer(contentsOfFile: tokenizerFile) : nil
+      ? try BPETokenizer(contentsOfFile: tokenizerFile) : nil
     if let tokenizer, tokenizer.vocabularySize > model.vocabulary {
       throw CheckpointError.config(
         .inconsistent(

@@ -25,7 +25,7 @@ enum ByteLevelAlphabet {
   }()
 
   /// GPT-2's pre-tokenizer regex, compiled once.
-  static let gpt2 = try! NSRegularExpression(pattern: ByteLevelBPETokenizer.gpt2Pattern)
+  static let gpt2 = try! NSRegularExpression(pattern: BPETokenizer.gpt2Pattern)
 
   /// `text`'s UTF-8 bytes as characters of the table.
   static func encode(_ text: String) -> String {

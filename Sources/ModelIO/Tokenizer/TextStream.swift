@@ -6,18 +6,23 @@
 /// returned is exactly `decode` of all the tokens, and each token costs only its own bytes.
 public struct TextStream {
   /// The tokenizer whose tokens are appended.
-  public let tokenizer: ByteLevelBPETokenizer
+  public let tokenizer: BPETokenizer
   /// Bytes of an incomplete UTF-8 sequence at the end, not returned yet.
   private var pending: [UInt8] = []
+  /// Leading spaces the decoder still removes (SentencePiece's first `▁`).
+  private var strip: Int
 
   /// A stream over `tokenizer`'s tokens.
-  public init(tokenizer: ByteLevelBPETokenizer) { self.tokenizer = tokenizer }
+  public init(tokenizer: BPETokenizer) {
+    self.tokenizer = tokenizer
+    self.strip = tokenizer.leadingSpacesToStrip
+  }
 
   /// The text `id` completes.
   ///
   /// - Throws: `TokenizerError.unknownId`.
   public mutating func append(_ id: Int) throws -> String {
-    pending += try tokenizer.bytes(of: [id])
+    pending += BPETokenizer.stripping(try tokenizer.continuationBytes(of: [id]), &strip)
     let whole = Self.completePrefix(pending)
     defer { pending.removeFirst(whole) }
     return String(decoding: pending[..<whole], as: UTF8.self)

@@ -4,17 +4,21 @@ import Testing
 
 /// Tokenizers trained by the `tokenizers` library (scripts/make-model-fixtures.py) must
 /// give its ids on every line of the corpus — source code, Unicode, emoji, whitespace
-/// runs, digits, added tokens inside text — and decode back to the same text.
-@Suite struct ByteLevelBPETokenizerTests {
+/// runs, digits, added tokens inside text — and decode them to the text `tokenizers` decodes:
+/// byte-level (GPT-2's, and a Split regex before ByteLevel as Llama 3 and Qwen2 have) and
+/// SentencePiece-converted with byte fallback (Llama 2's normalizers, Mistral's Metaspace).
+@Suite struct BPETokenizerTests {
   struct Case: Decodable {
     var text: String
     var ids: [Int]
+    /// What `tokenizers` decodes the ids to.
+    var decoded: String
   }
 
-  static let kinds = ["gpt2", "split-regex"]
+  static let kinds = ["gpt2", "split-regex", "llama2", "metaspace"]
 
-  static func load(_ kind: String) throws -> (ByteLevelBPETokenizer, [Case]) {
-    let tokenizer = try ByteLevelBPETokenizer(contentsOfFile: Fixtures.path("tokenizers/\(kind).json"))
+  static func load(_ kind: String) throws -> (BPETokenizer, [Case]) {
+    let tokenizer = try BPETokenizer(contentsOfFile: Fixtures.path("tokenizers/\(kind).json"))
     let cases = try JSONDecoder().decode(
       [Case].self,
       from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("tokenizers/\(kind)-cases.json"))))
@@ -29,9 +33,31 @@ import Testing
     #expect(mismatches.isEmpty, "\(kind): \(mismatches.count) lines differ, first \(mismatches.prefix(3))")
   }
 
-  @Test(arguments: kinds) func decodesBackToTheText(kind: String) throws {
+  @Test(arguments: kinds) func decodesAsTokenizersDoes(kind: String) throws {
     let (tokenizer, cases) = try Self.load(kind)
-    for c in cases { #expect(try tokenizer.decode(c.ids) == c.text, "\(kind): \(c.text)") }
+    for c in cases { #expect(try tokenizer.decode(c.ids) == c.decoded, "\(kind): \(c.text)") }
+    // Byte-level and byte-fallback tokenizers lose nothing (Llama 2 drops one leading space and
+    // puts one after each added token).
+    if kind != "metaspace" {
+      let spaced = { (text: String) in
+        kind == "llama2" && (text.hasPrefix(" ") || ["<s>", "</s>", "<unk>"].contains { text.contains($0) })
+      }
+      #expect(cases.allSatisfy { $0.decoded == $0.text || spaced($0.text) })
+    }
+  }
+
+  /// Scalars outside the trained alphabet are spelled by their UTF-8 bytes' tokens, and a
+  /// stream of the tokens gives the decoded text piece by piece.
+  @Test(arguments: ["llama2", "metaspace"]) func byteFallbackSpellsUnknownScalars(kind: String) throws {
+    let (tokenizer, cases) = try Self.load(kind)
+    let ids = try tokenizer.encode("日本語 😀")
+    #expect(ids.contains { (tokenizer.id(of: "<0xF0>") ?? -1) == $0 })
+    for c in cases.prefix(200) {
+      var stream = TextStream(tokenizer: tokenizer)
+      let streamed = try c.ids.map { try stream.append($0) }.joined() + stream.finish()
+      #expect(streamed == c.decoded, "\(kind): \(c.text)")
+    }
+    #expect(try tokenizer.encode("hello", addSpecialTokens: true).first == tokenizer.id(of: "<s>"))
   }
 
   @Test func addedTokensAreMatchedWholeAndSkippable() throws {
@@ -44,7 +70,7 @@ import Testing
   @Test func malformedFilesAreNamed() throws {
     func error(_ json: String) -> String {
       do {
-        _ = try ByteLevelBPETokenizer(json: Data(json.utf8))
+        _ = try BPETokenizer(json: Data(json.utf8))
         return "accepted"
       } catch { return "\(error)" }
     }
@@ -62,7 +88,7 @@ import Testing
       )
       .contains("normalizer \"Lowercase\""))
     #expect(throws: TokenizerError.self) {
-      try ByteLevelBPETokenizer(contentsOfFile: "/nonexistent/tokenizer.json")
+      try BPETokenizer(contentsOfFile: "/nonexistent/tokenizer.json")
     }
     let (tokenizer, _) = try Self.load("gpt2")
     #expect(throws: TokenizerError.unknownId(99_999)) { try tokenizer.decode([99_999]) }
