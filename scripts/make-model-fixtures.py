@@ -127,6 +127,13 @@ FAMILIES = {
     "phimoe": (transformers.PhimoeConfig, dict(
         intermediate_size=32, num_local_experts=8, num_experts_per_tok=2, attention_bias=True, lm_head_bias=True,
         router_jitter_noise=0.3, sliding_window=None)),
+    # Qwen3-Next, the hybrid: Gated DeltaNet layers (more value than key heads) beside gated full attention
+    # with partial RoPE and (1 + w) norms; Qwen2-MoE's MoE with a gated shared expert and a dense layer.
+    "qwen3_next": (transformers.Qwen3NextConfig, dict(
+        num_hidden_layers=4, intermediate_size=96, moe_intermediate_size=32, shared_expert_intermediate_size=32,
+        num_experts=8, num_experts_per_tok=2, norm_topk_prob=True, decoder_sparse_step=1, mlp_only_layers=[1],
+        head_dim=16, linear_num_key_heads=2, linear_num_value_heads=4, linear_key_head_dim=8,
+        linear_value_head_dim=8, linear_conv_kernel_dim=4, partial_rotary_factor=0.5)),
     # The article's ERNIE 4.5 row: biases everywhere, interleaved RoPE, a tied head with a bias,
     # a dense first layer, softmax routing steered by the correction bias.
     "ernie4_5_moe": (transformers.Ernie4_5_MoeConfig, dict(

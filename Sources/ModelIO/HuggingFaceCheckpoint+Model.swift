@@ -88,20 +88,74 @@ extension HuggingFaceCheckpoint {
   /// windowed kind's window comes from the family (`ModelFamily.window`), which knows whether it
   /// slides or is chunked; a kind with sinks reads `self_attn.sinks` (one logit per head).
   func attention(layer i: Int, epsilon: Float) throws -> AttentionSublayer<Float> {
-    var (kind, sinks) = (architecture.attentionLayers[i], false)
+    var (kind, sinks, gated) = (architecture.attentionLayers[i], false, false)
     while true {
       switch kind {
       case .windowed(let inner, _): kind = inner
       case .withSinks(let inner): (kind, sinks) = (inner, true)
+      case .outputGated(let inner): (kind, gated) = (inner, true)
       case .grouped:
-        return .grouped(try groupedAttention(layer: i, kind: kind, sinks: sinks, epsilon: epsilon))
-      case .latent where !sinks: return .latent(try latentAttention(layer: i))
-      case .latent, .outputGated, .sparse, .recurrent:
+        return .grouped(
+          try groupedAttention(layer: i, kind: kind, sinks: sinks, outputGate: gated, epsilon: epsilon))
+      case .latent where !sinks && !gated: return .latent(try latentAttention(layer: i))
+      case .recurrent(.gatedDeltaNet(let keyHeads, let keyDim, let valueHeads, let valueDim, let kernel)):
+        return .gatedDeltaNet(
+          try gatedDeltaNet(
+            layer: i, keyHeads: keyHeads, keyDimensions: keyDim, valueHeads: valueHeads,
+            valueDimensions: valueDim, kernel: kernel, epsilon: epsilon))
+      case .latent, .sparse, .recurrent:
         throw CheckpointError.unsupportedField(
           field: "layer_types", value: "\(architecture.attentionLayers[i])",
-          supported: "MHA or GQA (windowed, with sinks), or MLA")
+          supported: "MHA or GQA (windowed, with sinks or an output gate), MLA, or Gated DeltaNet")
       }
     }
+  }
+
+  /// Layer `i`'s Gated DeltaNet (Qwen3-Next): `linear_attn.in_proj_qkvz` holds, for each key
+  /// head `g`, its query and key rows and the value and gate rows of its value heads
+  /// (`[q_g, k_g, v_g, z_g]`), and `in_proj_ba` each key head's `[b_g, a_g]`; they are taken apart
+  /// into the mixer's projections. `conv1d.weight` `[C, 1, K]`, `dt_bias`, `A_log` (`Hv`),
+  /// `norm.weight` (`Dv`, used as stored) and `out_proj`.
+  func gatedDeltaNet(
+    layer i: Int, keyHeads: Int, keyDimensions dk: Int, valueHeads: Int, valueDimensions dv: Int, kernel: Int,
+    epsilon: Float
+  ) throws -> GatedDeltaNet<Float> {
+    guard keyHeads > 0, valueHeads % keyHeads == 0, kernel >= 1 else {
+      throw CheckpointError.config(
+        .inconsistent(
+          fields: ["linear_num_key_heads", "linear_num_value_heads", "linear_conv_kernel_dim"],
+          reason: "\(valueHeads) value heads over \(keyHeads) key heads, a kernel of \(kernel)"))
+    }
+    let prefix = "model.layers.\(i).linear_attn"
+    let r = valueHeads / keyHeads
+    let group = 2 * dk + 2 * r * dv
+    let (keyWidth, valueWidth) = (keyHeads * dk, valueHeads * dv)
+    /// Of each key head's group of `in_proj_qkvz` rows, `count` from `offset`.
+    func rows(_ offset: Int, _ count: Int) -> [Int] {
+      (0..<keyHeads).flatMap { g in (0..<count).map { g * group + offset + $0 } }
+    }
+    let qkvz = ("\(prefix).in_proj_qkvz.weight", [keyHeads * group, width])
+    let ba = ("\(prefix).in_proj_ba.weight", [2 * valueHeads, width])
+    /// Of each key head's `b` and `a` rows in `in_proj_ba`, those from `offset`.
+    func baRows(_ offset: Int) -> [Int] {
+      (0..<keyHeads).flatMap { g in (0..<r).map { g * 2 * r + offset + $0 } }
+    }
+    let channels = 2 * keyWidth + valueWidth
+    let filters = try stackedTensor("\(prefix).conv1d.weight", [channels, 1, kernel], Float.self)
+    var norm = RMSNorm<Float>(dimensions: dv, epsilon: epsilon)
+    norm.weight = Parameter(try tensor("\(prefix).norm.weight", [dv], Float.self))
+    return GatedDeltaNet(
+      query: try linear(qkvz.0, qkvz.1, Float.self, rowOrder: rows(0, dk)),
+      key: try linear(qkvz.0, qkvz.1, Float.self, rowOrder: rows(dk, dk)),
+      value: try linear(qkvz.0, qkvz.1, Float.self, rowOrder: rows(2 * dk, r * dv)),
+      outputGate: try linear(qkvz.0, qkvz.1, Float.self, rowOrder: rows(2 * dk + r * dv, r * dv)),
+      writeStrength: try linear(ba.0, ba.1, Float.self, rowOrder: baRows(0)),
+      decayInput: try linear(ba.0, ba.1, Float.self, rowOrder: baRows(r)),
+      convolution: Matrix(rows: channels, columns: kernel, elements: filters.flatMap(\.elements)),
+      decayBias: try tensor("\(prefix).dt_bias", [valueHeads], Float.self),
+      decayLogRate: try tensor("\(prefix).A_log", [valueHeads], Float.self), norm: norm,
+      output: try linear("\(prefix).out_proj.weight", [width, valueWidth], Float.self),
+      keyHeads: keyHeads, valueHeads: valueHeads)
   }
 
   /// Layer `i`'s multi-head latent attention (DeepSeek-V2/V3): `q_proj`, or `q_a_proj` →
@@ -185,8 +239,11 @@ extension HuggingFaceCheckpoint {
     return try ConfigFields(fields: fields).double(key, fallback: 0)
   }
 
-  /// Layer `i`'s grouped-query attention of `kind` (`.grouped`), with the sinks when `sinks`.
-  func groupedAttention(layer i: Int, kind: AttentionKind, sinks: Bool, epsilon: Float) throws
+  /// Layer `i`'s grouped-query attention of `kind` (`.grouped`), with the sinks when `sinks`,
+  /// and with `outputGate` Qwen3-Next's gate: `q_proj` then holds, per head, the query's `D`
+  /// rows followed by the gate's.
+  func groupedAttention(layer i: Int, kind: AttentionKind, sinks: Bool, outputGate: Bool, epsilon: Float)
+    throws
     -> MultiHeadAttention<Float>
   {
     guard case .grouped(let heads, let kvHeads, let headDim, let qkvBias, let qkNorm, let outputBias) = kind
@@ -211,7 +268,9 @@ extension HuggingFaceCheckpoint {
       return try linear("\(prefix).\(name).weight", [rows, columns], Float.self, bias: b, rowOrder: order)
     }
     var layer = MultiHeadAttention(
-      query: try projection("q_proj", heads * headDim, width, bias: qkvBias, rotatedHeads: heads),
+      query: outputGate
+        ? try gatedQuery(prefix, heads: heads, headDim: headDim, bias: qkvBias, half: 0)
+        : try projection("q_proj", heads * headDim, width, bias: qkvBias, rotatedHeads: heads),
       key: try projection("k_proj", kvHeads * headDim, width, bias: qkvBias, rotatedHeads: kvHeads),
       value: try projection("v_proj", kvHeads * headDim, width, bias: qkvBias),
       output: try projection("o_proj", width, heads * headDim, bias: outputBias),
@@ -219,6 +278,9 @@ extension HuggingFaceCheckpoint {
         heads: heads, kvHeads: kvHeads, keyDimensions: headDim, valueDimensions: headDim,
         window: try family.window(self, layer: i)),
       rotary: rotary)
+    if outputGate {
+      layer.outputGate = try gatedQuery(prefix, heads: heads, headDim: headDim, bias: qkvBias, half: 1)
+    }
     if sinks {
       layer.pattern.sinks = try tensor("\(prefix).sinks", [heads], Float.self).elements.map(Double.init)
     }
@@ -238,6 +300,16 @@ extension HuggingFaceCheckpoint {
     }
     try family.finish(&layer, self, layer: i)
     return layer
+  }
+
+  /// The query (`half` 0) or output-gate (`half` 1) rows of a gated `q_proj` (`2·H·D × d`,
+  /// each head's `D` query rows then its `D` gate rows).
+  func gatedQuery(_ prefix: String, heads: Int, headDim: Int, bias: Bool, half: Int) throws -> Linear<Float> {
+    let order = (0..<heads).flatMap { h in (0..<headDim).map { 2 * h * headDim + half * headDim + $0 } }
+    let b = bias ? try tensor("\(prefix).q_proj.bias", [2 * heads * headDim], Float.self) : nil
+    return try linear(
+      "\(prefix).q_proj.weight", [2 * heads * headDim, width], Float.self,
+      bias: b.map { v in Matrix(row: order.map { v[0, $0] }) }, rowOrder: order)
   }
 
   /// The features of a head that RoPE turns: `head_dim · partial_rotary_factor` (from
@@ -269,10 +341,12 @@ extension HuggingFaceCheckpoint {
     return .layer(norm)
   }
 
-  /// An RMSNorm whose gain is the named `n`-vector.
+  /// An RMSNorm whose gain is the named `n`-vector (plus the family's `normGainOffset`).
   func norm(_ name: String, _ n: Int, _ epsilon: Float) throws -> RMSNorm<Float> {
     var norm = RMSNorm<Float>(dimensions: n, epsilon: epsilon)
-    norm.weight = Parameter(try tensor(name, [n], Float.self))
+    let offset = family.normGainOffset
+    let gain = try tensor(name, [n], Float.self)
+    norm.weight = Parameter(offset == 0 ? gain : Matrix(row: gain.elements.map { $0 + offset }))
     return norm
   }
 

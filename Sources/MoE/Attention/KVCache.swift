@@ -14,8 +14,11 @@ public struct KVCache<Scalar: BLASScalar>: Sendable {
   public let keyWidth: Int
   /// Value features per token.
   public let valueWidth: Int
-  /// Tokens held.
+  /// Tokens held (or, for a recurrent layer, seen).
   public private(set) var count = 0
+  /// A recurrent layer's fixed-size state (`GatedDeltaNet`'s convolution window and per-head
+  /// matrices) in place of keys and values; empty for attention.
+  public var recurrentState: [Scalar] = []
   private var keyStorage: Matrix<Scalar>
   private var valueStorage: Matrix<Scalar>
 
@@ -34,10 +37,15 @@ public struct KVCache<Scalar: BLASScalar>: Sendable {
   /// The values of every token held (`count × valueWidth`).
   public var values: Matrix<Scalar> { valueStorage[rows: 0..<count] }
 
-  /// Bytes the tokens' keys and values occupy: `count · (keyWidth + valueWidth) · size`.
-  public var byteCount: Int { count * (keyWidth + valueWidth) * MemoryLayout<Scalar>.size }
+  /// Bytes the tokens' keys and values occupy, `count · (keyWidth + valueWidth) · size`, plus a
+  /// recurrent state's.
+  public var byteCount: Int {
+    (count * (keyWidth + valueWidth) + recurrentState.count) * MemoryLayout<Scalar>.size
+  }
   /// Bytes allocated, at most twice `byteCount` once past the initial capacity.
-  public var allocatedByteCount: Int { (keyStorage.count + valueStorage.count) * MemoryLayout<Scalar>.size }
+  public var allocatedByteCount: Int {
+    (keyStorage.count + valueStorage.count + recurrentState.count) * MemoryLayout<Scalar>.size
+  }
 
   /// Appends the keys and values of new tokens (`n × keyWidth`, `n × valueWidth`).
   public mutating func append(keys newKeys: Matrix<Scalar>, values newValues: Matrix<Scalar>) {
@@ -56,8 +64,18 @@ public struct KVCache<Scalar: BLASScalar>: Sendable {
     count = needed
   }
 
-  /// Forgets every token, keeping the allocation.
-  public mutating func removeAll() { count = 0 }
+  /// Counts `n` more tokens seen by a recurrent layer (which keeps no keys or values).
+  public mutating func advance(by n: Int) {
+    precondition(
+      keyWidth == 0 && valueWidth == 0 && n >= 0, "KVCache.advance: only for a recurrent layer's state")
+    count += n
+  }
+
+  /// Forgets every token (and zeroes a recurrent state), keeping the allocation.
+  public mutating func removeAll() {
+    count = 0
+    for i in recurrentState.indices { recurrentState[i] = 0 }
+  }
 
   private static func grown(_ m: Matrix<Scalar>, rows: Int, keeping kept: Int) -> Matrix<Scalar> {
     var larger = Matrix<Scalar>(rows: rows, columns: m.columns)

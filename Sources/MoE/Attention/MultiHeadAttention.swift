@@ -37,6 +37,9 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
   /// position `p` is scaled by `1 + s·log(1 + ⌊(p + 1)/f⌋)` (`s` = `attn_scale`, `f` =
   /// `floor_scale`), so that attention sharpens with distance (inference only).
   public var temperatureTuning: (scale: Double, floor: Int)?
+  /// Qwen3-Next's output gate, `d → H·D`, or `nil`: the attention output is multiplied by
+  /// `σ(gate(x))` before `o_proj` (inference only).
+  public var outputGate: Linear<Scalar>?
 
   /// RMSNorms of queries and keys (inference only: `backward` traps on a layer that has
   /// them).
@@ -134,7 +137,7 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
     let start = cache.count
     let (q, k, v) = projected(x, projections(nil), positions: Array(start..<start + x.rows))
     cache.append(keys: k, values: v)
-    return output(pattern(q, cache.keys, cache.values, queryStart: start))
+    return output(gated(pattern(q, cache.keys, cache.values, queryStart: start), x))
   }
 
   // MARK: Training
@@ -173,7 +176,7 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
     let cache = Cache(
       input: x, layout: layout, activeHeads: activeHeads, q: q, k: k, v: v, context: context,
       headWeights: headWeights)
-    return (p.output(weighted(context, headWeights)), cache)
+    return (p.output(weighted(gated(context, x), headWeights)), cache)
   }
 
   /// The backward pass: accumulates the gradients of the projections (only the rows and
@@ -190,8 +193,8 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
     _ dy: Matrix<Scalar>, cache: Cache
   ) -> (dx: Matrix<Scalar>, dHeadWeights: [Scalar]?) {
     precondition(
-      queryKeyNorm == nil && clip == nil && temperatureTuning == nil,
-      "MultiHeadAttention: no backward pass through q/k norms, clipping or temperature tuning"
+      queryKeyNorm == nil && clip == nil && temperatureTuning == nil && outputGate == nil,
+      "MultiHeadAttention: no backward pass through q/k norms, clipping, temperature tuning or an output gate"
     )
     var p = projections(cache.activeHeads)
     var dContext = p.output.backward(dy, input: weighted(cache.context, cache.headWeights))
@@ -251,6 +254,16 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
       q.scaleRows(by: positions.map { Scalar(1 + scale * Foundation.log1p(Double(($0 + 1) / floor))) })
     }
     return (q, k, v)
+  }
+
+  /// `context ⊙ σ(gate(x))` with an output gate, else `context`.
+  func gated(_ context: Matrix<Scalar>, _ x: Matrix<Scalar>) -> Matrix<Scalar> {
+    guard let outputGate else { return context }
+    precondition(
+      outputGate.outputDimensions == context.columns,
+      "MultiHeadAttention: an output gate of \(outputGate.outputDimensions) for \(context.columns) features (heads may not be selected)"
+    )
+    return context.elementwiseProduct(outputGate(x).applying(.sigmoid))
   }
 
   /// Clamps every element of `x` to `[−c, c]`.

@@ -6,4 +6,6 @@ public enum AttentionSublayer<Scalar: BLASScalar>: Sendable {
   case grouped(MultiHeadAttention<Scalar>)
   /// Multi-head latent attention.
   case latent(MultiHeadLatentAttention<Scalar>)
+  /// Gated DeltaNet linear attention (Qwen3-Next's hybrid layers; inference only).
+  case gatedDeltaNet(GatedDeltaNet<Scalar>)
 }

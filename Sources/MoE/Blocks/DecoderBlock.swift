@@ -13,6 +13,8 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public private(set) var grouped: MultiHeadAttention<Scalar>?
   /// Multi-head latent attention, when the block has it.
   public private(set) var latent: MultiHeadLatentAttention<Scalar>?
+  /// Gated DeltaNet, when the block has it (inference only).
+  public private(set) var recurrent: GatedDeltaNet<Scalar>?
   /// The feed-forward half, with its own norm and residual.
   public var feedForward: FeedForwardBlock<Scalar>
   /// `r` in `x + r·attention(norm₁(x))` (Granite's `residual_multiplier`; 1 elsewhere).
@@ -30,18 +32,20 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
 
   /// The attention sublayer.
   public var attention: AttentionSublayer<Scalar> {
-    get { latent.map { .latent($0) } ?? .grouped(grouped!) }
+    get { latent.map { .latent($0) } ?? recurrent.map { .gatedDeltaNet($0) } ?? .grouped(grouped!) }
     set {
       switch newValue {
-      case .grouped(let layer): (grouped, latent) = (layer, nil)
-      case .latent(let layer): (grouped, latent) = (nil, layer)
+      case .grouped(let layer): (grouped, latent, recurrent) = (layer, nil, nil)
+      case .latent(let layer): (grouped, latent, recurrent) = (nil, layer, nil)
+      case .gatedDeltaNet(let layer): (grouped, latent, recurrent) = (nil, nil, layer)
       }
     }
   }
 
-  /// An empty cache for decoding one sequence through this block.
+  /// An empty cache for decoding one sequence through this block (a fixed-size state for
+  /// Gated DeltaNet).
   public func makeCache(capacity: Int = 16) -> KVCache<Scalar> {
-    grouped?.makeCache(capacity: capacity) ?? latent!.makeCache(capacity: capacity)
+    grouped?.makeCache(capacity: capacity) ?? latent?.makeCache(capacity: capacity) ?? recurrent!.makeCache()
   }
 
   /// The block over every sequence of `layout`; `activeHeads` runs only those heads of
@@ -53,7 +57,7 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
     let normalized = attentionNorm(x)
     let attended =
       grouped.map { $0(normalized, layout: layout, activeHeads: activeHeads) }
-      ?? latentOnly(normalized, layout, activeHeads)
+      ?? recurrent.map { $0(normalized, layout: layout) } ?? latentOnly(normalized, layout, activeHeads)
     return feedForward.forward(x + residual(attended), context: &context, workspace: &workspace)
   }
 
@@ -64,7 +68,9 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
     workspace: inout MoEWorkspace<Scalar>
   ) -> Matrix<Scalar> {
     let normalized = attentionNorm(x)
-    let attended = grouped?.forward(normalized, cache: &cache) ?? latent!.forward(normalized, cache: &cache)
+    let attended =
+      grouped?.forward(normalized, cache: &cache) ?? latent?.forward(normalized, cache: &cache)
+      ?? recurrent!.forward(normalized, cache: &cache)
     return feedForward.forward(x + residual(attended), context: &context, workspace: &workspace).output
   }
 
@@ -100,6 +106,7 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
     let attended: Matrix<Scalar>
     var (groupedCache, latentCache):
       (MultiHeadAttention<Scalar>.Cache?, MultiHeadLatentAttention<Scalar>.Cache?)
+    precondition(recurrent == nil, "DecoderBlock: Gated DeltaNet layers have no training pass")
     if let grouped {
       (attended, groupedCache) = grouped.forwardForTraining(
         normalized, layout: layout, activeHeads: activeHeads)
@@ -134,6 +141,7 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
     attentionNorm.visitParameters(prefix: Self._join(prefix, "input_layernorm"), body)
     if grouped != nil { grouped!.visitParameters(prefix: Self._join(prefix, "self_attn"), body) }
     if latent != nil { latent!.visitParameters(prefix: Self._join(prefix, "self_attn"), body) }
+    if recurrent != nil { recurrent!.visitParameters(prefix: Self._join(prefix, "linear_attn"), body) }
     feedForward.visitParameters(prefix: prefix, body)
   }
 }

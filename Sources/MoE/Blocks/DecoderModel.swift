@@ -123,7 +123,14 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
       case .grouped(var a):
         (a.query, a.key) = (transform(a.query, false), transform(a.key, false))
         (a.value, a.output) = (transform(a.value, false), transform(a.output, false))
+        a.outputGate = a.outputGate.map { transform($0, false) }
         model.blocks[i].attention = .grouped(a)
+      case .gatedDeltaNet(var a):
+        (a.query, a.key, a.value) = (
+          transform(a.query, false), transform(a.key, false), transform(a.value, false)
+        )
+        (a.outputGate, a.output) = (transform(a.outputGate, false), transform(a.output, false))
+        model.blocks[i].attention = .gatedDeltaNet(a)
       case .latent(var a):
         (a.query, a.queryDown, a.queryUp) = (
           a.query.map { transform($0, false) }, a.queryDown.map { transform($0, false) },

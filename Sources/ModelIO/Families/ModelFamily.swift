@@ -23,6 +23,9 @@ public protocol ModelFamily: Sendable {
   var expertProjectionNames: (gate: String, up: String, down: String) { get }
   /// Whether the dense and shared feed-forward projections carry biases (default none).
   func feedForwardBias(_ checkpoint: HuggingFaceCheckpoint) throws -> Bool
+  /// What the stored RMSNorm gains are offset by (Qwen3-Next stores `w` for a gain `1 + w`;
+  /// default 0).
+  var normGainOffset: Float { get }
   /// Whether each head's query and key rows are stored with RoPE's pairs interleaved
   /// (`2j, 2j+1`) rather than split in halves (default false). The loader then reorders those
   /// rows evens-then-odds, which turns the interleaved rotation into `RotaryEmbedding`'s
@@ -102,6 +105,8 @@ extension ModelFamily {
   }
   /// Whether RoPE pairs are stored interleaved in the query and key rows.
   public var interleavedRotary: Bool { false }
+  /// 0: gains as stored.
+  public var normGainOffset: Float { 0 }
   /// The shared expert of the MoE block at `prefix`.
   public func sharedExpert<Scalar: BLASScalar>(
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type

@@ -6,7 +6,7 @@ public enum ModelFamilyRegistry {
     LlamaFamily(), MistralFamily(), MixtralFamily(), Qwen2MoEFamily(), Qwen3MoEFamily(), OLMoEFamily(),
     DeepSeekMoEFamily(), DeepSeekV2Family(), DeepSeekV3Family(), GLM45Family(), Dots1Family(),
     HunyuanMoEFamily(), ERNIE45Family(), GptOSSFamily(), Llama4TextFamily(), GraniteMoEFamily(),
-    PhiMoEFamily(),
+    PhiMoEFamily(), Qwen3NextFamily(),
   ]
 
   /// The `model_type`s that load.

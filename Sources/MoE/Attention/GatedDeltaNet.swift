@@ -1,0 +1,212 @@
+import Foundation
+import Linalg
+
+/// Gated DeltaNet, the linear-attention mixer of Qwen3-Next's hybrid layers: a fixed-size
+/// state per head instead of a cache that grows with the context.
+///
+/// For each token, with `x` its `d` features:
+/// 1. `q, k` (`Hk` heads of `Dk`), `v` (`Hv` heads of `Dv`) from `x`, then a causal depthwise
+///    convolution over time of width `K` (`convolution`, one filter per channel of `[q|k|v]`)
+///    and SiLU; `q` and `k` L2-normalised per head (`x/√(Σx² + 10⁻⁶)`), `q` scaled by `1/√Dk`;
+///    value head `h` reads key head `h / (Hv/Hk)`.
+/// 2. `β = σ(b·x)`, the decay `γ = exp(−exp(A_log) · softplus(a·x + dt_bias))`, per value head.
+/// 3. The delta rule on the head's state `S` (`Dk × Dv`): `S ← γ·S`, `S ← S + k ⊗ β·(v − Sᵀk)`,
+///    output `o = Sᵀq`.
+/// 4. `o` RMS-normalised per head (gain `norm`) times `SiLU(z·x)`, then `output`.
+///
+/// The state — the last `K − 1` convolution inputs and every head's `S` — lives in the
+/// `KVCache`'s `recurrentState`, so decoding token by token computes exactly what a whole
+/// sequence computes. Inference only.
+///
+/// ### References
+/// Yang, Kautz & Hatamizadeh 2024, "Gated Delta Networks: Improving Mamba2 with Delta Rule",
+/// arXiv 2412.06464; Qwen team 2025, Qwen3-Next; `transformers`' `Qwen3NextGatedDeltaNet`.
+public struct GatedDeltaNet<Scalar: BLASScalar>: Sendable, ParameterContainer {
+  /// `d → Hk·Dk`.
+  public var query: Linear<Scalar>
+  /// `d → Hk·Dk`.
+  public var key: Linear<Scalar>
+  /// `d → Hv·Dv`.
+  public var value: Linear<Scalar>
+  /// `z`: `d → Hv·Dv`, the output gate.
+  public var outputGate: Linear<Scalar>
+  /// `b`: `d → Hv`, the write strength before its sigmoid.
+  public var writeStrength: Linear<Scalar>
+  /// `a`: `d → Hv`, the decay's input.
+  public var decayInput: Linear<Scalar>
+  /// The convolution filters, `(2·Hk·Dk + Hv·Dv) × K`, channels in the order `[q|k|v]`.
+  public var convolution: Parameter<Scalar>
+  /// `dt_bias`, `1 × Hv`.
+  public var decayBias: Parameter<Scalar>
+  /// `A_log`, `1 × Hv`.
+  public var decayLogRate: Parameter<Scalar>
+  /// The per-head RMSNorm of the output (gain `Dv`).
+  public var norm: RMSNorm<Scalar>
+  /// `Hv·Dv → d`.
+  public var output: Linear<Scalar>
+  /// `Hk`.
+  public let keyHeads: Int
+  /// `Hv`, a multiple of `Hk`.
+  public let valueHeads: Int
+  /// `Dk`.
+  public let keyDimensions: Int
+  /// `Dv`.
+  public let valueDimensions: Int
+
+  /// A mixer from its parts.
+  ///
+  /// - Precondition: the shapes agree (`Hk` divides `Hv`; the projections, filters, biases
+  ///   and norm have the widths above).
+  public init(
+    query: Linear<Scalar>, key: Linear<Scalar>, value: Linear<Scalar>, outputGate: Linear<Scalar>,
+    writeStrength: Linear<Scalar>, decayInput: Linear<Scalar>, convolution: Matrix<Scalar>,
+    decayBias: Matrix<Scalar>, decayLogRate: Matrix<Scalar>, norm: RMSNorm<Scalar>, output: Linear<Scalar>,
+    keyHeads: Int, valueHeads: Int
+  ) {
+    let (kw, vw) = (query.outputDimensions, value.outputDimensions)
+    precondition(
+      keyHeads > 0 && valueHeads % keyHeads == 0 && kw % keyHeads == 0 && vw % valueHeads == 0
+        && key.outputDimensions == kw && outputGate.outputDimensions == vw
+        && writeStrength.outputDimensions == valueHeads && decayInput.outputDimensions == valueHeads
+        && convolution.rows == 2 * kw + vw && convolution.columns >= 1
+        && decayBias.shape == (1, valueHeads) && decayLogRate.shape == (1, valueHeads)
+        && norm.weight.value.columns == vw / valueHeads && output.inputDimensions == vw,
+      "GatedDeltaNet: parts of \(keyHeads) key heads (\(kw) wide) and \(valueHeads) value heads (\(vw) wide) disagree"
+    )
+    (self.query, self.key, self.value, self.outputGate) = (query, key, value, outputGate)
+    (self.writeStrength, self.decayInput, self.norm, self.output) = (writeStrength, decayInput, norm, output)
+    self.convolution = Parameter(convolution)
+    self.decayBias = Parameter(decayBias)
+    self.decayLogRate = Parameter(decayLogRate)
+    (self.keyHeads, self.valueHeads) = (keyHeads, valueHeads)
+    (self.keyDimensions, self.valueDimensions) = (kw / keyHeads, vw / valueHeads)
+  }
+
+  /// `d`.
+  public var dimensions: Int { query.inputDimensions }
+  /// `K`.
+  public var convolutionWidth: Int { convolution.value.columns }
+  /// Convolution channels, `2·Hk·Dk + Hv·Dv`.
+  var channels: Int { convolution.value.rows }
+  /// Scalars of the state: `(K − 1)` rows of channels, then `Hv·Dk·Dv`.
+  public var stateCount: Int {
+    (convolutionWidth - 1) * channels + valueHeads * keyDimensions * valueDimensions
+  }
+
+  /// An empty cache: no keys or values, a zero state.
+  public func makeCache() -> KVCache<Scalar> {
+    var cache = KVCache<Scalar>(keyWidth: 0, valueWidth: 0, capacity: 1)
+    cache.recurrentState = [Scalar](repeating: 0, count: stateCount)
+    return cache
+  }
+
+  /// The mixer over every sequence of `layout`, each from a zero state.
+  public func callAsFunction(_ x: Matrix<Scalar>, layout: SequenceLayout) -> Matrix<Scalar> {
+    var y = Matrix<Scalar>(rows: x.rows, columns: dimensions)
+    for rows in layout.ranges {
+      var cache = makeCache()
+      y[rows: rows] = forward(x[rows: rows], cache: &cache)
+    }
+    return y
+  }
+
+  /// The next tokens of the cache's sequence (`x`, `n × d`) through the mixer, carrying the
+  /// state in `cache.recurrentState`.
+  public func forward(_ x: Matrix<Scalar>, cache: inout KVCache<Scalar>) -> Matrix<Scalar> {
+    precondition(
+      cache.recurrentState.count == stateCount && x.columns == dimensions,
+      "GatedDeltaNet: a state of \(cache.recurrentState.count) scalars (need \(stateCount)), input width \(x.columns)"
+    )
+    let (n, width, c) = (x.rows, convolutionWidth, channels)
+    let (kw, dk, dv) = (keyHeads * keyDimensions, keyDimensions, valueDimensions)
+    // The convolution's input: the state's last K − 1 rows, then the new tokens' [q|k|v].
+    var window = Matrix<Scalar>(rows: width - 1 + n, columns: c)
+    window.withUnsafeMutableBufferPointer { w in
+      for i in 0..<(width - 1) * c { w[i] = cache.recurrentState[i] }
+    }
+    for (part, offset) in [(query(x), 0), (key(x), kw), (value(x), 2 * kw)] {
+      for t in 0..<n { for j in 0..<part.columns { window[width - 1 + t, offset + j] = part[t, j] } }
+    }
+    let (z, b, a) = (outputGate(x), writeStrength(x), decayInput(x))
+    var mixed = Matrix<Scalar>(rows: n, columns: c)
+    let filters = convolution.value
+    for t in 0..<n {
+      for j in 0..<c {
+        var sum: Scalar = 0
+        for i in 0..<width { sum += filters[j, i] * window[t + i, j] }
+        mixed[t, j] = sum / (1 + Scalar.exp(-sum))  // SiLU
+      }
+    }
+    var state = Array(cache.recurrentState[((width - 1) * c)...])
+    var out = Matrix<Scalar>(rows: n, columns: valueHeads * dv)
+    let group = valueHeads / keyHeads
+    for t in 0..<n {
+      for h in 0..<valueHeads {
+        let g = h / group
+        let q = Self.l2Normalized((0..<dk).map { mixed[t, g * dk + $0] }).map { $0 / Scalar(dk).squareRoot() }
+        let k = Self.l2Normalized((0..<dk).map { mixed[t, kw + g * dk + $0] })
+        let v = (0..<dv).map { mixed[t, 2 * kw + h * dv + $0] }
+        let beta = 1 / (1 + Scalar.exp(-b[t, h]))
+        let rate = Scalar.exp(decayLogRate.value[0, h])
+        let input = a[t, h] + decayBias.value[0, h]
+        let softplus = input > 20 ? input : Scalar.log(1 + Scalar.exp(input))
+        let decay = Scalar.exp(-rate * softplus)
+        let base = h * dk * dv
+        for i in 0..<dk * dv { state[base + i] *= decay }
+        for e in 0..<dv {
+          var remembered: Scalar = 0
+          for i in 0..<dk { remembered += state[base + i * dv + e] * k[i] }
+          let delta = (v[e] - remembered) * beta
+          for i in 0..<dk { state[base + i * dv + e] += k[i] * delta }
+        }
+        for e in 0..<dv {
+          var o: Scalar = 0
+          for i in 0..<dk { o += state[base + i * dv + e] * q[i] }
+          out[t, h * dv + e] = o
+        }
+      }
+    }
+    // The gated norm, head by head.
+    let gain = norm.weight.value
+    for t in 0..<n {
+      for h in 0..<valueHeads {
+        let columns = h * dv..<(h + 1) * dv
+        let meanSquare = columns.reduce(0) { $0 + out[t, $1] * out[t, $1] } / Scalar(dv)
+        let scale = 1 / (meanSquare + norm.epsilon).squareRoot()
+        for (e, j) in columns.enumerated() {
+          let gate = z[t, j] / (1 + Scalar.exp(-z[t, j]))
+          out[t, j] = out[t, j] * scale * gain[0, e] * gate
+        }
+      }
+    }
+    var carried = [Scalar](repeating: 0, count: (width - 1) * c)
+    window.withUnsafeBufferPointer { w in
+      for i in 0..<(width - 1) * c { carried[i] = w[n * c + i] }
+    }
+    cache.recurrentState = carried + state
+    cache.advance(by: n)
+    return output(out)
+  }
+
+  /// `x / √(Σx² + 10⁻⁶)`.
+  static func l2Normalized(_ x: [Scalar]) -> [Scalar] {
+    let scale = 1 / (x.reduce(0) { $0 + $1 * $1 } + Scalar(1e-6)).squareRoot()
+    return x.map { $0 * scale }
+  }
+
+  /// Visits the projections (`q_proj`, `k_proj`, `v_proj`, `z_proj`, `b_proj`, `a_proj`,
+  /// `out_proj`), `conv1d.weight`, `dt_bias`, `A_log` and `norm.weight`.
+  public mutating func visitParameters(prefix: String, _ body: (String, inout Parameter<Scalar>) -> Void) {
+    query.visitParameters(prefix: Self._join(prefix, "q_proj"), body)
+    key.visitParameters(prefix: Self._join(prefix, "k_proj"), body)
+    value.visitParameters(prefix: Self._join(prefix, "v_proj"), body)
+    outputGate.visitParameters(prefix: Self._join(prefix, "z_proj"), body)
+    writeStrength.visitParameters(prefix: Self._join(prefix, "b_proj"), body)
+    decayInput.visitParameters(prefix: Self._join(prefix, "a_proj"), body)
+    body(Self._join(prefix, "conv1d.weight"), &convolution)
+    body(Self._join(prefix, "dt_bias"), &decayBias)
+    body(Self._join(prefix, "A_log"), &decayLogRate)
+    norm.visitParameters(prefix: Self._join(prefix, "norm"), body)
+    output.visitParameters(prefix: Self._join(prefix, "out_proj"), body)
+  }
+}
