@@ -37,7 +37,8 @@ import _TestSupport
         silu((0..<3).reduce(0.0) { s, i in t - 2 + i < 0 ? s : s + w[c, i] * raw[t - 2 + i][c] })
       }
     }
-    var state = [[[Double]]](repeating: [[Double]](repeating: [0, 0], count: 3), count: 4)  // head, i (Dk), e (Dv)
+    // state[head][i (Dk)][e (Dv)]
+    var state = [[[Double]]](repeating: [[Double]](repeating: [0, 0], count: 3), count: 4)
     var out = Matrix<Double>(rows: x.rows, columns: 8)
     for t in 0..<x.rows {
       for h in 0..<4 {
