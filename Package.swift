@@ -116,7 +116,7 @@ let package = Package(
     .executableTarget(
       name: "cost-tables",
       dependencies: [
-        "CostModel", "Linalg", "MoE", "Report",
+        "CostModel", "Linalg", "MoE", "ModelIO", "Report",
         .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
       ],
       path: "Examples/cost-tables"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CostModel
 import Foundation
+import ModelIO
 import Report
 import _ExampleSupport
 
@@ -90,6 +91,19 @@ struct CostTables: ParsableCommand {
     }
   }
 
+  /// Whether MoEKit runs the model of the `config.json` at `path` (already read once), from
+  /// `ModelFamilyRegistry`: the family that loads it, or that it is costed only.
+  static func loadingNote(_ path: String) -> String {
+    let supported = ModelFamilyRegistry.modelTypes
+    guard let data = try? InputFile.contents(of: path), let fields = try? ConfigFields(json: data),
+      let type = try? HuggingFaceConfig.modelType(of: fields, supported: supported)
+    else {
+      return
+        "costed only: moe-generate does not load this model_type (it loads \(supported.joined(separator: ", ")))"
+    }
+    return "moe-generate loads it (the \(type) family)"
+  }
+
   func run() throws {
     threading.apply()
     let settings = Settings(
@@ -105,7 +119,7 @@ struct CostTables: ParsableCommand {
         throw ValidationError("--config \(config): \(error)")
       }
       print(ModelReport(architecture: architecture, settings: settings).render(format))
-      for note in architecture.unmodelledFields {
+      for note in architecture.unmodelledFields + [Self.loadingNote(config)] {
         FileHandle.standardError.write(Data("note: \(note)\n".utf8))
       }
       return

@@ -177,6 +177,15 @@ import _TestSupport
     }
     let longNumber = try Regex(#"\d\.\d{5,}"#)
     #expect(table.output.firstMatch(of: longNumber) == nil, "\(table.output)")
+    // The registry says whether MoEKit also runs it.
+    #expect(table.errors.contains("note: moe-generate loads it (the mixtral family)"), "\(table.errors)")
+    try Data(
+      #"{"model_type": "dbrx", "d_model": 64, "n_heads": 4, "n_layers": 2, "vocab_size": 100, "ffn_config": {}}"#
+        .utf8
+    )
+    .write(to: config)
+    let dbrx = try ProductRunner.run("cost-tables", ["--config", config.path])
+    #expect(dbrx.status == 0 && dbrx.errors.contains("note: costed only"), "\(dbrx.errors)")
   }
 
   @Test func rejectsBadInputWithAMessage() throws {
