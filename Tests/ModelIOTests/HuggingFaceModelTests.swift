@@ -336,6 +336,12 @@ import Testing
     ),
     ("deepseek_v2-greedy-yarn", "rope_parameters.beta_fast", "\"fast\"", "rope_parameters"),
     ("hunyuan_v1_moe", "rope_parameters.alpha", "0", "\"rope_parameters.alpha\" is 0.0"),
+    ("phimoe", "router_jitter_noise", "-0.5", "\"router_jitter_noise\" is -0.5"),
+    ("granitemoe", "logits_scaling", "0", "\"logits_scaling\" is 0.0"),
+    ("qwen3_next", "linear_num_value_heads", "3", "linear_num_value_heads"),
+    ("ernie4_5_moe", "moe_layer_end_index", "-2", "moe_layer_end_index"),
+    ("llama4_text", "attention_chunk_size", "null", "attention_chunk_size"),
+    ("gpt_oss", "layer_types", "[\"sliding_attention\"]", "layer_types"),
     ("hunyuan_v1_moe", "rope_parameters.alpha", "null", "\"rope_parameters.rope_type\" is dynamic"),
     ("dots1", "layer_types", "[\"full_attention\"]", "layer_types"),
     (
