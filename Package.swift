@@ -228,6 +228,7 @@ let package = Package(
       name: "fuzz-config", dependencies: ["CostModel", "_FuzzSupport"], path: "Fuzz/fuzz-config"),
     .executableTarget(
       name: "fuzz-tokenizer", dependencies: ["ModelIO", "_FuzzSupport"], path: "Fuzz/fuzz-tokenizer"),
+    .executableTarget(name: "fuzz-gguf", dependencies: ["ModelIO", "_FuzzSupport"], path: "Fuzz/fuzz-gguf"),
 
     // MARK: Tests
     .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),

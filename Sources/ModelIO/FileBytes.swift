@@ -55,6 +55,14 @@ final class FileBytes: @unchecked Sendable {
     }
   }
 
+  /// A copy of `bytes`, held in memory (`access: .read`) under the name `path`.
+  init(copying bytes: UnsafeRawBufferPointer, path: String) {
+    (self.path, self.access) = (path, .read)
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+    if let base = bytes.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: bytes.count) }
+    self.bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<bytes.count])
+  }
+
   deinit {
     guard let base = bytes.baseAddress else { return }
     switch access {

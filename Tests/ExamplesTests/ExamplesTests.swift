@@ -379,7 +379,7 @@ final class MoERunFixture {
 
 @Suite struct FuzzCorpusTests {
   /// Every seed and every input that once crashed a parser replays without a crash.
-  @Test(arguments: ["safetensors", "npy", "config", "tokenizer"])
+  @Test(arguments: ["safetensors", "npy", "config", "tokenizer", "gguf"])
   func corpusReplaysCleanly(target: String) throws {
     let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
       .deletingLastPathComponent().appendingPathComponent("Fuzz/Corpus/\(target)")
