@@ -92,7 +92,9 @@ let package = Package(
     // MARK: Options every example shares (not a product)
     .target(
       name: "_ExampleSupport",
-      dependencies: ["Linalg", "Report", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: [
+        "Linalg", "MoE", "Report", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
       path: "Examples/_ExampleSupport"
     ),
 

@@ -46,6 +46,12 @@ struct ModelBench: ParsableCommand {
   @Option(help: "Seed of the random weights and prompt.")
   var seed: UInt64 = 1
 
+  @Flag(
+    help:
+      "Also print where the prefill and an average decode step spend their time, operation by operation, with the weight bytes each reads and at what rate (on standard error)."
+  )
+  var profile = false
+
   enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
   func validate() throws {
@@ -113,13 +119,17 @@ struct ModelBench: ParsableCommand {
     let prompt = (0..<promptTokens).map { _ in Int.random(in: 0..<s.vocabulary, using: &g) }
     var caches = model.makeCaches(capacity: promptTokens + decodeTokens + 1)
     var logits = Matrix<Float>(rows: 0, columns: 0)
-    let prefill = Stopwatch.seconds { logits = model.decode(prompt, caches: &caches) }
+    let operations = profile ? OperationProfile(phase: "prefill") : nil
+    /// `body`, profiled when asked.
+    func measured(_ body: () -> Void) { if let operations { operations.profiling(body) } else { body() } }
+    let prefill = Stopwatch.seconds { measured { logits = model.decode(prompt, caches: &caches) } }
+    operations?.phase = "decode"
     progress.advance(label: "decoding")
     var next = (0..<logits.columns).max { logits[logits.rows - 1, $0] < logits[logits.rows - 1, $1] }!
     // Decode steps and the bandwidth probe alternate, so both see the same machine.
     var (steps, probes): ([Double], [Double]) = ([], [])
     for _ in 0..<decodeTokens {
-      steps.append(Stopwatch.seconds { logits = model.decode([next], caches: &caches) })
+      steps.append(Stopwatch.seconds { measured { logits = model.decode([next], caches: &caches) } })
       next = (0..<logits.columns).max { logits[0, $0] < logits[0, $1] }!
       probes.append(stream.seconds())
       progress.advance()
@@ -135,6 +145,14 @@ struct ModelBench: ParsableCommand {
       residentBytes: resident, heldWeightBytes: loaded.weightBytes,
       finite: logits.elements.allSatisfy(\.isFinite))
     print(format == .json ? result.json : result.text)
+    if let operations {
+      let tables = [
+        ProfileReport.table(operations, phase: "prefill", steps: 1, seconds: prefill),
+        ProfileReport.table(operations, phase: "decode", steps: decodeTokens, seconds: steps.reduce(0, +)),
+      ]
+      fflush(nil)  // the run's own lines first
+      FileHandle.standardError.write(Data((tables.map(\.markdown).joined(separator: "\n")).utf8))
+    }
   }
 
   /// Writes `s` with random bf16 weights (uniform with the tensor's spread; norms 1), the same

@@ -86,6 +86,12 @@ struct MoEGenerate: ParsableCommand {
   @Flag(help: "Keep generating past an end-of-sequence token.")
   var ignoreEOS = false
 
+  @Flag(
+    help:
+      "After generating, print where the prefill and an average decode step spend their time, operation by operation, with the weight bytes each reads and at what rate (on standard error)."
+  )
+  var profile = false
+
   enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
   func validate() throws {
@@ -176,21 +182,27 @@ struct MoEGenerate: ParsableCommand {
     var firstToken: ContinuousClock.Instant?
     var stream = loaded.tokenizer.map { TextStream(tokenizer: $0) }
     var count = 0
-    let generated = try network.generate(
-      prompt: promptIds, count: newTokens, sampler: sampler, stop: stop, seed: seed
-    ) { token in
-      if firstToken == nil { firstToken = clock.now }
-      guard format == .text else { return }
-      count += 1
-      // Text as its bytes complete (a token can end inside a character); ids without a tokenizer
-      // or for an id the tokenizer lacks.
-      if let text = try? stream?.append(token) {
-        print(text, terminator: "")
-      } else {
-        print(count == 1 ? "\(token)" : " \(token)", terminator: "")
+    let operations = profile ? OperationProfile(phase: "prefill") : nil
+    let generate = {
+      try network.generate(prompt: promptIds, count: newTokens, sampler: sampler, stop: stop, seed: seed) {
+        token in
+        if firstToken == nil {
+          firstToken = clock.now
+          operations?.phase = "decode"
+        }
+        guard format == .text else { return }
+        count += 1
+        // Text as its bytes complete (a token can end inside a character); ids without a tokenizer
+        // or for an id the tokenizer lacks.
+        if let text = try? stream?.append(token) {
+          print(text, terminator: "")
+        } else {
+          print(count == 1 ? "\(token)" : " \(token)", terminator: "")
+        }
+        fflush(nil)  // show each token as it comes
       }
-      fflush(nil)  // show each token as it comes
     }
+    let generated = try operations.map { try $0.profiling(generate) } ?? generate()
     if let rest = stream?.finish() { print(rest, terminator: "") }
     let end = clock.now
     let prefill = Stopwatch.seconds(in: firstToken! - start)
@@ -207,6 +219,14 @@ struct MoEGenerate: ParsableCommand {
     case .text:
       print("")
       print(stats.summary)
+    }
+    if let operations {
+      let tables = [
+        ProfileReport.table(operations, phase: "prefill", steps: 1, seconds: prefill),
+        ProfileReport.table(operations, phase: "decode", steps: generated.count - 1, seconds: decode),
+      ]
+      fflush(nil)  // the run's own lines first
+      FileHandle.standardError.write(Data((tables.map(\.markdown).joined(separator: "\n")).utf8))
     }
   }
 

@@ -164,7 +164,12 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
     _ x: Matrix<Scalar>, k: Int? = nil, context: inout RoutingContext, workspace: inout MoEWorkspace<Scalar>
   ) -> MoEForward<Scalar> {
     var result = routedForward(x, k: k, context: &context, workspace: &workspace)
-    if let sharedExpert { result.output.add(sharedExpert(x)) }
+    if let sharedExpert {
+      let shared = OperationProfile.measure("shared expert", bytes: sharedExpert.network.weightBytes) {
+        sharedExpert(x)
+      }
+      result.output.add(shared)
+    }
     return result
   }
 
@@ -181,9 +186,13 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
     keepingActivations: Bool = false
   ) -> MoEForward<Scalar> {
     precondition(x.columns == dimensions, "MoELayer: input \(x.rows)×\(x.columns), layer width \(dimensions)")
-    let decision = router.route(x, k: k ?? router.defaultK, context: &context)
+    let decision = OperationProfile.measure("router") {
+      router.route(x, k: k ?? router.defaultK, context: &context)
+    }
     let capacity = capacity(tokens: x.rows, k: k ?? router.defaultK)
-    let ranges = dispatch(decision, capacity: capacity, workspace: &workspace)
+    let ranges = OperationProfile.measure("dispatch") {
+      dispatch(decision, capacity: capacity, workspace: &workspace)
+    }
     let routed = ranges.last?.upperBound ?? 0
 
     var output = Matrix<Scalar>(rows: x.rows, columns: dimensions)
@@ -195,10 +204,16 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
         tokens: x.rows, dimensions: dimensions, hiddenDimensions: first.hiddenDimensions, gated: first.isGated
       )
     for tile in Self.tiles(ranges, rowLimit: rowLimit) {
-      runExperts(x, ranges: ranges, tile: tile, keepingActivations: keepingActivations, workspace: &workspace)
-      output.scatterAddRows(
-        workspace.expertOutput[rows: 0..<tile.count], to: workspace.sortedTokens[tile],
-        weights: weightsScaleInput ? nil : workspace.sortedWeights[tile])
+      let bytes = ranges.indices.reduce(0) { $0 + (ranges[$1].overlaps(tile) ? experts[$1].weightBytes : 0) }
+      OperationProfile.measure("experts", bytes: bytes) {
+        runExperts(
+          x, ranges: ranges, tile: tile, keepingActivations: keepingActivations, workspace: &workspace)
+      }
+      OperationProfile.measure("combine") {
+        output.scatterAddRows(
+          workspace.expertOutput[rows: 0..<tile.count], to: workspace.sortedTokens[tile],
+          weights: weightsScaleInput ? nil : workspace.sortedWeights[tile])
+      }
     }
     // A token the router could not score has no defined output: NaN, so that every check
     // downstream (a model's logits, a program's statistics) sees it instead of a silent zero.

@@ -377,6 +377,22 @@ final class MoERunFixture {
   }
 }
 
+/// `--profile`: the prefill and an average decode step, operation by operation.
+@Suite struct ProfileTests {
+  @Test func moeGenerateProfilesPrefillAndDecode() throws {
+    let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("ModelIOTests/Fixtures/models/qwen2_moe").path
+    let result = try ProductRunner.run(
+      "moe-generate", ["--model", folder, "--token-ids", "3,17,42", "--max-new-tokens", "4", "--profile"])
+    #expect(result.status == 0, "\(result.errors)")
+    for text in [
+      "| prefill operation", "| decode operation", "| experts ", "| shared expert ", "| other ", "| step ",
+    ] {
+      #expect(result.errors.contains(text), "missing \(text) in \(result.errors)")
+    }
+  }
+}
+
 @Suite struct FuzzCorpusTests {
   /// Every seed and every input that once crashed a parser replays without a crash.
   @Test(arguments: ["safetensors", "npy", "config", "tokenizer", "gguf"])

@@ -137,7 +137,10 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
     let start = cache.count
     let (q, k, v) = projected(x, projections(nil), positions: Array(start..<start + x.rows))
     cache.append(keys: k, values: v)
-    return output(gated(pattern(q, cache.keys, cache.values, queryStart: start), x))
+    let context = OperationProfile.measure("attention") {
+      gated(pattern(q, cache.keys, cache.values, queryStart: start), x)
+    }
+    return OperationProfile.measure("o projection", bytes: output.weightBytes) { output(context) }
   }
 
   // MARK: Training
@@ -229,7 +232,18 @@ public struct MultiHeadAttention<Scalar: BLASScalar>: Sendable, ParameterContain
   func projected(_ x: Matrix<Scalar>, _ p: Projections, positions: [Int]) -> (
     q: Matrix<Scalar>, k: Matrix<Scalar>, v: Matrix<Scalar>
   ) {
-    var (q, k, v) = (p.query(x), p.key(x), p.value(x))
+    var (q, k, v) = OperationProfile.measure(
+      "q/k/v projections", bytes: p.query.weightBytes + p.key.weightBytes + p.value.weightBytes
+    ) { (p.query(x), p.key(x), p.value(x)) }
+    return OperationProfile.measure("rope, q/k norms") { finish(&q, &k, &v, p, positions: positions) }
+  }
+
+  /// Queries and keys normalised, clipped and rotated (in the order the layer's options say),
+  /// values clipped.
+  func finish(
+    _ q: inout Matrix<Scalar>, _ k: inout Matrix<Scalar>, _ v: inout Matrix<Scalar>, _ p: Projections,
+    positions: [Int]
+  ) -> (q: Matrix<Scalar>, k: Matrix<Scalar>, v: Matrix<Scalar>) {
     if let norm = queryKeyNorm {
       precondition(
         norm.perHead || p.pattern.heads == pattern.heads,

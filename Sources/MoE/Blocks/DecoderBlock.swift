@@ -67,10 +67,12 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
     _ x: Matrix<Scalar>, cache: inout KVCache<Scalar>, context: inout RoutingContext,
     workspace: inout MoEWorkspace<Scalar>
   ) -> Matrix<Scalar> {
-    let normalized = attentionNorm(x)
+    let normalized = OperationProfile.measure("attention norm") { attentionNorm(x) }
     let attended =
-      grouped?.forward(normalized, cache: &cache) ?? latent?.forward(normalized, cache: &cache)
-      ?? recurrent!.forward(normalized, cache: &cache)
+      grouped?.forward(normalized, cache: &cache)
+      ?? OperationProfile.measure(latent != nil ? "latent attention" : "gated deltanet") {
+        latent?.forward(normalized, cache: &cache) ?? recurrent!.forward(normalized, cache: &cache)
+      }
     return feedForward.forward(x + residual(attended), context: &context, workspace: &workspace).output
   }
 

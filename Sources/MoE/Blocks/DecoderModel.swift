@@ -165,7 +165,7 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
         block.forward(h, layout: layout, activeHeads: activeHeads, context: &context, workspace: &workspace)
         .output
     }
-    return project(finalNorm(h))
+    return project(OperationProfile.measure("final norm") { finalNorm(h) })
   }
 
   /// One empty cache per layer, for decoding one sequence.
@@ -184,7 +184,7 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
     for i in blocks.indices {
       h = blocks[i].forward(h, cache: &caches[i], context: &context, workspace: &workspace)
     }
-    return project(finalNorm(h))
+    return project(OperationProfile.measure("final norm") { finalNorm(h) })
   }
 
   /// Generation: the prompt goes through the caches at once (prefill), then each step
@@ -310,11 +310,20 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
       tokens.allSatisfy { (0..<vocabulary).contains($0) },
       "DecoderModel: token ids must be in 0..<\(vocabulary), got \(tokens.filter { !(0..<vocabulary).contains($0) }.prefix(3))"
     )
-    let rows = embedding.value.gatheringRows(tokens)
-    return embeddingScale == 1 ? rows : rows * embeddingScale
+    return OperationProfile.measure("embedding") {
+      let rows = embedding.value.gatheringRows(tokens)
+      return embeddingScale == 1 ? rows : rows * embeddingScale
+    }
   }
 
   func project(_ normalized: Matrix<Scalar>) -> Matrix<Scalar> {
+    OperationProfile.measure("head", bytes: head?.weightBytes ?? embedding.count * MemoryLayout<Scalar>.size)
+    {
+      projectUnmeasured(normalized)
+    }
+  }
+
+  func projectUnmeasured(_ normalized: Matrix<Scalar>) -> Matrix<Scalar> {
     var logits: Matrix<Scalar>
     if let head {
       logits = head(normalized)

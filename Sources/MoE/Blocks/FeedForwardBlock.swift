@@ -37,10 +37,13 @@ public struct FeedForwardBlock<Scalar: BLASScalar>: Sendable, ParameterContainer
   public func forward(
     _ x: Matrix<Scalar>, context: inout RoutingContext, workspace: inout MoEWorkspace<Scalar>
   ) -> (output: Matrix<Scalar>, moe: MoEForward<Scalar>?) {
-    let normalized = feedForwardNorm(x)
+    let normalized = OperationProfile.measure("feed-forward norm") { feedForwardNorm(x) }
     switch feedForward {
     case .dense(let network):
-      return (x + residual(network(normalized)), nil)
+      let y = OperationProfile.measure("dense feed-forward", bytes: network.weightBytes) {
+        network(normalized)
+      }
+      return (x + residual(y), nil)
     case .moe(let layer):
       let result = layer.forward(normalized, context: &context, workspace: &workspace)
       return (x + residual(result.output), result)

@@ -69,6 +69,9 @@ public struct FeedForward<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public var dimensions: Int { up.inputDimensions }
   /// Hidden features.
   public var hiddenDimensions: Int { up.outputDimensions }
+  /// The weight bytes a pass reads: the projections' (see `Linear.weightBytes`).
+  public var weightBytes: Int { (gate?.weightBytes ?? 0) + up.weightBytes + down.weightBytes }
+
   /// Number of scalars in all projections.
   public var parameterCount: Int { (gate?.parameterCount ?? 0) + up.parameterCount + down.parameterCount }
 

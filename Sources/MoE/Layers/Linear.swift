@@ -67,6 +67,13 @@ public struct Linear<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public var inputDimensions: Int { weight.value.columns }
   /// Number of output features.
   public var outputDimensions: Int { compactWeight?.rows ?? weight.value.rows }
+  /// The bytes a product with this layer reads: its weight as held (compact or `Scalar`) and
+  /// its bias.
+  public var weightBytes: Int {
+    (compactWeight?.byteCount ?? weight.count * MemoryLayout<Scalar>.size)
+      + (bias?.count ?? 0) * MemoryLayout<Scalar>.size
+  }
+
   /// Number of scalars in the weight, bias and adapter.
   public var parameterCount: Int {
     weight.count + (compactWeight.map { $0.rows * $0.columns } ?? 0) + (bias?.count ?? 0)
