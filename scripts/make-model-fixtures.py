@@ -215,13 +215,7 @@ def deepseek_moe_model(seed):
 
 def write_deepseek_moe(name="deepseek"):
     folder = f"{OUT}/{name}"
-    for seed in range(50):
-        model = deepseek_moe_model(seed)
-        generated = greedy(model, PROMPT)
-        if margins(model, PROMPT + generated) > 2e-3:
-            break
-    else:
-        sys.exit(f"{name}: no seed gave decisive greedy choices")
+    seed, model, generated = decisive(name, deepseek_moe_model)
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
     config = {**common, **DEEPSEEK_MOE, "model_type": "deepseek", "architectures": ["DeepseekForCausalLM"],
@@ -272,15 +266,20 @@ def margins(model, tokens):
     return ((top[:, 0] - top[:, 1]) / logits.abs().max()).min().item()
 
 
-def write_family(name, config_class, fields):
-    folder = f"{OUT}/{name}"
+def decisive(name, build):
+    """The first seed whose model (from `build(seed)`) makes decisive greedy choices, with the model
+    and its greedy continuation."""
     for seed in range(50):
-        config, model = decisive_model(name, config_class, fields, seed)
+        model = build(seed)
         generated = greedy(model, PROMPT)
         if margins(model, PROMPT + generated) > 2e-3:
-            break
-    else:
-        sys.exit(f"{name}: no seed gave decisive greedy choices")
+            return seed, model, generated
+    sys.exit(f"{name}: no seed gave decisive greedy choices")
+
+
+def write_family(name, config_class, fields):
+    folder = f"{OUT}/{name}"
+    seed, model, generated = decisive(name, lambda seed: decisive_model(name, config_class, fields, seed)[1])
     shutil.rmtree(folder, ignore_errors=True)
     model.save_pretrained(folder)
     reloaded = transformers.AutoModelForCausalLM.from_pretrained(

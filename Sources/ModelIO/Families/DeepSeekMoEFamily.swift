@@ -11,7 +11,7 @@ import MoE
 /// ### References
 /// Dai et al. 2024, "DeepSeekMoE: Towards Ultimate Expert Specialization in Mixture-of-Experts
 /// Language Models", arXiv 2401.06066; its published `modeling_deepseek.py`.
-public struct DeepSeekMoEFamily: ModelFamily {
+public struct DeepSeekMoEFamily: DeepSeekSharedExperts {
   /// The family (it holds no state).
   public init() {}
   /// The `model_type` it loads.
@@ -20,9 +20,15 @@ public struct DeepSeekMoEFamily: ModelFamily {
   public var summary: String {
     "MHA, fine-grained softmax top-k experts, ungated shared experts, first layers dense"
   }
+}
 
-  /// The DeepSeek shared experts: `n_shared_experts` (default 0) networks of
-  /// `moe_intermediate_size`, stored fused as one at `prefix.shared_experts`, ungated.
+/// The families whose shared experts are DeepSeek's: `n_shared_experts` (default 0) networks of
+/// `moe_intermediate_size`, stored fused as one at `prefix.shared_experts`, ungated
+/// (DeepSeek-MoE, DeepSeek-V2/V3, GLM-4.5, dots.llm1).
+public protocol DeepSeekSharedExperts: ModelFamily {}
+
+extension DeepSeekSharedExperts {
+  /// The DeepSeek shared experts: `n_shared_experts` networks fused at `prefix.shared_experts`.
   public func sharedExpert<Scalar: BLASScalar>(
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
   ) throws -> SharedExpert<Scalar>? {

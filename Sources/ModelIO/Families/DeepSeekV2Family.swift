@@ -6,7 +6,7 @@ import MoE
 /// `group_limited_greedy` (groups scored by their best expert, the other groups' experts set
 /// to 0 as `transformers` does), never renormalised, times `routed_scaling_factor` (default 1);
 /// DeepSeek's ungated shared experts.
-public struct DeepSeekV2Family: ModelFamily {
+public struct DeepSeekV2Family: DeepSeekSharedExperts {
   /// The family (it holds no state).
   public init() {}
   /// The `model_type` it loads.
@@ -21,13 +21,6 @@ public struct DeepSeekV2Family: ModelFamily {
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, gate: Linear<Scalar>
   ) throws -> any Router<Scalar> {
     try Self.groupLimitedRouter(checkpoint, prefix: prefix, gate: gate, sigmoid: false, defaultScaling: 1)
-  }
-
-  /// The shared expert of the MoE block at `prefix`.
-  public func sharedExpert<Scalar: BLASScalar>(
-    _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
-  ) throws -> SharedExpert<Scalar>? {
-    try DeepSeekMoEFamily().sharedExpert(checkpoint, prefix: prefix, as: Scalar.self)
   }
 
   /// The DeepSeek-V2/V3 router as `transformers` builds it. V2 (`sigmoid` false): softmax,

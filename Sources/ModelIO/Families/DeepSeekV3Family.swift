@@ -7,7 +7,7 @@ import MoE
 /// renormalised when `norm_topk_prob` (default true), times `routed_scaling_factor` (default
 /// 2.5); DeepSeek's shared experts; dense layers before `first_k_dense_replace`; the
 /// multi-token-prediction layers are not loaded.
-public struct DeepSeekV3Family: ModelFamily {
+public struct DeepSeekV3Family: DeepSeekSharedExperts {
   /// The family (it holds no state).
   public init() {}
   /// The `model_type` it loads.
@@ -25,10 +25,4 @@ public struct DeepSeekV3Family: ModelFamily {
       checkpoint, prefix: prefix, gate: gate, sigmoid: true, defaultScaling: 2.5)
   }
 
-  /// The shared expert of the MoE block at `prefix`.
-  public func sharedExpert<Scalar: BLASScalar>(
-    _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
-  ) throws -> SharedExpert<Scalar>? {
-    try DeepSeekMoEFamily().sharedExpert(checkpoint, prefix: prefix, as: Scalar.self)
-  }
 }

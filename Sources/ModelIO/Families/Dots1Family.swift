@@ -9,7 +9,7 @@ import MoE
 ///
 /// ### References
 /// rednote-hilab 2025, "dots.llm1 Technical Report", arXiv 2506.05767.
-public struct Dots1Family: ModelFamily {
+public struct Dots1Family: DeepSeekSharedExperts {
   /// The family (it holds no state).
   public init() {}
   /// The `model_type` it loads.
@@ -25,13 +25,6 @@ public struct Dots1Family: ModelFamily {
   ) throws -> any Router<Scalar> {
     try DeepSeekV2Family.groupLimitedRouter(
       checkpoint, prefix: prefix, gate: gate, sigmoid: true, defaultScaling: 1, defaultNormalize: false)
-  }
-
-  /// The shared expert of the MoE block at `prefix`.
-  public func sharedExpert<Scalar: BLASScalar>(
-    _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
-  ) throws -> SharedExpert<Scalar>? {
-    try DeepSeekMoEFamily().sharedExpert(checkpoint, prefix: prefix, as: Scalar.self)
   }
 
   /// `sliding_window` on the "sliding_attention" layers of `layer_types`.

@@ -4,7 +4,7 @@ import MoE
 /// GLM-4.5 (`glm4_moe`): DeepSeek-V3's MoE layout and router (`routed_scaling_factor` default
 /// 1) under grouped-query attention with q/k/v biases when `attention_bias`, per-head q/k
 /// norms when `use_qk_norm`, and RoPE on `partial_rotary_factor` of each head.
-public struct GLM45Family: ModelFamily {
+public struct GLM45Family: DeepSeekSharedExperts {
   /// The family (it holds no state).
   public init() {}
   /// The `model_type` it loads.
@@ -22,10 +22,4 @@ public struct GLM45Family: ModelFamily {
       checkpoint, prefix: prefix, gate: gate, sigmoid: true, defaultScaling: 1)
   }
 
-  /// The shared expert of the MoE block at `prefix`.
-  public func sharedExpert<Scalar: BLASScalar>(
-    _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
-  ) throws -> SharedExpert<Scalar>? {
-    try DeepSeekMoEFamily().sharedExpert(checkpoint, prefix: prefix, as: Scalar.self)
-  }
 }
