@@ -134,6 +134,12 @@ FAMILIES = {
         num_experts=8, num_experts_per_tok=2, norm_topk_prob=True, decoder_sparse_step=1, mlp_only_layers=[1],
         head_dim=16, linear_num_key_heads=2, linear_num_value_heads=4, linear_key_head_dim=8,
         linear_value_head_dim=8, linear_conv_kernel_dim=4, partial_rotary_factor=0.5)),
+    # Jamba: Mamba layers (dt/B/C RMSNorms, a biased convolution) beside attention without positions, MoE on
+    # every second layer with unrenormalised softmax top-k.
+    "jamba": (transformers.JambaConfig, dict(
+        num_hidden_layers=4, intermediate_size=32, num_experts=4, num_experts_per_tok=2, attn_layer_period=2,
+        attn_layer_offset=1, expert_layer_period=2, expert_layer_offset=1, mamba_d_state=8, mamba_d_conv=4,
+        mamba_expand=2, mamba_dt_rank=8, use_mamba_kernels=False)),
     # The article's ERNIE 4.5 row: biases everywhere, interleaved RoPE, a tied head with a bias,
     # a dense first layer, softmax routing steered by the correction bias.
     "ernie4_5_moe": (transformers.Ernie4_5_MoeConfig, dict(

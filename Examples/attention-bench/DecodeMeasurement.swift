@@ -55,7 +55,7 @@ struct DecodeMeasurement {
     switch layer {
     case .grouped(let a): a.makeCache(capacity: capacity)
     case .latent(let a): a.makeCache(capacity: capacity)
-    case .gatedDeltaNet(let a): a.makeCache()
+    case .recurrent(let a): a.makeCache()
     }
   }
 
@@ -63,7 +63,7 @@ struct DecodeMeasurement {
     switch layer {
     case .grouped(let a): a.dimensions
     case .latent(let a): a.dimensions
-    case .gatedDeltaNet(let a): a.dimensions
+    case .recurrent(let a): a.dimensions
     }
   }
 
@@ -73,7 +73,7 @@ struct DecodeMeasurement {
     switch layer {
     case .grouped(let a): a.forward(x, cache: &cache)
     case .latent(let a): a.forward(x, cache: &cache)
-    case .gatedDeltaNet(let a): a.forward(x, cache: &cache)
+    case .recurrent(let a): a.forward(x, cache: &cache)
     }
   }
 }

@@ -31,13 +31,13 @@ extension HuggingFaceCheckpoint {
     let embedding = try tensor("model.embed_tokens.weight", [vocabulary, width], Float.self)
     let blocks = try (0..<layerCount).map { i in
       DecoderBlock(
-        attentionNorm: try blockNorm("model.layers.\(i).input_layernorm", epsilon),
+        attentionNorm: try blockNorm("model.layers.\(i).\(family.normNames.attention)", epsilon),
         attention: try attention(layer: i, epsilon: epsilon),
         feedForward: FeedForwardBlock(
-          feedForwardNorm: try blockNorm("model.layers.\(i).post_attention_layernorm", epsilon),
+          feedForwardNorm: try blockNorm("model.layers.\(i).\(family.normNames.feedForward)", epsilon),
           feedForward: try feedForward(layer: i)))
     }
-    let finalNorm = try blockNorm("model.norm", epsilon)
+    let finalNorm = try blockNorm("model.\(family.normNames.final)", epsilon)
     let headBias = architecture.outputHeadBias ? try tensor("lm_head.bias", [vocabulary], Float.self) : nil
     var head: Linear<Float>?
     if architecture.tiedEmbeddings {
@@ -99,16 +99,55 @@ extension HuggingFaceCheckpoint {
           try groupedAttention(layer: i, kind: kind, sinks: sinks, outputGate: gated, epsilon: epsilon))
       case .latent where !sinks && !gated: return .latent(try latentAttention(layer: i))
       case .recurrent(.gatedDeltaNet(let keyHeads, let keyDim, let valueHeads, let valueDim, let kernel)):
-        return .gatedDeltaNet(
+        return .recurrent(
           try gatedDeltaNet(
             layer: i, keyHeads: keyHeads, keyDimensions: keyDim, valueHeads: valueHeads,
             valueDimensions: valueDim, kernel: kernel, epsilon: epsilon))
+      case .recurrent(.mamba(let inner, let stateDim, let kernel, let rank, let convBias, let projectionBias)):
+        return .recurrent(
+          try mambaMixer(
+            layer: i, channels: inner, stateDimensions: stateDim, kernel: kernel, rank: rank,
+            convolutionBias: convBias,
+            projectionBias: projectionBias, epsilon: epsilon))
       case .latent, .sparse, .recurrent:
         throw CheckpointError.unsupportedField(
           field: "layer_types", value: "\(architecture.attentionLayers[i])",
           supported: "MHA or GQA (windowed, with sinks or an output gate), MLA, or Gated DeltaNet")
       }
     }
+  }
+
+  /// Layer `i`'s Mamba mixer (Jamba): `mamba.in_proj`, `conv1d.{weight,bias}` (`[E, 1, K]`),
+  /// `x_proj`, `dt_proj` (with its bias), `A_log` (`E × N`), `D`, `out_proj`, and the RMSNorms
+  /// `dt_layernorm`, `b_layernorm`, `c_layernorm` when the checkpoint has them.
+  func mambaMixer(
+    layer i: Int, channels e: Int, stateDimensions n: Int, kernel: Int, rank: Int, convolutionBias: Bool,
+    projectionBias: Bool, epsilon: Float
+  ) throws -> MambaMixer<Float> {
+    let prefix = "model.layers.\(i).mamba"
+    func projection(_ name: String, _ rows: Int, _ columns: Int, bias: Bool) throws -> Linear<Float> {
+      try linear(
+        "\(prefix).\(name).weight", [rows, columns], Float.self,
+        bias: bias ? try tensor("\(prefix).\(name).bias", [rows], Float.self) : nil)
+    }
+    let filters = try stackedTensor("\(prefix).conv1d.weight", [e, 1, kernel], Float.self)
+    var norms: (RMSNorm<Float>, RMSNorm<Float>, RMSNorm<Float>)?
+    if weights.contains("\(prefix).dt_layernorm.weight") {
+      norms = (
+        try norm("\(prefix).dt_layernorm.weight", rank, epsilon),
+        try norm("\(prefix).b_layernorm.weight", n, epsilon),
+        try norm("\(prefix).c_layernorm.weight", n, epsilon)
+      )
+    }
+    return MambaMixer(
+      input: try projection("in_proj", 2 * e, width, bias: projectionBias),
+      convolution: Matrix(rows: e, columns: kernel, elements: filters.flatMap(\.elements)),
+      convolutionBias: convolutionBias ? try tensor("\(prefix).conv1d.bias", [e], Float.self) : nil,
+      stateProjection: try projection("x_proj", rank + 2 * n, e, bias: false), norms: norms,
+      timeStep: try projection("dt_proj", e, rank, bias: true),
+      decayLog: try tensor("\(prefix).A_log", [e, n], Float.self),
+      skip: try tensor("\(prefix).D", [e], Float.self),
+      output: try projection("out_proj", width, e, bias: projectionBias))
   }
 
   /// Layer `i`'s Gated DeltaNet (Qwen3-Next): `linear_attn.in_proj_qkvz` holds, for each key

@@ -61,9 +61,9 @@ public struct HuggingFaceCheckpoint: Sendable {
 
   /// The memory the weights will take once loaded as `weightFormat` says, estimated from the
   /// tensors' names, types and shapes before anything is converted: product weights (2-D
-  /// tensors other than embeddings, routers, fused expert biases and MLA's `kv_b_proj`) in
-  /// their held format (0 when bf16 or float32 stays in place in the mapped file), fused 3-D
-  /// expert tensors in their held format, MoEKit's quantized parts as stored, everything else
+  /// tensors other than embeddings, routers, fused expert biases, Mamba's `A_log` and MLA's
+  /// `kv_b_proj`) in their held format (0 when bf16 or float32 stays in place in the mapped
+  /// file), fused 3-D expert tensors in their held format, MoEKit's quantized parts as stored, everything else
   /// as `Float`. Loading then needs this much anonymous memory, give or take a few rows.
   public func estimatedHeldBytes() throws -> Int {
     var total = 0
@@ -88,7 +88,7 @@ public struct HuggingFaceCheckpoint: Sendable {
         }
         continue
       }
-      if shape.count == 3 {
+      if shape.count == 3 && !name.hasSuffix("conv1d.weight") {
         // Experts stored fused (`[E, in, out]`): laid out anew at load, each `out × in`.
         let held = weightFormat.heldFormat(stored: type == .bf16 ? .bf16 : nil)
         total +=
@@ -99,7 +99,7 @@ public struct HuggingFaceCheckpoint: Sendable {
       // MLA's kv_b_proj stays Float: the absorbed decode reads its rows directly.
       let isProduct =
         shape.count == 2 && !name.contains("embed_tokens") && !routers.contains(name)
-        && !name.contains("kv_b_proj") && !name.hasSuffix("_bias")
+        && !name.contains("kv_b_proj") && !name.hasSuffix("_bias") && !name.hasSuffix(".A_log")
       guard isProduct else {
         total += 4 * elements
         continue

@@ -12,7 +12,7 @@ import Testing
     "llama", "llama-llama3-rope", "llama-linear-rope", "llama-yarn-rope", "mistral", "mixtral", "qwen2_moe",
     "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v2-greedy-yarn", "deepseek_v3", "deepseek_v3-no-q-lora",
     "glm4_moe", "glm4_moe-no-qk-norm", "deepseek", "deepseek_v2-lite", "ernie4_5_moe", "dots1",
-    "hunyuan_v1_moe", "gpt_oss", "llama4_text", "granitemoe", "phimoe", "qwen3_next",
+    "hunyuan_v1_moe", "gpt_oss", "llama4_text", "granitemoe", "phimoe", "qwen3_next", "jamba",
   ]
 
   struct Reference: Decodable {

@@ -15,13 +15,12 @@ import Linalg
 /// 4. `o` RMS-normalised per head (gain `norm`) times `SiLU(z·x)`, then `output`.
 ///
 /// The state — the last `K − 1` convolution inputs and every head's `S` — lives in the
-/// `KVCache`'s `recurrentState`, so decoding token by token computes exactly what a whole
-/// sequence computes. Inference only.
+/// `KVCache`'s `recurrentState` (see `RecurrentLayer`). Inference only.
 ///
 /// ### References
 /// Yang, Kautz & Hatamizadeh 2024, "Gated Delta Networks: Improving Mamba2 with Delta Rule",
 /// arXiv 2412.06464; Qwen team 2025, Qwen3-Next; `transformers`' `Qwen3NextGatedDeltaNet`.
-public struct GatedDeltaNet<Scalar: BLASScalar>: Sendable, ParameterContainer {
+public struct GatedDeltaNet<Scalar: BLASScalar>: RecurrentLayer {
   /// `d → Hk·Dk`.
   public var query: Linear<Scalar>
   /// `d → Hk·Dk`.
@@ -93,21 +92,15 @@ public struct GatedDeltaNet<Scalar: BLASScalar>: Sendable, ParameterContainer {
     (convolutionWidth - 1) * channels + valueHeads * keyDimensions * valueDimensions
   }
 
-  /// An empty cache: no keys or values, a zero state.
-  public func makeCache() -> KVCache<Scalar> {
-    var cache = KVCache<Scalar>(keyWidth: 0, valueWidth: 0, capacity: 1)
-    cache.recurrentState = [Scalar](repeating: 0, count: stateCount)
-    return cache
-  }
+  /// "gated deltanet".
+  public var operationName: String { "gated deltanet" }
 
-  /// The mixer over every sequence of `layout`, each from a zero state.
-  public func callAsFunction(_ x: Matrix<Scalar>, layout: SequenceLayout) -> Matrix<Scalar> {
-    var y = Matrix<Scalar>(rows: x.rows, columns: dimensions)
-    for rows in layout.ranges {
-      var cache = makeCache()
-      y[rows: rows] = forward(x[rows: rows], cache: &cache)
-    }
-    return y
+  /// The mixer with `transform` applied to its products.
+  public func mappingProjections(_ transform: (Linear<Scalar>) -> Linear<Scalar>) -> GatedDeltaNet {
+    var m = self
+    (m.query, m.key, m.value) = (transform(query), transform(key), transform(value))
+    (m.outputGate, m.output) = (transform(outputGate), transform(output))
+    return m
   }
 
   /// The next tokens of the cache's sequence (`x`, `n × d`) through the mixer, carrying the
@@ -128,15 +121,7 @@ public struct GatedDeltaNet<Scalar: BLASScalar>: Sendable, ParameterContainer {
       for t in 0..<n { for j in 0..<part.columns { window[width - 1 + t, offset + j] = part[t, j] } }
     }
     let (z, b, a) = (outputGate(x), writeStrength(x), decayInput(x))
-    var mixed = Matrix<Scalar>(rows: n, columns: c)
-    let filters = convolution.value
-    for t in 0..<n {
-      for j in 0..<c {
-        var sum: Scalar = 0
-        for i in 0..<width { sum += filters[j, i] * window[t + i, j] }
-        mixed[t, j] = sum / (1 + Scalar.exp(-sum))  // SiLU
-      }
-    }
+    let mixed = Self.convolved(window, filters: convolution.value, bias: nil)
     var state = Array(cache.recurrentState[((width - 1) * c)...])
     var out = Matrix<Scalar>(rows: n, columns: valueHeads * dv)
     let group = valueHeads / keyHeads

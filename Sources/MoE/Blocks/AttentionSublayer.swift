@@ -6,6 +6,6 @@ public enum AttentionSublayer<Scalar: BLASScalar>: Sendable {
   case grouped(MultiHeadAttention<Scalar>)
   /// Multi-head latent attention.
   case latent(MultiHeadLatentAttention<Scalar>)
-  /// Gated DeltaNet linear attention (Qwen3-Next's hybrid layers; inference only).
-  case gatedDeltaNet(GatedDeltaNet<Scalar>)
+  /// A recurrent mixer (Qwen3-Next's Gated DeltaNet, Jamba's Mamba; inference only).
+  case recurrent(any RecurrentLayer<Scalar>)
 }

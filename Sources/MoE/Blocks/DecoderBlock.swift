@@ -13,8 +13,8 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public private(set) var grouped: MultiHeadAttention<Scalar>?
   /// Multi-head latent attention, when the block has it.
   public private(set) var latent: MultiHeadLatentAttention<Scalar>?
-  /// Gated DeltaNet, when the block has it (inference only).
-  public private(set) var recurrent: GatedDeltaNet<Scalar>?
+  /// A recurrent mixer, when the block has one (inference only).
+  public private(set) var recurrent: (any RecurrentLayer<Scalar>)?
   /// The feed-forward half, with its own norm and residual.
   public var feedForward: FeedForwardBlock<Scalar>
   /// `r` in `x + r·attention(norm₁(x))` (Granite's `residual_multiplier`; 1 elsewhere).
@@ -32,18 +32,18 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
 
   /// The attention sublayer.
   public var attention: AttentionSublayer<Scalar> {
-    get { latent.map { .latent($0) } ?? recurrent.map { .gatedDeltaNet($0) } ?? .grouped(grouped!) }
+    get { latent.map { .latent($0) } ?? recurrent.map { .recurrent($0) } ?? .grouped(grouped!) }
     set {
       switch newValue {
       case .grouped(let layer): (grouped, latent, recurrent) = (layer, nil, nil)
       case .latent(let layer): (grouped, latent, recurrent) = (nil, layer, nil)
-      case .gatedDeltaNet(let layer): (grouped, latent, recurrent) = (nil, nil, layer)
+      case .recurrent(let layer): (grouped, latent, recurrent) = (nil, nil, layer)
       }
     }
   }
 
-  /// An empty cache for decoding one sequence through this block (a fixed-size state for
-  /// Gated DeltaNet).
+  /// An empty cache for decoding one sequence through this block (a fixed-size state for a
+  /// recurrent mixer).
   public func makeCache(capacity: Int = 16) -> KVCache<Scalar> {
     grouped?.makeCache(capacity: capacity) ?? latent?.makeCache(capacity: capacity) ?? recurrent!.makeCache()
   }
@@ -70,7 +70,7 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
     let normalized = OperationProfile.measure("attention norm") { attentionNorm(x) }
     let attended =
       grouped?.forward(normalized, cache: &cache)
-      ?? OperationProfile.measure(latent != nil ? "latent attention" : "gated deltanet") {
+      ?? OperationProfile.measure(latent != nil ? "latent attention" : recurrent!.operationName) {
         latent?.forward(normalized, cache: &cache) ?? recurrent!.forward(normalized, cache: &cache)
       }
     return feedForward.forward(x + residual(attended), context: &context, workspace: &workspace).output
@@ -108,7 +108,7 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
     let attended: Matrix<Scalar>
     var (groupedCache, latentCache):
       (MultiHeadAttention<Scalar>.Cache?, MultiHeadLatentAttention<Scalar>.Cache?)
-    precondition(recurrent == nil, "DecoderBlock: Gated DeltaNet layers have no training pass")
+    precondition(recurrent == nil, "DecoderBlock: recurrent mixers have no training pass")
     if let grouped {
       (attended, groupedCache) = grouped.forwardForTraining(
         normalized, layout: layout, activeHeads: activeHeads)
@@ -143,7 +143,7 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
     attentionNorm.visitParameters(prefix: Self._join(prefix, "input_layernorm"), body)
     if grouped != nil { grouped!.visitParameters(prefix: Self._join(prefix, "self_attn"), body) }
     if latent != nil { latent!.visitParameters(prefix: Self._join(prefix, "self_attn"), body) }
-    if recurrent != nil { recurrent!.visitParameters(prefix: Self._join(prefix, "linear_attn"), body) }
+    if recurrent != nil { recurrent!.visitParameters(prefix: Self._join(prefix, "mixer"), body) }
     feedForward.visitParameters(prefix: prefix, body)
   }
 }

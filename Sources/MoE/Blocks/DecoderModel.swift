@@ -125,12 +125,8 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
         (a.value, a.output) = (transform(a.value, false), transform(a.output, false))
         a.outputGate = a.outputGate.map { transform($0, false) }
         model.blocks[i].attention = .grouped(a)
-      case .gatedDeltaNet(var a):
-        (a.query, a.key, a.value) = (
-          transform(a.query, false), transform(a.key, false), transform(a.value, false)
-        )
-        (a.outputGate, a.output) = (transform(a.outputGate, false), transform(a.output, false))
-        model.blocks[i].attention = .gatedDeltaNet(a)
+      case .recurrent(let a):
+        model.blocks[i].attention = .recurrent(a.mappingProjections { transform($0, false) })
       case .latent(var a):
         (a.query, a.queryDown, a.queryUp) = (
           a.query.map { transform($0, false) }, a.queryDown.map { transform($0, false) },

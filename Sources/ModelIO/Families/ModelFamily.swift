@@ -23,6 +23,9 @@ public protocol ModelFamily: Sendable {
   var expertProjectionNames: (gate: String, up: String, down: String) { get }
   /// Whether the dense and shared feed-forward projections carry biases (default none).
   func feedForwardBias(_ checkpoint: HuggingFaceCheckpoint) throws -> Bool
+  /// The names of each layer's two norms and of the final one, below `model.layers.{i}` and
+  /// `model` (default `input_layernorm`, `post_attention_layernorm`, `norm`).
+  var normNames: (attention: String, feedForward: String, final: String) { get }
   /// What the stored RMSNorm gains are offset by (Qwen3-Next stores `w` for a gain `1 + w`;
   /// default 0).
   var normGainOffset: Float { get }
@@ -105,6 +108,10 @@ extension ModelFamily {
   }
   /// Whether RoPE pairs are stored interleaved in the query and key rows.
   public var interleavedRotary: Bool { false }
+  /// `input_layernorm`, `post_attention_layernorm`, `norm`.
+  public var normNames: (attention: String, feedForward: String, final: String) {
+    ("input_layernorm", "post_attention_layernorm", "norm")
+  }
   /// 0: gains as stored.
   public var normGainOffset: Float { 0 }
   /// The shared expert of the MoE block at `prefix`.

@@ -7,6 +7,7 @@ public enum ModelFamilyRegistry {
     DeepSeekMoEFamily(), DeepSeekV2Family(), DeepSeekV3Family(), GLM45Family(), Dots1Family(),
     HunyuanMoEFamily(), ERNIE45Family(), GptOSSFamily(), Llama4TextFamily(), GraniteMoEFamily(),
     PhiMoEFamily(), Qwen3NextFamily(),
+    JambaFamily(),
   ]
 
   /// The `model_type`s that load.
