@@ -113,13 +113,11 @@ public struct GatedDeltaNet<Scalar: BLASScalar>: RecurrentLayer {
     let (n, width, c) = (x.rows, convolutionWidth, channels)
     let (kw, dk, dv) = (keyHeads * keyDimensions, keyDimensions, valueDimensions)
     // The convolution's input: the state's last K − 1 rows, then the new tokens' [q|k|v].
-    var window = Matrix<Scalar>(rows: width - 1 + n, columns: c)
-    window.withUnsafeMutableBufferPointer { w in
-      for i in 0..<(width - 1) * c { w[i] = cache.recurrentState[i] }
-    }
+    var channels = Matrix<Scalar>(rows: n, columns: c)
     for (part, offset) in [(query(x), 0), (key(x), kw), (value(x), 2 * kw)] {
-      for t in 0..<n { for j in 0..<part.columns { window[width - 1 + t, offset + j] = part[t, j] } }
+      for t in 0..<n { for j in 0..<part.columns { channels[t, offset + j] = part[t, j] } }
     }
+    let window = Self.window(cache, channels, width: width)
     let (z, b, a) = (outputGate(x), writeStrength(x), decayInput(x))
     let mixed = Self.convolved(window, filters: convolution.value, bias: nil)
     var state = Array(cache.recurrentState[((width - 1) * c)...])
@@ -164,12 +162,7 @@ public struct GatedDeltaNet<Scalar: BLASScalar>: RecurrentLayer {
         }
       }
     }
-    var carried = [Scalar](repeating: 0, count: (width - 1) * c)
-    window.withUnsafeBufferPointer { w in
-      for i in 0..<(width - 1) * c { carried[i] = w[n * c + i] }
-    }
-    cache.recurrentState = carried + state
-    cache.advance(by: n)
+    Self.store(window, width: width, state: state, in: &cache)
     return output(out)
   }
 

@@ -91,11 +91,7 @@ public struct MambaMixer<Scalar: BLASScalar>: RecurrentLayer {
     )
     let (t, e, n, width) = (x.rows, channels, stateDimensions, convolution.value.columns)
     let projected = input(x)
-    var window = Matrix<Scalar>(rows: width - 1 + t, columns: e)
-    window.withUnsafeMutableBufferPointer { w in
-      for i in 0..<(width - 1) * e { w[i] = cache.recurrentState[i] }
-    }
-    for r in 0..<t { for c in 0..<e { window[width - 1 + r, c] = projected[r, c] } }
+    let window = Self.window(cache, projected.columns(0..<e), width: width)
     let u = Self.convolved(window, filters: convolution.value, bias: convolutionBias?.value)
     let parts = stateProjection(u)
     let rank = timeStep.inputDimensions
@@ -120,12 +116,7 @@ public struct MambaMixer<Scalar: BLASScalar>: RecurrentLayer {
         y[r, ch] = (sum + skip.value[0, ch] * value) * Self.silu(projected[r, e + ch])
       }
     }
-    var carried = [Scalar](repeating: 0, count: (width - 1) * e)
-    window.withUnsafeBufferPointer { w in
-      for i in 0..<(width - 1) * e { carried[i] = w[t * e + i] }
-    }
-    cache.recurrentState = carried + state
-    cache.advance(by: t)
+    Self.store(window, width: width, state: state, in: &cache)
     return output(y)
   }
 

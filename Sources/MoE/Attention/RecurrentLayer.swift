@@ -42,6 +42,30 @@ extension RecurrentLayer {
     return y
   }
 
+  /// The convolution's input window: the `width − 1` rows of channels carried at the start of
+  /// `cache`'s state, then the new tokens' `channels` (`n × C`).
+  static func window(_ cache: KVCache<Scalar>, _ channels: Matrix<Scalar>, width: Int) -> Matrix<Scalar> {
+    let (n, c) = (channels.rows, channels.columns)
+    var window = Matrix<Scalar>(rows: width - 1 + n, columns: c)
+    window.withUnsafeMutableBufferPointer { w in
+      for i in 0..<(width - 1) * c { w[i] = cache.recurrentState[i] }
+    }
+    window[rows: width - 1..<width - 1 + n] = channels
+    return window
+  }
+
+  /// Keeps the last `width − 1` rows of `window`, then `state`, as `cache`'s state, and counts
+  /// the window's new tokens.
+  static func store(_ window: Matrix<Scalar>, width: Int, state: [Scalar], in cache: inout KVCache<Scalar>) {
+    let (n, c) = (window.rows - (width - 1), window.columns)
+    var carried = [Scalar](repeating: 0, count: (width - 1) * c)
+    window.withUnsafeBufferPointer { w in
+      for i in 0..<(width - 1) * c { carried[i] = w[n * c + i] }
+    }
+    cache.recurrentState = carried + state
+    cache.advance(by: n)
+  }
+
   /// `x · σ(x)`.
   static func silu(_ x: Scalar) -> Scalar { x / (1 + Scalar.exp(-x)) }
 
