@@ -204,8 +204,11 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
         tokens: x.rows, dimensions: dimensions, hiddenDimensions: first.hiddenDimensions, gated: first.isGated
       )
     for tile in Self.tiles(ranges, rowLimit: rowLimit) {
-      let bytes = ranges.indices.reduce(0) { $0 + (ranges[$1].overlaps(tile) ? experts[$1].weightBytes : 0) }
-      OperationProfile.measure("experts", bytes: bytes) {
+      // The bytes are summed only when a profile is installed (an autoclosure).
+      OperationProfile.measure(
+        "experts",
+        bytes: ranges.indices.reduce(0) { $0 + (ranges[$1].overlaps(tile) ? experts[$1].weightBytes : 0) }
+      ) {
         runExperts(
           x, ranges: ranges, tile: tile, keepingActivations: keepingActivations, workspace: &workspace)
       }

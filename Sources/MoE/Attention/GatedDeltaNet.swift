@@ -119,16 +119,21 @@ public struct GatedDeltaNet<Scalar: BLASScalar>: RecurrentLayer {
     }
     let window = Self.window(cache, channels, width: width)
     let (z, b, a) = (outputGate(x), writeStrength(x), decayInput(x))
-    let mixed = Self.convolved(window, filters: convolution.value, bias: nil)
+    var mixed = Self.convolved(window, filters: convolution.value, bias: nil)
+    // Each key head's query and key L2-normalised once a token (the query also by 1/√Dk),
+    // in place, before the value heads that share them read them.
+    for t in 0..<n {
+      for g in 0..<keyHeads {
+        Self.l2Normalize(&mixed, row: t, columns: g * dk..<(g + 1) * dk, dividedBy: Scalar(dk).squareRoot())
+        Self.l2Normalize(&mixed, row: t, columns: kw + g * dk..<kw + (g + 1) * dk, dividedBy: 1)
+      }
+    }
     var state = Array(cache.recurrentState[((width - 1) * c)...])
     var out = Matrix<Scalar>(rows: n, columns: valueHeads * dv)
     let group = valueHeads / keyHeads
     for t in 0..<n {
       for h in 0..<valueHeads {
-        let g = h / group
-        let q = Self.l2Normalized((0..<dk).map { mixed[t, g * dk + $0] }).map { $0 / Scalar(dk).squareRoot() }
-        let k = Self.l2Normalized((0..<dk).map { mixed[t, kw + g * dk + $0] })
-        let v = (0..<dv).map { mixed[t, 2 * kw + h * dv + $0] }
+        let (q, k, v) = ((h / group) * dk, kw + (h / group) * dk, 2 * kw + h * dv)  // columns of mixed
         let beta = 1 / (1 + Scalar.exp(-b[t, h]))
         let rate = Scalar.exp(decayLogRate.value[0, h])
         let input = a[t, h] + decayBias.value[0, h]
@@ -138,13 +143,13 @@ public struct GatedDeltaNet<Scalar: BLASScalar>: RecurrentLayer {
         for i in 0..<dk * dv { state[base + i] *= decay }
         for e in 0..<dv {
           var remembered: Scalar = 0
-          for i in 0..<dk { remembered += state[base + i * dv + e] * k[i] }
-          let delta = (v[e] - remembered) * beta
-          for i in 0..<dk { state[base + i * dv + e] += k[i] * delta }
+          for i in 0..<dk { remembered += state[base + i * dv + e] * mixed[t, k + i] }
+          let delta = (mixed[t, v + e] - remembered) * beta
+          for i in 0..<dk { state[base + i * dv + e] += mixed[t, k + i] * delta }
         }
         for e in 0..<dv {
           var o: Scalar = 0
-          for i in 0..<dk { o += state[base + i * dv + e] * q[i] }
+          for i in 0..<dk { o += state[base + i * dv + e] * mixed[t, q + i] }
           out[t, h * dv + e] = o
         }
       }
@@ -156,20 +161,19 @@ public struct GatedDeltaNet<Scalar: BLASScalar>: RecurrentLayer {
         let columns = h * dv..<(h + 1) * dv
         let meanSquare = columns.reduce(0) { $0 + out[t, $1] * out[t, $1] } / Scalar(dv)
         let scale = 1 / (meanSquare + norm.epsilon).squareRoot()
-        for (e, j) in columns.enumerated() {
-          let gate = z[t, j] / (1 + Scalar.exp(-z[t, j]))
-          out[t, j] = out[t, j] * scale * gain[0, e] * gate
-        }
+        for (e, j) in columns.enumerated() { out[t, j] = out[t, j] * scale * gain[0, e] * Self.silu(z[t, j]) }
       }
     }
     Self.store(window, width: width, state: state, in: &cache)
     return output(out)
   }
 
-  /// `x / √(Σx² + 10⁻⁶)`.
-  static func l2Normalized(_ x: [Scalar]) -> [Scalar] {
-    let scale = 1 / (x.reduce(0) { $0 + $1 * $1 } + Scalar(1e-6)).squareRoot()
-    return x.map { $0 * scale }
+  /// `x / √(Σx² + 10⁻⁶) / divisor` for the `columns` of one row of `m`, in place.
+  static func l2Normalize(
+    _ m: inout Matrix<Scalar>, row t: Int, columns: Range<Int>, dividedBy divisor: Scalar
+  ) {
+    let scale = 1 / (columns.reduce(0) { $0 + m[t, $1] * m[t, $1] } + Scalar(1e-6)).squareRoot()
+    for j in columns { m[t, j] = m[t, j] * scale / divisor }
   }
 
   /// Visits the projections (`q_proj`, `k_proj`, `v_proj`, `z_proj`, `b_proj`, `a_proj`,

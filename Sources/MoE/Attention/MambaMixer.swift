@@ -100,6 +100,8 @@ public struct MambaMixer<Scalar: BLASScalar>: RecurrentLayer {
     )
     if let norms { (delta, b, c) = (norms.timeStep(delta), norms.input(b), norms.output(c)) }
     let steps = timeStep(delta)
+    // −A = exp(A_log), once a call rather than once a token.
+    let decayRates = Matrix(rows: e, columns: n, elements: decayLog.value.elements.map { Scalar.exp($0) })
     var state = Array(cache.recurrentState[((width - 1) * e)...])
     var y = Matrix<Scalar>(rows: t, columns: e)
     for r in 0..<t {
@@ -109,8 +111,7 @@ public struct MambaMixer<Scalar: BLASScalar>: RecurrentLayer {
         let value = u[r, ch]
         var sum: Scalar = 0
         for k in 0..<n {
-          let a = -Scalar.exp(decayLog.value[ch, k])
-          state[ch * n + k] = Scalar.exp(dt * a) * state[ch * n + k] + dt * b[r, k] * value
+          state[ch * n + k] = Scalar.exp(dt * -decayRates[ch, k]) * state[ch * n + k] + dt * b[r, k] * value
           sum += state[ch * n + k] * c[r, k]
         }
         y[r, ch] = (sum + skip.value[0, ch] * value) * Self.silu(projected[r, e + ch])

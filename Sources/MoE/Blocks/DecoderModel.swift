@@ -315,18 +315,14 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
   func project(_ normalized: Matrix<Scalar>) -> Matrix<Scalar> {
     OperationProfile.measure("head", bytes: head?.weightBytes ?? embedding.count * MemoryLayout<Scalar>.size)
     {
-      projectUnmeasured(normalized)
+      var logits: Matrix<Scalar>
+      if let head {
+        logits = head(normalized)
+      } else {
+        logits = matmul(normalized, embedding.value, transposeB: true)
+        if let tiedHeadBias { logits.add(tiedHeadBias.value) }
+      }
+      return logitScale == 1 ? logits : logits * logitScale
     }
-  }
-
-  func projectUnmeasured(_ normalized: Matrix<Scalar>) -> Matrix<Scalar> {
-    var logits: Matrix<Scalar>
-    if let head {
-      logits = head(normalized)
-    } else {
-      logits = matmul(normalized, embedding.value, transposeB: true)
-      if let tiedHeadBias { logits.add(tiedHeadBias.value) }
-    }
-    return logitScale == 1 ? logits : logits * logitScale
   }
 }
