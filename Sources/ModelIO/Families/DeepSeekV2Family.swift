@@ -6,7 +6,7 @@ import MoE
 /// `group_limited_greedy` (groups scored by their best expert, the other groups' experts set
 /// to 0 as `transformers` does), never renormalised, times `routed_scaling_factor` (default 1);
 /// DeepSeek's ungated shared experts.
-public struct DeepSeekV2Family: DeepSeekSharedExperts {
+public struct DeepSeekV2Family: ModelFamily {
   /// The family (it holds no state).
   public init() {}
   /// The `model_type` it loads.

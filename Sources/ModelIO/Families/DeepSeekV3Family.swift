@@ -7,7 +7,7 @@ import MoE
 /// renormalised when `norm_topk_prob` (default true), times `routed_scaling_factor` (default
 /// 2.5); DeepSeek's shared experts; dense layers before `first_k_dense_replace`; the
 /// multi-token-prediction layers are not loaded.
-public struct DeepSeekV3Family: DeepSeekSharedExperts {
+public struct DeepSeekV3Family: ModelFamily {
   /// The family (it holds no state).
   public init() {}
   /// The `model_type` it loads.

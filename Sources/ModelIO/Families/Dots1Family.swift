@@ -9,7 +9,7 @@ import MoE
 ///
 /// ### References
 /// rednote-hilab 2025, "dots.llm1 Technical Report", arXiv 2506.05767.
-public struct Dots1Family: DeepSeekSharedExperts {
+public struct Dots1Family: ModelFamily {
   /// The family (it holds no state).
   public init() {}
   /// The `model_type` it loads.

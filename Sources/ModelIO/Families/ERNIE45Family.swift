@@ -39,19 +39,4 @@ public struct ERNIE45Family: ModelFamily {
     return GroupLimitedRouter(
       gate: gate, k: shape.topK, scoring: .softmax, selectionBias: bias, normalizeTopK: true)
   }
-
-  /// `moe_num_shared_experts` (default 0) networks of `moe_intermediate_size` fused into one at
-  /// `prefix.shared_experts`, biased when `use_bias`.
-  public func sharedExpert<Scalar: BLASScalar>(
-    _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
-  ) throws -> SharedExpert<Scalar>? {
-    let count = try checkpoint.checked {
-      try checkpoint.config.int("moe_num_shared_experts", minimum: 0, fallback: 0)
-    }
-    guard count > 0 else { return nil }
-    let hidden = checkpoint.architecture.moe!.expert.hidden * count
-    return SharedExpert(
-      network: try checkpoint.network(
-        "\(prefix).shared_experts", hidden: hidden, bias: try feedForwardBias(checkpoint), Scalar.self))
-  }
 }

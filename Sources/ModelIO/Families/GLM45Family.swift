@@ -4,7 +4,7 @@ import MoE
 /// GLM-4.5 (`glm4_moe`): DeepSeek-V3's MoE layout and router (`routed_scaling_factor` default
 /// 1) under grouped-query attention with q/k/v biases when `attention_bias`, per-head q/k
 /// norms when `use_qk_norm`, and RoPE on `partial_rotary_factor` of each head.
-public struct GLM45Family: DeepSeekSharedExperts {
+public struct GLM45Family: ModelFamily {
   /// The family (it holds no state).
   public init() {}
   /// The `model_type` it loads.

@@ -26,12 +26,8 @@ public struct GraniteMoEFamily: ModelFamily {
   /// `prefix.router.layer.weight`.
   public func routerGateName(prefix: String) -> String { "\(prefix).router.layer.weight" }
 
-  /// Softmax over the top-k logits (softmax → top-k → renormalise).
-  public func router<Scalar: BLASScalar>(
-    _ checkpoint: HuggingFaceCheckpoint, prefix: String, gate: Linear<Scalar>
-  ) throws -> any Router<Scalar> {
-    TopKSoftmaxRouter(gate: gate, k: checkpoint.architecture.moe!.topK, normalizeTopK: true)
-  }
+  /// Always.
+  public func normalizesTopK(_ checkpoint: HuggingFaceCheckpoint) throws -> Bool { true }
 
   /// The fused experts, out × in, gate rows first.
   public func experts<Scalar: BLASScalar>(

@@ -27,18 +27,9 @@ public struct HunyuanMoEFamily: ModelFamily {
   /// `prefix.gate.wg.weight`.
   public func routerGateName(prefix: String) -> String { "\(prefix).gate.wg.weight" }
 
-  /// Softmax → top-k → renormalise, always.
-  public func router<Scalar: BLASScalar>(
-    _ checkpoint: HuggingFaceCheckpoint, prefix: String, gate: Linear<Scalar>
-  ) throws -> any Router<Scalar> {
-    TopKSoftmaxRouter(gate: gate, k: checkpoint.architecture.moe!.topK, normalizeTopK: true)
-  }
+  /// Always.
+  public func normalizesTopK(_ checkpoint: HuggingFaceCheckpoint) throws -> Bool { true }
 
-  /// `prefix.shared_mlp`, of `intermediate_size`, ungated.
-  public func sharedExpert<Scalar: BLASScalar>(
-    _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
-  ) throws -> SharedExpert<Scalar>? {
-    let hidden = try checkpoint.checked { try checkpoint.config.int("intermediate_size") }
-    return SharedExpert(network: try checkpoint.network("\(prefix).shared_mlp", hidden: hidden, Scalar.self))
-  }
+  /// `shared_mlp`.
+  public var sharedExpertName: String { "shared_mlp" }
 }

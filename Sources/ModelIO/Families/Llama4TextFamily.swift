@@ -49,14 +49,8 @@ public struct Llama4TextFamily: ModelFamily {
       interleaved: false, biased: false, activation: activation, Scalar.self)
   }
 
-  /// `prefix.shared_expert`, as wide as a routed expert, ungated.
-  public func sharedExpert<Scalar: BLASScalar>(
-    _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
-  ) throws -> SharedExpert<Scalar>? {
-    SharedExpert(
-      network: try checkpoint.network(
-        "\(prefix).shared_expert", hidden: checkpoint.architecture.moe!.expert.hidden, Scalar.self))
-  }
+  /// `shared_expert`.
+  public var sharedExpertName: String { "shared_expert" }
 
   /// The router weights scale the experts' input.
   public func finish<Scalar: BLASScalar>(

@@ -18,12 +18,8 @@ public struct MixtralFamily: ModelFamily {
   /// The names of an expert's gate, up and down projections.
   public var expertProjectionNames: (gate: String, up: String, down: String) { ("w1", "w3", "w2") }
 
-  /// Softmax → top-k → renormalise, always.
-  public func router<Scalar: BLASScalar>(
-    _ checkpoint: HuggingFaceCheckpoint, prefix: String, gate: Linear<Scalar>
-  ) throws -> any Router<Scalar> {
-    TopKSoftmaxRouter(gate: gate, k: checkpoint.architecture.moe!.topK, normalizeTopK: true)
-  }
+  /// Always.
+  public func normalizesTopK(_ checkpoint: HuggingFaceCheckpoint) throws -> Bool { true }
 
   /// `sliding_window`, on every layer.
   public func window(_ checkpoint: HuggingFaceCheckpoint, layer i: Int) throws -> Int? {

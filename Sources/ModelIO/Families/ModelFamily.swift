@@ -40,9 +40,12 @@ public protocol ModelFamily: Sendable {
   /// The q/k norms' tensor names within `self_attn` and whether they apply after RoPE (default
   /// `q_norm`, `k_norm`, before), for an architecture that has them.
   var queryKeyNormLayout: (query: String, key: String, afterRotary: Bool) { get }
+  /// Whether the default router renormalises the chosen experts' probabilities (default:
+  /// `norm_topk_prob`, false when absent).
+  func normalizesTopK(_ checkpoint: HuggingFaceCheckpoint) throws -> Bool
   /// The router of the MoE block at `prefix`, over its gate `x·W_gᵀ` (`E × d`, read from
-  /// `routerGateName`); by default softmax over the experts → top-k → renormalised when
-  /// `norm_topk_prob` (default false), as Qwen and OLMoE route.
+  /// `routerGateName`); by default softmax over the experts → top-k → renormalised as
+  /// `normalizesTopK` says.
   func router<Scalar: BLASScalar>(
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, gate: Linear<Scalar>
   ) throws -> any Router<Scalar>
@@ -52,7 +55,13 @@ public protocol ModelFamily: Sendable {
   func experts<Scalar: BLASScalar>(
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, activation: ElementwiseFunction, as: Scalar.Type
   ) throws -> [FeedForward<Scalar>]
-  /// The shared expert of the MoE block at `prefix`, or `nil` (the default).
+  /// The name of the shared expert's network within the MoE block (default `shared_experts`).
+  var sharedExpertName: String { get }
+  /// The shared expert of the MoE block at `prefix`: by default, when the architecture has
+  /// shared experts, one network `prefix.{sharedExpertName}` of `sharedExperts ·
+  /// sharedExpert.hidden` (DeepSeek stores its `n_shared_experts` fused), biased as the
+  /// architecture says, gated by `prefix.{sharedExpertName}_gate.weight` when it has a gate
+  /// (Qwen2-MoE); `nil` without shared experts.
   func sharedExpert<Scalar: BLASScalar>(
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
   ) throws -> SharedExpert<Scalar>?
@@ -98,13 +107,16 @@ extension ModelFamily {
   }
   /// Whether the dense and shared feed-forward projections carry biases.
   public func feedForwardBias(_ checkpoint: HuggingFaceCheckpoint) throws -> Bool { false }
-  /// The router of the MoE block at `prefix`.
+  /// `norm_topk_prob`, false when absent.
+  public func normalizesTopK(_ checkpoint: HuggingFaceCheckpoint) throws -> Bool {
+    try checkpoint.checked { try checkpoint.config.bool("norm_topk_prob", fallback: false) }
+  }
+  /// Softmax → top-k, renormalised as `normalizesTopK` says.
   public func router<Scalar: BLASScalar>(
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, gate: Linear<Scalar>
   ) throws -> any Router<Scalar> {
     TopKSoftmaxRouter(
-      gate: gate, k: checkpoint.architecture.moe!.topK,
-      normalizeTopK: try checkpoint.checked { try checkpoint.config.bool("norm_topk_prob", fallback: false) })
+      gate: gate, k: checkpoint.architecture.moe!.topK, normalizeTopK: try normalizesTopK(checkpoint))
   }
   /// Whether RoPE pairs are stored interleaved in the query and key rows.
   public var interleavedRotary: Bool { false }
@@ -114,10 +126,21 @@ extension ModelFamily {
   }
   /// 0: gains as stored.
   public var normGainOffset: Float { 0 }
-  /// The shared expert of the MoE block at `prefix`.
+  /// `shared_experts`.
+  public var sharedExpertName: String { "shared_experts" }
+  /// The architecture's shared experts as one network (see the requirement).
   public func sharedExpert<Scalar: BLASScalar>(
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
-  ) throws -> SharedExpert<Scalar>? { nil }
+  ) throws -> SharedExpert<Scalar>? {
+    guard let moe = checkpoint.architecture.moe, moe.sharedExperts > 0 else { return nil }
+    let base = "\(prefix).\(sharedExpertName)"
+    let network = try checkpoint.network(
+      base, hidden: moe.sharedExperts * moe.sharedExpert.hidden, bias: moe.sharedExpert.bias, Scalar.self)
+    guard moe.sharedExpertGate else { return SharedExpert(network: network) }
+    return SharedExpert(
+      network: network,
+      gate: Linear(weight: try checkpoint.tensor("\(base)_gate.weight", [1, checkpoint.width], Scalar.self)))
+  }
   /// Layer `i`'s local attention window, or `nil`.
   public func window(_ checkpoint: HuggingFaceCheckpoint, layer i: Int) throws -> Int? { nil }
   /// Completes layer `i`'s grouped-query attention.

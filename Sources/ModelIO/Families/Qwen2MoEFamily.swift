@@ -17,20 +17,8 @@ public struct Qwen2MoEFamily: ModelFamily {
     "gated shared expert, dense layers by decoder_sparse_step/mlp_only_layers, q/k/v biases, layer_types windows"
   }
 
-  /// The shared expert of `shared_expert_intermediate_size`, gated by `shared_expert_gate`.
-  public func sharedExpert<Scalar: BLASScalar>(
-    _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
-  ) throws -> SharedExpert<Scalar>? {
-    let hidden = try checkpoint.checked {
-      try checkpoint.config.int("shared_expert_intermediate_size", minimum: 0, fallback: 0)
-    }
-    guard hidden > 0 else { return nil }
-    return SharedExpert(
-      network: try checkpoint.network("\(prefix).shared_expert", hidden: hidden, Scalar.self),
-      gate: Linear(
-        weight: try checkpoint.tensor(
-          "\(prefix).shared_expert_gate.weight", [1, checkpoint.width], Scalar.self)))
-  }
+  /// `shared_expert`.
+  public var sharedExpertName: String { "shared_expert" }
 
   /// `sliding_window` on the "sliding_attention" layers of `layer_types`, when
   /// `use_sliding_window`.

@@ -23,10 +23,6 @@ public struct Qwen3NextFamily: ModelFamily {
   /// Gains stored as `w` for `1 + w`.
   public var normGainOffset: Float { 1 }
 
-  /// Qwen2-MoE's gated shared expert.
-  public func sharedExpert<Scalar: BLASScalar>(
-    _ checkpoint: HuggingFaceCheckpoint, prefix: String, as: Scalar.Type
-  ) throws -> SharedExpert<Scalar>? {
-    try Qwen2MoEFamily().sharedExpert(checkpoint, prefix: prefix, as: Scalar.self)
-  }
+  /// `shared_expert`.
+  public var sharedExpertName: String { "shared_expert" }
 }
