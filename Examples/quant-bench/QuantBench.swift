@@ -5,7 +5,8 @@ import MoE
 import Report
 import _ExampleSupport
 
-/// One MoE layer with its experts held as Float, bf16, q8 and q4: decode beside the
+/// One MoE layer with its experts held as Float, bf16, q8, q4 and ggml's Q6_K, Q5_K, Q4_K and
+/// MXFP4: decode beside the
 /// bandwidth ideal of each format's bytes, the speed-up over Float, prefill against Float,
 /// and the output's error against Float.
 @main
@@ -13,7 +14,7 @@ struct QuantBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "quant-bench",
     abstract:
-      "MoE layers with Float, bf16, 8-bit and 4-bit experts: decode, prefill and accuracy in one run.",
+      "MoE layers with Float, bf16, 8-bit, 4-bit and ggml block-format experts: decode, prefill and accuracy in one run.",
     discussion: """
       Decode uses dense-vs-sparse's C3 shape (the Mixtral-8x7B layer: d 4096, 8 experts of 14336, \
       top-2) at T = 1 and 8; its ideal is the bytes of the experts the tokens touch, in each \
@@ -73,7 +74,7 @@ struct QuantBench: ParsableCommand {
   }
 
   /// The formats compared, Float first (`nil`).
-  static let formats: [WeightMatrix.Format?] = [nil, .bf16, .q8, .q4]
+  static let formats: [WeightMatrix.Format?] = [nil, .bf16, .q8, .q6K, .q5K, .q4, .q4K, .mxfp4]
 
   func run() throws {
     threading.apply()

@@ -249,45 +249,6 @@ void mk_bf16_gemm_few_rows(ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd, ptrdif
 //                                         element i in its low nibble, i + 16 in its high)
 // Elements past k in the last block are stored as 0.
 
-/// The float value of an IEEE half (exact).
-static inline float mk_half_value(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
-  uint32_t bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (mantissa << 13);
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;
-  } else {  // subnormal: normalise
-    int shift = 0;
-    while (!(mantissa & 0x400u)) {
-      mantissa <<= 1;
-      shift++;
-    }
-    bits = sign | ((uint32_t)(113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
-  }
-  float f;
-  memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-/// `f` (finite, non-negative, at most 65504) rounded to the nearest IEEE half, ties even.
-static inline uint16_t mk_half_round(float f) {
-  if (f >= 65520.0f) return 0x7c00u;
-  if (f < 0x1p-25f) return 0;
-  uint32_t bits;
-  memcpy(&bits, &f, sizeof bits);
-  int exponent = (int)((bits >> 23) & 0xffu) - 127;
-  uint32_t mantissa = (bits & 0x7fffffu) | 0x800000u;
-  int shift = exponent >= -14 ? 13 : 13 + (-14 - exponent);  // subnormal halves lose more bits
-  uint32_t rounded = mantissa >> shift;
-  uint32_t rest = mantissa & ((1u << shift) - 1), half = 1u << (shift - 1);
-  if (rest > half || (rest == half && (rounded & 1u))) rounded++;
-  if (exponent >= -14) return (uint16_t)(((uint32_t)(exponent + 15) << 10) + rounded - 0x400u);
-  return (uint16_t)rounded;  // a carry into 0x400 gives the smallest normal, as it should
-}
-
 size_t mk_quantized_bytes(int format, ptrdiff_t rows, ptrdiff_t k) {
   size_t blocks = (size_t)((k + 31) / 32);
   size_t quant = format == MK_FORMAT_Q8 ? 32 : 16;

@@ -11,13 +11,14 @@ extension WeightMatrix {
       "WeightMatrix.gatheringRows: indices must be in 0..<\(rows), got \(order.filter { !(0..<rows).contains($0) }.prefix(3))"
     )
     // Each section of the bytes holds one part of every row, rows contiguous: bf16 one
-    // section; q8/q4 the quants, then the scales.
+    // section; q8/q4 the quants, then the scales; the ggml block formats one section of whole blocks.
     let blocks = (columns + 31) / 32
     let sections: [Int] =
       switch format {
       case .bf16: [2 * columns]
       case .q8: [32 * blocks, 2 * blocks]
       case .q4: [16 * blocks, 2 * blocks]
+      case .q4K, .q5K, .q6K, .mxfp4: [WeightMatrix.byteCount(format, rows: 1, columns: columns)]
       }
     let storage = _WeightStorage(byteCount: sections.reduce(0, +) * order.count)
     let out = UnsafeMutableRawPointer(mutating: storage.bytes.baseAddress)

@@ -15,12 +15,26 @@ import CKernels
 ///   (q4) — then every row's scales, `⌈in/32⌉` halves per row. Element = `d·q`, with `q`
 ///   = `x/d` rounded to nearest (ties even) and clamped to ±127 or −8…7; dequantization is
 ///   exact. 8.5 and 4.5 bits per weight; a block holding NaN or ±∞ dequantizes to NaN.
+///   Their blocks are ggml's Q8_0 and Q4_0 blocks with the scales moved to a plane of their
+///   own: the same numbers, so a GGUF Q8_0/Q4_0 tensor converts both ways without loss
+///   (`init(ggml:format:rows:columns:)`, `ggmlBytes()`).
+/// - `q4K`, `q5K`, `q6K`, `mxfp4`: ggml's Q4_K, Q5_K, Q6_K and MXFP4 block structures byte
+///   for byte, every row a whole number of blocks (256 elements for the K-quants, 32 for
+///   MXFP4), rows one after another — a GGUF file's tensor bytes, usable in place. Q4_K and
+///   Q5_K hold per super-block an IEEE half `d` and `dmin` and per sub-block of 32 a 6-bit
+///   scale `sc` and minimum `m`: element `d·sc·q − dmin·m`, `q` 4 or 5 bits (4.5 and 5.5 bits
+///   per weight). Q6_K holds per sub-block of 16 an `int8` scale and per element 6 bits:
+///   `d·sc·(q − 32)` (6.5625 bits). MXFP4 holds per 32 an E8M0 exponent and per element an
+///   FP4 (E2M1) code: `2^(e−127)·fp4(q)` (4.25 bits). Quantization fits every sub-block's
+///   scale and minimum for the smallest weighted squared error (`init(_:format:importance:)`);
+///   dequantization is bit-identical to ggml's.
 ///
 /// **Products.** Up to `fewRows` rows of `x` (decode, and the few tokens an expert gets in
 /// a short prefill) go through `mk_bf16_gemm_few_rows`, which reads each weight row once
 /// for every 8 of them (AVX-512F or AVX2+FMA, portable C otherwise; the rows of `W` are
-/// split over `BLAS.threadCount` workers); more rows (prefill) dequantize tiles of `W`
-/// into `Float` and multiply each with `sgemm`.
+/// split over `BLAS.threadCount` workers; ggml's block formats dequantize four rows at a time
+/// into the first-level cache for the float kernel); more rows (prefill) dequantize tiles of
+/// `W` into `Float` and multiply each with `sgemm`.
 ///
 /// The bytes are owned by the matrix or borrowed from memory that an `owner` keeps alive
 /// (a memory-mapped checkpoint), so a bf16 checkpoint is used where it lies.
@@ -33,9 +47,56 @@ public struct WeightMatrix: Sendable {
     case q8
     /// 4-bit integers in blocks of 32 with a half-float scale (4.5 bits per element).
     case q4
+    /// ggml's Q4_K: super-blocks of 256, 4-bit levels under 6-bit sub-block scales and
+    /// minimums (4.5 bits per element).
+    case q4K = "q4_K"
+    /// ggml's Q5_K: as Q4_K with 5-bit levels (5.5 bits per element).
+    case q5K = "q5_K"
+    /// ggml's Q6_K: super-blocks of 256, signed 6-bit levels under 8-bit scales of 16
+    /// (6.5625 bits per element).
+    case q6K = "q6_K"
+    /// ggml's MXFP4 (OCP microscaling): FP4 codes under a power-of-two scale per 32 (4.25
+    /// bits per element); gpt-oss's expert format.
+    case mxfp4
 
     /// The `CKernels` format code of a block-quantized format.
-    var code: Int32 { self == .q8 ? Int32(MK_FORMAT_Q8) : Int32(MK_FORMAT_Q4) }
+    var code: Int32 {
+      switch self {
+      case .bf16: 0
+      case .q8: Int32(MK_FORMAT_Q8)
+      case .q4: Int32(MK_FORMAT_Q4)
+      case .q4K: Int32(MK_FORMAT_Q4_K)
+      case .q5K: Int32(MK_FORMAT_Q5_K)
+      case .q6K: Int32(MK_FORMAT_Q6_K)
+      case .mxfp4: Int32(MK_FORMAT_MXFP4)
+      }
+    }
+
+    /// Whether the format keeps ggml's block structures whole (scales beside their levels).
+    var isGGMLBlocks: Bool { [.q4K, .q5K, .q6K, .mxfp4].contains(self) }
+
+    /// Elements that share a block (the row length must be a multiple of it for the
+    /// ggml block formats; q8 and q4 pad their last block).
+    public var blockElements: Int {
+      switch self {
+      case .bf16: 1
+      case .q8, .q4, .mxfp4: 32
+      case .q4K, .q5K, .q6K: 256
+      }
+    }
+
+    /// Bits a row of `columns` takes per element, scales included.
+    public func bitsPerWeight(columns: Int) -> Double {
+      Double(WeightMatrix.byteCount(self, rows: 1, columns: columns) * 8) / Double(Swift.max(columns, 1))
+    }
+
+    /// Whether rows of `columns` elements can be held in this format: every format but the
+    /// ggml block ones takes any length; those need a whole number of blocks.
+    public func holds(columns: Int) -> Bool { !isGGMLBlocks || columns % blockElements == 0 }
+
+    /// This format where it holds rows of `columns`, else q8 (more bits, never less
+    /// accuracy; llama.cpp falls back the same way for rows that are not whole super-blocks).
+    public func fitting(columns: Int) -> Format { holds(columns: columns) ? self : .q8 }
   }
 
   /// The format.
@@ -57,12 +118,20 @@ public struct WeightMatrix: Sendable {
   public static let fewRows = 24
 
   /// `matrix` converted to `format` (bf16: rounded to nearest, ties to even; q8 and q4:
-  /// quantized per block as the type's documentation says).
-  public init(_ matrix: Matrix<Float>, format: Format) {
-    self.init(format: format, rows: matrix.rows, columns: matrix.columns, chunkRows: max(matrix.rows, 1)) {
-      _ in
-      matrix
-    }
+  /// quantized per block as the type's documentation says; the ggml block formats: fitted
+  /// for the smallest squared error weighted by `importance`).
+  ///
+  /// `importance` (one non-negative number a column, e.g. the mean square of the activations
+  /// each input column meets) weights the error of the ggml block formats' fits; `nil`
+  /// weights large elements more (`σ + |x|`). q8, q4 and bf16 round and ignore it.
+  ///
+  /// - Precondition: `format.holds(columns: matrix.columns)`; `importance` has `columns`
+  ///   finite non-negative entries.
+  public init(_ matrix: Matrix<Float>, format: Format, importance: [Float]? = nil) {
+    self.init(
+      format: format, rows: matrix.rows, columns: matrix.columns, chunkRows: max(matrix.rows, 1),
+      importance: importance
+    ) { _ in matrix }
   }
 
   /// A `rows × columns` matrix in `format` built `chunkRows` rows at a time: `rowsOf(range)`
@@ -70,11 +139,20 @@ public struct WeightMatrix: Sendable {
   /// so a large matrix never exists whole in Float (quantizing at load stays near the
   /// compact size). Identical to converting the whole matrix: every row is encoded on its own.
   ///
-  /// - Precondition: `chunkRows ≥ 1`; each chunk has the shape asked for.
+  /// - Precondition: `chunkRows ≥ 1`; each chunk has the shape asked for; as for
+  ///   `init(_:format:importance:)`.
   public init(
-    format: Format, rows: Int, columns: Int, chunkRows: Int = 64, rowsOf: (Range<Int>) throws -> Matrix<Float>
+    format: Format, rows: Int, columns: Int, chunkRows: Int = 64, importance: [Float]? = nil,
+    rowsOf: (Range<Int>) throws -> Matrix<Float>
   ) rethrows {
     precondition(chunkRows >= 1, "WeightMatrix: chunks of \(chunkRows) rows")
+    precondition(
+      format.holds(columns: columns),
+      "WeightMatrix: \(format.rawValue) rows are whole blocks of \(format.blockElements), not \(columns) elements"
+    )
+    precondition(
+      importance.map { $0.count == columns && $0.allSatisfy { $0 >= 0 && $0.isFinite } } ?? true,
+      "WeightMatrix: importance needs \(columns) finite non-negative entries")
     let storage = _WeightStorage(byteCount: Self.byteCount(format, rows: rows, columns: columns))
     let out = UnsafeMutableRawPointer(mutating: storage.bytes.baseAddress!)
     // q8/q4 keep every row's quants first, then every row's scales.
@@ -83,7 +161,7 @@ public struct WeightMatrix: Sendable {
     // A q8/q4 chunk is quantized into this buffer, then its quants and scales are copied to
     // their places (the whole matrix at once goes straight to `out`).
     let part =
-      format != .bf16 && chunkRows < rows
+      (format == .q8 || format == .q4) && chunkRows < rows
       ? UnsafeMutableRawBufferPointer.allocate(
         byteCount: Self.byteCount(format, rows: chunkRows, columns: columns), alignment: 64) : nil
     defer { part?.deallocate() }
@@ -98,6 +176,11 @@ public struct WeightMatrix: Sendable {
         switch format {
         case .bf16:
           mk_f32_to_bf16(x, (out + 2 * start * columns).assumingMemoryBound(to: UInt16.self), p.count)
+        case .q4K, .q5K, .q6K, .mxfp4:
+          let offset = Self.byteCount(format, rows: start, columns: columns)
+          Self.quantizeBlocks(
+            format, x, rows: range.count, columns: columns, importance: importance,
+            into: (out + offset).assumingMemoryBound(to: UInt8.self))
         case .q8, .q4:
           guard let part else {
             mk_quantize(format.code, x, rows, columns, out.assumingMemoryBound(to: UInt8.self))
@@ -115,11 +198,45 @@ public struct WeightMatrix: Sendable {
     self.init(format: format, rows: rows, columns: columns, storage: storage)
   }
 
+  /// Quantizes `rows × columns` floats at `x` into a ggml block format at `out`, the rows
+  /// split over `BLAS.threadCount` workers (the fits cost about 100 ns an element).
+  private static func quantizeBlocks(
+    _ format: Format, _ x: UnsafePointer<Float>, rows: Int, columns: Int, importance: [Float]?,
+    into out: UnsafeMutablePointer<UInt8>
+  ) {
+    let workers = Swift.max(1, Swift.min(BLAS.threadCount, rows * columns / (1 << 16), rows))
+    let share = (rows + workers - 1) / workers
+    let (source, target) = (_Source(x), _Target(out))
+    let rowBytes = byteCount(format, rows: 1, columns: columns)
+    let weights = importance ?? []
+    Kernels.concurrentPerform(iterations: workers) { worker in
+      let begin = worker * share
+      let count = Swift.min(rows, begin + share) - begin
+      guard count > 0 else { return }
+      weights.withUnsafeBufferPointer { w in
+        mk_blocks_quantize(
+          format.code, source.pointer + begin * columns, count, columns, w.isEmpty ? nil : w.baseAddress,
+          target.pointer + begin * rowBytes)
+      }
+    }
+  }
+
+  private struct _Source: @unchecked Sendable {
+    let pointer: UnsafePointer<Float>
+    init(_ pointer: UnsafePointer<Float>) { self.pointer = pointer }
+  }
+
+  private struct _Target: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<UInt8>
+    init(_ pointer: UnsafeMutablePointer<UInt8>) { self.pointer = pointer }
+  }
+
   /// Bytes a `rows × columns` matrix takes in `format`.
   public static func byteCount(_ format: Format, rows: Int, columns: Int) -> Int {
     switch format {
     case .bf16: 2 * rows * columns
     case .q8, .q4: Int(mk_quantized_bytes(format.code, rows, columns))
+    case .q4K, .q5K, .q6K, .mxfp4: Int(mk_blocks_bytes(format.code, rows, columns))
     }
   }
 
@@ -134,7 +251,7 @@ public struct WeightMatrix: Sendable {
   ) {
     let blocks = (columns + 31) / 32
     precondition(
-      format != .bf16 && quants.count == rows * blocks * (format == .q8 ? 32 : 16)
+      (format == .q8 || format == .q4) && quants.count == rows * blocks * (format == .q8 ? 32 : 16)
         && scales.count == rows * blocks * 2,
       "WeightMatrix: \(quants.count) quant and \(scales.count) scale bytes for a \(rows)×\(columns) \(format) matrix"
     )
@@ -147,7 +264,7 @@ public struct WeightMatrix: Sendable {
 
   /// The quant bytes and the scale bytes of a q8 or q4 matrix (see the layout above).
   public var quantizedParts: (quants: UnsafeRawBufferPointer, scales: UnsafeRawBufferPointer)? {
-    guard format != .bf16 else { return nil }
+    guard format == .q8 || format == .q4 else { return nil }
     let quantBytes = rows * ((columns + 31) / 32) * (format == .q8 ? 32 : 16)
     return (
       UnsafeRawBufferPointer(rebasing: storage.bytes[0..<quantBytes]),
@@ -211,6 +328,8 @@ public struct WeightMatrix: Sendable {
     case .bf16: mk_bf16_to_f32(elements + range.lowerBound * columns, out, range.count * columns)
     case .q8, .q4:
       mk_dequantize_rows(format.code, bytes, rows, columns, range.lowerBound, range.upperBound, out)
+    case .q4K, .q5K, .q6K, .mxfp4:
+      mk_blocks_dequantize_rows(format.code, bytes, columns, range.lowerBound, range.upperBound, out)
     }
   }
 
@@ -225,13 +344,15 @@ public struct WeightMatrix: Sendable {
     case .q8, .q4:
       mk_quantized_gemm_few_rows(
         format.code, activations?.bytes, m, begin, end, columns, x, ldx, bytes, rows, y, ldy)
+    case .q4K, .q5K, .q6K, .mxfp4:
+      mk_blocks_gemm_few_rows(format.code, m, begin, end, columns, x, ldx, bytes, y, ldy)
     }
   }
 
   /// `x`'s `m` rows quantized once for the integer dot products of a product with this
   /// matrix, or `nil` where they do not apply (bf16, `integerDotProducts` off, no VNNI).
   func quantizedActivations(m: Int, x: UnsafePointer<Float>, ldx: Int) -> QuantizedActivations? {
-    guard format != .bf16 && integerDotProducts && Kernels.level == .avx512vnni else { return nil }
+    guard format == .q8 || format == .q4, integerDotProducts, Kernels.level == .avx512vnni else { return nil }
     let buffer = QuantizedActivations(byteCount: mk_activation_bytes(m, columns))
     guard mk_quantize_activations(x, ldx, m, columns, buffer.bytes) != 0 else { return nil }
     return buffer

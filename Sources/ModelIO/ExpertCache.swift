@@ -153,11 +153,12 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
     if let quantized {
       held =
         quantized.format == weightFormat
-        ? quantized : WeightMatrix(quantized.dequantized(), format: weightFormat)
+        ? quantized : WeightMatrix(quantized.dequantized(), format: weightFormat.fitting(columns: columns))
     } else if weightFormat == .bf16, let stored = try source.compactMatrix(base + ".weight") {
       held = stored.owned()
     } else {
-      held = WeightMatrix(try source.matrix(base + ".weight", as: Float.self), format: weightFormat)
+      let weight = try source.matrix(base + ".weight", as: Float.self)
+      held = WeightMatrix(weight, format: weightFormat.fitting(columns: weight.columns))
     }
     return unsafeBitCast(Linear<Float>(compactWeight: held), to: Linear<Scalar>.self)
   }
@@ -165,8 +166,8 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
   /// Bytes of one `h × d → d` gated expert held as `format` (`nil`: `Scalar`).
   static func heldBytes(hidden h: Int, width d: Int, format: WeightMatrix.Format?) -> Int {
     guard let format else { return 3 * h * d * MemoryLayout<Scalar>.stride }
-    return 2 * WeightMatrix.byteCount(format, rows: h, columns: d)
-      + WeightMatrix.byteCount(format, rows: d, columns: h)
+    return 2 * WeightMatrix.byteCount(format.fitting(columns: d), rows: h, columns: d)
+      + WeightMatrix.byteCount(format.fitting(columns: h), rows: d, columns: h)
   }
 
   /// `layers.{layer}.experts.{expert}`.
@@ -219,9 +220,12 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
   /// `path`, atomically, in a compact format: bf16 tensors, or q8/q4 as `….qweight` (U8)
   /// and `….scales` (F16) in `WeightMatrix`'s layout, which a cache reads back exactly.
   ///
+  /// - Precondition: `format` is bf16, q8 or q4.
   /// - Throws: what writing the file throws.
   public static func write(_ layers: [MoELayer<Float>], to path: String, format: WeightMatrix.Format) throws
   where Scalar == Float {
+    precondition(
+      [.bf16, .q8, .q4].contains(format), "ExpertCache.write: \(format.rawValue) is not bf16, q8 or q4")
     try write(layers, to: path) { base, weight in
       let matrix = WeightMatrix(weight, format: format)
       if let bytes = matrix.bf16Bytes {

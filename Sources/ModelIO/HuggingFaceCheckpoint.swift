@@ -51,11 +51,26 @@ public struct HuggingFaceCheckpoint: Sendable {
     case q8
     /// Everything quantized at load to 4-bit blocks (`WeightMatrix.Format.q4`).
     case q4
+    /// Everything quantized at load to ggml's Q4_K (`WeightMatrix.Format.q4K`); rows that
+    /// are not whole super-blocks of 256 to q8, as for the formats below.
+    case q4K = "q4_K"
+    /// Everything quantized at load to ggml's Q5_K.
+    case q5K = "q5_K"
+    /// Everything quantized at load to ggml's Q6_K.
+    case q6K = "q6_K"
+    /// Everything quantized at load to MXFP4 (rows that are not whole blocks of 32 to q8).
+    case mxfp4
 
     /// The compact format a product weight stored in `stored` (`nil`: float32 or f16) is
     /// held in, or `nil` for `Float`.
     func heldFormat(stored: WeightMatrix.Format?) -> WeightMatrix.Format? {
       self == .stored ? stored : WeightMatrix.Format(rawValue: rawValue)
+    }
+
+    /// The format a product weight with rows of `columns` stored in `stored` is held in
+    /// (`heldFormat`, with ggml block formats that do not divide the rows falling back to q8).
+    func heldFormat(stored: WeightMatrix.Format?, columns: Int) -> WeightMatrix.Format? {
+      heldFormat(stored: stored)?.fitting(columns: columns)
     }
   }
 
@@ -83,14 +98,16 @@ public struct HuggingFaceCheckpoint: Sendable {
         } else if name.hasSuffix(".qweight") {
           let columns = elements / shape[0] * (stored == .q4 ? 2 : 1)
           total +=
-            held.map { WeightMatrix.byteCount($0, rows: shape[0], columns: columns) } ?? 4 * shape[0]
-            * columns
+            held.map {
+              WeightMatrix.byteCount($0.fitting(columns: columns), rows: shape[0], columns: columns)
+            }
+            ?? 4 * shape[0] * columns
         }
         continue
       }
       if shape.count == 3 && !name.hasSuffix("conv1d.weight") {
         // Experts stored fused (`[E, in, out]`): laid out anew at load, each `out × in`.
-        let held = weightFormat.heldFormat(stored: type == .bf16 ? .bf16 : nil)
+        let held = weightFormat.heldFormat(stored: type == .bf16 ? .bf16 : nil, columns: shape[1])
         total +=
           held.map { shape[0] * WeightMatrix.byteCount($0, rows: shape[2], columns: shape[1]) } ?? 4
           * elements
@@ -105,7 +122,7 @@ public struct HuggingFaceCheckpoint: Sendable {
         continue
       }
       let stored: WeightMatrix.Format? = type == .bf16 ? .bf16 : nil
-      switch weightFormat.heldFormat(stored: stored) {
+      switch weightFormat.heldFormat(stored: stored, columns: shape[1]) {
       case nil: total += type == .f32 ? 0 : 4 * elements  // float32 is used in place
       case .bf16? where stored == .bf16: break  // read in place
       case let format?: total += WeightMatrix.byteCount(format, rows: shape[0], columns: shape[1])
@@ -261,7 +278,8 @@ public struct HuggingFaceCheckpoint: Sendable {
     let quantized = try quantizedTensor(name, shape)
     let storedType = weights.contains(name) ? try weights.dataType(of: name) : nil
     let storedFormat: WeightMatrix.Format? = quantized?.format ?? (storedType == .bf16 ? .bf16 : nil)
-    let held = Scalar.self == Float.self ? weightFormat.heldFormat(stored: storedFormat) : nil
+    let held =
+      Scalar.self == Float.self ? weightFormat.heldFormat(stored: storedFormat, columns: shape[1]) : nil
     guard let held else {
       var weight: Matrix<Scalar>
       if let quantized {
@@ -345,7 +363,7 @@ public struct HuggingFaceCheckpoint: Sendable {
         field: "quantization_config.quant_method", value: method, supported: "moekit (MoEKit's q8 and q4)")
     }
     let name = try checked { try quantization.string("format") } ?? ""
-    guard let format = WeightMatrix.Format(rawValue: name), format != .bf16 else {
+    guard let format = WeightMatrix.Format(rawValue: name), format == .q8 || format == .q4 else {
       throw CheckpointError.unsupportedField(
         field: "quantization_config.format", value: name, supported: "q8 or q4")
     }
@@ -400,7 +418,9 @@ public struct HuggingFaceCheckpoint: Sendable {
     -> Linear<Scalar>
   {
     let stored: WeightMatrix.Format? = try weights.dataType(of: name) == .bf16 ? .bf16 : nil
-    guard Scalar.self == Float.self, let held = weightFormat.heldFormat(stored: stored) else {
+    guard Scalar.self == Float.self,
+      let held = weightFormat.heldFormat(stored: stored, columns: weight.columns)
+    else {
       return Linear(weight: weight, bias: bias)
     }
     let layer = Linear<Float>(

@@ -22,6 +22,11 @@ extension HuggingFaceModel {
     }
     try AtomicFolder.write(folder) { temporary in
       let held = checkpoint.ledger.compactMatrices
+      if let blocks = held.values.first(where: { $0.format != .bf16 && $0.quantizedParts == nil }) {
+        throw CheckpointError.unsupportedField(
+          field: "weight format", value: blocks.format.rawValue,
+          supported: "bf16, q8 or q4 in a safetensors folder (load the model as one of those to save it)")
+      }
       let quantized = Set(held.values.map(\.format)).subtracting([.bf16])
       guard quantized.count <= 1 else {
         throw CheckpointError.unsupportedField(

@@ -44,13 +44,20 @@ import _TestSupport
     (9, 5, 19), (33, 70, 65),
   ]
 
+  /// `k` rounded up to whole blocks of `format` where its rows must be (the ggml block formats).
+  static func width(_ k: Int, _ format: WeightMatrix.Format) -> Int {
+    format.holds(columns: k)
+      ? k : (k + format.blockElements - 1) / format.blockElements * format.blockElements
+  }
+
   func check(_ m: Int, _ n: Int, _ k: Int, seed: UInt64, format: WeightMatrix.Format = .bf16) {
+    let k = Self.width(k, format)
     var g = Xoshiro256StarStar(seed: seed)
     let packed = WeightMatrix(Matrix<Float>.normal(rows: n, columns: k, using: &g), format: format)
     let x = Matrix<Float>.normal(rows: m, columns: k, using: &g)
     let (value, bound) = Self.reference(
       x, packed.dequantized(),
-      quantizedActivations: format != .bf16 && Kernels.level == .avx512vnni && m <= 24)
+      quantizedActivations: (format == .q8 || format == .q4) && Kernels.level == .avx512vnni && m <= 24)
     let y = packed.multiplied(x)
     var worst = 0.0
     for i in 0..<m { for j in 0..<n { worst = max(worst, abs(Double(y[i, j]) - value[i][j]) / bound[i][j]) } }
@@ -64,11 +71,12 @@ import _TestSupport
     format: WeightMatrix.Format
   ) {
     var g = Xoshiro256StarStar(seed: 17)
-    let m = Matrix<Float>.normal(rows: 37, columns: 70, using: &g)
+    let columns = Self.width(70, format)
+    let m = Matrix<Float>.normal(rows: 37, columns: columns, using: &g)
     let whole = WeightMatrix(m, format: format)
     for chunk in [1, 5, 36, 37, 100] {
       var asked: [Range<Int>] = []
-      let built = WeightMatrix(format: format, rows: 37, columns: 70, chunkRows: chunk) { range in
+      let built = WeightMatrix(format: format, rows: 37, columns: columns, chunkRows: chunk) { range in
         asked.append(range)
         return m[rows: range]
       }
@@ -83,13 +91,14 @@ import _TestSupport
     format: WeightMatrix.Format
   ) {
     var g = Xoshiro256StarStar(seed: 23)
-    var whole = WeightMatrix(Matrix<Float>.normal(rows: 9, columns: 70, using: &g), format: format)
+    let columns = Self.width(70, format)
+    var whole = WeightMatrix(Matrix<Float>.normal(rows: 9, columns: columns, using: &g), format: format)
     whole.integerDotProducts = false
     let order = [8, 0, 3, 3, 7, 1]
     let gathered = whole.gatheringRows(order)
-    #expect(gathered.rows == 6 && gathered.columns == 70 && !gathered.integerDotProducts)
+    #expect(gathered.rows == 6 && gathered.columns == columns && !gathered.integerDotProducts)
     #expect(gathered.dequantized() == whole.dequantized().gatheringRows(order), "\(format)")
-    #expect(gathered.byteCount == WeightMatrix.byteCount(format, rows: 6, columns: 70))
+    #expect(gathered.byteCount == WeightMatrix.byteCount(format, rows: 6, columns: columns))
   }
 
   @Test func productsMatchTheReference() {
@@ -105,7 +114,8 @@ import _TestSupport
   @Test(arguments: WeightMatrix.Format.allCases)
   func transposeProductsMatchTheReference(format: WeightMatrix.Format) {
     var g = Xoshiro256StarStar(seed: 41)
-    for (m, rows, columns) in [(5, 7, 33), (1, 1, 1), (3, 130, 20_000)] {
+    for (m, rows, k) in [(5, 7, 33), (1, 1, 1), (3, 130, 20_000)] {
+      let columns = Self.width(k, format)
       let packed = WeightMatrix(Matrix<Float>.normal(rows: rows, columns: columns, using: &g), format: format)
       let dy = Matrix<Float>.normal(rows: m, columns: rows, using: &g)
       let (value, bound) = Self.reference(dy, packed.dequantized().transposed)
@@ -154,15 +164,22 @@ import _TestSupport
     #expect(flipped == Matrix(row: [8, -7, 3]))
   }
 
-  @Test(arguments: [WeightMatrix.Format.q8, .q4]) func nonFiniteBlocksStayNonFinite(
+  /// A block holding NaN or ±∞ dequantizes to NaN (MXFP4, which has no NaN: to +∞); the
+  /// blocks beside it are untouched.
+  @Test(arguments: WeightMatrix.Format.allCases.filter { $0 != .bf16 }) func nonFiniteBlocksStayNonFinite(
     format: WeightMatrix.Format
   ) {
-    var row = [Float](repeating: 0.25, count: 70)
-    row[40] = .nan
-    row[65] = .infinity
+    let block = format.blockElements
+    var row = [Float](repeating: 0.25, count: block + 38 * block / 32)
+    row[block + 8 * block / 32] = .nan
+    row[row.count - 5] = .infinity
+    let columns = Self.width(row.count, format)
+    row += [Float](repeating: .nan, count: columns - row.count)
     let back = WeightMatrix(Matrix(row: row), format: format).dequantized()
-    #expect((0..<32).allSatisfy { abs(back[0, $0] - 0.25) < 0.01 })
-    #expect((32..<70).allSatisfy { back[0, $0].isNaN }, "\(format)")
+    #expect((0..<block).allSatisfy { abs(back[0, $0] - 0.25) < 0.01 }, "\(format)")
+    #expect(
+      (block..<columns).allSatisfy { format == .mxfp4 ? back[0, $0] == .infinity : back[0, $0].isNaN },
+      "\(format)")
   }
 
   /// A grouped product equals each expert's own product on its rows, in the few-row
@@ -170,7 +187,7 @@ import _TestSupport
   @Test(arguments: [[3, 0, 1, 8, 2], [30, 0, 25, 9]], WeightMatrix.Format.allCases)
   func groupedProductsEqualTheSeparateOnes(counts: [Int], format: WeightMatrix.Format) {
     var g = Xoshiro256StarStar(seed: 21)
-    let (k, n) = (70, 37)
+    let (k, n) = (Self.width(70, format), 37)
     let weights = counts.indices.map { e in
       WeightMatrix(Matrix<Float>.normal(rows: n - e, columns: k, using: &g), format: format)
     }

@@ -112,4 +112,35 @@ void mk_quantized_gemm_few_rows(int format, const void *activations, ptrdiff_t m
                                 ptrdiff_t jEnd, ptrdiff_t k, const float *a, ptrdiff_t lda, const uint8_t *w,
                                 ptrdiff_t rows, float *c, ptrdiff_t ldc);
 
+// MARK: ggml's block layouts
+
+/// Formats kept in ggml's own block structures (ggml-common.h), byte for byte, with ggml's
+/// type numbers: Q4_K, Q5_K, Q6_K (super-blocks of 256 elements: 144, 176, 210 bytes) and
+/// MXFP4 (blocks of 32: 17 bytes). A row of k elements (k a multiple of the block) is k/256
+/// or k/32 blocks; a matrix is its rows one after another.
+enum { MK_FORMAT_Q4_K = 12, MK_FORMAT_Q5_K = 13, MK_FORMAT_Q6_K = 14, MK_FORMAT_MXFP4 = 39 };
+
+/// Bytes of a `rows × k` matrix in `format` (k a multiple of the format's block).
+size_t mk_blocks_bytes(int format, ptrdiff_t rows, ptrdiff_t k);
+
+/// Quantizes `rows × k` floats (row-major) into `out` (`mk_blocks_bytes`): each sub-block's
+/// scale (and minimum) fitted by weighted least squares for the smallest weighted squared
+/// error, the weight of column p's error `importance[p]·√(σ² + x²)` when `importance` (k
+/// floats, e.g. the mean square of the activations that column meets) is given, else
+/// `σ + |x|` (σ² the sub-block's mean square). A block holding NaN or ±∞ dequantizes to NaN
+/// (MXFP4, which cannot hold NaN: to +∞).
+void mk_blocks_quantize(int format, const float *x, ptrdiff_t rows, ptrdiff_t k, const float *importance,
+                        uint8_t *out);
+
+/// Rows [rowBegin, rowEnd) of a `format` matrix of rows of `k` as floats, `k` apart:
+/// bit-identical to ggml's dequantization.
+void mk_blocks_dequantize_rows(int format, const uint8_t *w, ptrdiff_t k, ptrdiff_t rowBegin,
+                               ptrdiff_t rowEnd, float *out);
+
+/// C[i·ldc + j] ← Σ_p A[i·lda + p]·W(j, p) for i < m, j in [jBegin, jEnd), W a `format`
+/// matrix with rows of `k`: four weight rows at a time are dequantized (1024 columns at a
+/// time, into the first-level cache) and multiplied by `mk_sgemm_few_rows`.
+void mk_blocks_gemm_few_rows(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd, ptrdiff_t k,
+                             const float *a, ptrdiff_t lda, const uint8_t *w, float *c, ptrdiff_t ldc);
+
 #endif

@@ -155,12 +155,13 @@ extension Linear where Scalar == Float {
   }
 
   /// This layer with its weight converted to `format` (or back to `Float` for `nil`),
-  /// with `WeightMatrix.integerDotProducts` as given.
+  /// with `WeightMatrix.integerDotProducts` as given; a ggml block format whose blocks do
+  /// not divide the rows falls back to q8 (`WeightMatrix.Format.fitting(columns:)`).
   public func converted(to format: WeightMatrix.Format?, integerDotProducts: Bool = true) -> Linear {
     var layer = self
     let dense = expandedWeight
     if let format {
-      layer.compactWeight = WeightMatrix(dense, format: format)
+      layer.compactWeight = WeightMatrix(dense, format: format.fitting(columns: dense.columns))
       layer.compactWeight!.integerDotProducts = integerDotProducts
       layer.weight = Parameter(Matrix(rows: 0, columns: dense.columns))
       layer.weight.isTrainable = false

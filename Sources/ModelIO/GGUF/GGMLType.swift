@@ -1,3 +1,5 @@
+import Linalg
+
 /// A tensor element type of ggml (the `ggml_type` numbers GGUF files store), with the block
 /// layout of each type MoEKit reads: `blockSize` elements in `blockBytes` bytes.
 ///
@@ -7,7 +9,7 @@
 /// - `q4_0`: 32 in 18: `d`, then 16 bytes whose byte `j` holds element `j` in its low nibble and
 ///   element `j + 16` in its high one, as `q + 8`; element `d·q`.
 /// - `q4_K`: 256 in 144: `d`, `dmin`, 12 bytes of eight 6-bit scales and minimums (see
-///   `GGMLBlockDecoding`), 128 bytes of 4-bit `q` (each 32-byte group holds a sub-block of 32
+///   `WeightMatrix`), 128 bytes of 4-bit `q` (each 32-byte group holds a sub-block of 32
 ///   in its low nibbles, the next in its high ones); element `d·sc·q − dmin·m`.
 /// - `q5_K`: 256 in 176: as `q4_K` with 32 bytes of fifth bits before the low nibbles.
 /// - `q6_K`: 256 in 210: 128 bytes of low nibbles, 64 of high pairs, 16 `int8` scales (one per
@@ -49,6 +51,21 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     case .q5_K: 176
     case .q6_K: 210
     case .mxfp4: 17
+    }
+  }
+
+  /// The `WeightMatrix` format that holds the type's numbers (Q8_0 and Q4_0 as MoEKit's q8
+  /// and q4, the rest as they are), or `nil` for F32 and F16.
+  public var weightFormat: WeightMatrix.Format? {
+    switch self {
+    case .f32, .f16: nil
+    case .bf16: .bf16
+    case .q8_0: .q8
+    case .q4_0: .q4
+    case .q4_K: .q4K
+    case .q5_K: .q5K
+    case .q6_K: .q6K
+    case .mxfp4: .mxfp4
     }
   }
 

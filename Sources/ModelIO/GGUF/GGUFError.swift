@@ -37,6 +37,8 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
   case tensorNotFound(String)
   /// The tensor has more than two dimensions where a matrix was asked for.
   case unsupportedRank(name: String, shape: [Int])
+  /// A matrix asked of a 3-D tensor beyond its outermost dimension.
+  case sliceOutOfRange(name: String, slice: Int, count: Int)
 
   /// The problem, in one line.
   public var description: String {
@@ -64,6 +66,8 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
     case .overlappingTensors(let a, let b): "GGUF tensors \"\(a)\" and \"\(b)\" overlap"
     case .tensorNotFound(let name): "no tensor \"\(name)\" in the GGUF file"
     case .unsupportedRank(let name, let shape): "GGUF tensor \"\(name)\" of shape \(shape) is not a matrix"
+    case .sliceOutOfRange(let name, let slice, let count):
+      "GGUF tensor \"\(name)\" holds \(count) matrices; there is no matrix \(slice)"
     }
   }
 }

@@ -13,7 +13,7 @@ import Linalg
 /// overlaps. Each violation is its own `GGUFError`.
 ///
 /// Tensors of `GGMLType`'s types come back as `Matrix<Float>`, dequantized exactly as ggml
-/// does (`GGMLBlockDecoding`). Little-endian hosts only.
+/// does, or as `WeightMatrix`es in their own formats. Little-endian hosts only.
 ///
 /// ### References
 /// The GGUF specification, ggml's `docs/gguf.md`; the `gguf` Python package.
@@ -150,17 +150,61 @@ public struct GGUFFile: Sendable {
       rebasing: file.bytes[dataStart + info.offset..<dataStart + info.offset + info.byteCount])
   }
 
-  /// The named tensor as a `rows × columns` matrix (a vector as one row), dequantized:
-  /// `columns` is the innermost dimension.
+  /// The named tensor as a `rows × columns` matrix (a vector as one row), dequantized
+  /// exactly as ggml does: `columns` is the innermost dimension; of a 3-D tensor (experts
+  /// stacked), the matrix `slice` of the outermost dimension.
   ///
-  /// - Throws: `GGUFError.tensorNotFound`, `.unsupportedRank` beyond two dimensions.
-  public func matrix(_ name: String) throws -> Matrix<Float> {
-    guard let info = tensors[name] else { throw GGUFError.tensorNotFound(name) }
-    guard info.dimensions.count <= 2 else { throw GGUFError.unsupportedRank(name: name, shape: info.shape) }
+  /// - Throws: `GGUFError.tensorNotFound`, `.unsupportedRank` beyond two dimensions (three
+  ///   with a `slice`), `.sliceOutOfRange`.
+  public func matrix(_ name: String, slice: Int? = nil) throws -> Matrix<Float> {
+    let (info, bytes, rows) = try matrixBytes(name, slice: slice)
     let columns = info.dimensions[0]
-    return Matrix(
-      rows: info.count / columns, columns: columns,
-      elements: GGMLBlockDecoding.decode(info.type, try rawBytes(name), count: info.count))
+    switch info.type {
+    case .f32:
+      return Matrix(
+        rows: rows, columns: columns,
+        elements: (0..<rows * columns).map {
+          Float(bitPattern: bytes.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))
+        })
+    case .f16:
+      return Matrix(
+        rows: rows, columns: columns,
+        elements: (0..<rows * columns).map {
+          Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))
+        })
+    default:
+      return try weightMatrix(name, slice: slice)!.dequantized()
+    }
+  }
+
+  /// The named tensor (a matrix `slice` of a 3-D one) as a `WeightMatrix` in its stored
+  /// format — bf16, Q4_K, Q5_K, Q6_K and MXFP4 over the mapped bytes, Q8_0 and Q4_0 copied
+  /// into MoEKit's q8/q4 (the same numbers) — or `nil` for F32 and F16.
+  ///
+  /// - Throws: as `matrix(_:slice:)`.
+  public func weightMatrix(_ name: String, slice: Int? = nil) throws -> WeightMatrix? {
+    let (info, bytes, rows) = try matrixBytes(name, slice: slice)
+    guard let format = info.type.weightFormat else { return nil }
+    return WeightMatrix(ggml: bytes, format: format, rows: rows, columns: info.dimensions[0], owner: file)
+  }
+
+  /// The bytes and row count of the named matrix, or of matrix `slice` of a 3-D tensor.
+  func matrixBytes(_ name: String, slice: Int?) throws -> (GGUFTensorInfo, UnsafeRawBufferPointer, rows: Int)
+  {
+    guard let info = tensors[name] else { throw GGUFError.tensorNotFound(name) }
+    let bytes = try rawBytes(name)
+    guard let slice else {
+      guard info.dimensions.count <= 2 else { throw GGUFError.unsupportedRank(name: name, shape: info.shape) }
+      return (info, bytes, info.count / info.dimensions[0])
+    }
+    guard info.dimensions.count == 3 else { throw GGUFError.unsupportedRank(name: name, shape: info.shape) }
+    guard (0..<info.dimensions[2]).contains(slice) else {
+      throw GGUFError.sliceOutOfRange(name: name, slice: slice, count: info.dimensions[2])
+    }
+    let size = info.byteCount / info.dimensions[2]
+    return (
+      info, UnsafeRawBufferPointer(rebasing: bytes[slice * size..<(slice + 1) * size]), info.dimensions[1]
+    )
   }
 
   /// Little-endian reads that throw `GGUFError.truncated` naming the field at the end of
