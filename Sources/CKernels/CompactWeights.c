@@ -550,8 +550,6 @@ MK_AVX512Q static void mk_quantized_few_rows_avx512(int format, ptrdiff_t m, ptr
 // Quantizing A adds about half a step of error per element of A (≈ 0.4 % of a block's
 // largest value).
 
-#define MK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c")))
-
 /// `m` rows of A as int8 blocks (`qa`, m × b·32) with each pair of blocks' scales spread
 /// over 16 lanes (`sa`, m × ⌈b/2⌉ × 16 floats: 8 lanes of the even block, 8 of the odd).
 static void mk_quantize_rows_for_vnni(const float *a, ptrdiff_t lda, ptrdiff_t m, ptrdiff_t k, ptrdiff_t b,

@@ -120,12 +120,13 @@ void mk_blocks_dequantize_rows(int format, const uint8_t *w, ptrdiff_t k, ptrdif
       mk_block_dequantize(format, w + (size_t)(r * blocks + blk) * size, out + (r - rowBegin) * k + blk * per);
 }
 
-// MARK: Products
+// MARK: Products in float
 
-void mk_blocks_gemm_few_rows(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd, ptrdiff_t k,
-                             const float *a, ptrdiff_t lda, const uint8_t *w, float *c, ptrdiff_t ldc) {
-  // Four weight rows at a time, 1024 columns at a time, are dequantized into 16 KB that stay
-  // in the first-level cache, and multiplied by every row of A with the float few-row kernel.
+/// The float body: four weight rows at a time, 1024 columns at a time, are dequantized into
+/// 16 KB that stay in the first-level cache, and multiplied by every row of A with the float
+/// few-row kernel.
+static void mk_blocks_few_rows_float(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd, ptrdiff_t k,
+                                     const float *a, ptrdiff_t lda, const uint8_t *w, float *c, ptrdiff_t ldc) {
   enum { GROUP = 4, SPAN = 1024 };
   float rows[GROUP * SPAN];
   ptrdiff_t per = mk_block_elements(format), blocks = k / per;
@@ -142,6 +143,205 @@ void mk_blocks_gemm_few_rows(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_
                         c + j, ldc);
     }
   }
+}
+
+#if defined(__x86_64__)
+// MARK: Products as integer dot products (AVX-512 VNNI)
+//
+// A's rows come quantized by `mk_quantize_activations` (int8 per block of 32, scale s_a, the
+// scales of each pair of blocks spread over 16 lanes). Every 64 weights of a row (a "pair":
+// two Q4_K/Q5_K sub-blocks, four Q6_K ones, two MXFP4 blocks) enter `vpdpbusd` as unsigned
+// levels u = q + o; the accumulator starts at −o·Σa, so each group of four lanes sums Σ q·a
+// exactly. Lanes 0–7 belong to the first 32 weights, 8–15 to the next (for Q6_K each four
+// lanes to one sub-block of 16), so one vector of per-lane weight scales times s_a turns the
+// integer sums into the product; Q4_K's and Q5_K's minimums subtract dmin·m·Σa the same way.
+
+/// Lanes `4·group … 4·group + 3` of `v` each spread over four lanes (`group` 0…3), or lanes
+/// `2·pair`, `2·pair + 1` each over eight (`mk_spread8`).
+MK_VNNI MK_INLINE __m512 mk_spread4(__m512 v, int group) {
+  __m512i base = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+  return _mm512_permutexvar_ps(_mm512_add_epi32(base, _mm512_set1_epi32(4 * group)), v);
+}
+
+MK_VNNI MK_INLINE __m512 mk_spread8(__m512 v, int pair) {
+  __m512i base = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_permutexvar_ps(_mm512_add_epi32(base, _mm512_set1_epi32(2 * pair)), v);
+}
+
+/// A Q4_K or Q5_K super-block's eight sub-block scales d·sc and minimums dmin·m, in lanes 0–7.
+MK_VNNI MK_INLINE void mk_scales_q45k(const uint8_t *b, __m512 *scale, __m512 *minimum) {
+  float d = _cvtsh_ss(mk_load16(b)), dmin = _cvtsh_ss(mk_load16(b + 2));
+  float scales[16] = {0}, minimums[16] = {0};
+  for (int sub = 0; sub < 8; sub++) {
+    int sc, m;
+    mk_scale_min(b + 4, sub, &sc, &m);
+    scales[sub] = d * (float)sc, minimums[sub] = dmin * (float)m;
+  }
+  *scale = _mm512_loadu_ps(scales);
+  *minimum = _mm512_loadu_ps(minimums);
+}
+
+/// Pair `pair` (0…3) of a Q4_K or Q5_K super-block: its 64 levels.
+MK_VNNI MK_INLINE __m512i mk_pair_q45k(int five, const uint8_t *b, int pair) {
+  const uint8_t *q = b + (five ? 48 : 16) + 32 * pair;
+  _mm_prefetch((const char *)(q + 1024), _MM_HINT_T0);
+  __m256i bytes = _mm256_loadu_si256((const __m256i *)q), mask = _mm256_set1_epi8(0x0f);
+  __m256i low = _mm256_and_si256(bytes, mask), high = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask);
+  if (five) {  // bit 2·pair of byte l is element l's fifth bit, bit 2·pair + 1 element 32 + l's
+    __m256i bits = _mm256_loadu_si256((const __m256i *)(b + 16)), one = _mm256_set1_epi8(1);
+    __m128i shift = _mm_cvtsi32_si128(2 * pair), next = _mm_cvtsi32_si128(2 * pair + 1);
+    low = _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(bits, shift), one), 4));
+    high = _mm256_or_si256(high, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(bits, next), one), 4));
+  }
+  return _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
+}
+
+/// A Q6_K super-block's sixteen sub-block scales d·sc, in lanes 0–15.
+MK_VNNI MK_INLINE __m512 mk_scales_q6k(const uint8_t *b) {
+  __m512i scales = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 192)));
+  return _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(mk_load16(b + 208))), _mm512_cvtepi32_ps(scales));
+}
+
+/// Pair `pair` (0…3) of a Q6_K super-block: its 64 levels q (0…63, element q − 32).
+MK_VNNI MK_INLINE __m512i mk_pair_q6k(const uint8_t *b, int pair) {
+  int half = pair / 2, second = pair % 2;  // elements 128·half + 64·second …
+  const uint8_t *ql = b + 64 * half, *qh = b + 128 + 32 * half;
+  _mm_prefetch((const char *)(ql + 1024), _MM_HINT_T0);
+  __m512i low = _mm512_loadu_si512((const void *)ql);
+  low = _mm512_and_si512(second ? _mm512_srli_epi16(low, 4) : low, _mm512_set1_epi8(0x0f));
+  __m256i bits = _mm256_loadu_si256((const __m256i *)qh), three = _mm256_set1_epi8(3);
+  __m256i top0 = _mm256_and_si256(_mm256_srl_epi16(bits, _mm_cvtsi32_si128(4 * second)), three);
+  __m256i top1 = _mm256_and_si256(_mm256_srl_epi16(bits, _mm_cvtsi32_si128(4 * second + 2)), three);
+  __m512i top = _mm512_inserti64x4(_mm512_castsi256_si512(top0), top1, 1);
+  return _mm512_or_si512(low, _mm512_slli_epi16(top, 4));
+}
+
+/// MXFP4 blocks `2·pair` and `2·pair + 1` of a row of `blocks` (the second missing past the
+/// end: zero levels and scale): the 64 levels as FP4 values doubled plus 12, and the lanes'
+/// scales.
+MK_VNNI MK_INLINE __m512i mk_pair_mxfp4(const uint8_t *row, ptrdiff_t blocks, ptrdiff_t pair, __m512 *scale) {
+  const uint8_t *b0 = row + 34 * pair, *b1 = b0 + 17;
+  int whole = 2 * pair + 1 < blocks;
+  *scale = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(mk_e8m0_half(b0[0]))),
+                                               _mm256_castps_pd(_mm256_set1_ps(whole ? mk_e8m0_half(b1[0]) : 0)),
+                                               1));
+  __m128i c0 = _mm_loadu_si128((const __m128i *)(b0 + 1));
+  __m128i c1 = whole ? _mm_loadu_si128((const __m128i *)(b1 + 1)) : _mm_setzero_si128();
+  __m256i bytes = _mm256_inserti128_si256(_mm256_castsi128_si256(c0), c1, 1), mask = _mm256_set1_epi8(0x0f);
+  __m256i low = _mm256_and_si256(bytes, mask), high = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask);
+  // [low 0 | low 1 | high 0 | high 1] → [low 0 | high 0 | low 1 | high 1]: elements in order.
+  __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
+  __m512i codes = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
+  const __m512i table =
+      _mm512_broadcast_i32x4(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
+  return _mm512_shuffle_epi8(table, codes);
+}
+
+/// `rows` (≤ 4) weight rows from row `j` against `tokens` (≤ 8) quantized rows of A.
+MK_VNNI MK_INLINE void mk_blocks_block_vnni(int format, int rows, int tokens, ptrdiff_t k, const int8_t *qa,
+                                            const float *sa, const uint8_t *w, ptrdiff_t j, float *c,
+                                            ptrdiff_t ldc) {
+  ptrdiff_t b = k / 32, pairs = (b + 1) / 2;
+  size_t rowBytes = mk_blocks_bytes(format, 1, k), size = mk_block_size(format);
+  const int offset = format == MK_FORMAT_Q6_K ? 32 : format == MK_FORMAT_MXFP4 ? 12 : 0;
+  const int minimums = format == MK_FORMAT_Q4_K || format == MK_FORMAT_Q5_K;
+  __m512 acc[4][8];
+  for (int r = 0; r < rows; r++)
+    for (int t = 0; t < tokens; t++) acc[r][t] = _mm512_setzero_ps();
+  __m512 superScale[4], superMinimum[4];
+  for (ptrdiff_t pair = 0; pair < pairs; pair++) {
+    __m512i u[4];
+    __m512 scale[4], minimum[4];
+    int within = (int)(pair % 4);
+    for (int r = 0; r < rows; r++) {
+      const uint8_t *row = w + (size_t)(j + r) * rowBytes, *super = row + (size_t)(pair / 4) * size;
+      if (format == MK_FORMAT_Q4_K || format == MK_FORMAT_Q5_K) {
+        if (within == 0) mk_scales_q45k(super, &superScale[r], &superMinimum[r]);
+        u[r] = mk_pair_q45k(format == MK_FORMAT_Q5_K, super, within);
+        scale[r] = mk_spread8(superScale[r], within);
+        minimum[r] = mk_spread8(superMinimum[r], within);
+      } else if (format == MK_FORMAT_Q6_K) {
+        if (within == 0) superScale[r] = mk_scales_q6k(super);
+        u[r] = mk_pair_q6k(super, within);
+        scale[r] = mk_spread4(superScale[r], within);
+      } else {
+        u[r] = mk_pair_mxfp4(row, b, pair, &scale[r]);
+      }
+    }
+    for (int t = 0; t < tokens; t++) {
+      __m512i x = _mm512_loadu_si512((const void *)(qa + (t * b + 2 * pair) * 32));
+      __m512 sx = _mm512_loadu_ps(sa + ((ptrdiff_t)t * pairs + pair) * 16);
+      // −o·Σa over each group of four lanes starts every row's sum; Σa·s_a scales the minimums.
+      __m512i start = _mm512_setzero_si512();
+      if (offset)
+        start = _mm512_sub_epi32(start, _mm512_dpbusd_epi32(start, _mm512_set1_epi8((char)offset), x));
+      __m512 scaledSum = _mm512_setzero_ps();
+      if (minimums)
+        scaledSum = _mm512_mul_ps(
+            _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), x)), sx);
+      for (int r = 0; r < rows; r++) {
+        __m512i dot = _mm512_dpbusd_epi32(start, u[r], x);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(scale[r], sx), acc[r][t]);
+        if (minimums) acc[r][t] = _mm512_fnmadd_ps(minimum[r], scaledSum, acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < rows; r++)
+    for (int t = 0; t < tokens; t++) c[t * ldc + j + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+/// One block of rows with constant sizes and format.
+#define MK_BLOCKS_VNNI(FORMAT, ROWS)                                                      \
+  switch (m) {                                                                            \
+    case 1: mk_blocks_block_vnni(FORMAT, ROWS, 1, k, qa, sa, w, j, c, ldc); break;        \
+    case 2: mk_blocks_block_vnni(FORMAT, ROWS, 2, k, qa, sa, w, j, c, ldc); break;        \
+    case 3: mk_blocks_block_vnni(FORMAT, ROWS, 3, k, qa, sa, w, j, c, ldc); break;        \
+    case 4: mk_blocks_block_vnni(FORMAT, ROWS, 4, k, qa, sa, w, j, c, ldc); break;        \
+    case 5: mk_blocks_block_vnni(FORMAT, ROWS, 5, k, qa, sa, w, j, c, ldc); break;        \
+    case 6: mk_blocks_block_vnni(FORMAT, ROWS, 6, k, qa, sa, w, j, c, ldc); break;        \
+    case 7: mk_blocks_block_vnni(FORMAT, ROWS, 7, k, qa, sa, w, j, c, ldc); break;        \
+    default: mk_blocks_block_vnni(FORMAT, ROWS, 8, k, qa, sa, w, j, c, ldc); break;       \
+  }
+
+/// Rows `jBegin..<jEnd`: four at a time for one or two tokens (more weight streams in flight),
+/// else two, then one.
+#define MK_BLOCKS_VNNI_ROWS(FORMAT)                               \
+  {                                                               \
+    ptrdiff_t j = jBegin;                                         \
+    for (; m <= 2 && j + 4 <= jEnd; j += 4) MK_BLOCKS_VNNI(FORMAT, 4) \
+    for (; j + 2 <= jEnd; j += 2) MK_BLOCKS_VNNI(FORMAT, 2)       \
+    for (; j < jEnd; j++) MK_BLOCKS_VNNI(FORMAT, 1)               \
+  }
+
+MK_VNNI static void mk_blocks_few_rows_vnni(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd,
+                                            ptrdiff_t k, const int8_t *qa, const float *sa, const uint8_t *w,
+                                            float *c, ptrdiff_t ldc) {
+  switch (format) {
+    case MK_FORMAT_Q4_K: MK_BLOCKS_VNNI_ROWS(MK_FORMAT_Q4_K) break;
+    case MK_FORMAT_Q5_K: MK_BLOCKS_VNNI_ROWS(MK_FORMAT_Q5_K) break;
+    case MK_FORMAT_Q6_K: MK_BLOCKS_VNNI_ROWS(MK_FORMAT_Q6_K) break;
+    default: MK_BLOCKS_VNNI_ROWS(MK_FORMAT_MXFP4)
+  }
+}
+#endif
+
+void mk_blocks_gemm_few_rows(int format, const void *activations, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd,
+                             ptrdiff_t k, const float *a, ptrdiff_t lda, const uint8_t *w, float *c,
+                             ptrdiff_t ldc) {
+#if defined(__x86_64__)
+  if (activations && mk_kernel_level() >= MK_LEVEL_AVX512_VNNI) {
+    ptrdiff_t b = k / 32, pairs = (b + 1) / 2;
+    const int8_t *qa = activations;
+    const float *sa = (const float *)(qa + (size_t)m * pairs * 64 + 64);
+    for (ptrdiff_t t0 = 0; t0 < m; t0 += 8)
+      mk_blocks_few_rows_vnni(format, m - t0 < 8 ? m - t0 : 8, jBegin, jEnd, k, qa + t0 * b * 32,
+                              sa + t0 * pairs * 16, w, c + t0 * ldc, ldc);
+    return;
+  }
+#else
+  (void)activations;
+#endif
+  mk_blocks_few_rows_float(format, m, jBegin, jEnd, k, a, lda, w, c, ldc);
 }
 
 // MARK: Quantization

@@ -49,6 +49,7 @@ static inline uint16_t mk_half_round(float f) {
 
 #define MK_AVX2 __attribute__((target("avx2,fma")))
 #define MK_INLINE static inline __attribute__((always_inline))
+#define MK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c")))
 
 /// The sum of an 8-lane vector's lanes.
 MK_AVX2 MK_INLINE float mk_sum8(__m256 v) {

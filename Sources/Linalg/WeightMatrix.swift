@@ -105,7 +105,7 @@ public struct WeightMatrix: Sendable {
   public let rows: Int
   /// `in`.
   public let columns: Int
-  /// Whether q8 and q4 products of few rows may use integer dot products where the
+  /// Whether products of few rows with every format but bf16 may use integer dot products where the
   /// processor has them (AVX-512 VNNI): the rows of `x` are then quantized per block of 32
   /// to int8 (scale max|x|/127), which is faster and adds up to half a step of those
   /// blocks times the weights' magnitudes to each result. `false` keeps products exact to
@@ -345,14 +345,14 @@ public struct WeightMatrix: Sendable {
       mk_quantized_gemm_few_rows(
         format.code, activations?.bytes, m, begin, end, columns, x, ldx, bytes, rows, y, ldy)
     case .q4K, .q5K, .q6K, .mxfp4:
-      mk_blocks_gemm_few_rows(format.code, m, begin, end, columns, x, ldx, bytes, y, ldy)
+      mk_blocks_gemm_few_rows(format.code, activations?.bytes, m, begin, end, columns, x, ldx, bytes, y, ldy)
     }
   }
 
   /// `x`'s `m` rows quantized once for the integer dot products of a product with this
   /// matrix, or `nil` where they do not apply (bf16, `integerDotProducts` off, no VNNI).
   func quantizedActivations(m: Int, x: UnsafePointer<Float>, ldx: Int) -> QuantizedActivations? {
-    guard format == .q8 || format == .q4, integerDotProducts, Kernels.level == .avx512vnni else { return nil }
+    guard format != .bf16, integerDotProducts, Kernels.level == .avx512vnni else { return nil }
     let buffer = QuantizedActivations(byteCount: mk_activation_bytes(m, columns))
     guard mk_quantize_activations(x, ldx, m, columns, buffer.bytes) != 0 else { return nil }
     return buffer

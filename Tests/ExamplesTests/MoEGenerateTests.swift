@@ -217,7 +217,8 @@ import _TestSupport
     // ggml's K-quants in the order of their bits, Q4_K below q4 at the same 4.5 bits.
     let error = Dictionary(uniqueKeysWithValues: errors)
     #expect(error["bf16"]! < 0.005 && error["q8"]! < 0.015)
-    #expect(error["q6_K"]! < error["q5_K"]! && error["q5_K"]! < error["q4_K"]! && error["q4_K"]! < error["q4"]!)
+    #expect(
+      error["q6_K"]! < error["q5_K"]! && error["q5_K"]! < error["q4_K"]! && error["q4_K"]! < error["q4"]!)
   }
 
   @Test func refusesABadRepetitionCount() throws {

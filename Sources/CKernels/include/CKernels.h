@@ -138,9 +138,13 @@ void mk_blocks_dequantize_rows(int format, const uint8_t *w, ptrdiff_t k, ptrdif
                                ptrdiff_t rowEnd, float *out);
 
 /// C[i·ldc + j] ← Σ_p A[i·lda + p]·W(j, p) for i < m, j in [jBegin, jEnd), W a `format`
-/// matrix with rows of `k`: four weight rows at a time are dequantized (1024 columns at a
-/// time, into the first-level cache) and multiplied by `mk_sgemm_few_rows`.
-void mk_blocks_gemm_few_rows(int format, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd, ptrdiff_t k,
-                             const float *a, ptrdiff_t lda, const uint8_t *w, float *c, ptrdiff_t ldc);
+/// matrix with rows of `k`. Given `activations` (A quantized by `mk_quantize_activations`)
+/// and the AVX-512 VNNI level, every 64 weights meet A's int8 blocks in integer dot products
+/// (the result then differs from the exact product by up to half a step of A's blocks times
+/// the weights' magnitudes); otherwise four weight rows at a time are dequantized (1024
+/// columns at a time, into the first-level cache) and multiplied by `mk_sgemm_few_rows`.
+void mk_blocks_gemm_few_rows(int format, const void *activations, ptrdiff_t m, ptrdiff_t jBegin, ptrdiff_t jEnd,
+                             ptrdiff_t k, const float *a, ptrdiff_t lda, const uint8_t *w, float *c,
+                             ptrdiff_t ldc);
 
 #endif
