@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# Writes the GGUF fixtures (scripts/make-gguf-fixtures.py) in the throw-away environment of
-# scripts/fixture-venv.sh, with the `gguf` package added (by package name).
+# Writes the GGUF fixtures in the throw-away environment of scripts/fixture-venv.sh, with the
+# `gguf` package added (by package name): the type fixtures (scripts/make-gguf-fixtures.py), and
+# the model fixtures (scripts/make-gguf-model-fixtures.py), converted, quantized and run by the
+# llama.cpp that scripts/llamacpp.sh builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/fixture-venv.sh
 "$venv/bin/python" -c "import gguf" 2>/dev/null || "$venv/bin/pip" install --quiet gguf
 "$venv/bin/python" scripts/make-gguf-fixtures.py
+source scripts/llamacpp.sh
+"$venv/bin/python" -c "import sentencepiece" 2>/dev/null || "$venv/bin/pip" install --quiet sentencepiece
+build="$(mktemp -d)"
+trap 'rm -rf "$build"' EXIT
+cc -O2 -I"$llamacpp/include" -I"$llamacpp/ggml/include" scripts/peer/llama-logits.c -L"$llamacpp_bin" -lllama \
+  -o "$build/llama-logits"
+LLAMACPP="$llamacpp" LLAMACPP_BIN="$llamacpp_bin" LLAMA_LOGITS="$build/llama-logits" \
+  LLAMACPP_VERSION="$llamacpp_version" "$venv/bin/python" scripts/make-gguf-model-fixtures.py

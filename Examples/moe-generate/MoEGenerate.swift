@@ -20,18 +20,26 @@ struct MoEGenerate: ParsableCommand {
       prompt position, what model(input_ids).logits[0] returns. --max-new-tokens continues the \
       prompt, greedily unless --temperature is above 0; text output streams tokens as they come and \
       ends with prefill and decode speeds, experts per token and memory. --weight-format q8 (or q4, \
-      bf16) quantizes at load; with --save-model the result is written as a new folder that loads \
-      without converting again. Supported model types: \
-      \(ModelFamilyRegistry.modelTypes.joined(separator: ", ")).
+      q4_K, q5_K, q6_K, mxfp4, bf16) quantizes at load; with --save-model the result is written as a \
+      new folder that loads without converting again. Supported model types: \
+      \(ModelFamilyRegistry.modelTypes.joined(separator: ", ")); GGUF architectures: \
+      \(GGUFArchitecture.all.map(\.name).joined(separator: ", ")).
       """)
 
   @OptionGroup var threading: ThreadsOption
 
   @Option(
-    help: "The model folder: config.json, model.safetensors (or its index), tokenizer.json for --prompt.")
+    help:
+      "The model folder (config.json, model.safetensors or its index, tokenizer.json for --prompt) or a GGUF file."
+  )
   var model: String
 
-  @Option(help: "How product weights are held: stored (bf16 stays bf16), float32, or bf16 (rounded at load).")
+  @Option(
+    help: """
+      How product weights are held: stored (bf16 and GGUF blocks stay as stored), float32, or one of \
+      \(HuggingFaceCheckpoint.LoadedWeightFormat.allCases.dropFirst(2).map(\.rawValue).joined(separator: ", ")) \
+      (converted at load).
+      """)
   var weightFormat: HuggingFaceCheckpoint.LoadedWeightFormat = .stored
 
   @Option(

@@ -107,7 +107,7 @@ public struct HuggingFaceCheckpoint: Sendable {
       }
       if shape.count == 3 && !name.hasSuffix("conv1d.weight") {
         // Experts stored fused (`[E, in, out]`): laid out anew at load, each `out × in`.
-        let held = weightFormat.heldFormat(stored: type == .bf16 ? .bf16 : nil, columns: shape[1])
+        let held = weightFormat.heldFormat(stored: try weights.compactFormat(of: name), columns: shape[1])
         total +=
           held.map { shape[0] * WeightMatrix.byteCount($0, rows: shape[2], columns: shape[1]) } ?? 4
           * elements
@@ -121,10 +121,10 @@ public struct HuggingFaceCheckpoint: Sendable {
         total += 4 * elements
         continue
       }
-      let stored: WeightMatrix.Format? = type == .bf16 ? .bf16 : nil
+      let stored = try weights.compactFormat(of: name)
       switch weightFormat.heldFormat(stored: stored, columns: shape[1]) {
       case nil: total += type == .f32 ? 0 : 4 * elements  // float32 is used in place
-      case .bf16? where stored == .bf16: break  // read in place
+      case let format? where format == stored && format != .q8 && format != .q4: break  // read in place
       case let format?: total += WeightMatrix.byteCount(format, rows: shape[0], columns: shape[1])
       }
     }
@@ -277,7 +277,7 @@ public struct HuggingFaceCheckpoint: Sendable {
   ) throws -> Linear<Scalar> {
     let quantized = try quantizedTensor(name, shape)
     let storedType = weights.contains(name) ? try weights.dataType(of: name) : nil
-    let storedFormat: WeightMatrix.Format? = quantized?.format ?? (storedType == .bf16 ? .bf16 : nil)
+    let storedFormat = try quantized?.format ?? (storedType == nil ? nil : weights.compactFormat(of: name))
     let held =
       Scalar.self == Float.self ? weightFormat.heldFormat(stored: storedFormat, columns: shape[1]) : nil
     guard let held else {
@@ -313,6 +313,10 @@ public struct HuggingFaceCheckpoint: Sendable {
     }
     try checkTensor(name, shape)
     if held == stored, let matrix = try weights.compactMatrix(name) { return matrix }
+    if stored != nil && stored != .bf16, let compact = try weights.compactMatrix(name) {
+      // Another compact format (a GGUF file's blocks): converted a few rows at a time.
+      return WeightMatrix(format: held, rows: shape[0], columns: shape[1]) { compact.dequantized(rows: $0) }
+    }
     let (type, raw) = (try weights.dataType(of: name), try weights.rawBytes(name))
     guard type.isFloatingPoint else {
       throw SafeTensorsError.notFloatingPoint(name: name, dtype: type.rawValue)
@@ -417,7 +421,7 @@ public struct HuggingFaceCheckpoint: Sendable {
     throws
     -> Linear<Scalar>
   {
-    let stored: WeightMatrix.Format? = try weights.dataType(of: name) == .bf16 ? .bf16 : nil
+    let stored = try weights.compactFormat(of: name)
     guard Scalar.self == Float.self,
       let held = weightFormat.heldFormat(stored: stored, columns: weight.columns)
     else {

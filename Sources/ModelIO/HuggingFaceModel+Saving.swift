@@ -20,6 +20,12 @@ extension HuggingFaceModel {
     else {
       throw CheckpointError.unreadableModel(path: folder, reason: "it exists already; give a new folder")
     }
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: self.folder, isDirectory: &isFolder), isFolder.boolValue
+    else {
+      throw CheckpointError.unreadableModel(
+        path: self.folder, reason: "it is a GGUF file, and MoEKit saves models as Hugging Face folders only")
+    }
     try AtomicFolder.write(folder) { temporary in
       let held = checkpoint.ledger.compactMatrices
       if let blocks = held.values.first(where: { $0.format != .bf16 && $0.quantizedParts == nil }) {

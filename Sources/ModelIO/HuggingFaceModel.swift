@@ -5,7 +5,7 @@ import MoE
 
 /// A decoder-only model from a Hugging Face folder: `config.json`, the weights
 /// (`model.safetensors`, or shards listed by `model.safetensors.index.json`) and, when
-/// present, `tokenizer.json`.
+/// present, `tokenizer.json`; or from a GGUF file (`GGUFArchitecture` lists the architectures).
 ///
 /// The weights are memory-mapped; float32 tensors are used in place (no copy), other
 /// float types are converted once at load. Everything is validated before it is trusted
@@ -22,7 +22,7 @@ public struct HuggingFaceModel: Sendable {
   /// The folder's tokenizer, if it has a `tokenizer.json`.
   public let tokenizer: BPETokenizer?
 
-  /// Loads the model in `folder`, holding product weights as `weightFormat` says (bf16
+  /// Loads the model in `folder` (or the GGUF file at that path), holding product weights as `weightFormat` says (bf16
   /// checkpoints stay bf16 by default), its weight files mapped or read into memory as
   /// `access` says (`.read` where other writers may truncate the files). Before anything is
   /// converted, the memory the held weights will take (`estimatedHeldBytes`) is checked
@@ -36,8 +36,18 @@ public struct HuggingFaceModel: Sendable {
     access: FileAccess = .mapped, memoryBudget: Int = Int(ProcessInfo.processInfo.physicalMemory)
   ) throws {
     var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-      throw CheckpointError.unreadableModel(path: folder, reason: "no such folder")
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) else {
+      throw CheckpointError.unreadableModel(path: folder, reason: "no such folder or GGUF file")
+    }
+    guard isFolder.boolValue else {
+      var checkpoint = try HuggingFaceCheckpoint(gguf: GGUFFile(contentsOfFile: folder, access: access))
+      checkpoint.weightFormat = weightFormat
+      try Self.checkMemory(of: checkpoint, path: folder, budget: memoryBudget)
+      // End tokens from tokenizer.ggml.eos_token_id; no tokenizer yet (generate from token ids).
+      self.init(
+        folder: folder, checkpoint: checkpoint, model: try checkpoint.model(),
+        endOfSequence: try checkpoint.endOfSequenceIds(generationConfig: nil), tokenizer: nil)
+      return
     }
     let url = URL(fileURLWithPath: folder)
     let config = url.appendingPathComponent("config.json").path
@@ -56,16 +66,10 @@ public struct HuggingFaceModel: Sendable {
       throw CheckpointError.unreadableModel(
         path: folder, reason: "it has neither model.safetensors nor model.safetensors.index.json")
     }
-    self.folder = folder
     var checkpoint = try HuggingFaceCheckpoint(configFile: config, weightsFile: weights, access: access)
     checkpoint.weightFormat = weightFormat
-    let needed = try checkpoint.estimatedHeldBytes()
-    guard needed <= memoryBudget else {
-      throw CheckpointError.insufficientMemory(
-        path: folder, heldAs: weightFormat.rawValue, needed: needed, budget: memoryBudget)
-    }
-    self.checkpoint = checkpoint
-    model = try checkpoint.model()
+    try Self.checkMemory(of: checkpoint, path: folder, budget: memoryBudget)
+    let model = try checkpoint.model()
     // generation_config.json's end tokens (often a list) override config.json's, as in
     // transformers' generate.
     let generationFile = url.appendingPathComponent("generation_config.json").path
@@ -77,13 +81,14 @@ public struct HuggingFaceModel: Sendable {
         throw CheckpointError.config(.unreadableFile(path: generationFile, reason: "\(error)"))
       }
     }
+    let endOfSequence: [Int]
     do {
       endOfSequence = try checkpoint.endOfSequenceIds(generationConfig: generationConfig)
     } catch let error as CheckpointError where generationConfig?.has("eos_token_id") == true {
       throw CheckpointError.config(.unreadableFile(path: generationFile, reason: "\(error)"))
     }
     let tokenizerFile = url.appendingPathComponent("tokenizer.json").path
-    tokenizer =
+    let tokenizer =
       manager.fileExists(atPath: tokenizerFile)
       ? try BPETokenizer(contentsOfFile: tokenizerFile) : nil
     if let tokenizer, tokenizer.vocabularySize > model.vocabulary {
@@ -91,6 +96,26 @@ public struct HuggingFaceModel: Sendable {
         .inconsistent(
           fields: ["vocab_size"],
           reason: "tokenizer.json has \(tokenizer.vocabularySize) tokens, the model \(model.vocabulary)"))
+    }
+    self.init(
+      folder: folder, checkpoint: checkpoint, model: model, endOfSequence: endOfSequence, tokenizer: tokenizer
+    )
+  }
+
+  private init(
+    folder: String, checkpoint: HuggingFaceCheckpoint, model: DecoderModel<Float>, endOfSequence: [Int],
+    tokenizer: BPETokenizer?
+  ) {
+    (self.folder, self.checkpoint, self.model) = (folder, checkpoint, model)
+    (self.endOfSequence, self.tokenizer) = (endOfSequence, tokenizer)
+  }
+
+  /// Refuses a checkpoint whose held weights (`estimatedHeldBytes`) exceed `budget`.
+  static func checkMemory(of checkpoint: HuggingFaceCheckpoint, path: String, budget: Int) throws {
+    let needed = try checkpoint.estimatedHeldBytes()
+    guard needed <= budget else {
+      throw CheckpointError.insufficientMemory(
+        path: path, heldAs: checkpoint.weightFormat.rawValue, needed: needed, budget: budget)
     }
   }
 

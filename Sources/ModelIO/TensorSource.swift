@@ -19,6 +19,16 @@ public protocol TensorSource: Sendable {
   func compactMatrix(_ name: String) throws -> WeightMatrix?
   /// The stored bytes of the named tensor (valid while the source lives).
   func rawBytes(_ name: String) throws -> UnsafeRawBufferPointer
+  /// The compact `WeightMatrix` format the named tensor is stored in (what `compactMatrix`
+  /// gives), or `nil` for plain floats; by default bf16 for a BF16 tensor.
+  func compactFormat(of name: String) throws -> WeightMatrix.Format?
+}
+
+extension TensorSource {
+  /// bf16 for a BF16 tensor, else `nil`.
+  public func compactFormat(of name: String) throws -> WeightMatrix.Format? {
+    try dataType(of: name) == .bf16 ? .bf16 : nil
+  }
 }
 
 extension SafeTensorsFile: TensorSource {

@@ -459,7 +459,10 @@ import Testing
   }
 
   @Test func missingFolderAndFiles() throws {
-    #expect(throws: CheckpointError.unreadableModel(path: "/nonexistent-moekit", reason: "no such folder")) {
+    #expect(
+      throws: CheckpointError.unreadableModel(
+        path: "/nonexistent-moekit", reason: "no such folder or GGUF file")
+    ) {
       try HuggingFaceModel(folder: "/nonexistent-moekit")
     }
     let empty = TemporaryFolder()

@@ -39,6 +39,12 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
   case unsupportedRank(name: String, shape: [Int])
   /// A matrix asked of a 3-D tensor beyond its outermost dimension.
   case sliceOutOfRange(name: String, slice: Int, count: Int)
+  /// `general.architecture` names an architecture MoEKit does not map onto a family.
+  case unsupportedArchitecture(String, supported: [String])
+  /// A metadata key a model needs is missing, or holds another kind of value.
+  case missingMetadata(key: String, expected: String)
+  /// A metadata value or tensor that MoEKit does not load yet (named, with what it supports).
+  case unsupportedModelFeature(String, supported: String)
 
   /// The problem, in one line.
   public var description: String {
@@ -66,6 +72,12 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
     case .overlappingTensors(let a, let b): "GGUF tensors \"\(a)\" and \"\(b)\" overlap"
     case .tensorNotFound(let name): "no tensor \"\(name)\" in the GGUF file"
     case .unsupportedRank(let name, let shape): "GGUF tensor \"\(name)\" of shape \(shape) is not a matrix"
+    case .unsupportedArchitecture(let name, let supported):
+      "GGUF architecture \"\(name)\" is not one MoEKit loads (supported: \(supported.joined(separator: ", ")))"
+    case .missingMetadata(let key, let expected):
+      "GGUF metadata \"\(key)\" is missing or not \(expected)"
+    case .unsupportedModelFeature(let feature, let supported):
+      "GGUF model: \(feature) is not supported (supported: \(supported))"
     case .sliceOutOfRange(let name, let slice, let count):
       "GGUF tensor \"\(name)\" holds \(count) matrices; there is no matrix \(slice)"
     }

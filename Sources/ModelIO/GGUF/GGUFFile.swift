@@ -159,22 +159,21 @@ public struct GGUFFile: Sendable {
   public func matrix(_ name: String, slice: Int? = nil) throws -> Matrix<Float> {
     let (info, bytes, rows) = try matrixBytes(name, slice: slice)
     let columns = info.dimensions[0]
-    switch info.type {
-    case .f32:
-      return Matrix(
-        rows: rows, columns: columns,
-        elements: (0..<rows * columns).map {
-          Float(bitPattern: bytes.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))
-        })
-    case .f16:
-      return Matrix(
-        rows: rows, columns: columns,
-        elements: (0..<rows * columns).map {
-          Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))
-        })
-    default:
-      return try weightMatrix(name, slice: slice)!.dequantized()
+    guard info.type.weightFormat != nil else {
+      return Matrix(rows: rows, columns: columns, elements: Self.floats(info.type, bytes))
     }
+    return try weightMatrix(name, slice: slice)!.dequantized()
+  }
+
+  /// The elements of F32 or F16 `bytes` (exact).
+  static func floats(_ type: GGMLType, _ bytes: UnsafeRawBufferPointer) -> [Float] {
+    type == .f32
+      ? (0..<bytes.count / 4).map {
+        Float(bitPattern: bytes.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))
+      }
+      : (0..<bytes.count / 2).map {
+        Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))
+      }
   }
 
   /// The named tensor (a matrix `slice` of a 3-D one) as a `WeightMatrix` in its stored

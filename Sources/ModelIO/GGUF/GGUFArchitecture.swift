@@ -1,0 +1,162 @@
+import Foundation
+
+/// How one GGUF architecture (`general.architecture`) maps onto a Hugging Face family, so that
+/// a GGUF file loads through the same `ModelFamily` and `Architecture` as the family's own
+/// checkpoints: its metadata become the `config.json` fields the family reads (`config(of:)`),
+/// its tensor names the family's (`huggingFaceNames(of:family:)`), each expert of a stacked
+/// `ffn_*_exps` tensor a matrix of its own.
+///
+/// llama.cpp's converter stores the `llama` architecture's query and key rows with each head's
+/// rotary pairs interleaved (`permutesQueryKey`); the other architectures keep
+/// `transformers`' rotate-half order. Which expert weights llama.cpp renormalises after top-k
+/// is fixed per architecture in its model graphs (`normalizesTopK`).
+///
+/// ### References
+/// llama.cpp's `convert_hf_to_gguf.py` (tensor names, metadata keys) and `src/models/*.cpp`
+/// (top-k renormalisation); the GGUF specification's standardized key-value pairs.
+public struct GGUFArchitecture: Sendable {
+  /// The GGUF architecture name (`"qwen3moe"`).
+  public let name: String
+  /// The Hugging Face `model_type` it maps to: with experts, and without.
+  let modelTypes: (moe: String, dense: String?)
+  /// Whether query and key rows are stored with rotary pairs interleaved.
+  let permutesQueryKey: Bool
+  /// Whether the top-k expert weights are renormalised to sum to one.
+  let normalizesTopK: Bool
+
+  /// The architectures MoEKit loads.
+  public static let all: [GGUFArchitecture] = [
+    GGUFArchitecture(
+      name: "llama", modelTypes: ("mixtral", "llama"), permutesQueryKey: true, normalizesTopK: true),
+    GGUFArchitecture(
+      name: "qwen3moe", modelTypes: ("qwen3_moe", nil), permutesQueryKey: false, normalizesTopK: true),
+    GGUFArchitecture(
+      name: "qwen2moe", modelTypes: ("qwen2_moe", nil), permutesQueryKey: false, normalizesTopK: false),
+    GGUFArchitecture(
+      name: "olmoe", modelTypes: ("olmoe", nil), permutesQueryKey: false, normalizesTopK: false),
+  ]
+
+  /// The architecture of `file`.
+  ///
+  /// - Throws: `GGUFError.missingMetadata` without `general.architecture`,
+  ///   `.unsupportedArchitecture` for one not in `all`.
+  public static func of(_ file: GGUFFile) throws -> GGUFArchitecture {
+    guard let name = file.metadata["general.architecture"]?.string else {
+      throw GGUFError.missingMetadata(key: "general.architecture", expected: "a string")
+    }
+    guard let architecture = all.first(where: { $0.name == name }) else {
+      throw GGUFError.unsupportedArchitecture(name, supported: all.map(\.name))
+    }
+    return architecture
+  }
+
+  /// The metadata of `file` as the `config.json` object of the mapped family.
+  ///
+  /// - Throws: `GGUFError.missingMetadata` for a size the model needs,
+  ///   `.unsupportedModelFeature` for RoPE scaling and per-layer head counts.
+  public func config(of file: GGUFFile) throws -> [String: Any] {
+    let m = file.metadata
+    func int(_ key: String) throws -> Int {
+      guard let value = m["\(name).\(key)"]?.integer else {
+        throw GGUFError.missingMetadata(key: "\(name).\(key)", expected: "a whole number")
+      }
+      return value
+    }
+    func double(_ key: String, _ fallback: Double) throws -> Double {
+      switch m["\(name).\(key)"] {
+      case nil: return fallback
+      case .float(let v)?: return v
+      case let value?:
+        guard let v = value.integer else {
+          throw GGUFError.missingMetadata(key: "\(name).\(key)", expected: "a number")
+        }
+        return Double(v)
+      }
+    }
+    if let scaling = m["\(name).rope.scaling.type"]?.string, scaling != "none" {
+      throw GGUFError.unsupportedModelFeature("RoPE scaling \"\(scaling)\"", supported: "none")
+    }
+    if case .array? = m["\(name).attention.head_count_kv"] {
+      throw GGUFError.unsupportedModelFeature("per-layer key-value head counts", supported: "one count")
+    }
+    guard let embedding = file.tensors["token_embd.weight"], embedding.dimensions.count == 2 else {
+      throw GGUFError.tensorNotFound("token_embd.weight")
+    }
+    let experts = m["\(name).expert_count"]?.integer ?? 0
+    let heads = try int("attention.head_count")
+    var config: [String: Any] = [
+      "vocab_size": embedding.dimensions[1],
+      "hidden_size": try int("embedding_length"),
+      "num_hidden_layers": try int("block_count"),
+      "num_attention_heads": heads,
+      "num_key_value_heads": m["\(name).attention.head_count_kv"]?.integer ?? heads,
+      "intermediate_size": try int("feed_forward_length"),
+      "max_position_embeddings": try int("context_length"),
+      "rms_norm_eps": try double("attention.layer_norm_rms_epsilon", 1e-6),
+      "rope_theta": try double("rope.freq_base", 10_000),
+      "hidden_act": "silu",
+      "tie_word_embeddings": file.tensors["output.weight"] == nil,
+    ]
+    if let headSize = m["\(name).attention.key_length"]?.integer { config["head_dim"] = headSize }
+    for (key, field) in [("bos_token_id", "bos_token_id"), ("eos_token_id", "eos_token_id")] {
+      if let id = m["tokenizer.ggml.\(key)"]?.integer { config[field] = id }
+    }
+    if experts > 0 {
+      config["model_type"] = modelTypes.moe
+      config["num_experts_per_tok"] = try int("expert_used_count")
+      config[modelTypes.moe == "mixtral" ? "num_local_experts" : "num_experts"] = experts
+      config["moe_intermediate_size"] =
+        try m["\(name).expert_feed_forward_length"]?.integer ?? int("feed_forward_length")
+      config["norm_topk_prob"] = normalizesTopK
+      config["decoder_sparse_step"] = 1
+      config["mlp_only_layers"] = [Int]()
+      if let shared = m["\(name).expert_shared_feed_forward_length"]?.integer {
+        config["shared_expert_intermediate_size"] = shared
+      }
+    } else if let dense = modelTypes.dense {
+      config["model_type"] = dense
+    } else {
+      throw GGUFError.missingMetadata(key: "\(name).expert_count", expected: "a positive number of experts")
+    }
+    return config
+  }
+
+  /// The Hugging Face names (with the expert each is, for a stacked tensor of `experts`) that
+  /// the GGUF tensor `gguf` holds for `family`, or `[]` for a tensor the family does not read.
+  func huggingFaceNames(of gguf: String, family: any ModelFamily, experts: Int) -> [(
+    name: String, slice: Int?
+  )] {
+    switch gguf {
+    case "token_embd.weight": return [("model.embed_tokens.weight", nil)]
+    case "output_norm.weight": return [("model.\(family.normNames.final).weight", nil)]
+    case "output.weight": return [("lm_head.weight", nil)]
+    default: break
+    }
+    let parts = gguf.split(separator: ".", maxSplits: 2).map(String.init)
+    guard parts.count == 3, parts[0] == "blk", let layer = Int(parts[1]) else { return [] }
+    let (block, ffn) = ("model.layers.\(layer)", family.feedForwardPrefix(layer: layer))
+    let projections = family.expertProjectionNames
+    let (tensor, kind) = (String(parts[2].prefix { $0 != "." }), String(parts[2].drop { $0 != "." }))
+    let attention = [
+      "attn_q": "q_proj", "attn_k": "k_proj", "attn_v": "v_proj", "attn_output": "o_proj",
+      "attn_q_norm": "q_norm", "attn_k_norm": "k_norm",
+    ]
+    if let projection = attention[tensor] { return [("\(block).self_attn.\(projection)\(kind)", nil)] }
+    let stacked = [
+      "ffn_gate_exps": projections.gate, "ffn_up_exps": projections.up, "ffn_down_exps": projections.down,
+    ]
+    if let projection = stacked[tensor] {
+      return (0..<experts).map { ("\(ffn).experts.\($0).\(projection)\(kind)", $0) }
+    }
+    let shared = "\(ffn).\(family.sharedExpertName)"
+    let single = [
+      "attn_norm": "\(block).\(family.normNames.attention)",
+      "ffn_norm": "\(block).\(family.normNames.feedForward)",
+      "ffn_gate_inp": String(family.routerGateName(prefix: ffn).dropLast(".weight".count)),
+      "ffn_gate": "\(ffn).gate_proj", "ffn_up": "\(ffn).up_proj", "ffn_down": "\(ffn).down_proj",
+      "ffn_gate_shexp": "\(shared).gate_proj", "ffn_up_shexp": "\(shared).up_proj",
+      "ffn_down_shexp": "\(shared).down_proj", "ffn_gate_inp_shexp": "\(shared)_gate",
+    ]
+    return single[tensor].map { [("\($0)\(kind)", nil)] } ?? []
+  }
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Writes the GGUF model fixtures that prove MoEKit's GGUF loading against llama.cpp itself.
+Run by scripts/make-gguf-fixtures.sh (which builds llama.cpp and sets LLAMACPP, LLAMACPP_BIN
+and LLAMA_LOGITS).
+
+For each family a small random model (widths of 256, so every product can be a K-quant; float32
+files at widths of 64) is made with `transformers` beside the gpt2-style tokenizer fixture, converted by llama.cpp's own
+`convert_hf_to_gguf.py` (its pre-tokenizer check is told "gpt-2", the fixture tokenizer's
+scheme, as the tokenizer is not a published one), quantized by `llama-quantize`, and run by
+llama.cpp (scripts/peer/llama-logits.c) on a prompt: `<family>-<type>.gguf` and
+`<family>-<type>.logits.npy` (prompt positions × vocabulary, float32), with the prompt and
+versions in `reference.json`.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from importlib.metadata import version
+
+import numpy as np
+import torch
+import transformers
+
+LLAMACPP = os.environ["LLAMACPP"]
+BIN = os.environ["LLAMACPP_BIN"]
+LOGITS = os.environ["LLAMA_LOGITS"]
+OUT = "Tests/ModelIOTests/Fixtures/gguf/models"
+TOKENIZER = "Tests/ModelIOTests/Fixtures/tokenizers/gpt2.json"
+PROMPT = [3, 17, 42, 99, 7, 256, 300, 11, 5, 480, 64, 128]
+
+common = dict(
+    vocab_size=512, hidden_size=256, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+    max_position_embeddings=256, tie_word_embeddings=False, bos_token_id=1, eos_token_id=2,
+)
+FAMILIES = {
+    # Float32 files at the fixtures' small widths: llama.cpp then rounds nothing but its float
+    # arithmetic, so these prove the mapping (names, query/key order, routing, norms) tightly.
+    "mixtral-small": (transformers.MixtralConfig, dict(
+        hidden_size=64, intermediate_size=48, num_local_experts=4, num_experts_per_tok=2,
+        rope_parameters=dict(rope_type="default", rope_theta=1e6)), ["F32"]),
+    "qwen3_moe-small": (transformers.Qwen3MoeConfig, dict(
+        hidden_size=64, intermediate_size=48, moe_intermediate_size=48, num_experts=4, num_experts_per_tok=2,
+        head_dim=16, decoder_sparse_step=1, mlp_only_layers=[], norm_topk_prob=True, tie_word_embeddings=True),
+        ["F32"]),
+    # llama.cpp's "llama" architecture: q and k rows permuted to interleaved rotary pairs.
+    "mixtral": (transformers.MixtralConfig, dict(
+        intermediate_size=256, num_local_experts=4, num_experts_per_tok=2,
+        rope_parameters=dict(rope_type="default", rope_theta=1e6)), ["Q8_0", "Q4_K_M"]),
+    # "qwen3moe": per-head q/k norms, rotary halves as transformers has them.
+    "qwen3_moe": (transformers.Qwen3MoeConfig, dict(
+        intermediate_size=256, moe_intermediate_size=256, num_experts=4, num_experts_per_tok=2, head_dim=64,
+        decoder_sparse_step=1, mlp_only_layers=[], norm_topk_prob=True, tie_word_embeddings=True), ["Q4_K_M"]),
+}
+
+
+# llama.cpp's converter, in a process of its own, with its pre-tokenizer check answered "gpt-2".
+CONVERT = """
+import os, sys
+llamacpp = os.environ["LLAMACPP"]
+sys.path[:0] = [llamacpp, os.path.join(llamacpp, "gguf-py")]
+import convert_hf_to_gguf
+from conversion import base
+base.TextModel.get_vocab_base_pre = lambda self, tokenizer: "gpt-2"
+sys.argv = ["convert_hf_to_gguf.py", *sys.argv[1:]]
+convert_hf_to_gguf.main()
+"""
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    reference = dict(prompt=PROMPT, transformers=version("transformers"), torch=version("torch"),
+                     llama_cpp_python=os.environ.get("LLAMACPP_VERSION", ""), models={})
+    for name, (config_class, fields, types) in FAMILIES.items():
+        torch.manual_seed(11)
+        config = config_class(**{**common, **fields})
+        model = transformers.AutoModelForCausalLM.from_config(config)
+        with torch.no_grad():
+            for pname, p in model.named_parameters():
+                if "norm" in pname:
+                    p.copy_(1 + 0.2 * torch.randn_like(p))
+                elif p.dim() > 1:
+                    p.copy_(torch.randn_like(p) / (p.shape[-1] ** 0.5) * 1.5)
+        with tempfile.TemporaryDirectory() as folder:
+            model.save_pretrained(folder)
+            shutil.copy(TOKENIZER, os.path.join(folder, "tokenizer.json"))
+            full = os.path.join(folder, "model-f32.gguf")
+            subprocess.run([sys.executable, "-c", CONVERT, folder, "--outfile", full, "--outtype", "f32"],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for gguf_type in types:
+                target = f"{OUT}/{name}-{gguf_type}.gguf"
+                if gguf_type == "F32":
+                    shutil.copy(full, target)
+                else:
+                    subprocess.run([f"{BIN}/llama-quantize", full, target, gguf_type], check=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   env={**os.environ, "LD_LIBRARY_PATH": BIN})
+                raw = f"{folder}/logits.f32"
+                subprocess.run([LOGITS, target, raw, *map(str, PROMPT)], check=True,
+                               env={**os.environ, "LD_LIBRARY_PATH": BIN})
+                logits = np.fromfile(raw, dtype="<f4").reshape(len(PROMPT), -1)
+                np.save(f"{OUT}/{name}-{gguf_type}.logits.npy", logits)
+                reference["models"][f"{name}-{gguf_type}"] = dict(
+                    greedy=[int(i) for i in logits.argmax(axis=1)], bytes=os.path.getsize(target))
+                print(f"{name}-{gguf_type}: {os.path.getsize(target)} bytes")
+    with open(f"{OUT}/reference.json", "w") as f:
+        json.dump(reference, f, indent=1, sort_keys=True)
+
+
+if __name__ == "__main__":
+    main()
