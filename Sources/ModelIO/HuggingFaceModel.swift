@@ -40,13 +40,15 @@ public struct HuggingFaceModel: Sendable {
       throw CheckpointError.unreadableModel(path: folder, reason: "no such folder or GGUF file")
     }
     guard isFolder.boolValue else {
-      var checkpoint = try HuggingFaceCheckpoint(gguf: GGUFFile(contentsOfFile: folder, access: access))
+      let file = try GGUFFile(contentsOfFile: folder, access: access)
+      var checkpoint = try HuggingFaceCheckpoint(gguf: file)
       checkpoint.weightFormat = weightFormat
       try Self.checkMemory(of: checkpoint, path: folder, budget: memoryBudget)
-      // End tokens from tokenizer.ggml.eos_token_id; no tokenizer yet (generate from token ids).
+      // End tokens from tokenizer.ggml.eos_token_id, the tokenizer from tokenizer.ggml.*.
       self.init(
         folder: folder, checkpoint: checkpoint, model: try checkpoint.model(),
-        endOfSequence: try checkpoint.endOfSequenceIds(generationConfig: nil), tokenizer: nil)
+        endOfSequence: try checkpoint.endOfSequenceIds(generationConfig: nil),
+        tokenizer: try BPETokenizer(gguf: file))
       return
     }
     let url = URL(fileURLWithPath: folder)

@@ -59,6 +59,22 @@ import Testing
     #expect(Self.relativeError(ours, try Self.theirs(model)) < 0.06, "\(model)")
   }
 
+  /// The tokenizer in the file (llama.cpp's converter wrote it from the gpt2 tokenizer
+  /// fixture) encodes and decodes every fixture line as `tokenizers` does with the original.
+  @Test func tokenizerFromMetadataIsTheOriginal() throws {
+    let tokenizer = try #require(try HuggingFaceModel(folder: Self.path("mixtral-Q8_0")).tokenizer)
+    let cases = try JSONDecoder().decode(
+      [BPETokenizerTests.Case].self,
+      from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("tokenizers/gpt2-cases.json"))))
+    var mismatches: [String] = []
+    for c in cases where try tokenizer.encode(c.text) != c.ids || tokenizer.decode(c.ids) != c.decoded {
+      mismatches.append(c.text)
+    }
+    #expect(
+      cases.count > 3000 && mismatches.isEmpty,
+      "\(mismatches.count) lines differ, first \(mismatches.prefix(3))")
+  }
+
   @Test func unmappedArchitecturesAndMissingMetadataAreNamed() throws {
     let file = try GGUFFile(contentsOfFile: Fixtures.path("gguf/types.gguf"))  // "llama", no model in it
     #expect(throws: GGUFError.tensorNotFound("token_embd.weight")) { try HuggingFaceCheckpoint(gguf: file) }
