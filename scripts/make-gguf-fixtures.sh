@@ -2,7 +2,7 @@
 # Writes the GGUF fixtures in the throw-away environment of scripts/fixture-venv.sh, with the
 # `gguf` package added (by package name): the type fixtures (scripts/make-gguf-fixtures.py), and
 # the model fixtures (scripts/make-gguf-model-fixtures.py), converted, quantized and run by the
-# llama.cpp that scripts/llamacpp.sh builds.
+# llama.cpp that scripts/llamacpp.sh builds, and MoEKit-written files run by llama.cpp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/fixture-venv.sh
@@ -14,5 +14,8 @@ build="$(mktemp -d)"
 trap 'rm -rf "$build"' EXIT
 cc -O2 -I"$llamacpp/include" -I"$llamacpp/ggml/include" scripts/peer/llama-logits.c -L"$llamacpp_bin" -lllama \
   -o "$build/llama-logits"
+source scripts/blas-env.sh
+swift build --product moe-generate > /dev/null
 LLAMACPP="$llamacpp" LLAMACPP_BIN="$llamacpp_bin" LLAMA_LOGITS="$build/llama-logits" \
+  MOE_GENERATE="$(swift build --show-bin-path)/moe-generate" \
   LLAMACPP_VERSION="$llamacpp_version" "$venv/bin/python" scripts/make-gguf-model-fixtures.py

@@ -9,7 +9,9 @@ files at widths of 64) is made with `transformers` beside the gpt2-style tokeniz
 scheme, as the tokenizer is not a published one), quantized by `llama-quantize`, and run by
 llama.cpp (scripts/peer/llama-logits.c) on a prompt: `<family>-<type>.gguf` and
 `<family>-<type>.logits.npy` (prompt positions × vocabulary, float32), with the prompt and
-versions in `reference.json`.
+versions in `reference.json`. The other way, MoEKit's `moe-generate --save-gguf` writes each model
+held in several formats, llama.cpp runs those files, and `reference.json` records how far its
+logits are from MoEKit's on the same file (`written`).
 """
 import json
 import os
@@ -26,6 +28,7 @@ import transformers
 LLAMACPP = os.environ["LLAMACPP"]
 BIN = os.environ["LLAMACPP_BIN"]
 LOGITS = os.environ["LLAMA_LOGITS"]
+MOE_GENERATE = os.environ["MOE_GENERATE"]
 OUT = "Tests/ModelIOTests/Fixtures/gguf/models"
 TOKENIZER = "Tests/ModelIOTests/Fixtures/tokenizers/gpt2.json"
 PROMPT = [3, 17, 42, 99, 7, 256, 300, 11, 5, 480, 64, 128]
@@ -67,11 +70,18 @@ sys.argv = ["convert_hf_to_gguf.py", *sys.argv[1:]]
 convert_hf_to_gguf.main()
 """
 
+# What MoEKit writes as GGUF from each model, for llama.cpp to run (not committed: the numbers
+# go to reference.json).
+WRITTEN = {
+    "mixtral-small": ["float32"], "qwen3_moe-small": ["float32", "bf16"],
+    "mixtral": ["q8", "q4", "q4_K", "q5_K", "q6_K"], "qwen3_moe": ["q4_K", "q6_K"],
+}
+
 
 def main():
     os.makedirs(OUT, exist_ok=True)
     reference = dict(prompt=PROMPT, transformers=version("transformers"), torch=version("torch"),
-                     llama_cpp_python=os.environ.get("LLAMACPP_VERSION", ""), models={})
+                     llama_cpp_python=os.environ.get("LLAMACPP_VERSION", ""), models={}, written={})
     for name, (config_class, fields, types) in FAMILIES.items():
         torch.manual_seed(11)
         config = config_class(**{**common, **fields})
@@ -86,7 +96,8 @@ def main():
             model.save_pretrained(folder)
             shutil.copy(TOKENIZER, os.path.join(folder, "tokenizer.json"))
             full = os.path.join(folder, "model-f32.gguf")
-            subprocess.run([sys.executable, "-c", CONVERT, folder, "--outfile", full, "--outtype", "f32"],
+            subprocess.run([sys.executable, "-c", CONVERT, folder, "--outfile", full, "--outtype", "f32",
+                            "--model-name", name],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for gguf_type in types:
                 target = f"{OUT}/{name}-{gguf_type}.gguf"
@@ -104,6 +115,23 @@ def main():
                 reference["models"][f"{name}-{gguf_type}"] = dict(
                     greedy=[int(i) for i in logits.argmax(axis=1)], bytes=os.path.getsize(target))
                 print(f"{name}-{gguf_type}: {os.path.getsize(target)} bytes")
+            # The other way: MoEKit writes the model as GGUF, held in each of its formats that the
+            # widths allow, and llama.cpp runs the file MoEKit wrote.
+            for held in WRITTEN.get(name, []):
+                written = f"{folder}/moekit-{held}.gguf"
+                subprocess.run([MOE_GENERATE, "--model", folder, "--weight-format", held, "--save-gguf", written],
+                               check=True, stdout=subprocess.DEVNULL)
+                raw, ours = f"{folder}/written.f32", f"{folder}/ours.npy"
+                subprocess.run([LOGITS, written, raw, *map(str, PROMPT)], check=True,
+                               env={**os.environ, "LD_LIBRARY_PATH": BIN})
+                theirs = np.fromfile(raw, dtype="<f4").reshape(len(PROMPT), -1)
+                subprocess.run([MOE_GENERATE, "--model", written, "--token-ids", ",".join(map(str, PROMPT)),
+                                "--logits", ours], check=True, stdout=subprocess.DEVNULL)
+                mine = np.load(ours)
+                error = float(np.abs(mine - theirs).max() / np.abs(theirs).max())
+                reference["written"][f"{name}-{held}"] = dict(
+                    relative_error=error, top1_agreement=float((mine.argmax(1) == theirs.argmax(1)).mean()))
+                print(f"MoEKit-written {name} held as {held}: llama.cpp's logits within {error:.2e} of the largest")
     with open(f"{OUT}/reference.json", "w") as f:
         json.dump(reference, f, indent=1, sort_keys=True)
 

@@ -21,7 +21,8 @@ struct MoEGenerate: ParsableCommand {
       prompt, greedily unless --temperature is above 0; text output streams tokens as they come and \
       ends with prefill and decode speeds, experts per token and memory. --weight-format q8 (or q4, \
       q4_K, q5_K, q6_K, mxfp4, bf16) quantizes at load; with --save-model the result is written as a \
-      new folder that loads without converting again. Supported model types: \
+      new folder that loads without converting again, with --save-gguf as a GGUF file that llama.cpp \
+      loads (Llama, Mixtral, Qwen2/3-MoE, OLMoE). Supported model types: \
       \(ModelFamilyRegistry.modelTypes.joined(separator: ", ")); GGUF architectures: \
       \(GGUFArchitecture.all.map(\.name).joined(separator: ", ")).
       """)
@@ -45,6 +46,13 @@ struct MoEGenerate: ParsableCommand {
   @Option(
     help: "Save the model as held (--weight-format) to this new folder, loadable without converting again.")
   var saveModel: String?
+
+  @Option(
+    help: "Save the model as held (--weight-format) to this new GGUF file, which llama.cpp loads.")
+  var saveGguf: String?
+
+  /// The outputs a run writes besides --logits.
+  var savedModels: [String] { [saveModel, saveGguf].compactMap { $0 } }
 
   @Option(help: "The prompt as comma-separated token ids.")
   var tokenIds: String?
@@ -103,8 +111,10 @@ struct MoEGenerate: ParsableCommand {
   enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
   func validate() throws {
-    guard !(tokenIds != nil && prompt != nil) && (tokenIds != nil || prompt != nil || saveModel != nil) else {
-      throw ValidationError("give exactly one of --token-ids and --prompt (or only --save-model)")
+    guard !(tokenIds != nil && prompt != nil) && (tokenIds != nil || prompt != nil || !savedModels.isEmpty)
+    else {
+      throw ValidationError(
+        "give exactly one of --token-ids and --prompt (or only --save-model or --save-gguf)")
     }
     guard (0...100_000).contains(newTokens) else {
       throw ValidationError("--max-new-tokens must be in 0...100000, got \(newTokens)")
@@ -114,8 +124,9 @@ struct MoEGenerate: ParsableCommand {
     }
     guard (topK ?? 1) >= 1 else { throw ValidationError("--top-k must be at least 1, got \(topK!)") }
     guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
-    guard logits != nil || newTokens > 0 || saveModel != nil else {
-      throw ValidationError("nothing to do: give --logits, --max-new-tokens, --save-model or several")
+    guard logits != nil || newTokens > 0 || !savedModels.isEmpty else {
+      throw ValidationError(
+        "nothing to do: give --logits, --max-new-tokens, --save-model, --save-gguf or several")
     }
     guard (tokenIds == nil && prompt == nil) || logits != nil || newTokens > 0 else {
       throw ValidationError("a prompt needs --logits or --max-new-tokens of 1 or more")
@@ -134,6 +145,17 @@ struct MoEGenerate: ParsableCommand {
       if let logits, OutputPath.overlap(logits, saveModel) {
         throw ValidationError(
           "--logits \(logits) and --save-model \(saveModel) are outputs of one run: give each its own path")
+      }
+    }
+    if let saveGguf {
+      do {
+        try OutputPath.check(saveGguf, inputs: [model])
+      } catch let problem as OutputPath.Problem {
+        throw ValidationError("--save-gguf: \(problem)")
+      }
+      for other in [logits, saveModel].compactMap({ $0 }) where OutputPath.overlap(other, saveGguf) {
+        throw ValidationError(
+          "--save-gguf \(saveGguf) and \(other) are outputs of one run: give each its own path")
       }
     }
     if let tokenIds { _ = try Self.ids(tokenIds) }
@@ -155,6 +177,7 @@ struct MoEGenerate: ParsableCommand {
     let loaded = try HuggingFaceModel(
       folder: model, weightFormat: weightFormat, access: noMmap ? .read : .mapped)
     if let saveModel { try loaded.save(to: saveModel) }
+    if let saveGguf { try loaded.saveGGUF(to: saveGguf) }
     guard tokenIds != nil || prompt != nil else { return }
     let network = loaded.model
     let promptIds: [Int]

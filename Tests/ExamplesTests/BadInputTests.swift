@@ -185,6 +185,8 @@ import _TestSupport
       (["--logits", folder, "--save-model", folder], "--logits \(folder) and --save-model"),
       (["--logits", folder + "/x.npy", "--save-model", folder], "--logits"),
       (["--save-model", model + "/copy"], "outside --model"),
+      (["--save-gguf", folder, "--save-model", folder], "--save-gguf \(folder) and \(folder)"),
+      (["--save-gguf", model], "--save-gguf"),
     ] {
       let result = try ProductRunner.run(
         "moe-generate", ["--model", model, "--token-ids", "1,2", "--max-new-tokens", "1"] + arguments)

@@ -75,6 +75,40 @@ import Testing
       "\(mismatches.count) lines differ, first \(mismatches.prefix(3))")
   }
 
+  /// A model written as GGUF loads back with the logits it had as held: Mixtral in float32
+  /// (its query and key rows permuted and back), OLMoE held as q8 (written as Q8_0) and as bf16;
+  /// with the folder's tokenizer written as `tokenizer.ggml.*`. Qwen3-MoE with a dense layer has
+  /// no place in a `qwen3moe` file and is refused.
+  @Test(arguments: [("mixtral", "float32"), ("olmoe", "q8"), ("olmoe", "bf16")]) func writtenFilesLoadBack(
+    family: String, format: String
+  ) throws {
+    let folder = TemporaryFolder()
+    let source = folder.path("model")
+    try FileManager.default.copyItem(atPath: Fixtures.path("models/\(family)"), toPath: source)
+    try FileManager.default.copyItem(
+      atPath: Fixtures.path("tokenizers/gpt2.json"), toPath: source + "/tokenizer.json")
+    let held = try HuggingFaceModel(folder: source, weightFormat: .init(rawValue: format)!)
+    try held.saveGGUF(to: folder.path("model.gguf"))
+    let loaded = try HuggingFaceModel(folder: folder.path("model.gguf"))
+    let prompt = Array(Self.prompt.prefix(8))
+    let difference = Self.relativeError(
+      loaded.model.logits(prompt, layout: .single(prompt.count)),
+      held.model.logits(prompt, layout: .single(prompt.count)))
+    #expect(difference == 0, "\(family) \(format)")
+    #expect(loaded.weightBytes == held.weightBytes)
+    let text = "def fibonacci(n): return n if n < 2 else 42 <|endoftext|>"
+    #expect(try loaded.tokenizer?.encode(text) == held.tokenizer?.encode(text))
+  }
+
+  @Test func modelsGGUFCannotHoldAreRefused() throws {
+    let folder = TemporaryFolder()
+    let dense = try HuggingFaceModel(folder: Fixtures.path("models/qwen3_moe"))
+    #expect(throws: GGUFError.self) { try dense.saveGGUF(to: folder.path("a.gguf")) }
+    let other = try HuggingFaceModel(folder: Fixtures.path("models/deepseek_v3"))
+    #expect(throws: GGUFError.self) { try other.saveGGUF(to: folder.path("b.gguf")) }
+    #expect(!FileManager.default.fileExists(atPath: folder.path("a.gguf")))
+  }
+
   @Test func unmappedArchitecturesAndMissingMetadataAreNamed() throws {
     let file = try GGUFFile(contentsOfFile: Fixtures.path("gguf/types.gguf"))  // "llama", no model in it
     #expect(throws: GGUFError.tensorNotFound("token_embd.weight")) { try HuggingFaceCheckpoint(gguf: file) }

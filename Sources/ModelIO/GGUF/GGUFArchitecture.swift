@@ -98,6 +98,7 @@ public struct GGUFArchitecture: Sendable {
       "tie_word_embeddings": file.tensors["output.weight"] == nil,
     ]
     if let headSize = m["\(name).attention.key_length"]?.integer { config["head_dim"] = headSize }
+    if m["\(name).attention.clamp_kqv"] != nil { config["clip_qkv"] = try double("attention.clamp_kqv", 0) }
     for (key, field) in [("bos_token_id", "bos_token_id"), ("eos_token_id", "eos_token_id")] {
       if let id = m["tokenizer.ggml.\(key)"]?.integer { config[field] = id }
     }
