@@ -10,6 +10,7 @@ let package = Package(
     .library(name: "Report", targets: ["Report"]),
     .library(name: "CostModel", targets: ["CostModel"]),
     .library(name: "ModelIO", targets: ["ModelIO"]),
+    .library(name: "Evaluation", targets: ["Evaluation"]),
     .library(name: "MoEKit", targets: ["MoEKit"]),
     // Needs Open MPI (libopenmpi-dev); nothing else depends on it.
     .library(name: "MoEDistributed", targets: ["MoEDistributed"]),
@@ -81,7 +82,9 @@ let package = Package(
 
     .target(name: "ModelIO", dependencies: ["Linalg", "MoE", "CostModel", "Report"]),
 
-    .target(name: "MoEKit", dependencies: ["CostModel", "Linalg", "MoE", "ModelIO", "Report"]),
+    .target(name: "Evaluation", dependencies: ["Linalg", "MoE"]),
+
+    .target(name: "MoEKit", dependencies: ["CostModel", "Evaluation", "Linalg", "MoE", "ModelIO", "Report"]),
 
     // Expert parallelism over MPI: the only module that needs it (not in the umbrella).
     .target(name: "MoEDistributed", dependencies: ["CMPI", "Linalg", "MoE"]),
@@ -93,12 +96,21 @@ let package = Package(
     .target(
       name: "_ExampleSupport",
       dependencies: [
-        "Linalg", "MoE", "Report", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "Linalg", "MoE", "ModelIO", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Examples/_ExampleSupport"
     ),
 
     // MARK: Examples
+    .executableTarget(
+      name: "moe-eval",
+      dependencies: [
+        "CostModel", "Evaluation", "Linalg", "ModelIO", "Report",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
+      ],
+      path: "Examples/moe-eval"
+    ),
     .executableTarget(
       name: "gemm-bench",
       dependencies: [
@@ -236,6 +248,7 @@ let package = Package(
     .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),
     .testTarget(name: "MoETests", dependencies: ["MoE", "Linalg", "_TestSupport"]),
     .testTarget(name: "ReportTests", dependencies: ["Report"]),
+    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Linalg", "MoE"]),
     .testTarget(name: "CostModelTests", dependencies: ["CostModel"], exclude: ["Fixtures"]),
     .testTarget(name: "MoEKitTests", dependencies: ["MoEKit"]),
     .testTarget(

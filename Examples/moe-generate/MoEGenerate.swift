@@ -319,5 +319,3 @@ struct MoEGenerate: ParsableCommand {
     return String(decoding: data, as: UTF8.self)
   }
 }
-
-extension HuggingFaceCheckpoint.LoadedWeightFormat: ExpressibleByArgument {}
