@@ -75,6 +75,36 @@ def main():
     writer.close()
     safetensors.numpy.save_file(expected, f"{OUT}/types-expected.safetensors")
     print(f"wrote {OUT}/types.gguf ({os.path.getsize(f'{OUT}/types.gguf')} bytes) with gguf {version('gguf')}")
+    write_fuzz_seed(rng)
+
+
+def write_fuzz_seed(rng, path="Fuzz/Corpus/gguf/tiny-mixtral.gguf"):
+    """A whole Mixtral-shaped model of a few kilobytes (width 8, one layer, two experts, a
+    vocabulary of 16 with a byte-level tokenizer), so that fuzzing reaches the model mapping."""
+    writer = gguf.GGUFWriter(path, arch="llama")
+    for key, value in [("block_count", 1), ("context_length", 32), ("embedding_length", 8),
+                       ("feed_forward_length", 8), ("attention.head_count", 2), ("attention.head_count_kv", 1),
+                       ("expert_count", 2), ("expert_used_count", 1)]:
+        writer.add_uint32(f"llama.{key}", value)
+    writer.add_float32("llama.rope.freq_base", 10000.0)
+    writer.add_float32("llama.attention.layer_norm_rms_epsilon", 1e-5)
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("gpt-2")
+    writer.add_token_list(["a", "b", "c", "ab", "bc", "abc", "Ġ", "Ġa"] + [f"t{i}" for i in range(8)])
+    writer.add_token_types([1] * 16)
+    writer.add_token_merges(["a b", "b c", "ab c", "Ġ a"])
+    shapes = {"token_embd.weight": (16, 8), "output_norm.weight": (8,), "output.weight": (16, 8),
+              "blk.0.attn_norm.weight": (8,), "blk.0.attn_q.weight": (8, 8), "blk.0.attn_k.weight": (4, 8),
+              "blk.0.attn_v.weight": (4, 8), "blk.0.attn_output.weight": (8, 8), "blk.0.ffn_norm.weight": (8,),
+              "blk.0.ffn_gate_inp.weight": (2, 8), "blk.0.ffn_gate_exps.weight": (2, 8, 8),
+              "blk.0.ffn_up_exps.weight": (2, 8, 8), "blk.0.ffn_down_exps.weight": (2, 8, 8)}
+    for name, shape in shapes.items():
+        writer.add_tensor(name, rng.standard_normal(shape).astype(np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
 
 if __name__ == "__main__":

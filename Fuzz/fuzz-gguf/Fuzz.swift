@@ -1,14 +1,22 @@
 import ModelIO
 import _FuzzSupport
 
-// A libFuzzer target over the GGUF reader (header, metadata, tensor table) and the block
-// decoding of what it accepts: no input may crash it. Built normally, it replays the files
+// A libFuzzer target over the GGUF reader (header, metadata, tensor table), the block
+// decoding of what it accepts, and the model mapping and loading of files that name an
+// architecture: no input may crash it. Built normally, it replays the files
 // given as arguments; built by `scripts/fuzz.sh gguf SECONDS`, libFuzzer drives it.
 
 /// Parses one input; every failure must be a thrown error.
 func check(_ bytes: UnsafeRawBufferPointer) {
   guard let file = try? GGUFFile(bytes: bytes) else { return }
   for name in file.names.prefix(16) { _ = try? file.matrix(name) }
+  // A model whose held weights stay small is loaded whole (the loader checks every shape
+  // against the metadata before it allocates).
+  guard let checkpoint = try? HuggingFaceCheckpoint(gguf: file),
+    (try? checkpoint.estimatedHeldBytes()) ?? .max < 1 << 26
+  else { return }
+  _ = try? checkpoint.model()
+  _ = try? BPETokenizer(gguf: file)
 }
 
 #if FUZZING

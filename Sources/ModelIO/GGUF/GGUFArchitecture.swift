@@ -24,6 +24,9 @@ public struct GGUFArchitecture: Sendable {
   /// Whether the top-k expert weights are renormalised to sum to one.
   let normalizesTopK: Bool
 
+  /// The most experts a layer may declare (published models have at most a few hundred).
+  public static let maximumExperts = 1 << 16
+
   /// The architectures MoEKit loads.
   public static let all: [GGUFArchitecture] = [
     GGUFArchitecture(
@@ -83,6 +86,10 @@ public struct GGUFArchitecture: Sendable {
       throw GGUFError.tensorNotFound("token_embd.weight")
     }
     let experts = m["\(name).expert_count"]?.integer ?? 0
+    guard (0...Self.maximumExperts).contains(experts) else {
+      throw GGUFError.missingMetadata(
+        key: "\(name).expert_count", expected: "0 to \(Self.maximumExperts) experts")
+    }
     let heads = try int("attention.head_count")
     var config: [String: Any] = [
       "vocab_size": embedding.dimensions[1],

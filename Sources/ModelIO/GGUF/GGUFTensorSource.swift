@@ -34,6 +34,10 @@ public struct GGUFTensorSource: TensorSource {
   public init(_ file: GGUFFile, architecture: GGUFArchitecture, family: any ModelFamily) throws {
     let owner = Owner(file)
     let experts = file.metadata["\(architecture.name).expert_count"]?.integer ?? 0
+    guard (0...GGUFArchitecture.maximumExperts).contains(experts) else {
+      throw GGUFError.missingMetadata(
+        key: "\(architecture.name).expert_count", expected: "0 to \(GGUFArchitecture.maximumExperts) experts")
+    }
     let heads = file.metadata["\(architecture.name).attention.head_count"]?.integer
     var entries: [String: Entry] = [:]
     for (gguf, info) in file.tensors {
@@ -41,8 +45,14 @@ public struct GGUFTensorSource: TensorSource {
       guard !mapped.isEmpty else { continue }
       var bytes = try file.rawBytes(gguf)
       let dimensions = Array(info.dimensions.reversed())
+      // Stacked experts are [experts, rows, columns]; permuted query/key rows a matrix.
+      let stacked = mapped.contains { $0.slice != nil }
       let permuted =
         architecture.permutesQueryKey && (gguf.hasSuffix("attn_q.weight") || gguf.hasSuffix("attn_k.weight"))
+      guard stacked ? dimensions.count == 3 && dimensions[0] == experts : !permuted || dimensions.count == 2
+      else {
+        throw GGUFError.invalidShape(name: gguf, shape: info.dimensions.map(UInt64.init))
+      }
       if permuted {
         let key = "\(architecture.name).attention.head_count" + (gguf.hasSuffix("attn_k.weight") ? "_kv" : "")
         guard let count = file.metadata[key]?.integer ?? heads, count > 0, dimensions[0] % (2 * count) == 0
