@@ -179,11 +179,10 @@ extension HuggingFaceModel {
     for gguf in candidates {
       let names = architecture.huggingFaceNames(of: gguf, family: family, experts: experts)
       guard !names.isEmpty, names.allSatisfy({ checkpoint.weights.contains($0.name) }) else { continue }
-      let permuted =
-        architecture.permutesQueryKey && (gguf.hasSuffix("attn_q.weight") || gguf.hasSuffix("attn_k.weight"))
+      let permuted = architecture.permutesQueryKey && architecture.isQueryOrKey(gguf)
       let heads = try checkpoint.checked {
         try checkpoint.config.int(
-          gguf.hasSuffix("attn_k.weight") ? "num_key_value_heads" : "num_attention_heads")
+          gguf.contains(".attn_k.") ? "num_key_value_heads" : "num_attention_heads")
       }
       var parts: [(GGMLType, [Int], [UInt8])] = []
       for (name, _) in names {
@@ -200,7 +199,12 @@ extension HuggingFaceModel {
           parts.append((type, [matrix.columns, matrix.rows], bytes))
         } else {
           var values = try checkpoint.weights.matrix(name, as: Float.self)
-          if let order { values = values.gatheringRows(order) }
+          if let order {  // a bias's elements are its rows
+            values =
+              shape.count == 1
+              ? Matrix(rows: 1, columns: order.count, elements: order.map { values.elements[$0] })
+              : values.gatheringRows(order)
+          }
           let bytes = values.elements.flatMap { value in
             withUnsafeBytes(of: value.bitPattern.littleEndian, Array.init)
           }

@@ -100,6 +100,30 @@ import Testing
     #expect(try loaded.tokenizer?.encode(text) == held.tokenizer?.encode(text))
   }
 
+  /// A Llama with query and key biases (the linear-RoPE fixture read with default RoPE): the
+  /// biases are permuted with their rows on the way out and back on the way in.
+  @Test func queryAndKeyBiasesTravelWithTheirRows() throws {
+    let folder = TemporaryFolder()
+    let source = folder.path("model")
+    try FileManager.default.copyItem(atPath: Fixtures.path("models/llama-linear-rope"), toPath: source)
+    let configPath = source + "/config.json"
+    var config =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath)))
+      as! [String: Any]
+    config["rope_parameters"] = ["rope_type": "default", "rope_theta": 500.0]
+    try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+    let held = try HuggingFaceModel(folder: source)
+    try held.saveGGUF(to: folder.path("model.gguf"))
+    let loaded = try HuggingFaceModel(folder: folder.path("model.gguf"))
+    let prompt = Array(Self.prompt.prefix(8))
+    #expect(
+      Self.relativeError(
+        loaded.model.logits(prompt, layout: .single(prompt.count)),
+        held.model.logits(prompt, layout: .single(prompt.count))) == 0)
+    let file = try GGUFFile(contentsOfFile: folder.path("model.gguf"))
+    #expect(file.tensors["blk.0.attn_q.bias"] != nil && file.tensors["blk.0.attn_k.bias"] != nil)
+  }
+
   @Test func modelsGGUFCannotHoldAreRefused() throws {
     let folder = TemporaryFolder()
     let dense = try HuggingFaceModel(folder: Fixtures.path("models/qwen3_moe"))

@@ -24,6 +24,12 @@ public struct GGUFArchitecture: Sendable {
   /// Whether the top-k expert weights are renormalised to sum to one.
   let normalizesTopK: Bool
 
+  /// Whether the GGUF tensor is a query or key projection's weight or bias (the rows the
+  /// `llama` architecture stores with rotary pairs interleaved).
+  func isQueryOrKey(_ gguf: String) -> Bool {
+    ["attn_q.weight", "attn_k.weight", "attn_q.bias", "attn_k.bias"].contains { gguf.hasSuffix(".\($0)") }
+  }
+
   /// The most experts a layer may declare (published models have at most a few hundred).
   public static let maximumExperts = 1 << 16
 
@@ -105,6 +111,9 @@ public struct GGUFArchitecture: Sendable {
       "tie_word_embeddings": file.tensors["output.weight"] == nil,
     ]
     if let headSize = m["\(name).attention.key_length"]?.integer { config["head_dim"] = headSize }
+    // Biases are read where the first layer has them, as the converter writes them.
+    config["attention_bias"] = file.tensors["blk.0.attn_q.bias"] != nil
+    config["mlp_bias"] = file.tensors["blk.0.ffn_gate.bias"] != nil
     if m["\(name).attention.clamp_kqv"] != nil { config["clip_qkv"] = try double("attention.clamp_kqv", 0) }
     for (key, field) in [("bos_token_id", "bos_token_id"), ("eos_token_id", "eos_token_id")] {
       if let id = m["tokenizer.ggml.\(key)"]?.integer { config[field] = id }

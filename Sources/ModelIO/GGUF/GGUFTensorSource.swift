@@ -45,16 +45,16 @@ public struct GGUFTensorSource: TensorSource {
       guard !mapped.isEmpty else { continue }
       var bytes = try file.rawBytes(gguf)
       let dimensions = Array(info.dimensions.reversed())
-      // Stacked experts are [experts, rows, columns]; permuted query/key rows a matrix.
+      // Stacked experts are [experts, rows, columns]; permuted query/key rows a matrix (or a
+      // bias, each element a row).
       let stacked = mapped.contains { $0.slice != nil }
-      let permuted =
-        architecture.permutesQueryKey && (gguf.hasSuffix("attn_q.weight") || gguf.hasSuffix("attn_k.weight"))
-      guard stacked ? dimensions.count == 3 && dimensions[0] == experts : !permuted || dimensions.count == 2
+      let permuted = architecture.permutesQueryKey && architecture.isQueryOrKey(gguf)
+      guard stacked ? dimensions.count == 3 && dimensions[0] == experts : !permuted || dimensions.count <= 2
       else {
         throw GGUFError.invalidShape(name: gguf, shape: info.dimensions.map(UInt64.init))
       }
       if permuted {
-        let key = "\(architecture.name).attention.head_count" + (gguf.hasSuffix("attn_k.weight") ? "_kv" : "")
+        let key = "\(architecture.name).attention.head_count" + (gguf.contains(".attn_k.") ? "_kv" : "")
         guard let count = file.metadata[key]?.integer ?? heads, count > 0, dimensions[0] % (2 * count) == 0
         else {
           throw GGUFError.missingMetadata(
