@@ -35,8 +35,9 @@ struct MoEEval: ParsableCommand {
   @Option(help: "A UTF-8 text file to score.")
   var text: String
 
-  @Option(help: "Tokens a window feeds the model (2...65536).")
-  var context = 512
+  @Option(
+    help: "Tokens a window feeds the model (2...65536; default 512, or the model's positions if fewer).")
+  var context: Int?
 
   @Option(help: "Tokens between window starts (1...--context; default half the context).")
   var stride: Int?
@@ -56,8 +57,8 @@ struct MoEEval: ParsableCommand {
   enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
   func validate() throws {
-    try OptionLimits.check("--context", context, in: 2...65536)
-    if let stride { try OptionLimits.check("--stride", stride, in: 1...context) }
+    if let context { try OptionLimits.check("--context", context, in: 2...65536) }
+    if let stride { try OptionLimits.check("--stride", stride, in: 1...(context ?? 65536)) }
     if let maxTokens { try OptionLimits.check("--max-tokens", maxTokens, in: 2...100_000_000) }
   }
 
@@ -76,6 +77,14 @@ struct MoEEval: ParsableCommand {
     let loaded = try HuggingFaceModel(folder: model, weightFormat: weightFormat)
     guard let tokenizer = loaded.tokenizer else {
       throw ValidationError("--model \(model) has no tokenizer to turn --text into tokens")
+    }
+    let positions = (try? loaded.checkpoint.config.int("max_position_embeddings")) ?? 65536
+    if let context, context > positions {
+      throw ValidationError("--context \(context) is longer than --model \(model)'s \(positions) positions")
+    }
+    let context = context ?? Swift.max(2, Swift.min(512, positions))
+    if let stride, stride > context {
+      throw ValidationError("--stride must be in 1...\(context), the context, got \(stride)")
     }
     var tokens = try tokenizer.encode(content)
     if let maxTokens { tokens = Array(tokens.prefix(maxTokens)) }

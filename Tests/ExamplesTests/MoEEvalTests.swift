@@ -45,6 +45,7 @@ import _TestSupport
     for (arguments, named) in [
       (["--model", Self.model, "--text", text, "--context", "1"], "--context"),
       (["--model", Self.model, "--text", text, "--context", "8", "--stride", "9"], "--stride"),
+      (["--model", Self.model, "--text", text, "--context", "300"], "256 positions"),
       (["--model", Self.model, "--text", "/nonexistent.txt"], "/nonexistent.txt"),
       (["--model", folderModel, "--text", text], "no tokenizer"),
       (["--model", Self.model, "--text", text, "--reference", "/nonexistent-model"], "/nonexistent-model"),
