@@ -242,7 +242,8 @@ struct MoEGenerate: ParsableCommand {
       promptTokens: promptIds.count, generated: generated.count, prefillSeconds: prefill,
       decodeSeconds: decode,
       kvCacheBytes: Self.cacheBytes(network, tokens: promptIds.count + generated.count),
-      weightBytes: loaded.weightBytes, architecture: loaded.checkpoint.architecture)
+      weightBytes: loaded.weightBytes, compactBits: loaded.compactBitsPerWeight,
+      architecture: loaded.checkpoint.architecture)
     switch format {
     case .json:
       let text = try loaded.tokenizer.map { try $0.decode(generated) }
@@ -280,15 +281,17 @@ struct MoEGenerate: ParsableCommand {
     var promptTokens: Int, generated: Int
     var prefillSeconds: Double, decodeSeconds: Double
     var kvCacheBytes: Int, weightBytes: Int
+    /// The bits a compact product weight takes on average, if any is compact.
+    var compactBits: Double?
     var expertsPerToken: String
 
     init(
       promptTokens: Int, generated: Int, prefillSeconds: Double, decodeSeconds: Double, kvCacheBytes: Int,
-      weightBytes: Int, architecture: Architecture
+      weightBytes: Int, compactBits: Double?, architecture: Architecture
     ) {
       (self.promptTokens, self.generated) = (promptTokens, generated)
       (self.prefillSeconds, self.decodeSeconds) = (prefillSeconds, decodeSeconds)
-      (self.kvCacheBytes, self.weightBytes) = (kvCacheBytes, weightBytes)
+      (self.kvCacheBytes, self.weightBytes, self.compactBits) = (kvCacheBytes, weightBytes, compactBits)
       expertsPerToken =
         architecture.moe.map {
           "\($0.topK) of \($0.routedExperts)\($0.sharedExperts > 0 ? " + \($0.sharedExperts) shared" : "") in \(architecture.moeLayers) of \(architecture.layers) layers"
@@ -304,6 +307,7 @@ struct MoEGenerate: ParsableCommand {
           "prefill %d tokens at %.1f tokens/s, decode %d tokens at %.1f tokens/s; experts per token: %@; KV cache %@, weights %@",
         promptTokens, prefillTokensPerSecond, generated, decodeTokensPerSecond, expertsPerToken,
         Format.bytes(kvCacheBytes), Format.bytes(weightBytes))
+        + (compactBits.map { " (compact products at \(Format.fixed($0, 2)) bits a weight)" } ?? "")
     }
   }
 
@@ -313,6 +317,7 @@ struct MoEGenerate: ParsableCommand {
       "prefill_tokens_per_second": stats.prefillTokensPerSecond,
       "decode_tokens_per_second": stats.decodeTokensPerSecond, "kv_cache_bytes": stats.kvCacheBytes,
       "weight_bytes": stats.weightBytes, "experts_per_token": stats.expertsPerToken,
+      "compact_bits_per_weight": stats.compactBits ?? NSNull(),
     ]
     if let text { object["text"] = text }
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])

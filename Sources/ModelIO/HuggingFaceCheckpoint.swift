@@ -60,6 +60,9 @@ public struct HuggingFaceCheckpoint: Sendable {
     case q6K = "q6_K"
     /// Everything quantized at load to MXFP4 (rows that are not whole blocks of 32 to q8).
     case mxfp4
+    /// llama.cpp's Q4_K_M recipe, chosen by tensor name: value and down projections (the
+    /// experts' too) and the head in Q6_K, every other product in Q4_K.
+    case q4KM = "q4_K_M"
 
     /// The compact format a product weight stored in `stored` (`nil`: float32 or f16) is
     /// held in, or `nil` for `Float`.
@@ -67,10 +70,18 @@ public struct HuggingFaceCheckpoint: Sendable {
       self == .stored ? stored : WeightMatrix.Format(rawValue: rawValue)
     }
 
-    /// The format a product weight with rows of `columns` stored in `stored` is held in
-    /// (`heldFormat`, with ggml block formats that do not divide the rows falling back to q8).
-    func heldFormat(stored: WeightMatrix.Format?, columns: Int) -> WeightMatrix.Format? {
-      heldFormat(stored: stored)?.fitting(columns: columns)
+    /// The format the product weight `name` with rows of `columns`, stored in `stored`, is held
+    /// in (`heldFormat(stored:)`, the recipe's choice for `name`; ggml block formats that do not
+    /// divide the rows fall back to q8).
+    func heldFormat(stored: WeightMatrix.Format?, columns: Int, name: String) -> WeightMatrix.Format? {
+      let format = self == .q4KM ? (Self.keepsMoreBits(name) ? .q6K : .q4K) : heldFormat(stored: stored)
+      return format?.fitting(columns: columns)
+    }
+
+    /// Whether a recipe keeps `name` at more bits: value projections, down projections (`w2`
+    /// in Mixtral's experts) and the head, as llama.cpp's Q4_K_M does.
+    static func keepsMoreBits(_ name: String) -> Bool {
+      ["v_proj", "down_proj", ".w2.", "lm_head"].contains { name.contains($0) }
     }
   }
 
@@ -92,22 +103,22 @@ public struct HuggingFaceCheckpoint: Sendable {
         // MoEKit's quantized parts: kept as stored, or converted as a whole matrix (whose
         // size the .qweight part accounts for).
         let stored = storedQuantization
-        let held = weightFormat.heldFormat(stored: stored)
-        if held == stored {
+        if weightFormat != .q4KM && weightFormat.heldFormat(stored: stored) == stored {
           total += elements * type.size
         } else if name.hasSuffix(".qweight") {
           let columns = elements / shape[0] * (stored == .q4 ? 2 : 1)
+          let held = weightFormat.heldFormat(
+            stored: stored, columns: columns, name: String(name.dropLast(".qweight".count)))
           total +=
-            held.map {
-              WeightMatrix.byteCount($0.fitting(columns: columns), rows: shape[0], columns: columns)
-            }
-            ?? 4 * shape[0] * columns
+            held.map { WeightMatrix.byteCount($0, rows: shape[0], columns: columns) } ?? 4 * shape[0]
+            * columns
         }
         continue
       }
       if shape.count == 3 && !name.hasSuffix("conv1d.weight") {
         // Experts stored fused (`[E, in, out]`): laid out anew at load, each `out × in`.
-        let held = weightFormat.heldFormat(stored: try weights.compactFormat(of: name), columns: shape[1])
+        let held = weightFormat.heldFormat(
+          stored: try weights.compactFormat(of: name), columns: shape[1], name: name)
         total +=
           held.map { shape[0] * WeightMatrix.byteCount($0, rows: shape[2], columns: shape[1]) } ?? 4
           * elements
@@ -122,7 +133,7 @@ public struct HuggingFaceCheckpoint: Sendable {
         continue
       }
       let stored = try weights.compactFormat(of: name)
-      switch weightFormat.heldFormat(stored: stored, columns: shape[1]) {
+      switch weightFormat.heldFormat(stored: stored, columns: shape[1], name: name) {
       case nil: total += type == .f32 ? 0 : 4 * elements  // float32 is used in place
       case let format? where format == stored && format != .q8 && format != .q4: break  // read in place
       case let format?: total += WeightMatrix.byteCount(format, rows: shape[0], columns: shape[1])
@@ -279,7 +290,8 @@ public struct HuggingFaceCheckpoint: Sendable {
     let storedType = weights.contains(name) ? try weights.dataType(of: name) : nil
     let storedFormat = try quantized?.format ?? (storedType == nil ? nil : weights.compactFormat(of: name))
     let held =
-      Scalar.self == Float.self ? weightFormat.heldFormat(stored: storedFormat, columns: shape[1]) : nil
+      Scalar.self == Float.self
+      ? weightFormat.heldFormat(stored: storedFormat, columns: shape[1], name: name) : nil
     guard let held else {
       var weight: Matrix<Scalar>
       if let quantized {
@@ -423,7 +435,7 @@ public struct HuggingFaceCheckpoint: Sendable {
   {
     let stored = try weights.compactFormat(of: name)
     guard Scalar.self == Float.self,
-      let held = weightFormat.heldFormat(stored: stored, columns: weight.columns)
+      let held = weightFormat.heldFormat(stored: stored, columns: weight.columns, name: name)
     else {
       return Linear(weight: weight, bias: bias)
     }

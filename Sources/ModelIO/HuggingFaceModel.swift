@@ -121,6 +121,14 @@ public struct HuggingFaceModel: Sendable {
     }
   }
 
+  /// The bits a product weight held compact takes on average, its block's scales included
+  /// (what a recipe such as `q4_K_M` comes to), or `nil` when none is compact.
+  public var compactBitsPerWeight: Double? {
+    let held = checkpoint.ledger.compactMatrices.values
+    let elements = held.reduce(0) { $0 + $1.rows * $1.columns }
+    return elements == 0 ? nil : Double(8 * held.reduce(0) { $0 + $1.byteCount }) / Double(elements)
+  }
+
   /// Bytes of the weights the model holds (4 per `Float` parameter, 2 per bf16 one).
   public var weightBytes: Int { model.weightBytes }
 }

@@ -124,6 +124,23 @@ import Testing
     #expect(file.tensors["blk.0.attn_q.bias"] != nil && file.tensors["blk.0.attn_k.bias"] != nil)
   }
 
+  /// The q4_K_M recipe keeps value and down projections and the head at Q6_K and the rest at
+  /// Q4_K: its bits per weight lie between the two formats', which each give their own.
+  @Test func theQ4KMRecipeMixesTwoFormats() throws {
+    let path = Self.path("mixtral-Q8_0")
+    let bits = try [HuggingFaceCheckpoint.LoadedWeightFormat.q4K, .q6K, .q4KM].map {
+      try #require(try HuggingFaceModel(folder: path, weightFormat: $0).compactBitsPerWeight)
+    }
+    #expect(bits[0] == 4.5 && bits[1] == 6.5625)
+    // Of 6 matrices of 256 × 256 a layer (q, o and the experts' gate and up), v (128 × 256) and
+    // the experts' down (4 × 256 × 256) are Q6_K, and the head (512 × 256) too.
+    let q6 = 2 * (128 + 4 * 256) * 256 + 512 * 256
+    let q4 = 2 * (2 * 256 + 128 + 8 * 256) * 256
+    #expect(abs(bits[2] - (6.5625 * Double(q6) + 4.5 * Double(q4)) / Double(q6 + q4)) < 1e-9, "\(bits)")
+    let printed = try HuggingFaceModel(folder: path, weightFormat: .q4KM)
+    #expect(printed.model.logits([1, 2, 3], layout: .single(3)).rows == 3)
+  }
+
   @Test func modelsGGUFCannotHoldAreRefused() throws {
     let folder = TemporaryFolder()
     let dense = try HuggingFaceModel(folder: Fixtures.path("models/qwen3_moe"))
