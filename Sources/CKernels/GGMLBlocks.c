@@ -451,10 +451,10 @@ static void mk_quantize_q45k(int five, const float *x, const float *importance, 
     return;
   }
   int nmax = five ? 31 : 15;
-  float w[32], scales[8], minimums[8], largestScale = 0, largestMinimum = 0;
+  float weights[256], scales[8], minimums[8], largestScale = 0, largestMinimum = 0;
   for (int sub = 0; sub < 8; sub++) {
-    mk_error_weights(32, x + 32 * sub, importance ? importance + 32 * sub : NULL, w);
-    scales[sub] = mk_fit_scale_minimum(32, nmax, x + 32 * sub, w, &minimums[sub]);
+    mk_error_weights(32, x + 32 * sub, importance ? importance + 32 * sub : NULL, weights + 32 * sub);
+    scales[sub] = mk_fit_scale_minimum(32, nmax, x + 32 * sub, weights + 32 * sub, &minimums[sub]);
     largestScale = scales[sub] > largestScale ? scales[sub] : largestScale;
     largestMinimum = minimums[sub] > largestMinimum ? minimums[sub] : largestMinimum;
   }
@@ -468,7 +468,7 @@ static void mk_quantize_q45k(int five, const float *x, const float *importance, 
     int lm = dmin > 0 ? mk_clamp(mk_nearest(minimums[sub] / dmin), 0, 63) : 0;
     // The 6-bit scale and minimum nearest the fit need not be the best pair on the stored
     // grids: of the nine pairs one step around them, keep the smallest weighted error.
-    mk_error_weights(32, x + 32 * sub, importance ? importance + 32 * sub : NULL, w);
+    const float *w = weights + 32 * sub;
     float bestError = INFINITY;
     int bestScale = ls, bestMinimum = lm;
     for (int ds = -1; ds <= 1; ds++) {
@@ -511,10 +511,10 @@ static void mk_quantize_q6k(const float *x, const float *importance, uint8_t *b)
     mk_store16(b + 208, 0x7e00u);
     return;
   }
-  float w[16], scales[16], extreme = 0;
+  float weights[256], scales[16], extreme = 0;
   for (int sub = 0; sub < 16; sub++) {
-    mk_error_weights(16, x + 16 * sub, importance ? importance + 16 * sub : NULL, w);
-    scales[sub] = mk_fit_scale_signed(16, x + 16 * sub, w);
+    mk_error_weights(16, x + 16 * sub, importance ? importance + 16 * sub : NULL, weights + 16 * sub);
+    scales[sub] = mk_fit_scale_signed(16, x + 16 * sub, weights + 16 * sub);
     if (fabsf(scales[sub]) > fabsf(extreme)) extreme = scales[sub];
   }
   if (extreme == 0) {
@@ -530,7 +530,7 @@ static void mk_quantize_q6k(const float *x, const float *importance, uint8_t *b)
   for (int sub = 0; sub < 16; sub++) {
     int ls = mk_clamp(mk_nearest(inverse * scales[sub]), -128, 127);
     // Of the 8-bit scales one step around the nearest, keep the smallest weighted error.
-    mk_error_weights(16, x + 16 * sub, importance ? importance + 16 * sub : NULL, w);
+    const float *w = weights + 16 * sub;
     float bestError = INFINITY;
     int best = ls;
     for (int c = ls - 1; c <= ls + 1; c++) {

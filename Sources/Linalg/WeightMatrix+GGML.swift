@@ -24,15 +24,34 @@ extension WeightMatrix {
       self.init(
         format: format, rows: rows, columns: columns, storage: _WeightStorage(borrowing: bytes, owner: owner))
     case .q8, .q4:
-      let (blocks, quantBytes) = (rows * columns / 32, format == .q8 ? 32 : 16)
-      let storage = _WeightStorage(byteCount: blocks * (quantBytes + 2))
-      let out = UnsafeMutableRawPointer(mutating: storage.bytes.baseAddress!)
-      for b in 0..<blocks {
-        let block = bytes.baseAddress! + b * (quantBytes + 2)
-        (out + blocks * quantBytes + 2 * b).copyMemory(from: block, byteCount: 2)
-        (out + b * quantBytes).copyMemory(from: block + 2, byteCount: quantBytes)
-      }
+      let storage = _WeightStorage(byteCount: bytes.count)
+      Self.moveScales(
+        format, blocks: rows * columns / 32,
+        planar: UnsafeMutableRawPointer(mutating: storage.bytes.baseAddress!),
+        ggml: UnsafeMutableRawPointer(mutating: bytes.baseAddress!), toGGML: false)
       self.init(format: format, rows: rows, columns: columns, storage: storage)
+    }
+  }
+
+  /// Copies q8/q4 blocks between MoEKit's layout (`planar`: every block's levels, then every
+  /// block's half scale) and ggml's (`ggml`: each block's scale before its levels), in the
+  /// direction `toGGML` says.
+  static func moveScales(
+    _ format: Format, blocks: Int, planar: UnsafeMutableRawPointer, ggml: UnsafeMutableRawPointer,
+    toGGML: Bool
+  ) {
+    let quantBytes = format == .q8 ? 32 : 16
+    for b in 0..<blocks {
+      let (block, levels, scale) = (
+        ggml + b * (quantBytes + 2), planar + b * quantBytes, planar + blocks * quantBytes + 2 * b
+      )
+      if toGGML {
+        block.copyMemory(from: scale, byteCount: 2)
+        (block + 2).copyMemory(from: levels, byteCount: quantBytes)
+      } else {
+        scale.copyMemory(from: block, byteCount: 2)
+        levels.copyMemory(from: block + 2, byteCount: quantBytes)
+      }
     }
   }
 
@@ -46,15 +65,12 @@ extension WeightMatrix {
       return Array(storage.bytes)
     case .q8, .q4:
       guard columns % 32 == 0 else { return nil }
-      let (blocks, quantBytes) = (rows * columns / 32, format == .q8 ? 32 : 16)
-      var out = [UInt8](repeating: 0, count: blocks * (quantBytes + 2))
-      out.withUnsafeMutableBytes { out in
-        let source = storage.bytes.baseAddress!
-        for b in 0..<blocks {
-          let block = out.baseAddress! + b * (quantBytes + 2)
-          block.copyMemory(from: source + blocks * quantBytes + 2 * b, byteCount: 2)
-          (block + 2).copyMemory(from: source + b * quantBytes, byteCount: quantBytes)
-        }
+      var out = [UInt8](repeating: 0, count: storage.bytes.count)
+      out.withUnsafeMutableBytes {
+        Self.moveScales(
+          format, blocks: rows * columns / 32,
+          planar: UnsafeMutableRawPointer(mutating: storage.bytes.baseAddress!),
+          ggml: $0.baseAddress!, toGGML: true)
       }
       return out
     }

@@ -32,7 +32,8 @@ import CKernels
 /// **Products.** Up to `fewRows` rows of `x` (decode, and the few tokens an expert gets in
 /// a short prefill) go through `mk_bf16_gemm_few_rows`, which reads each weight row once
 /// for every 8 of them (AVX-512F or AVX2+FMA, portable C otherwise; the rows of `W` are
-/// split over `BLAS.threadCount` workers; ggml's block formats dequantize four rows at a time
+/// split over `BLAS.threadCount` workers; q8, q4 and ggml's block formats take integer dot
+/// products on AVX-512 VNNI, and otherwise the block formats dequantize four rows at a time
 /// into the first-level cache for the float kernel); more rows (prefill) dequantize tiles of
 /// `W` into `Float` and multiply each with `sgemm`.
 ///
@@ -74,6 +75,9 @@ public struct WeightMatrix: Sendable {
 
     /// Whether the format keeps ggml's block structures whole (scales beside their levels).
     var isGGMLBlocks: Bool { [.q4K, .q5K, .q6K, .mxfp4].contains(self) }
+
+    /// Whether the format keeps its scales in a plane of their own (q8, q4).
+    var hasScalePlane: Bool { self == .q8 || self == .q4 }
 
     /// Elements that share a block (the row length must be a multiple of it for the
     /// ggml block formats; q8 and q4 pad their last block).
@@ -161,7 +165,7 @@ public struct WeightMatrix: Sendable {
     // A q8/q4 chunk is quantized into this buffer, then its quants and scales are copied to
     // their places (the whole matrix at once goes straight to `out`).
     let part =
-      (format == .q8 || format == .q4) && chunkRows < rows
+      format.hasScalePlane && chunkRows < rows
       ? UnsafeMutableRawBufferPointer.allocate(
         byteCount: Self.byteCount(format, rows: chunkRows, columns: columns), alignment: 64) : nil
     defer { part?.deallocate() }
@@ -206,7 +210,7 @@ public struct WeightMatrix: Sendable {
   ) {
     let workers = Swift.max(1, Swift.min(BLAS.threadCount, rows * columns / (1 << 16), rows))
     let share = (rows + workers - 1) / workers
-    let (source, target) = (_Source(x), _Target(out))
+    let job = _QuantizeJob(x: x, out: out)
     let rowBytes = byteCount(format, rows: 1, columns: columns)
     let weights = importance ?? []
     Kernels.concurrentPerform(iterations: workers) { worker in
@@ -215,20 +219,15 @@ public struct WeightMatrix: Sendable {
       guard count > 0 else { return }
       weights.withUnsafeBufferPointer { w in
         mk_blocks_quantize(
-          format.code, source.pointer + begin * columns, count, columns, w.isEmpty ? nil : w.baseAddress,
-          target.pointer + begin * rowBytes)
+          format.code, job.x + begin * columns, count, columns, w.isEmpty ? nil : w.baseAddress,
+          job.out + begin * rowBytes)
       }
     }
   }
 
-  private struct _Source: @unchecked Sendable {
-    let pointer: UnsafePointer<Float>
-    init(_ pointer: UnsafePointer<Float>) { self.pointer = pointer }
-  }
-
-  private struct _Target: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<UInt8>
-    init(_ pointer: UnsafeMutablePointer<UInt8>) { self.pointer = pointer }
+  private struct _QuantizeJob: @unchecked Sendable {
+    let x: UnsafePointer<Float>
+    let out: UnsafeMutablePointer<UInt8>
   }
 
   /// Bytes a `rows × columns` matrix takes in `format`.
@@ -251,7 +250,7 @@ public struct WeightMatrix: Sendable {
   ) {
     let blocks = (columns + 31) / 32
     precondition(
-      (format == .q8 || format == .q4) && quants.count == rows * blocks * (format == .q8 ? 32 : 16)
+      format.hasScalePlane && quants.count == rows * blocks * (format == .q8 ? 32 : 16)
         && scales.count == rows * blocks * 2,
       "WeightMatrix: \(quants.count) quant and \(scales.count) scale bytes for a \(rows)×\(columns) \(format) matrix"
     )
@@ -264,7 +263,7 @@ public struct WeightMatrix: Sendable {
 
   /// The quant bytes and the scale bytes of a q8 or q4 matrix (see the layout above).
   public var quantizedParts: (quants: UnsafeRawBufferPointer, scales: UnsafeRawBufferPointer)? {
-    guard format == .q8 || format == .q4 else { return nil }
+    guard format.hasScalePlane else { return nil }
     let quantBytes = rows * ((columns + 31) / 32) * (format == .q8 ? 32 : 16)
     return (
       UnsafeRawBufferPointer(rebasing: storage.bytes[0..<quantBytes]),

@@ -103,7 +103,7 @@ public struct HuggingFaceCheckpoint: Sendable {
         // MoEKit's quantized parts: kept as stored, or converted as a whole matrix (whose
         // size the .qweight part accounts for).
         let stored = storedQuantization
-        if weightFormat != .q4KM && weightFormat.heldFormat(stored: stored) == stored {
+        if weightFormat.heldFormat(stored: stored) == stored {
           total += elements * type.size
         } else if name.hasSuffix(".qweight") {
           let columns = elements / shape[0] * (stored == .q4 ? 2 : 1)
@@ -313,20 +313,17 @@ public struct HuggingFaceCheckpoint: Sendable {
   }
 
   /// The named `[rows, columns]` weight in the compact format `held`, rows in stored order:
-  /// as stored when that is `held` (bf16 in place in the mapped file, q8/q4 as read), else
-  /// converted at load — a plain tensor a few rows at a time, so that no whole `Float` copy of
-  /// it (or of the model) ever exists.
+  /// as stored when that is `held` (bf16 or a GGUF file's blocks in place in the mapped file,
+  /// q8/q4 as read), else converted at load a few rows at a time, so that no whole `Float` copy
+  /// of it (or of the model) ever exists.
   func heldMatrix(
     _ name: String, _ shape: [Int], held: WeightMatrix.Format, stored: WeightMatrix.Format?,
     quantized: WeightMatrix?
   ) throws -> WeightMatrix {
-    if let quantized {
-      return held == stored ? quantized : WeightMatrix(quantized.dequantized(), format: held)
-    }
-    try checkTensor(name, shape)
-    if held == stored, let matrix = try weights.compactMatrix(name) { return matrix }
-    if stored != nil && stored != .bf16, let compact = try weights.compactMatrix(name) {
-      // Another compact format (a GGUF file's blocks): converted a few rows at a time.
+    if quantized == nil { try checkTensor(name, shape) }
+    // A compact source (MoEKit's quantized parts, a bf16 tensor, a GGUF file's blocks).
+    if let compact = try quantized ?? (stored == nil ? nil : weights.compactMatrix(name)) {
+      guard compact.format != held else { return compact }
       return WeightMatrix(format: held, rows: shape[0], columns: shape[1]) { compact.dequantized(rows: $0) }
     }
     let (type, raw) = (try weights.dataType(of: name), try weights.rawBytes(name))

@@ -165,14 +165,11 @@ extension HuggingFaceModel {
   func ggufTensors(_ architecture: GGUFArchitecture) throws -> [GGUFWriter.Tensor] {
     let (family, layers) = (checkpoint.family, checkpoint.layerCount)
     let experts = checkpoint.architecture.moe?.routedExperts ?? 0
-    let kinds = [
-      "attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "attn_q_norm", "attn_k_norm", "ffn_norm",
-      "ffn_gate_inp", "ffn_gate", "ffn_up", "ffn_down", "ffn_gate_exps", "ffn_up_exps", "ffn_down_exps",
-      "ffn_gate_shexp", "ffn_up_shexp", "ffn_down_shexp", "ffn_gate_inp_shexp",
-    ]
     let candidates =
       ["token_embd.weight", "output_norm.weight", "output.weight"]
-      + (0..<layers).flatMap { i in kinds.flatMap { ["blk.\(i).\($0).weight", "blk.\(i).\($0).bias"] } }
+      + (0..<layers).flatMap { i in
+        GGUFArchitecture.layerTensorKinds.flatMap { ["blk.\(i).\($0).weight", "blk.\(i).\($0).bias"] }
+      }
     let held = checkpoint.ledger.compactMatrices
     var tensors: [GGUFWriter.Tensor] = []
     var written = Set<String>()

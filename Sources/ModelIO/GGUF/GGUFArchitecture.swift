@@ -30,6 +30,14 @@ public struct GGUFArchitecture: Sendable {
     ["attn_q.weight", "attn_k.weight", "attn_q.bias", "attn_k.bias"].contains { gguf.hasSuffix(".\($0)") }
   }
 
+  /// The per-layer tensor kinds (`blk.{i}.{kind}.weight` / `.bias`) that
+  /// `huggingFaceNames(of:family:experts:)` maps.
+  static let layerTensorKinds = [
+    "attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "attn_q_norm", "attn_k_norm", "ffn_norm",
+    "ffn_gate_inp", "ffn_gate", "ffn_up", "ffn_down", "ffn_gate_exps", "ffn_up_exps", "ffn_down_exps",
+    "ffn_gate_shexp", "ffn_up_shexp", "ffn_down_shexp", "ffn_gate_inp_shexp",
+  ]
+
   /// The most experts a layer may declare (published models have at most a few hundred).
   public static let maximumExperts = 1 << 16
 

@@ -158,11 +158,18 @@ public struct GGUFFile: Sendable {
   ///   with a `slice`), `.sliceOutOfRange`.
   public func matrix(_ name: String, slice: Int? = nil) throws -> Matrix<Float> {
     let (info, bytes, rows) = try matrixBytes(name, slice: slice)
-    let columns = info.dimensions[0]
-    guard info.type.weightFormat != nil else {
-      return Matrix(rows: rows, columns: columns, elements: Self.floats(info.type, bytes))
+    return Self.matrix(info.type, bytes, rows: rows, columns: info.dimensions[0], owner: file)
+  }
+
+  /// `rows × columns` elements of `type` in `bytes`, dequantized exactly as ggml does.
+  static func matrix(
+    _ type: GGMLType, _ bytes: UnsafeRawBufferPointer, rows: Int, columns: Int,
+    owner: any AnyObject & Sendable
+  ) -> Matrix<Float> {
+    guard let format = type.weightFormat else {
+      return Matrix(rows: rows, columns: columns, elements: floats(type, bytes))
     }
-    return try weightMatrix(name, slice: slice)!.dequantized()
+    return WeightMatrix(ggml: bytes, format: format, rows: rows, columns: columns, owner: owner).dequantized()
   }
 
   /// The elements of F32 or F16 `bytes` (exact).

@@ -128,14 +128,7 @@ public struct GGUFTensorSource: TensorSource {
     let entry = try entry(name)
     let columns = entry.shape.last ?? 1
     let rows = entry.shape.count == 2 ? entry.shape[0] : 1
-    let values: Matrix<Float>
-    if let format = entry.type.weightFormat {
-      values =
-        WeightMatrix(ggml: entry.bytes, format: format, rows: rows, columns: columns, owner: owner)
-        .dequantized()
-    } else {
-      values = Matrix(rows: rows, columns: columns, elements: GGUFFile.floats(entry.type, entry.bytes))
-    }
+    let values = GGUFFile.matrix(entry.type, entry.bytes, rows: rows, columns: columns, owner: owner)
     if Scalar.self == Float.self { return unsafeBitCast(values, to: Matrix<Scalar>.self) }
     return Matrix(rows: rows, columns: columns, elements: values.elements.map { Scalar($0) })
   }
