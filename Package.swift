@@ -96,7 +96,7 @@ let package = Package(
     .target(
       name: "_ExampleSupport",
       dependencies: [
-        "Linalg", "MoE", "ModelIO", "Report",
+        "CostModel", "Evaluation", "Linalg", "MoE", "ModelIO", "Report",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Examples/_ExampleSupport"
@@ -248,7 +248,7 @@ let package = Package(
     .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),
     .testTarget(name: "MoETests", dependencies: ["MoE", "Linalg", "_TestSupport"]),
     .testTarget(name: "ReportTests", dependencies: ["Report"]),
-    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Linalg", "MoE"]),
+    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Linalg", "MoE", "ModelIO"]),
     .testTarget(name: "CostModelTests", dependencies: ["CostModel"], exclude: ["Fixtures"]),
     .testTarget(name: "MoEKitTests", dependencies: ["MoEKit"]),
     .testTarget(

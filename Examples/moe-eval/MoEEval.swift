@@ -25,6 +25,7 @@ struct MoEEval: ParsableCommand {
       """)
 
   @OptionGroup var threading: ThreadsOption
+  @OptionGroup var calibration: CalibrationOptions
 
   @Option(help: "The model: a Hugging Face folder or a GGUF file, with a tokenizer.")
   var model: String
@@ -74,11 +75,13 @@ struct MoEEval: ParsableCommand {
     guard let content = String(validating: data, as: UTF8.self) else {
       throw ValidationError("--text \(text) is not UTF-8")
     }
-    let loaded = try HuggingFaceModel(folder: model, weightFormat: weightFormat)
+    let (importance, calibrated) = try calibration.importance(
+      model: model, weightFormat: weightFormat, context: context)
+    let loaded = try HuggingFaceModel(folder: model, weightFormat: weightFormat, importance: importance)
     guard let tokenizer = loaded.tokenizer else {
       throw ValidationError("--model \(model) has no tokenizer to turn --text into tokens")
     }
-    let positions = (try? loaded.checkpoint.config.int("max_position_embeddings")) ?? 65536
+    let positions = loaded.positions
     if let context, context > positions {
       throw ValidationError("--context \(context) is longer than --model \(model)'s \(positions) positions")
     }
@@ -125,7 +128,9 @@ struct MoEEval: ParsableCommand {
     // Bits per byte need every token scored, which the windows guarantee up to --max-tokens.
     let bytes = maxTokens == nil ? data.count : try tokenizer.bytes(of: tokens).count
     var rows: [(String, String)] = [
-      ("model", model), ("weights", weightFormat.rawValue), ("tokens scored", "\(ours.tokens)"),
+      ("model", model), ("weights", weightFormat.rawValue),
+      ("bits per weight", loaded.compactBitsPerWeight.map { Format.fixed($0, 2) } ?? "32 (float32)"),
+      ("calibration", calibrated?.description ?? "none"), ("tokens scored", "\(ours.tokens)"),
       ("windows", "\(windows.count) of \(context), stride \(stride ?? Swift.max(1, context / 2))"),
       ("perplexity", Format.fixed(ours.value, 4)),
       ("bits per byte", Format.fixed(ours.bitsPerByte(bytes: bytes), 4)),

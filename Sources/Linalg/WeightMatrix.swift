@@ -117,6 +117,11 @@ public struct WeightMatrix: Sendable {
   public var integerDotProducts = true
   let storage: _WeightStorage
 
+  /// Identifies the bytes this matrix reads: equal for copies of one value, different for
+  /// any matrix built or converted anew (a row gather, a quantization). Lets a caller tell
+  /// which of its weights a product met (`MoE.ProductInputObserver`).
+  public var storageIdentifier: ObjectIdentifier { ObjectIdentifier(storage) }
+
   /// Products with at most this many rows of `x` use the few-row kernel (three passes
   /// over the bf16 weights still move fewer bytes than dequantizing them for `sgemm`).
   public static let fewRows = 24

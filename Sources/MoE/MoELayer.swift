@@ -163,6 +163,11 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public func forward(
     _ x: Matrix<Scalar>, k: Int? = nil, context: inout RoutingContext, workspace: inout MoEWorkspace<Scalar>
   ) -> MoEForward<Scalar> {
+    if Scalar.self == Float.self, let observer = ProductInputObservation.current {
+      observer.observe(
+        layerInput: unsafeBitCast(x, to: Matrix<Float>.self),
+        experts: unsafeBitCast(experts, to: [FeedForward<Float>].self))
+    }
     var result = routedForward(x, k: k, context: &context, workspace: &workspace)
     if let sharedExpert {
       let shared = OperationProfile.measure("shared expert", bytes: sharedExpert.network.weightBytes) {
@@ -357,6 +362,12 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
   ) {
     let compact = layers.compactMap(\.compactWeight)
     if compact.count == layers.count {
+      if let observer = ProductInputObservation.current {
+        // Each expert meets only the rows routed to it.
+        for (weight, range) in zip(compact, ranges) where !range.isEmpty {
+          observer.observe(unsafeBitCast(input[rows: range], to: Matrix<Float>.self), meeting: weight)
+        }
+      }
       WeightMatrix.groupedMultiply(compact, input, rowRanges: ranges, into: &output)
     } else if !compact.isEmpty {
       for (layer, range) in zip(layers, ranges) where !range.isEmpty {

@@ -23,6 +23,9 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
   case unreadableModel(path: String, reason: String)
   /// The weights, held as asked, would take more memory than the budget.
   case insufficientMemory(path: String, heldAs: String, needed: Int, budget: Int)
+  /// An importance entry does not fit its product: not one number a column, or a number
+  /// that is negative or not finite.
+  case unusableImportance(name: String, columns: Int, found: Int, nonFinite: Bool)
 
   /// The problem, naming the tensor or field.
   public var description: String {
@@ -44,6 +47,10 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
     case .unreadableModel(let path, let reason): "cannot read the model at \(path): \(reason)"
     case .insufficientMemory(let path, let format, let needed, let budget):
       "the model at \(path) needs about \(Format.bytes(needed)) of memory for its weights held as \(format), more than the \(Format.bytes(budget)) available; hold them smaller (--weight-format q8 or q4) or use a machine with more memory"
+    case .unusableImportance(let name, let columns, let found, let nonFinite):
+      nonFinite
+        ? "the importance of \"\(name)\" holds a negative or non-finite number"
+        : "the importance of \"\(name)\" has \(found) numbers, but the product has \(columns) input columns"
     }
   }
 }

@@ -35,6 +35,11 @@ public struct HuggingFaceCheckpoint: Sendable {
   let ledger = TensorLedger()
   /// How the weights of products (projections, experts, the head) are held once loaded.
   public var weightFormat: LoadedWeightFormat = .stored
+  /// Each product's input-column importance by tensor name (`name#e` for expert `e` of a
+  /// fused tensor), weighting the quantization error of the ggml block formats as
+  /// `WeightMatrix.init(_:format:importance:)` does; products without an entry are fitted
+  /// without. `Evaluation.ImportanceCalibration` measures it on a text.
+  public var importance: [String: [Float]] = [:]
 
   /// How product weights are held in memory after loading (norms, embeddings, routers and
   /// biases are always `Float`).
@@ -63,6 +68,10 @@ public struct HuggingFaceCheckpoint: Sendable {
     /// llama.cpp's Q4_K_M recipe, chosen by tensor name: value and down projections (the
     /// experts' too) and the head in Q6_K, every other product in Q4_K.
     case q4KM = "q4_K_M"
+
+    /// Whether products are quantized at load with the ggml block formats, whose fits
+    /// `HuggingFaceCheckpoint.importance` weights (the other formats round and ignore it).
+    public var weighsImportance: Bool { [.q4K, .q5K, .q6K, .mxfp4, .q4KM].contains(self) }
 
     /// The compact format a product weight stored in `stored` (`nil`: float32 or f16) is
     /// held in, or `nil` for `Float`.
@@ -252,13 +261,14 @@ public struct HuggingFaceCheckpoint: Sendable {
       let bias = gateUpBias.map { $0[row: e] }
       return FeedForward(
         gate: try linear(
-          laidOut: fused.gatheringRows(gates), from: gateUpName,
+          laidOut: fused.gatheringRows(gates), from: gateUpName, expert: e,
           bias: bias.map { b in Matrix(row: gates.map { b[$0] }) }),
         up: try linear(
-          laidOut: fused.gatheringRows(ups), from: gateUpName,
+          laidOut: fused.gatheringRows(ups), from: gateUpName, expert: e,
           bias: bias.map { b in Matrix(row: ups.map { b[$0] }) }),
         down: try linear(
-          laidOut: inputMajor ? down[e].transposed : down[e], from: downName, bias: downBias?[rows: e..<e + 1]
+          laidOut: inputMajor ? down[e].transposed : down[e], from: downName, expert: e,
+          bias: downBias?[rows: e..<e + 1]
         ),
         activation: activation)
     }
@@ -306,9 +316,10 @@ public struct HuggingFaceCheckpoint: Sendable {
     let matrix = try heldMatrix(name, shape, held: held, stored: storedFormat, quantized: quantized)
     // Recorded in the stored row order, so that a saved model is reordered again when loaded.
     ledger.record(name, heldAs: matrix)
+    let product = rowOrder.map { matrix.gatheringRows($0) } ?? matrix
+    ledger.name(product: product, name)
     let layer = Linear<Float>(
-      compactWeight: rowOrder.map { matrix.gatheringRows($0) } ?? matrix,
-      bias: bias.map { unsafeBitCast($0, to: Matrix<Float>.self) })
+      compactWeight: product, bias: bias.map { unsafeBitCast($0, to: Matrix<Float>.self) })
     return unsafeBitCast(layer, to: Linear<Scalar>.self)
   }
 
@@ -322,21 +333,36 @@ public struct HuggingFaceCheckpoint: Sendable {
   ) throws -> WeightMatrix {
     if quantized == nil { try checkTensor(name, shape) }
     // A compact source (MoEKit's quantized parts, a bf16 tensor, a GGUF file's blocks).
+    let importance = try self.importance(of: name, columns: shape[1])
     if let compact = try quantized ?? (stored == nil ? nil : weights.compactMatrix(name)) {
       guard compact.format != held else { return compact }
-      return WeightMatrix(format: held, rows: shape[0], columns: shape[1]) { compact.dequantized(rows: $0) }
+      return WeightMatrix(format: held, rows: shape[0], columns: shape[1], importance: importance) {
+        compact.dequantized(rows: $0)
+      }
     }
     let (type, raw) = (try weights.dataType(of: name), try weights.rawBytes(name))
     guard type.isFloatingPoint else {
       throw SafeTensorsError.notFloatingPoint(name: name, dtype: type.rawValue)
     }
     let rowBytes = shape[1] * type.size
-    return WeightMatrix(format: held, rows: shape[0], columns: shape[1]) { range in
+    return WeightMatrix(format: held, rows: shape[0], columns: shape[1], importance: importance) { range in
       let part = UnsafeRawBufferPointer(
         rebasing: raw[range.lowerBound * rowBytes..<range.upperBound * rowBytes])
       return Matrix(
         rows: range.count, columns: shape[1], elements: ElementDecoding.floats(part, type).map { Float($0) })
     }
+  }
+
+  /// `importance`'s entry for the product `key` (`nil` without one), checked to hold one
+  /// finite non-negative number for each of its `columns`.
+  func importance(of key: String, columns: Int) throws -> [Float]? {
+    guard let values = importance[key] else { return nil }
+    guard values.count == columns, values.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+      throw CheckpointError.unusableImportance(
+        name: key, columns: columns, found: values.count,
+        nonFinite: values.contains { !$0.isFinite || $0 < 0 })
+    }
+    return values
   }
 
   /// The named weight as MoEKit's quantized checkpoints store it (`name.qweight` and
@@ -424,21 +450,25 @@ public struct HuggingFaceCheckpoint: Sendable {
     }
   }
 
-  /// A product's layer over `weight` (read from the stored tensor `name`, laid out anew),
-  /// held as `weightFormat` says (compact formats for `Float` layers only).
-  func linear<Scalar: BLASScalar>(laidOut weight: Matrix<Scalar>, from name: String, bias: Matrix<Scalar>?)
-    throws
-    -> Linear<Scalar>
-  {
+  /// A product's layer over `weight` (expert `expert`'s part of the stored tensor `name`,
+  /// laid out anew), held as `weightFormat` says (compact formats for `Float` layers only) and
+  /// named `name#expert` for `importance` and calibration.
+  func linear<Scalar: BLASScalar>(
+    laidOut weight: Matrix<Scalar>, from name: String, expert: Int, bias: Matrix<Scalar>?
+  ) throws -> Linear<Scalar> {
     let stored = try weights.compactFormat(of: name)
     guard Scalar.self == Float.self,
       let held = weightFormat.heldFormat(stored: stored, columns: weight.columns, name: name)
     else {
       return Linear(weight: weight, bias: bias)
     }
+    let key = "\(name)#\(expert)"
+    let matrix = WeightMatrix(
+      unsafeBitCast(weight, to: Matrix<Float>.self), format: held,
+      importance: try importance(of: key, columns: weight.columns))
+    ledger.name(product: matrix, key)
     let layer = Linear<Float>(
-      compactWeight: WeightMatrix(unsafeBitCast(weight, to: Matrix<Float>.self), format: held),
-      bias: bias.map { unsafeBitCast($0, to: Matrix<Float>.self) })
+      compactWeight: matrix, bias: bias.map { unsafeBitCast($0, to: Matrix<Float>.self) })
     return unsafeBitCast(layer, to: Linear<Scalar>.self)
   }
 

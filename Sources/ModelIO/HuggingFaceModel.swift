@@ -29,11 +29,16 @@ public struct HuggingFaceModel: Sendable {
   /// against `memoryBudget` (default: the machine's physical memory), so a model that cannot
   /// fit is refused instead of being killed.
   ///
-  /// - Throws: `CheckpointError` (unreadable folder, config or tensors, `.insufficientMemory`),
-  ///   `SafeTensorsError` (malformed weights) or `TokenizerError` (malformed `tokenizer.json`).
+  /// `importance` (by tensor name, see `HuggingFaceCheckpoint.importance`) weights the
+  /// quantization of the products it names.
+  ///
+  /// - Throws: `CheckpointError` (unreadable folder, config or tensors, `.insufficientMemory`,
+  ///   `.unusableImportance`), `SafeTensorsError` (malformed weights) or `TokenizerError`
+  ///   (malformed `tokenizer.json`).
   public init(
     folder: String, weightFormat: HuggingFaceCheckpoint.LoadedWeightFormat = .stored,
-    access: FileAccess = .mapped, memoryBudget: Int = Int(ProcessInfo.processInfo.physicalMemory)
+    importance: [String: [Float]] = [:], access: FileAccess = .mapped,
+    memoryBudget: Int = Int(ProcessInfo.processInfo.physicalMemory)
   ) throws {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) else {
@@ -43,6 +48,7 @@ public struct HuggingFaceModel: Sendable {
       let file = try GGUFFile(contentsOfFile: folder, access: access)
       var checkpoint = try HuggingFaceCheckpoint(gguf: file)
       checkpoint.weightFormat = weightFormat
+      checkpoint.importance = importance
       try Self.checkMemory(of: checkpoint, path: folder, budget: memoryBudget)
       // End tokens from tokenizer.ggml.eos_token_id, the tokenizer from tokenizer.ggml.*.
       self.init(
@@ -70,6 +76,7 @@ public struct HuggingFaceModel: Sendable {
     }
     var checkpoint = try HuggingFaceCheckpoint(configFile: config, weightsFile: weights, access: access)
     checkpoint.weightFormat = weightFormat
+    checkpoint.importance = importance
     try Self.checkMemory(of: checkpoint, path: folder, budget: memoryBudget)
     let model = try checkpoint.model()
     // generation_config.json's end tokens (often a list) override config.json's, as in
@@ -128,6 +135,14 @@ public struct HuggingFaceModel: Sendable {
     let elements = held.reduce(0) { $0 + $1.rows * $1.columns }
     return elements == 0 ? nil : Double(8 * held.reduce(0) { $0 + $1.byteCount }) / Double(elements)
   }
+
+  /// The tensor names of the products whose weights are held compact (`name#e` for expert
+  /// `e` of a fused tensor), by their matrices' `WeightMatrix.storageIdentifier`.
+  public var productNames: [ObjectIdentifier: String] { checkpoint.ledger.productNames }
+
+  /// The positions the model was trained for (`max_position_embeddings`; 65536 when the
+  /// config does not say).
+  public var positions: Int { (try? checkpoint.config.int("max_position_embeddings")) ?? 65536 }
 
   /// Bytes of the weights the model holds (4 per `Float` parameter, 2 per bf16 one).
   public var weightBytes: Int { model.weightBytes }

@@ -6,6 +6,7 @@ import Linalg
 final class TensorLedger: @unchecked Sendable {
   private var names: Set<String> = []
   private var compacts: [String: WeightMatrix] = [:]
+  private var products: [ObjectIdentifier: String] = [:]
   private let lock = NSLock()
 
   /// Notes that the tensor `name` is held as `matrix`.
@@ -13,6 +14,21 @@ final class TensorLedger: @unchecked Sendable {
     lock.lock()
     defer { lock.unlock() }
     compacts[name] = matrix
+  }
+
+  /// Names the matrix a product multiplies by (after any reordering of its rows): the
+  /// tensor's name, or `name#e` for expert `e` of a fused tensor.
+  func name(product matrix: WeightMatrix, _ name: String) {
+    lock.lock()
+    defer { lock.unlock() }
+    products[matrix.storageIdentifier] = name
+  }
+
+  /// The names of the products' matrices, by `WeightMatrix.storageIdentifier`.
+  var productNames: [ObjectIdentifier: String] {
+    lock.lock()
+    defer { lock.unlock() }
+    return products
   }
 
   /// The compact matrices the tensors are held as, by name.
