@@ -25,6 +25,31 @@ public struct Divergence: Sendable {
     if p.indices.max(by: { p[$0] < p[$1] }) == q.indices.max(by: { q[$0] < q[$1] }) { topOneAgreements += 1 }
   }
 
+  /// Compares one position's logits with a saved reference's (`ReferenceLogits`): the
+  /// divergence over the reference's top tokens and the rest together (`KL_top`, at most the
+  /// full divergence), top-1 agreement against the reference's most likely token.
+  ///
+  /// - Precondition: `model` has a logit for every id of the position.
+  public mutating func add<Row: Collection>(reference: ReferenceLogits.Position, model: Row)
+  where Row.Element == Float {
+    let logQ = Perplexity.logSoftmax(Array(model))
+    precondition(
+      reference.ids.allSatisfy { logQ.indices.contains($0) },
+      "Divergence: reference ids beyond \(logQ.count) logits")
+    var kl = 0.0
+    for (id, lp) in zip(reference.ids, reference.logProbabilities) {
+      kl += exp(Double(lp)) * (Double(lp) - logQ[id])
+    }
+    let lr = Double(reference.restLogProbability)
+    if lr > -.infinity {
+      let kept = Set(reference.ids)
+      let logRestQ = ReferenceLogits.logSumExp(logQ.indices.filter { !kept.contains($0) }.map { logQ[$0] })
+      kl += exp(lr) * (lr - logRestQ)
+    }
+    values.append(Swift.max(0, kl))
+    if reference.ids.first == logQ.indices.max(by: { logQ[$0] < logQ[$1] }) { topOneAgreements += 1 }
+  }
+
   /// The mean divergence (0 with nothing compared).
   public var mean: Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
 

@@ -23,7 +23,7 @@ import MoE
 ///
 /// ### References
 /// llama.cpp `tools/imatrix` (importance matrix, mean squared activations per input column).
-public final class ImportanceCalibration: ProductInputObserver, @unchecked Sendable {
+public final class ImportanceCalibration: ForwardObserver, @unchecked Sendable {
   /// What one product met.
   public struct Statistics: Sendable, Equatable {
     /// Rows (tokens) it multiplied: for an expert, the tokens routed to it.
@@ -103,7 +103,7 @@ public final class ImportanceCalibration: ProductInputObserver, @unchecked Senda
       Array(stride(from: 0, to: layerInput.rows, by: step).prefix(sampleTokens)))
     let inputSquares = Self.columnSumOfSquares(sample)
     // The experts run on tokens they were not routed, unobserved (these are not routed rows).
-    let hiddenSquares = ProductInputObservation.$current.withValue(nil) {
+    let hiddenSquares = ForwardObservation.$current.withValue(nil) {
       experts.map { expert -> [Double] in
         let up = expert.up(sample)
         guard let gate = expert.gate else {

@@ -23,6 +23,15 @@ public struct Perplexity: Sendable {
     tokens += 1
   }
 
+  /// Scores a token whose log-probability (nats) is already known (a saved reference's).
+  ///
+  /// - Precondition: `logProbability ≤ 0`.
+  public mutating func add(logProbability: Double) {
+    precondition(logProbability <= 0, "Perplexity: log-probability \(logProbability)")
+    negativeLogLikelihood -= logProbability
+    tokens += 1
+  }
+
   /// `exp` of the mean negative log-likelihood (∞ when nothing was scored).
   public var value: Double { tokens == 0 ? .infinity : exp(negativeLogLikelihood / Double(tokens)) }
 

@@ -119,7 +119,7 @@ public struct WeightMatrix: Sendable {
 
   /// Identifies the bytes this matrix reads: equal for copies of one value, different for
   /// any matrix built or converted anew (a row gather, a quantization). Lets a caller tell
-  /// which of its weights a product met (`MoE.ProductInputObserver`).
+  /// which of its weights a product met (`MoE.ForwardObserver`).
   public var storageIdentifier: ObjectIdentifier { ObjectIdentifier(storage) }
 
   /// Products with at most this many rows of `x` use the few-row kernel (three passes

@@ -163,7 +163,7 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
   public func forward(
     _ x: Matrix<Scalar>, k: Int? = nil, context: inout RoutingContext, workspace: inout MoEWorkspace<Scalar>
   ) -> MoEForward<Scalar> {
-    if Scalar.self == Float.self, let observer = ProductInputObservation.current {
+    if Scalar.self == Float.self, let observer = ForwardObservation.current {
       observer.observe(
         layerInput: unsafeBitCast(x, to: Matrix<Float>.self),
         experts: unsafeBitCast(experts, to: [FeedForward<Float>].self))
@@ -193,6 +193,9 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
     precondition(x.columns == dimensions, "MoELayer: input \(x.rows)×\(x.columns), layer width \(dimensions)")
     let decision = OperationProfile.measure("router") {
       router.route(x, k: k ?? router.defaultK, context: &context)
+    }
+    if Scalar.self == Float.self, let observer = ForwardObservation.current {
+      observer.observe(routing: unsafeBitCast(decision, to: RoutingDecision<Float>.self), tokens: x.rows)
     }
     let capacity = capacity(tokens: x.rows, k: k ?? router.defaultK)
     let ranges = OperationProfile.measure("dispatch") {
@@ -362,7 +365,7 @@ public struct MoELayer<Scalar: BLASScalar>: Sendable, ParameterContainer {
   ) {
     let compact = layers.compactMap(\.compactWeight)
     if compact.count == layers.count {
-      if let observer = ProductInputObservation.current {
+      if let observer = ForwardObservation.current {
         // Each expert meets only the rows routed to it.
         for (weight, range) in zip(compact, ranges) where !range.isEmpty {
           observer.observe(unsafeBitCast(input[rows: range], to: Matrix<Float>.self), meeting: weight)

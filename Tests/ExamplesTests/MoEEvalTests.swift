@@ -37,6 +37,42 @@ import _TestSupport
     #expect(Int(report["tokens scored"] ?? "") ?? 0 > 100)
   }
 
+  /// A saved reference scores the model as the live reference does, routing included; a
+  /// second text reports expert-load divergence; calibration prints what the experts saw.
+  @Test func aSavedReferenceScoresAsTheLiveOne() throws {
+    let text = try Self.text()
+    let file = text + ".mkrl"
+    defer { for path in [text, file] { try? FileManager.default.removeItem(atPath: path) } }
+    let base = ["--model", Self.model, "--text", text, "--context", "64", "--format", "json"]
+    let save = try ProductRunner.run("moe-eval", base + ["--save-reference", file, "--reference-top", "512"])
+    #expect(save.status == 0, "\(save.errors)")
+    func report(_ arguments: [String]) throws -> [String: String] {
+      let result = try ProductRunner.run("moe-eval", base + ["--weight-format", "q8"] + arguments)
+      #expect(result.status == 0, "\(result.errors)")
+      return try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: String] ?? [:]
+    }
+    let fromFile = try report(["--reference-logits", file, "--compare-text", text])
+    let live = try report(["--reference", Self.model, "--reference-weight-format", "float32"])
+    for key in ["KL divergence mean", "KL divergence p99", "top-1 agreement", "routing changed"] {
+      #expect(
+        fromFile[key] != nil && fromFile[key] == live[key],
+        "\(key): \(fromFile[key] ?? "-") \(live[key] ?? "-")")
+    }
+    // The file keeps log-probabilities in Float32.
+    let (saved, again) = (
+      Double(fromFile["reference perplexity"] ?? "") ?? 0, Double(live["reference perplexity"] ?? "") ?? 1
+    )
+    #expect(abs(saved - again) <= 1e-6 * again)
+    #expect(fromFile["expert-load JS mean"] == "0.0000")
+    let calibrated = try ProductRunner.run(
+      "moe-eval",
+      [
+        "--model", Self.model, "--text", text, "--context", "64", "--weight-format", "q8",
+        "--calibration-text", text,
+      ])
+    #expect(calibrated.refused(naming: "--calibration-text"), "\(calibrated.errors)")
+  }
+
   @Test func badArgumentsAreRefusedByName() throws {
     let text = try Self.text()
     defer { try? FileManager.default.removeItem(atPath: text) }
@@ -49,6 +85,26 @@ import _TestSupport
       (["--model", Self.model, "--text", "/nonexistent.txt"], "/nonexistent.txt"),
       (["--model", folderModel, "--text", text], "no tokenizer"),
       (["--model", Self.model, "--text", text, "--reference", "/nonexistent-model"], "/nonexistent-model"),
+      (
+        ["--model", Self.model, "--text", text, "--reference-logits", "/nonexistent.mkrl"],
+        "/nonexistent.mkrl"
+      ),
+      (["--model", Self.model, "--text", text, "--reference-logits", text], "MKRL"),
+      (
+        ["--model", Self.model, "--text", text, "--reference", Self.model, "--reference-logits", text],
+        "give one"
+      ),
+      (["--model", Self.model, "--text", text, "--save-reference", text], "overwrite"),
+      (
+        [
+          "--model", Self.model, "--text", text, "--save-reference", "/tmp/x.mkrl", "--reference-top", "9999",
+        ], "vocabulary"
+      ),
+      (["--model", Self.model, "--text", text, "--compare-text", "/nonexistent.txt"], "--compare-text"),
+      (
+        ["--model", Self.model, "--text", text, "--calibration-text", text, "--calibration-tokens", "3"],
+        "--calibration-tokens"
+      ),
     ] {
       let result = try ProductRunner.run("moe-eval", arguments)
       #expect(result.refused(naming: named), "\(arguments): \(result.errors)")

@@ -90,7 +90,7 @@ public struct Linear<Scalar: BLASScalar>: Sendable, ParameterContainer {
   /// `x·Wᵀ + b` written into `output` (`tokens × outputDimensions`), allocating nothing.
   public func forward(_ x: Matrix<Scalar>, into output: inout Matrix<Scalar>) {
     if let compactWeight {
-      ProductInputObservation.current?.observe(
+      ForwardObservation.current?.observe(
         unsafeBitCast(x, to: Matrix<Float>.self), meeting: compactWeight)
       compactWeight.multiply(x, into: &output)
     } else {
