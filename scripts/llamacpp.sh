@@ -6,7 +6,10 @@ llamacpp_version="0.3.36"
 llamacpp_root="${MOEKIT_LLAMACPP:-/tmp/moekit-llamacpp}"
 llamacpp="$llamacpp_root/llama_cpp_python-$llamacpp_version/vendor/llama.cpp"
 llamacpp_bin="$llamacpp/build/bin"
-if [ ! -x "$llamacpp_bin/llama-quantize" ]; then
+llamacpp_targets="llama-quantize llama-imatrix llama-perplexity llama-bench llama-cli"
+llamacpp_missing=""
+for target in $llamacpp_targets; do [ -x "$llamacpp_bin/$target" ] || llamacpp_missing=1; done
+if [ -n "$llamacpp_missing" ]; then
   command -v cmake > /dev/null || apt-get install -y -qq cmake > /dev/null
   mkdir -p "$llamacpp_root"
   archive="$llamacpp_root/llama_cpp_python-$llamacpp_version.tar.gz"
@@ -15,11 +18,11 @@ if [ ! -x "$llamacpp_bin/llama-quantize" ]; then
     pip download --quiet --no-deps --no-binary llama-cpp-python "llama-cpp-python==$llamacpp_version" \
       -d "$llamacpp_root"
   fi
-  tar -xzf "$archive" -C "$llamacpp_root"
+  [ -d "$llamacpp" ] || tar -xzf "$archive" -C "$llamacpp_root"
   cmake -S "$llamacpp" -B "$llamacpp/build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF \
     -DLLAMA_BUILD_TESTS=OFF -DGGML_NATIVE=ON > "$llamacpp_root/cmake.log"
-  cmake --build "$llamacpp/build" -j "$(nproc)" --target llama-quantize llama-perplexity llama-bench \
-    llama-cli >> "$llamacpp_root/cmake.log"
+  # shellcheck disable=SC2086 # the targets are words
+  cmake --build "$llamacpp/build" -j "$(nproc)" --target $llamacpp_targets >> "$llamacpp_root/cmake.log"
 fi
 echo "llama.cpp from llama-cpp-python $llamacpp_version: $(LD_LIBRARY_PATH="$llamacpp_bin" \
   "$llamacpp_bin/llama-cli" --version 2>&1 | head -1)"

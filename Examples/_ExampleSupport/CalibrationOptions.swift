@@ -11,7 +11,7 @@ import Report
 public struct CalibrationOptions: ParsableArguments {
   /// The calibration text's path, if any.
   @Option(
-    help: "A UTF-8 text to measure importance on before quantizing (q4_K, q5_K, q6_K, mxfp4, q4_K_M).")
+    help: "A UTF-8 text to measure importance on before quantizing (q4, q4_K, q5_K, q6_K, mxfp4, q4_K_M).")
   public var calibrationText: String?
 
   /// Tokens of it to run.
@@ -63,7 +63,7 @@ public struct CalibrationOptions: ParsableArguments {
     guard let calibrationText else { return ([:], nil) }
     guard weightFormat.weighsImportance else {
       throw ValidationError(
-        "--calibration-text weights the fits of q4_K, q5_K, q6_K, mxfp4 and q4_K_M; --weight-format \(weightFormat.rawValue) rounds without it"
+        "--calibration-text weights the fits of q4, q4_K, q5_K, q6_K, mxfp4 and q4_K_M; --weight-format \(weightFormat.rawValue) rounds without it"
       )
     }
     let text: String

@@ -6,6 +6,8 @@ import MoE
 struct LanguageModelRecipe: Sendable {
   /// The row's name in the tables.
   var name: String
+  /// The row's name on the command line (`--models`).
+  var slug: String
   /// What the article's Table 1 row it scales down is.
   var stands: String
   /// The dense network's hidden width, for a dense row.
@@ -23,17 +25,18 @@ struct LanguageModelRecipe: Sendable {
   static func table(dimensions d: Int) -> [LanguageModelRecipe] {
     let dense = 4 * d
     return [
-      LanguageModelRecipe(name: "Dense", stands: "7B dense", denseHidden: dense),
-      LanguageModelRecipe(name: "Dense ×10", stands: "70B dense", denseHidden: 10 * dense),
+      LanguageModelRecipe(name: "Dense", slug: "dense", stands: "7B dense", denseHidden: dense),
+      LanguageModelRecipe(name: "Dense ×10", slug: "dense-x10", stands: "70B dense", denseHidden: 10 * dense),
       LanguageModelRecipe(
-        name: "MoE 8×top-2", stands: "8 experts, the 7B row's FFN parameters", experts: 8,
+        name: "MoE 8×top-2", slug: "moe-8", stands: "8 experts, the 7B row's FFN parameters", experts: 8,
         expertHidden: dense / 8,
         topK: 2),
       LanguageModelRecipe(
-        name: "MoE 16×top-2", stands: "16 experts, the 70B row's FFN parameters", experts: 16,
+        name: "MoE 16×top-2", slug: "moe-16", stands: "16 experts, the 70B row's FFN parameters", experts: 16,
         expertHidden: 10 * dense / 16, topK: 2),
       LanguageModelRecipe(
-        name: "fine-grained 62×top-6 + 2 shared", stands: "DeepSeek-MoE: the 16 experts cut in 4, 2 shared",
+        name: "fine-grained 62×top-6 + 2 shared", slug: "fine-grained",
+        stands: "DeepSeek-MoE: the 16 experts cut in 4, 2 shared",
         experts: 62, expertHidden: 10 * dense / 64, topK: 6, sharedHidden: 2 * (10 * dense / 64)),
     ]
   }

@@ -72,6 +72,16 @@ struct MoELM: ParsableCommand {
   var studies = "quality,collapse,finetune"
 
   @Option(
+    help:
+      "Study 1's models to train, comma-separated: dense, dense-x10, moe-8, moe-16, fine-grained (default all)."
+  )
+  var models = "dense,dense-x10,moe-8,moe-16,fine-grained"
+
+  var chosenModels: Set<String> {
+    Set(models.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+  }
+
+  @Option(
     help: ArgumentHelp(
       "Training text: a file, or a folder of files, cut into paragraphs at blank lines (default: Debian's fortunes).",
       valueName: "path"))
@@ -123,6 +133,10 @@ struct MoELM: ParsableCommand {
     try OptionLimits.check("--collapse-learning-rate-factor", collapseLearningRateFactor, in: 0.01...100)
     try OptionLimits.check("--collapse-router-scale", collapseRouterScale, in: 0.01...1000)
     try OptionLimits.check("--validation-every", validationEvery, in: 2...1000)
+    let slugs = Set(LanguageModelRecipe.table(dimensions: dimensions).map(\.slug))
+    guard chosenModels.isSubset(of: slugs), !chosenModels.isEmpty else {
+      throw ValidationError("--models takes \(slugs.sorted().joined(separator: ", ")), not '\(models)'")
+    }
     let unknown = chosenStudies.subtracting(["quality", "collapse", "finetune"])
     guard unknown.isEmpty, !chosenStudies.isEmpty else {
       throw ValidationError("--studies takes quality, collapse and finetune, not '\(studies)'")
@@ -164,12 +178,12 @@ struct MoELM: ParsableCommand {
       seed: seed,
       collapseSeeds: collapseSeeds ?? (quick ? 2 : 5),
       collapseStress: (collapseLearningRateFactor, Float(collapseRouterScale)), outputs: outputs,
-      folder: outputDirectory)
+      folder: outputDirectory, qualityRows: chosenModels)
     study.names = (
       text.map { ($0 as NSString).lastPathComponent } ?? "English",
       secondDomain.map { ($0 as NSString).lastPathComponent } ?? "Python"
     )
-    let rows = LanguageModelRecipe.table(dimensions: dimensions).count
+    let rows = chosenModels.count
     if chosenStudies.contains("quality") {
       var bar = ProgressBar(total: rows * setup.steps, stage: "quality per FLOP")
       try study.qualityPerFLOP(progress: &bar)

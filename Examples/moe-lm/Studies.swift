@@ -16,6 +16,8 @@ struct Studies {
   var collapseStress: (learningRate: Double, routerScale: Float)
   var outputs: OutputBatch
   var folder: String
+  /// Study 1's rows to train (`LanguageModelRecipe.slug`).
+  var qualityRows: Set<String>
 
   /// The files the studies write, for the output batch.
   static func files(in folder: String) -> [String] {
@@ -41,7 +43,8 @@ struct Studies {
         "val bits/byte",
       ], alignments: [.left, .left, .right, .right, .right, .right, .right, .right])
     var series: [LineChart.Series] = []
-    for recipe in LanguageModelRecipe.table(dimensions: setup.dimensions) {
+    for recipe in LanguageModelRecipe.table(dimensions: setup.dimensions)
+    where qualityRows.contains(recipe.slug) {
       progress.label = recipe.name
       var model = recipe.model(setup, seed: seed)
       let flops = recipe.trainingFLOPsPerToken(of: model, context: setup.context)
@@ -55,7 +58,8 @@ struct Studies {
         LineChart.Series(
           name: recipe.name, values: run.curve.map(\.bitsPerByte), positions: run.curve.map(\.flops)))
       if let (family, name) = Self.checkpoints[recipe.name] {
-        try HuggingFaceExport.write(model, as: family, to: "\(folder)/checkpoints/\(name)")
+        try HuggingFaceExport.write(
+          model, as: family, to: "\(folder)/checkpoints/\(name)", byteTokenizer: true)
       }
     }
     progress.finish()

@@ -257,7 +257,51 @@ size_t mk_quantized_bytes(int format, ptrdiff_t rows, ptrdiff_t k) {
 
 static inline ptrdiff_t mk_blocks(ptrdiff_t k) { return (k + 31) / 32; }
 
-void mk_quantize(int format, const float *x, ptrdiff_t rows, ptrdiff_t k, uint8_t *out) {
+/// The weighted squared error `Σ w·(x − d·clamp(round(x/d), −8, 7))²` of a q4 block of `n`
+/// values under the scale `d`, and its levels in `q`.
+static float mk_q4_error(int n, const float *x, const float *w, float d, int *q) {
+  float inverse = d != 0 ? 1.0f / d : 0.0f, error = 0;
+  for (int j = 0; j < n; j++) {
+    long level = lrintf(x[j] * inverse);
+    q[j] = level > 7 ? 7 : level < -8 ? -8 : (int)level;
+    float e = x[j] - d * (float)q[j];
+    error += w[j] * e * e;
+  }
+  return error;
+}
+
+/// The half-float scale of a q4 block of `n` values that minimises its error weighted by
+/// `w`: levels fitted for 19 scales around the extreme's (−(8 + s/10)/x_e, s = −9…9), the
+/// least-squares scale of each fit, then that scale rounded to a half and its neighbours
+/// one half-float step either way, each with the nearest levels.
+static uint16_t mk_q4_weighted_scale(int n, const float *x, const float *w, float extreme) {
+  int q[32];
+  float bestScale = -extreme / 8.0f, bestFit = -1;
+  for (int s = -9; s <= 9; s++) {
+    float inverse = -(8.0f + 0.1f * (float)s) / extreme, sumXQ = 0, sumQQ = 0;
+    for (int j = 0; j < n; j++) {
+      long level = lrintf(x[j] * inverse);
+      float l = (float)(level > 7 ? 7 : level < -8 ? -8 : level);
+      sumXQ += w[j] * x[j] * l;
+      sumQQ += w[j] * l * l;
+    }
+    // Σw(x − d·l)² is smallest at d = Σwxl/Σwl², where it falls by (Σwxl)²/Σwl².
+    if (sumQQ > 0 && sumXQ * sumXQ / sumQQ > bestFit) bestFit = sumXQ * sumXQ / sumQQ, bestScale = sumXQ / sumQQ;
+  }
+  // mk_half_round takes magnitudes; the sign is the half's top bit.
+  uint16_t h = (uint16_t)(mk_half_round(fabsf(bestScale)) | (bestScale < 0 ? 0x8000u : 0u)), best = h;
+  float bestError = mk_q4_error(n, x, w, mk_half_value(h), q);
+  for (int step = -1; step <= 1; step += 2) {
+    uint16_t candidate = (uint16_t)(h + step);
+    float d = mk_half_value(candidate);
+    if ((candidate & 0x7fffu) >= 0x7c00u || (d < 0) != (mk_half_value(h) < 0)) continue;  // ∞, NaN, sign
+    float error = mk_q4_error(n, x, w, d, q);
+    if (error < bestError) bestError = error, best = candidate;
+  }
+  return best;
+}
+
+void mk_quantize(int format, const float *x, ptrdiff_t rows, ptrdiff_t k, const float *importance, uint8_t *out) {
   ptrdiff_t b = mk_blocks(k);
   size_t quant = format == MK_FORMAT_Q8 ? 32 : 16;
   uint16_t *scales = (uint16_t *)(out + (size_t)rows * b * quant);
@@ -285,6 +329,13 @@ void mk_quantize(int format, const float *x, ptrdiff_t rows, ptrdiff_t k, uint8_
       uint16_t h = format == MK_FORMAT_Q8
                        ? mk_half_round(largest / limit)
                        : (uint16_t)(mk_half_round(largest / 8.0f) | (extreme > 0 ? 0x8000u : 0u));
+      float importanceSum = 0;
+      for (ptrdiff_t j = 0; importance && j < n; j++) importanceSum += importance[start + j];
+      if (format == MK_FORMAT_Q4 && importanceSum > 0 && largest > 0) {  // zero importance: none
+        float w[32];
+        mk_error_weights((int)n, v, importance + start, w);
+        h = mk_q4_weighted_scale((int)n, v, w, extreme);
+      }
       float d = mk_half_value(h);
       scales[r * b + blk] = h;
       float inverse = d != 0 ? 1.0f / d : 0.0f;

@@ -346,24 +346,6 @@ void mk_blocks_gemm_few_rows(int format, const void *activations, ptrdiff_t m, p
 
 // MARK: Quantization
 
-/// The weights of `n` elements' squared errors: `importance[i]·√(σ² + x[i]²)` given per-column
-/// importance (σ² the mean square of the elements), else `√(σ²) + |x[i]|`, which favours the
-/// large elements that dominate a product. Weights that are all zero (a column set that no
-/// calibration token reached) fall back to the unweighted rule.
-static void mk_error_weights(int n, const float *x, const float *importance, float *w) {
-  float meanSquare = 0;
-  for (int i = 0; i < n; i++) meanSquare += x[i] * x[i];
-  meanSquare /= (float)n;
-  float total = 0;
-  if (importance) {
-    for (int i = 0; i < n; i++) total += w[i] = importance[i] * sqrtf(meanSquare + x[i] * x[i]);
-  }
-  if (!(total > 0)) {
-    float rms = sqrtf(meanSquare);
-    for (int i = 0; i < n; i++) w[i] = rms + fabsf(x[i]) + 1e-30f;
-  }
-}
-
 static inline int mk_clamp(long v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : (int)v; }
 
 /// `v` rounded to the nearest integer, ties to even, for |v| < 2²² (larger magnitudes come

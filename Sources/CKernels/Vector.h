@@ -2,6 +2,7 @@
 #ifndef MOEKIT_CKERNELS_VECTOR_H
 #define MOEKIT_CKERNELS_VECTOR_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -59,5 +60,24 @@ MK_AVX2 MK_INLINE float mk_sum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 #endif
+
+/// The weights of `n` elements' squared errors: `importance[i]·√(σ² + x[i]²)` given per-column
+/// importance (σ² the mean square of the elements), else `√(σ²) + |x[i]|`, which favours the
+/// large elements that dominate a product. Weights that are all zero (a column set that no
+/// calibration token reached) fall back to the unweighted rule.
+static inline void mk_error_weights(int n, const float *x, const float *importance, float *w) {
+  float meanSquare = 0;
+  for (int i = 0; i < n; i++) meanSquare += x[i] * x[i];
+  meanSquare /= (float)n;
+  float total = 0;
+  if (importance) {
+    for (int i = 0; i < n; i++) total += w[i] = importance[i] * sqrtf(meanSquare + x[i] * x[i]);
+  }
+  if (!(total > 0)) {
+    float rms = sqrtf(meanSquare);
+    for (int i = 0; i < n; i++) w[i] = rms + fabsf(x[i]) + 1e-30f;
+  }
+}
+
 
 #endif

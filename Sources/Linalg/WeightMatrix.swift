@@ -131,8 +131,10 @@ public struct WeightMatrix: Sendable {
   /// for the smallest squared error weighted by `importance`).
   ///
   /// `importance` (one non-negative number a column, e.g. the mean square of the activations
-  /// each input column meets) weights the error of the ggml block formats' fits; `nil`
-  /// weights large elements more (`σ + |x|`). q8, q4 and bf16 round and ignore it.
+  /// each input column meets) weights the error of the ggml block formats' fits, and of q4's,
+  /// whose scale is then searched as ggml's Q4_0 does given an importance matrix (without it,
+  /// q4 takes the scale of the block's extreme, as ggml's reference quantizer does). `nil`
+  /// weights large elements more (`σ + |x|`). q8 and bf16 round and ignore it.
   ///
   /// - Precondition: `format.holds(columns: matrix.columns)`; `importance` has `columns`
   ///   finite non-negative entries.
@@ -191,12 +193,17 @@ public struct WeightMatrix: Sendable {
             format, x, rows: range.count, columns: columns, importance: importance,
             into: (out + offset).assumingMemoryBound(to: UInt8.self))
         case .q8, .q4:
-          guard let part else {
-            mk_quantize(format.code, x, rows, columns, out.assumingMemoryBound(to: UInt8.self))
-            return
+          (importance ?? []).withUnsafeBufferPointer { weights in
+            let weights = format == .q4 && importance != nil ? weights.baseAddress : nil
+            guard let part else {
+              mk_quantize(format.code, x, rows, columns, weights, out.assumingMemoryBound(to: UInt8.self))
+              return
+            }
+            mk_quantize(
+              format.code, x, range.count, columns, weights,
+              part.baseAddress!.assumingMemoryBound(to: UInt8.self))
           }
-          mk_quantize(
-            format.code, x, range.count, columns, part.baseAddress!.assumingMemoryBound(to: UInt8.self))
+          guard let part else { return }
           let quants = range.count * blocks * quantBytes
           (out + start * blocks * quantBytes).copyMemory(from: part.baseAddress!, byteCount: quants)
           (out + rows * blocks * quantBytes + 2 * start * blocks).copyMemory(

@@ -69,9 +69,10 @@ public struct HuggingFaceCheckpoint: Sendable {
     /// experts' too) and the head in Q6_K, every other product in Q4_K.
     case q4KM = "q4_K_M"
 
-    /// Whether products are quantized at load with the ggml block formats, whose fits
-    /// `HuggingFaceCheckpoint.importance` weights (the other formats round and ignore it).
-    public var weighsImportance: Bool { [.q4K, .q5K, .q6K, .mxfp4, .q4KM].contains(self) }
+    /// Whether products are quantized at load in formats whose fits
+    /// `HuggingFaceCheckpoint.importance` weights (q4 and the ggml block formats; the others
+    /// round and ignore it).
+    public var weighsImportance: Bool { [.q4, .q4K, .q5K, .q6K, .mxfp4, .q4KM].contains(self) }
 
     /// The compact format a product weight stored in `stored` (`nil`: float32 or f16) is
     /// held in, or `nil` for `Float`.

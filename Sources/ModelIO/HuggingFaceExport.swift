@@ -31,13 +31,20 @@ public enum HuggingFaceExport {
   }
 
   /// Writes `model` as `family` to the new folder `folder` (replacing a folder already
-  /// there only after the new one is complete).
+  /// there only after the new one is complete), with `byteTokenizerJSON` as its
+  /// `tokenizer.json` when `byteTokenizer` (a model of 256 tokens, each a byte).
   ///
   /// - Throws: `CheckpointError.unsupportedField` when the model uses something the family
-  ///   cannot express, `.unreadableModel` when the folder's parent is missing, and the
-  ///   file system's errors.
-  public static func write(_ model: DecoderModel<Float>, as family: Family, to folder: String) throws {
+  ///   cannot express (or has no 256-token vocabulary for `byteTokenizer`), `.unreadableModel`
+  ///   when the folder's parent is missing, and the file system's errors.
+  public static func write(
+    _ model: DecoderModel<Float>, as family: Family, to folder: String, byteTokenizer: Bool = false
+  ) throws {
     let config = try configuration(model, as: family)
+    if byteTokenizer && model.vocabulary != 256 {
+      throw CheckpointError.unsupportedField(
+        field: "vocab_size", value: "\(model.vocabulary)", supported: "256 for a byte tokenizer")
+    }
     var tensors: [String: Tensor] = [:]
     for (name, parameter) in model.namedParameters {
       let target = huggingFaceName(name, family: family)
@@ -48,8 +55,26 @@ public enum HuggingFaceExport {
     try AtomicFolder.write(folder) { temporary in
       try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: temporary + "/model.safetensors")
       try AtomicFile.write(config, to: temporary + "/config.json")
+      if byteTokenizer { try AtomicFile.write(Self.byteTokenizerJSON, to: temporary + "/tokenizer.json") }
     }
   }
+
+  /// A `tokenizer.json` whose token `b` is byte `b`: a byte-level BPE over GPT-2's byte
+  /// alphabet with no merges, so every byte of a text is one token (what MoEKit's byte-level
+  /// language models read); llama.cpp reads it too once written to GGUF.
+  public static let byteTokenizerJSON: Data = {
+    let vocabulary = ByteLevelAlphabet.characters.enumerated().map { byte, character in
+      "\(JSON.quoted(String(character))): \(byte)"
+    }
+    let byteLevel =
+      #"{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}"#
+    let model =
+      #"{"type": "BPE", "dropout": null, "unk_token": null, "fuse_unk": false, "byte_fallback": false, "vocab": {"#
+      + vocabulary.joined(separator: ", ") + #"}, "merges": []}"#
+    return Data(
+      (#"{"version": "1.0", "added_tokens": [], "normalizer": null, "pre_tokenizer": "# + byteLevel
+        + #", "post_processor": null, "decoder": "# + byteLevel + #", "model": "# + model + "}\n").utf8)
+  }()
 
   /// `config.json` for `model` as `family`, after checking that the family can express it.
   static func configuration(_ model: DecoderModel<Float>, as family: Family) throws -> Data {

@@ -433,6 +433,10 @@ final class MoERunFixture {
     for checkpoint in ["llama-dense", "mixtral-8x-top2"] {
       let model = try HuggingFaceModel(folder: "\(folder)/checkpoints/\(checkpoint)")
       #expect(model.model.vocabulary == 256)
+      // The byte tokenizer beside it: token b is byte b.
+      let text = "Héllo, wörld\n\t~"
+      #expect(try model.tokenizer?.encode(text) == Array(text.utf8).map(Int.init))
+      #expect(try model.tokenizer?.decode(Array(text.utf8).map(Int.init)) == text)
     }
     let csv = try String(contentsOfFile: folder + "/quality-per-flop.csv", encoding: .utf8)
     let bits = csv.split(separator: "\n").dropFirst().compactMap { Double($0.split(separator: ",").last!) }
@@ -457,10 +461,13 @@ final class MoERunFixture {
     let result = try ProductRunner.run(
       "moe-lm",
       [
-        "--text", text, "--studies", "quality", "--quick", "--steps", "10", "--context", "16",
-        "--output-directory", folder,
+        "--text", text, "--studies", "quality", "--models", "moe-8, dense", "--quick", "--steps", "10",
+        "--context", "16", "--output-directory", folder,
       ])
     #expect(result.status == 0, "\(result.errors)")
+    #expect(result.output.contains("| MoE 8×top-2") && !result.output.contains("| MoE 16×top-2"))
+    let unknown = try ProductRunner.run("moe-lm", ["--text", text, "--models", "moe-8,moe-64"])
+    #expect(unknown.refused(naming: "--models"), "\(unknown.errors)")
     #expect(result.output.contains("text: \(text): "), "\(result.output)")
     #expect(result.output.contains("not a recorded text"))
     #expect(result.output.contains("Quality per FLOP (mine.txt text"))

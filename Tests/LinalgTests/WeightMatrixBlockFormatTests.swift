@@ -62,8 +62,8 @@ import _TestSupport
   }
 
   /// Importance on a quarter of the columns (100× the rest) lowers the error weighted by it,
-  /// in every block format; importance that is zero everywhere changes nothing.
-  @Test(arguments: [WeightMatrix.Format.q4K, .q5K, .q6K, .mxfp4]) func importanceLowersTheWeightedError(
+  /// in every block format and q4; importance that is zero everywhere changes nothing.
+  @Test(arguments: [WeightMatrix.Format.q4, .q4K, .q5K, .q6K, .mxfp4]) func importanceLowersTheWeightedError(
     format: WeightMatrix.Format
   ) {
     var g = Xoshiro256StarStar(seed: 9)
@@ -82,10 +82,11 @@ import _TestSupport
     }
     let plain = weightedError(WeightMatrix(x, format: format))
     let weighted = weightedError(WeightMatrix(x, format: format, importance: importance))
-    // MXFP4 has one free choice a block (the exponent, of two candidates), the K-quants a scale
-    // and a minimum a sub-block: the weights can move MXFP4 less.
+    // MXFP4 has one free choice a block (the exponent, of two candidates), q4 a scale, the
+    // K-quants a scale and a minimum a sub-block: the weights can move MXFP4 less.
     #expect(
-      weighted < (format == .mxfp4 ? 0.99 : 0.9) * plain, "\(format.rawValue): \(weighted) against \(plain)")
+      weighted < (format == .mxfp4 ? 0.99 : 0.9) * plain,
+      "\(format.rawValue): \(weighted) against \(plain)")
     // Importance that is zero everywhere (columns no calibration token reached) is no importance.
     let none = WeightMatrix(x, format: format, importance: [Float](repeating: 0, count: 1024))
     #expect(none.dequantized() == WeightMatrix(x, format: format).dequantized())

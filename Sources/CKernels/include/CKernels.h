@@ -86,9 +86,11 @@ size_t mk_quantized_bytes(int format, ptrdiff_t rows, ptrdiff_t k);
 /// Quantizes `rows × k` floats (row-major) into `out` (`mk_quantized_bytes` bytes): per
 /// block of 32, d = max|x| / 127 (q8), or −x_e/8 for the element x_e of largest magnitude
 /// (q4, so q spans −8…7), rounded to a half; q = x/d rounded to nearest (ties even) and
-/// clamped to ±127 or −8…7. A block holding NaN or ±∞ gets a NaN
-/// scale, so all its values dequantize to NaN.
-void mk_quantize(int format, const float *x, ptrdiff_t rows, ptrdiff_t k, uint8_t *out);
+/// clamped to ±127 or −8…7. With `importance` (`k` non-negative numbers, one a column), a q4
+/// block's scale is instead searched for the smallest squared error weighted by
+/// importance·√(σ² + x²) (as ggml's Q4_0 does given an importance matrix); q8 ignores it. A
+/// block holding NaN or ±∞ gets a NaN scale, so all its values dequantize to NaN.
+void mk_quantize(int format, const float *x, ptrdiff_t rows, ptrdiff_t k, const float *importance, uint8_t *out);
 
 /// Rows [rowBegin, rowEnd) of a quantized `rows × k` matrix as floats (exact), `k` apart.
 void mk_dequantize_rows(int format, const uint8_t *w, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t rowBegin,
