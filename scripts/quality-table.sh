@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The quantization-quality table of docs/CompactWeights.md, on real (trained) weights:
 #
-# 1. moe-lm trains a byte-level Mixtral-shaped MoE (8 experts, top-2, d = 512, experts 256
+# 1. moe-lm trains a byte-level Mixtral-shaped MoE (4 layers, 8 experts, top-2, d = 512, experts 256
 #    wide, so every row holds K-quant super-blocks) on Debian's fortunes, all files but two;
 #    `science` is the held-out evaluation text and `wisdom` the calibration text.
 # 2. moe-eval saves the float32 model's distributions on the evaluation text (every token kept:
@@ -47,7 +47,7 @@ sed 's/^%$//' "$fortunes/wisdom" > "$work/calibration.txt"
 
 model="$work/lm/checkpoints/mixtral-8x-top2"
 if [ ! -f "$model/model.safetensors" ]; then
-  "$bin/moe-lm" --studies quality --models moe-8 --dimensions 512 --heads 8 --layers 2 --context 64 \
+  "$bin/moe-lm" --studies quality --models moe-8 --dimensions 512 --heads 8 --layers 4 --context 64 \
     --sequences 8 --steps "$steps" --threads 2 --text "$work/train" --output-directory "$work/lm"
 fi
 
@@ -72,11 +72,18 @@ if [ ! -f "$work/imatrix.gguf" ]; then
   "$llamacpp_bin/llama-imatrix" -m "$f32" -f "$work/calibration.txt" -o "$work/imatrix.gguf" -c 64 -t 2 \
     > "$work/imatrix.log" 2>&1
 fi
+# The embedding (which the tied head reads) stays float32, as MoEKit keeps it, so both sides
+# quantize the same tensors; Q8_0, Q4_0 and Q6_K are --pure (every product in that type, as
+# MoEKit's --weight-format does), Q4_K_M is llama.cpp's mixture, which MoEKit's recipe follows.
+keep=(--token-embedding-type f32 --output-tensor-type f32)
 for type in Q8_0 Q4_0 Q4_K_M Q6_K; do
-  [ -f "$work/llama-$type.gguf" ] || "$llamacpp_bin/llama-quantize" "$f32" "$work/llama-$type.gguf" "$type" 2 \
-    > "$work/quantize-$type.log" 2>&1
-  [ -f "$work/llama-$type-imatrix.gguf" ] || "$llamacpp_bin/llama-quantize" --imatrix "$work/imatrix.gguf" \
-    "$f32" "$work/llama-$type-imatrix.gguf" "$type" 2 > "$work/quantize-$type-imatrix.log" 2>&1
+  pure=()
+  [ "$type" = Q4_K_M ] || pure=(--pure)
+  [ -f "$work/llama-$type.gguf" ] || "$llamacpp_bin/llama-quantize" "${keep[@]}" "${pure[@]}" "$f32" \
+    "$work/llama-$type.gguf" "$type" 2 > "$work/quantize-$type.log" 2>&1
+  [ -f "$work/llama-$type-imatrix.gguf" ] || "$llamacpp_bin/llama-quantize" "${keep[@]}" "${pure[@]}" \
+    --imatrix "$work/imatrix.gguf" "$f32" "$work/llama-$type-imatrix.gguf" "$type" 2 \
+    > "$work/quantize-$type-imatrix.log" 2>&1
 done
 
 python3 -c 'import json, sys
@@ -90,8 +97,7 @@ calibration=(--calibration-text "$work/calibration.txt")
 for pair in "q8 Q8_0" "q4 Q4_0" "q4_K_M Q4_K_M" "q6_K Q6_K"; do
   read -r ours theirs <<< "$pair"
   score "MoEKit $ours" --model "$model" --weight-format "$ours"
-  case "$ours" in q8 | q4) ;; *) score "MoEKit $ours, calibrated" --model "$model" --weight-format "$ours" \
-    "${calibration[@]}" ;; esac
+  [ "$ours" = q8 ] || score "MoEKit $ours, calibrated" --model "$model" --weight-format "$ours" "${calibration[@]}"
   score "llama.cpp $theirs" --model "$work/llama-$theirs.gguf"
   score "llama.cpp $theirs, imatrix" --model "$work/llama-$theirs-imatrix.gguf"
 done

@@ -28,6 +28,7 @@ struct MoEGenerate: ParsableCommand {
       """)
 
   @OptionGroup var threading: ThreadsOption
+  @OptionGroup var calibration: CalibrationOptions
 
   @Option(
     help:
@@ -174,8 +175,13 @@ struct MoEGenerate: ParsableCommand {
   func run() throws {
     threading.apply()
     BLAS.warnIfGenericKernels()
+    let importance = try calibration.importance(model: model, weightFormat: weightFormat, context: nil)
+    if let summary = importance.summary {
+      FileHandle.standardError.write(Data("calibration: \(summary.description)\n".utf8))
+    }
     let loaded = try HuggingFaceModel(
-      folder: model, weightFormat: weightFormat, access: noMmap ? .read : .mapped)
+      folder: model, weightFormat: weightFormat, importance: importance.importance,
+      access: noMmap ? .read : .mapped)
     if let saveModel { try loaded.save(to: saveModel) }
     if let saveGguf { try loaded.saveGGUF(to: saveGguf) }
     guard tokenIds != nil || prompt != nil else { return }

@@ -65,8 +65,8 @@ public struct HuggingFaceCheckpoint: Sendable {
     case q6K = "q6_K"
     /// Everything quantized at load to MXFP4 (rows that are not whole blocks of 32 to q8).
     case mxfp4
-    /// llama.cpp's Q4_K_M recipe, chosen by tensor name: value and down projections (the
-    /// experts' too) and the head in Q6_K, every other product in Q4_K.
+    /// llama.cpp's Q4_K_M recipe, chosen by tensor name and layer (`q4KMFormat`): Q4_K with
+    /// value and down projections and the head at more bits.
     case q4KM = "q4_K_M"
 
     /// Whether products are quantized at load in formats whose fits
@@ -81,17 +81,34 @@ public struct HuggingFaceCheckpoint: Sendable {
     }
 
     /// The format the product weight `name` with rows of `columns`, stored in `stored`, is held
-    /// in (`heldFormat(stored:)`, the recipe's choice for `name`; ggml block formats that do not
-    /// divide the rows fall back to q8).
-    func heldFormat(stored: WeightMatrix.Format?, columns: Int, name: String) -> WeightMatrix.Format? {
-      let format = self == .q4KM ? (Self.keepsMoreBits(name) ? .q6K : .q4K) : heldFormat(stored: stored)
+    /// in, in a model of `layers` layers and `experts` routed experts: `heldFormat(stored:)`, or
+    /// the recipe's choice for `name` (`q4KMFormat`); ggml block formats that do not divide the
+    /// rows fall back to q8.
+    func heldFormat(
+      stored: WeightMatrix.Format?, columns: Int, name: String, layers: Int, experts: Int
+    ) -> WeightMatrix.Format? {
+      let format =
+        self == .q4KM ? Self.q4KMFormat(name, layers: layers, experts: experts) : heldFormat(stored: stored)
       return format?.fitting(columns: columns)
     }
 
-    /// Whether a recipe keeps `name` at more bits: value projections, down projections (`w2`
-    /// in Mixtral's experts) and the head, as llama.cpp's Q4_K_M does.
-    static func keepsMoreBits(_ name: String) -> Bool {
-      ["v_proj", "down_proj", ".w2.", "lm_head"].contains { name.contains($0) }
+    /// llama.cpp's Q4_K_M choice for the product `name` (a Hugging Face tensor name, its layer
+    /// read from `layers.L.`): the head in Q6_K; value projections and down projections (the
+    /// experts' and shared experts' too) in Q6_K in the layers llama.cpp gives more bits — the
+    /// first and last eighth and every third between — else Q4_K; in models of exactly 8 experts
+    /// key and value projections in Q8_0 and output projections in Q5_K; everything else Q4_K.
+    static func q4KMFormat(_ name: String, layers: Int, experts: Int) -> WeightMatrix.Format {
+      if name.contains("lm_head") { return .q6K }
+      let layer =
+        name.range(of: "layers.").flatMap { Int(name[$0.upperBound...].prefix { $0.isNumber }) } ?? 0
+      let moreBits = layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2
+      if name.contains("v_proj") { return experts == 8 ? .q8 : moreBits ? .q6K : .q4K }
+      if name.contains("k_proj") && experts == 8 { return .q8 }
+      if name.contains("o_proj") && experts == 8 { return .q5K }
+      if name.contains("down_proj") || name.contains(".w2.") || name.contains(".w2#") {
+        return moreBits ? .q6K : .q4K
+      }
+      return .q4K
     }
   }
 
@@ -117,7 +134,7 @@ public struct HuggingFaceCheckpoint: Sendable {
           total += elements * type.size
         } else if name.hasSuffix(".qweight") {
           let columns = elements / shape[0] * (stored == .q4 ? 2 : 1)
-          let held = weightFormat.heldFormat(
+          let held = heldFormat(
             stored: stored, columns: columns, name: String(name.dropLast(".qweight".count)))
           total +=
             held.map { WeightMatrix.byteCount($0, rows: shape[0], columns: columns) } ?? 4 * shape[0]
@@ -127,8 +144,7 @@ public struct HuggingFaceCheckpoint: Sendable {
       }
       if shape.count == 3 && !name.hasSuffix("conv1d.weight") {
         // Experts stored fused (`[E, in, out]`): laid out anew at load, each `out × in`.
-        let held = weightFormat.heldFormat(
-          stored: try weights.compactFormat(of: name), columns: shape[1], name: name)
+        let held = heldFormat(stored: try weights.compactFormat(of: name), columns: shape[1], name: name)
         total +=
           held.map { shape[0] * WeightMatrix.byteCount($0, rows: shape[2], columns: shape[1]) } ?? 4
           * elements
@@ -143,7 +159,7 @@ public struct HuggingFaceCheckpoint: Sendable {
         continue
       }
       let stored = try weights.compactFormat(of: name)
-      switch weightFormat.heldFormat(stored: stored, columns: shape[1], name: name) {
+      switch heldFormat(stored: stored, columns: shape[1], name: name) {
       case nil: total += type == .f32 ? 0 : 4 * elements  // float32 is used in place
       case let format? where format == stored && format != .q8 && format != .q4: break  // read in place
       case let format?: total += WeightMatrix.byteCount(format, rows: shape[0], columns: shape[1])
@@ -302,7 +318,7 @@ public struct HuggingFaceCheckpoint: Sendable {
     let storedFormat = try quantized?.format ?? (storedType == nil ? nil : weights.compactFormat(of: name))
     let held =
       Scalar.self == Float.self
-      ? weightFormat.heldFormat(stored: storedFormat, columns: shape[1], name: name) : nil
+      ? heldFormat(stored: storedFormat, columns: shape[1], name: name) : nil
     guard let held else {
       var weight: Matrix<Scalar>
       if let quantized {
@@ -352,6 +368,14 @@ public struct HuggingFaceCheckpoint: Sendable {
       return Matrix(
         rows: range.count, columns: shape[1], elements: ElementDecoding.floats(part, type).map { Float($0) })
     }
+  }
+
+  /// The format `weightFormat` holds the product weight `name` (rows of `columns`, stored in
+  /// `stored`) in, for this checkpoint's layers and experts.
+  func heldFormat(stored: WeightMatrix.Format?, columns: Int, name: String) -> WeightMatrix.Format? {
+    weightFormat.heldFormat(
+      stored: stored, columns: columns, name: name, layers: layerCount,
+      experts: architecture.moe?.routedExperts ?? 0)
   }
 
   /// `importance`'s entry for the product `key` (`nil` without one), checked to hold one
@@ -459,7 +483,7 @@ public struct HuggingFaceCheckpoint: Sendable {
   ) throws -> Linear<Scalar> {
     let stored = try weights.compactFormat(of: name)
     guard Scalar.self == Float.self,
-      let held = weightFormat.heldFormat(stored: stored, columns: weight.columns, name: name)
+      let held = heldFormat(stored: stored, columns: weight.columns, name: "\(name)#\(expert)")
     else {
       return Linear(weight: weight, bias: bias)
     }

@@ -1,8 +1,9 @@
 import Foundation
 import Linalg
 import MoE
-import ModelIO
 import Testing
+
+@testable import ModelIO
 
 /// Whole models from GGUF files that llama.cpp's own converter and `llama-quantize` wrote
 /// (scripts/make-gguf-fixtures.sh) give llama.cpp's logits on the same prompt.
@@ -124,21 +125,60 @@ import Testing
     #expect(file.tensors["blk.0.attn_q.bias"] != nil && file.tensors["blk.0.attn_k.bias"] != nil)
   }
 
-  /// The q4_K_M recipe keeps value and down projections and the head at Q6_K and the rest at
-  /// Q4_K: its bits per weight lie between the two formats', which each give their own.
+  /// The q4_K_M recipe keeps value and down projections at Q6_K in the layers llama.cpp gives
+  /// more bits (here the second of two) and the head, the rest at Q4_K: its bits per weight lie
+  /// between the two formats', which each give their own.
   @Test func theQ4KMRecipeMixesTwoFormats() throws {
     let path = Self.path("mixtral-Q8_0")
     let bits = try [HuggingFaceCheckpoint.LoadedWeightFormat.q4K, .q6K, .q4KM].map {
       try #require(try HuggingFaceModel(folder: path, weightFormat: $0).compactBitsPerWeight)
     }
     #expect(bits[0] == 4.5 && bits[1] == 6.5625)
-    // Of 6 matrices of 256 × 256 a layer (q, o and the experts' gate and up), v (128 × 256) and
-    // the experts' down (4 × 256 × 256) are Q6_K, and the head (512 × 256) too.
-    let q6 = 2 * (128 + 4 * 256) * 256 + 512 * 256
-    let q4 = 2 * (2 * 256 + 128 + 8 * 256) * 256
+    // Rows of 256: layer 0 all Q4_K (q, o 256; k, v 128; the experts' gate and up 8 × 256, down
+    // 4 × 256); layer 1 the same but v and the experts' down in Q6_K; the head (512) in Q6_K.
+    let q6 = (128 + 4 * 256 + 512) * 256
+    let q4 = (2 * 256 + 2 * 128 + 12 * 256 + 2 * 256 + 128 + 8 * 256) * 256
     #expect(abs(bits[2] - (6.5625 * Double(q6) + 4.5 * Double(q4)) / Double(q6 + q4)) < 1e-9, "\(bits)")
     let printed = try HuggingFaceModel(folder: path, weightFormat: .q4KM)
     #expect(printed.model.logits([1, 2, 3], layout: .single(3)).rows == 3)
+  }
+
+  /// The recipe chooses, tensor by tensor, what llama.cpp's `llama-quantize` chose for the
+  /// fixtures it wrote as Q4_K_M (the embedding aside: MoEKit keeps it `Float`).
+  @Test(arguments: ["mixtral-Q4_K_M", "qwen3_moe-Q4_K_M"]) func theQ4KMRecipeIsLlamaCpps(model: String) throws
+  {
+    let loaded = try HuggingFaceModel(folder: Self.path(model))
+    let checkpoint = loaded.checkpoint
+    let experts = try #require(checkpoint.architecture.moe?.routedExperts)
+    let held = checkpoint.ledger.compactMatrices.filter { !$0.key.contains("embed_tokens") }
+    #expect(held.count > 10)
+    for (name, matrix) in held {
+      let ours = HuggingFaceCheckpoint.LoadedWeightFormat.q4KMFormat(
+        name, layers: checkpoint.layerCount, experts: experts)
+      #expect(ours == matrix.format, "\(name): \(ours.rawValue), llama.cpp \(matrix.format.rawValue)")
+    }
+  }
+
+  /// For models of exactly 8 experts llama.cpp also moves key and value projections to Q8_0 and
+  /// output projections to Q5_K; value and down projections follow the layer rule otherwise.
+  @Test func theQ4KMRecipeFollowsLlamaCppsLayerAndExpertRules() {
+    let format = HuggingFaceCheckpoint.LoadedWeightFormat.q4KMFormat
+    let moreBits = [
+      true, true, false, false, true, false, false, true, false, false, true, false, false,
+      true, true, true,
+    ]  // 16 layers: the first and last two, and every third between from layer 4
+    for layer in 0..<16 {
+      let prefix = "model.layers.\(layer)."
+      let expected: WeightMatrix.Format = moreBits[layer] ? .q6K : .q4K
+      #expect(format(prefix + "self_attn.v_proj.weight", 16, 64) == expected, "layer \(layer)")
+      #expect(format(prefix + "mlp.experts.3.down_proj.weight", 16, 64) == expected, "layer \(layer)")
+      #expect(format(prefix + "self_attn.v_proj.weight", 16, 8) == .q8)
+      #expect(format(prefix + "self_attn.k_proj.weight", 16, 8) == .q8)
+      #expect(format(prefix + "self_attn.k_proj.weight", 16, 64) == .q4K)
+      #expect(format(prefix + "self_attn.o_proj.weight", 16, 8) == .q5K)
+      #expect(format(prefix + "mlp.experts.3.gate_proj.weight", 16, 8) == .q4K)
+    }
+    #expect(format("lm_head.weight", 16, 8) == .q6K)
   }
 
   @Test func modelsGGUFCannotHoldAreRefused() throws {
