@@ -102,13 +102,15 @@ for pair in "q8 Q8_0" "q4 Q4_0" "q4_K_M Q4_K_M" "q6_K Q6_K"; do
   score "llama.cpp $theirs, imatrix" --model "$work/llama-$theirs-imatrix.gguf"
 done
 echo
-echo "Rarely routed experts: q4_K_M calibrated on only 256 tokens of the calibration text, each expert's"
-echo "statistics from its routed tokens alone (--prior-tokens 0, as llama.cpp's importance matrix) or"
-echo "shrunk toward its own activations on every token (--prior-tokens 16, MoEKit's default):"
+echo "Rarely routed experts: q4_K_M calibrated on 32 and 64 tokens of the calibration text (some experts"
+echo "then see none), each expert's statistics from its routed tokens alone (--prior-tokens 0, llama.cpp's"
+echo "rule) or shrunk toward its own activations on every token (--prior-tokens 16, MoEKit's default):"
 echo
 echo "| quantization | bits/weight | KL mean | KL p99 | top-1 | Δ ppl | routing changed |"
 echo "|---|--:|--:|--:|--:|--:|--:|"
-for prior in 0 16; do
-  score "MoEKit q4_K_M, 256 tokens, --prior-tokens $prior" --model "$model" --weight-format q4_K_M \
-    "${calibration[@]}" --calibration-tokens 256 --prior-tokens "$prior"
+for tokens in 32 64; do
+  for prior in 0 16; do
+    score "MoEKit q4_K_M, $tokens tokens, --prior-tokens $prior" --model "$model" --weight-format q4_K_M \
+      "${calibration[@]}" --calibration-tokens "$tokens" --prior-tokens "$prior"
+  done
 done
