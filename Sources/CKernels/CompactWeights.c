@@ -64,19 +64,28 @@ MK_AVX2 MK_INLINE __m256 mk_bf16x8(const uint16_t *p) {
 MK_AVX2 MK_INLINE void mk_bf16_block_avx2(int rows, int tokens, ptrdiff_t k, const float *a,
                                           ptrdiff_t lda, const uint16_t *w, ptrdiff_t ldw,
                                           float beta, float *c, ptrdiff_t ldc) {
-  __m256 acc[4][8];
+  __m256 acc[8][8];
   for (int r = 0; r < rows; r++)
     for (int t = 0; t < tokens; t++) acc[r][t] = _mm256_setzero_ps();
   ptrdiff_t p = 0;
   for (; p + 8 <= k; p += 8) {
-    __m256 wv[4];
-    for (int r = 0; r < rows; r++) {
-      _mm_prefetch((const char *)(w + r * ldw + p + 128), _MM_HINT_T0);
-      wv[r] = mk_bf16x8(w + r * ldw + p);
-    }
-    for (int t = 0; t < tokens; t++) {
-      __m256 x = _mm256_loadu_ps(a + t * lda + p);
-      for (int r = 0; r < rows; r++) acc[r][t] = _mm256_fmadd_ps(wv[r], x, acc[r][t]);
+    if (tokens <= 2) {  // each row converted once and used at once; no prefetch (as AVX-512)
+      __m256 x[2];
+      for (int t = 0; t < tokens; t++) x[t] = _mm256_loadu_ps(a + t * lda + p);
+      for (int r = 0; r < rows; r++) {
+        __m256 wv = mk_bf16x8(w + r * ldw + p);
+        for (int t = 0; t < tokens; t++) acc[r][t] = _mm256_fmadd_ps(wv, x[t], acc[r][t]);
+      }
+    } else {
+      __m256 wv[2];
+      for (int r = 0; r < rows; r++) {
+        _mm_prefetch((const char *)(w + r * ldw + p + 128), _MM_HINT_T0);
+        wv[r] = mk_bf16x8(w + r * ldw + p);
+      }
+      for (int t = 0; t < tokens; t++) {
+        __m256 x = _mm256_loadu_ps(a + t * lda + p);
+        for (int r = 0; r < rows; r++) acc[r][t] = _mm256_fmadd_ps(wv[r], x, acc[r][t]);
+      }
     }
   }
   for (int r = 0; r < rows; r++) {
@@ -93,15 +102,15 @@ MK_AVX2 static void mk_bf16_few_rows_avx2(ptrdiff_t m, ptrdiff_t jBegin, ptrdiff
                                           ptrdiff_t k, const float *a, ptrdiff_t lda,
                                           const uint16_t *w, ptrdiff_t ldw, float beta, float *c,
                                           ptrdiff_t ldc) {
-  // Every weight row is read once for all m ≤ 8 tokens: 4 rows a block for ≤ 2 tokens,
-  // 2 for ≤ 4, 1 for ≤ 8 (8 accumulators of 16 registers).
-  int rows = m <= 2 ? 4 : m <= 4 ? 2 : 1;
+  // Every weight row is read once for all m ≤ 8 tokens: 8 rows a block for 1 token, 4 for
+  // 2, 2 for ≤ 4, 1 for ≤ 8 (8 accumulators of 16 registers).
+  int rows = m == 1 ? 8 : m <= 2 ? 4 : m <= 4 ? 2 : 1;
   ptrdiff_t j = jBegin;
   for (; j + rows <= jEnd; j += rows) {
     const uint16_t *wj = w + j * ldw;
     float *cj = c + j;
     switch (m) {
-      case 1: mk_bf16_block_avx2(4, 1, k, a, lda, wj, ldw, beta, cj, ldc); break;
+      case 1: mk_bf16_block_avx2(8, 1, k, a, lda, wj, ldw, beta, cj, ldc); break;
       case 2: mk_bf16_block_avx2(4, 2, k, a, lda, wj, ldw, beta, cj, ldc); break;
       case 3: mk_bf16_block_avx2(2, 3, k, a, lda, wj, ldw, beta, cj, ldc); break;
       case 4: mk_bf16_block_avx2(2, 4, k, a, lda, wj, ldw, beta, cj, ldc); break;
@@ -142,22 +151,31 @@ MK_AVX512 static void mk_bf16_to_f32_avx512(const uint16_t *x, float *out, ptrdi
 }
 
 /// `rows` BF16 weight rows against `tokens` rows of A; `rows·tokens ≤ 16` accumulators.
+/// No software prefetch: eight rows streamed side by side keep the hardware prefetchers busy
+/// (measured on one core: 17.5 GB/s for eight rows, 14 for four with prefetches, against a
+/// plain read's 22).
 MK_AVX512 MK_INLINE void mk_bf16_block_avx512(int rows, int tokens, ptrdiff_t k, const float *a,
                                               ptrdiff_t lda, const uint16_t *w, ptrdiff_t ldw,
                                               float beta, float *c, ptrdiff_t ldc) {
-  __m512 acc[4][8];
+  __m512 acc[8][8];
   for (int r = 0; r < rows; r++)
     for (int t = 0; t < tokens; t++) acc[r][t] = _mm512_setzero_ps();
   ptrdiff_t p = 0;
   for (; p + 16 <= k; p += 16) {
-    __m512 wv[4];
-    for (int r = 0; r < rows; r++) {
-      _mm_prefetch((const char *)(w + r * ldw + p + 256), _MM_HINT_T0);
-      wv[r] = mk_bf16x16(w + r * ldw + p);
-    }
-    for (int t = 0; t < tokens; t++) {
-      __m512 x = _mm512_loadu_ps(a + t * lda + p);
-      for (int r = 0; r < rows; r++) acc[r][t] = _mm512_fmadd_ps(wv[r], x, acc[r][t]);
+    if (tokens <= 2) {  // each row converted once and used at once
+      __m512 x[2];
+      for (int t = 0; t < tokens; t++) x[t] = _mm512_loadu_ps(a + t * lda + p);
+      for (int r = 0; r < rows; r++) {
+        __m512 wv = mk_bf16x16(w + r * ldw + p);
+        for (int t = 0; t < tokens; t++) acc[r][t] = _mm512_fmadd_ps(wv, x[t], acc[r][t]);
+      }
+    } else {  // the few rows converted first, each token's activations loaded once
+      __m512 wv[4];
+      for (int r = 0; r < rows; r++) wv[r] = mk_bf16x16(w + r * ldw + p);
+      for (int t = 0; t < tokens; t++) {
+        __m512 x = _mm512_loadu_ps(a + t * lda + p);
+        for (int r = 0; r < rows; r++) acc[r][t] = _mm512_fmadd_ps(wv[r], x, acc[r][t]);
+      }
     }
   }
   for (int r = 0; r < rows; r++) {
@@ -174,15 +192,15 @@ MK_AVX512 static void mk_bf16_few_rows_avx512(ptrdiff_t m, ptrdiff_t jBegin, ptr
                                               ptrdiff_t k, const float *a, ptrdiff_t lda,
                                               const uint16_t *w, ptrdiff_t ldw, float beta,
                                               float *c, ptrdiff_t ldc) {
-  // 4 weight rows a block for ≤ 4 tokens, 2 for ≤ 8 (16 accumulators of 32 registers).
-  int rows = m <= 4 ? 4 : 2;
+  // 8 weight rows a block for ≤ 2 tokens, 4 for ≤ 4, 2 for ≤ 8 (16 accumulators of 32 registers).
+  int rows = m <= 2 ? 8 : m <= 4 ? 4 : 2;
   ptrdiff_t j = jBegin;
   for (; j + rows <= jEnd; j += rows) {
     const uint16_t *wj = w + j * ldw;
     float *cj = c + j;
     switch (m) {
-      case 1: mk_bf16_block_avx512(4, 1, k, a, lda, wj, ldw, beta, cj, ldc); break;
-      case 2: mk_bf16_block_avx512(4, 2, k, a, lda, wj, ldw, beta, cj, ldc); break;
+      case 1: mk_bf16_block_avx512(8, 1, k, a, lda, wj, ldw, beta, cj, ldc); break;
+      case 2: mk_bf16_block_avx512(8, 2, k, a, lda, wj, ldw, beta, cj, ldc); break;
       case 3: mk_bf16_block_avx512(4, 3, k, a, lda, wj, ldw, beta, cj, ldc); break;
       case 4: mk_bf16_block_avx512(4, 4, k, a, lda, wj, ldw, beta, cj, ldc); break;
       case 5: mk_bf16_block_avx512(2, 5, k, a, lda, wj, ldw, beta, cj, ldc); break;
