@@ -165,6 +165,41 @@ import _TestSupport
     #expect(again.status != 0 && again.errors.contains("exists already"))
   }
 
+  /// `--calibration-text` weights the quantization of a saved model: the run reports what the
+  /// experts saw, and the file differs from one quantized without it.
+  @Test func savesAModelQuantizedWithCalibration() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-generate-calibrated-\(UInt64.random(in: 0..<1 << 40))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let text = folder.appendingPathComponent("calibration.txt").path
+    try String(repeating: "The router sends each token to two of its experts. ", count: 20)
+      .write(toFile: text, atomically: true, encoding: .utf8)
+    let gguf = Self.models.deletingLastPathComponent().appendingPathComponent("gguf/models/mixtral-Q8_0.gguf")
+      .path
+    func save(_ name: String, _ extra: [String]) throws -> Data {
+      let path = folder.appendingPathComponent(name).path
+      let result = try ProductRunner.run(
+        "moe-generate", ["--model", gguf, "--weight-format", "q4_K", "--save-gguf", path] + extra)
+      #expect(result.status == 0, "\(result.errors)")
+      if !extra.isEmpty {
+        #expect(result.errors.contains("layer 0: 4 experts saw") && result.errors.contains("calibration: "))
+      }
+      return try Data(contentsOf: URL(fileURLWithPath: path))
+    }
+    let (plain, calibrated) = (
+      try save("plain.gguf", []), try save("calibrated.gguf", ["--calibration-text", text])
+    )
+    #expect(plain.count == calibrated.count && plain != calibrated)
+    let refused = try ProductRunner.run(
+      "moe-generate",
+      [
+        "--model", gguf, "--weight-format", "bf16", "--calibration-text", text, "--save-gguf",
+        folder.path + "/x.gguf",
+      ])
+    #expect(refused.refused(naming: "--calibration-text"), "\(refused.errors)")
+  }
+
   @Test func aMissingModelFolderIsNamed() throws {
     let result = try ProductRunner.run(
       "moe-generate", ["--model", "/nonexistent-moekit", "--token-ids", "1", "--max-new-tokens", "1"])
