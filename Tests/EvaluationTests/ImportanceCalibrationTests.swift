@@ -40,13 +40,19 @@ import Testing
     }
   }
 
+  /// One forward pass of `layer` over `x` observed by `calibration`: the routing it took.
+  static func observedPass(_ layer: MoELayer<Float>, _ x: Matrix<Float>, _ calibration: ImportanceCalibration)
+    -> RoutingDecision<Float>
+  {
+    var context = RoutingContext()
+    var workspace = MoEWorkspace<Float>()
+    return calibration.observing { layer.forward(x, context: &context, workspace: &workspace) }.decision
+  }
+
   @Test func expertsMeetOnlyTheirRoutedTokensAndAreSampledOnAll() throws {
     let (layer, x, names) = Self.layer(seed: 7)
     let calibration = ImportanceCalibration(names: names, priorTokens: 4)
-    var context = RoutingContext()
-    var workspace = MoEWorkspace<Float>()
-    let decision = calibration.observing { layer.forward(x, context: &context, workspace: &workspace) }
-      .decision
+    let decision = Self.observedPass(layer, x, calibration)
     let rows = (0..<x.rows).map { t in (0..<x.columns).map { Double(x[t, $0]) } }
     let statistics = calibration.statistics
     let importance = calibration.importance
@@ -86,10 +92,7 @@ import Testing
   @Test func withoutAPriorUnroutedExpertsHaveNoImportance() throws {
     let (layer, x, names) = Self.layer(seed: 7)
     let calibration = ImportanceCalibration(names: names, priorTokens: 0)
-    var context = RoutingContext()
-    var workspace = MoEWorkspace<Float>()
-    let decision = calibration.observing { layer.forward(x, context: &context, workspace: &workspace) }
-      .decision
+    let decision = Self.observedPass(layer, x, calibration)
     let importance = calibration.importance
     for e in 0..<8 {
       let routed = decision.assignments.filter { $0.expert == e }.map(\.token)
