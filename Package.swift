@@ -106,7 +106,7 @@ let package = Package(
     .executableTarget(
       name: "moe-eval",
       dependencies: [
-        "CostModel", "Evaluation", "Linalg", "ModelIO", "Report",
+        "Evaluation", "Linalg", "ModelIO", "Report",
         .product(name: "ArgumentParser", package: "swift-argument-parser"), "_ExampleSupport",
       ],
       path: "Examples/moe-eval"

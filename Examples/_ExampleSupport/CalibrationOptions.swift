@@ -1,5 +1,4 @@
 import ArgumentParser
-import CostModel
 import Evaluation
 import Foundation
 import ModelIO
@@ -66,16 +65,7 @@ public struct CalibrationOptions: ParsableArguments {
         "--calibration-text weights the fits of q4, q4_K, q5_K, q6_K, mxfp4 and q4_K_M; --weight-format \(weightFormat.rawValue) rounds without it"
       )
     }
-    let text: String
-    do {
-      guard
-        let decoded = String(
-          validating: try InputFile.contents(of: calibrationText, limit: 1 << 30), as: UTF8.self)
-      else { throw ValidationError("it is not UTF-8") }
-      text = decoded
-    } catch {
-      throw ValidationError("--calibration-text \(calibrationText): \(error)")
-    }
+    let text = try TextFile.read(calibrationText, option: "--calibration-text").text
     let model = try HuggingFaceModel(folder: path, weightFormat: .bf16)
     guard let tokenizer = model.tokenizer else {
       throw ValidationError("--model \(path) has no tokenizer to turn --calibration-text into tokens")

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CostModel
 import Evaluation
 import Foundation
 import Linalg
@@ -87,20 +86,6 @@ struct MoEEval: ParsableCommand {
     }
   }
 
-  /// The text at `path` (an option named `option`), as UTF-8.
-  static func read(_ path: String, option: String) throws -> (String, bytes: Int) {
-    let data: Data
-    do {
-      data = try InputFile.contents(of: path, limit: 1 << 30)
-    } catch {
-      throw ValidationError("\(option) \(path): \(error)")
-    }
-    guard let content = String(validating: data, as: UTF8.self) else {
-      throw ValidationError("\(option) \(path) is not UTF-8")
-    }
-    return (content, data.count)
-  }
-
   /// One pass of `model` over `input`: its logits and its MoE layers' routing.
   static func pass(_ model: HuggingFaceModel, _ input: [Int]) -> (logits: Matrix<Float>, experts: [[[Int]]]) {
     let (logits, experts) = RoutingRecorder.recording {
@@ -112,7 +97,7 @@ struct MoEEval: ParsableCommand {
   func run() throws {
     threading.apply()
     BLAS.warnIfGenericKernels()
-    let (content, textBytes) = try Self.read(text, option: "--text")
+    let (content, textBytes) = try TextFile.read(text, option: "--text")
     let saved: ReferenceLogits?
     do {
       saved = try referenceLogits.map { try ReferenceLogits(contentsOfFile: $0) }
@@ -182,8 +167,9 @@ struct MoEEval: ParsableCommand {
       var ran = (logits: Matrix<Float>(rows: 0, columns: 0), experts: [[[Int]]]())
       seconds += Stopwatch.seconds { ran = Self.pass(loaded, input) }
       let referenceRun = referenceModel.map { Self.pass($0, input) }
-      let rows = window.targets.map { $0 - 1 - window.tokens.lowerBound }
+      let rows = window.predictingRows
       load.add(ran.experts, rows: rows, experts: experts)
+      if let referenceRun { shift.add(reference: referenceRun.experts, model: ran.experts, rows: rows) }
       for (target, row) in zip(window.targets, rows) {
         ours.add(logits: ran.logits[row: row], target: tokens[target])
         if saveReference != nil {
@@ -192,10 +178,6 @@ struct MoEEval: ParsableCommand {
         if let referenceRun {
           theirs.add(logits: referenceRun.logits[row: row], target: tokens[target])
           divergence.add(reference: referenceRun.logits[row: row], model: ran.logits[row: row])
-          for layer in referenceRun.experts.indices {
-            shift.add(
-              layer: layer, reference: referenceRun.experts[layer][row], model: ran.experts[layer][row])
-          }
         }
         if let position = savedPositions.popFirst() {
           theirs.add(logProbability: Double(position.targetLogProbability))
@@ -278,7 +260,7 @@ struct MoEEval: ParsableCommand {
     guard experts > 0 else {
       throw ValidationError("--compare-text needs a model with MoE layers; --model \(self.model) has none")
     }
-    var tokens = try tokenizer.encode(try Self.read(path, option: "--compare-text").0)
+    var tokens = try tokenizer.encode(try TextFile.read(path, option: "--compare-text").text)
     if let maxTokens { tokens = Array(tokens.prefix(maxTokens)) }
     guard tokens.count >= 2 else { throw ValidationError("--compare-text \(path) has fewer than 2 tokens") }
     var other = ExpertLoad()
@@ -287,7 +269,7 @@ struct MoEEval: ParsableCommand {
     for window in windows {
       let input = Array(tokens[window.tokens])
       let routing = Self.pass(model, input).experts
-      other.add(routing, rows: window.targets.map { $0 - 1 - window.tokens.lowerBound }, experts: experts)
+      other.add(routing, rows: window.predictingRows, experts: experts)
       progress.advance()
     }
     progress.finish()

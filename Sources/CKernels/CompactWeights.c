@@ -275,14 +275,18 @@ size_t mk_quantized_bytes(int format, ptrdiff_t rows, ptrdiff_t k) {
 
 static inline ptrdiff_t mk_blocks(ptrdiff_t k) { return (k + 31) / 32; }
 
-/// The weighted squared error `Σ w·(x − d·clamp(round(x/d), −8, 7))²` of a q4 block of `n`
-/// values under the scale `d`, and its levels in `q`.
-static float mk_q4_error(int n, const float *x, const float *w, float d, int *q) {
+/// The q4 level of `v` under the inverse scale `inverse`: `clamp(round(v·inverse), −8, 7)`.
+static inline float mk_q4_level(float v, float inverse) {
+  long level = lrintf(v * inverse);
+  return (float)(level > 7 ? 7 : level < -8 ? -8 : level);
+}
+
+/// The weighted squared error `Σ w·(x − d·level(x))²` of a q4 block of `n` values under the
+/// scale `d`.
+static float mk_q4_error(int n, const float *x, const float *w, float d) {
   float inverse = d != 0 ? 1.0f / d : 0.0f, error = 0;
   for (int j = 0; j < n; j++) {
-    long level = lrintf(x[j] * inverse);
-    q[j] = level > 7 ? 7 : level < -8 ? -8 : (int)level;
-    float e = x[j] - d * (float)q[j];
+    float e = x[j] - d * mk_q4_level(x[j], inverse);
     error += w[j] * e * e;
   }
   return error;
@@ -293,13 +297,11 @@ static float mk_q4_error(int n, const float *x, const float *w, float d, int *q)
 /// least-squares scale of each fit, then that scale rounded to a half and its neighbours
 /// one half-float step either way, each with the nearest levels.
 static uint16_t mk_q4_weighted_scale(int n, const float *x, const float *w, float extreme) {
-  int q[32];
   float bestScale = -extreme / 8.0f, bestFit = -1;
   for (int s = -9; s <= 9; s++) {
     float inverse = -(8.0f + 0.1f * (float)s) / extreme, sumXQ = 0, sumQQ = 0;
     for (int j = 0; j < n; j++) {
-      long level = lrintf(x[j] * inverse);
-      float l = (float)(level > 7 ? 7 : level < -8 ? -8 : level);
+      float l = mk_q4_level(x[j], inverse);
       sumXQ += w[j] * x[j] * l;
       sumQQ += w[j] * l * l;
     }
@@ -308,12 +310,12 @@ static uint16_t mk_q4_weighted_scale(int n, const float *x, const float *w, floa
   }
   // mk_half_round takes magnitudes; the sign is the half's top bit.
   uint16_t h = (uint16_t)(mk_half_round(fabsf(bestScale)) | (bestScale < 0 ? 0x8000u : 0u)), best = h;
-  float bestError = mk_q4_error(n, x, w, mk_half_value(h), q);
+  float bestError = mk_q4_error(n, x, w, mk_half_value(h));
   for (int step = -1; step <= 1; step += 2) {
     uint16_t candidate = (uint16_t)(h + step);
     float d = mk_half_value(candidate);
     if ((candidate & 0x7fffu) >= 0x7c00u || (d < 0) != (mk_half_value(h) < 0)) continue;  // ∞, NaN, sign
-    float error = mk_q4_error(n, x, w, d, q);
+    float error = mk_q4_error(n, x, w, d);
     if (error < bestError) bestError = error, best = candidate;
   }
   return best;
@@ -347,13 +349,10 @@ void mk_quantize(int format, const float *x, ptrdiff_t rows, ptrdiff_t k, const 
       uint16_t h = format == MK_FORMAT_Q8
                        ? mk_half_round(largest / limit)
                        : (uint16_t)(mk_half_round(largest / 8.0f) | (extreme > 0 ? 0x8000u : 0u));
-      float importanceSum = 0;
-      for (ptrdiff_t j = 0; importance && j < n; j++) importanceSum += importance[start + j];
-      if (format == MK_FORMAT_Q4 && importanceSum > 0 && largest > 0) {  // zero importance: none
-        float w[32];
-        mk_error_weights((int)n, v, importance + start, w);
+      float w[32];
+      // Importance that is zero over the block is none: the extreme's scale stays.
+      if (format == MK_FORMAT_Q4 && importance && largest > 0 && mk_error_weights((int)n, v, importance + start, w))
         h = mk_q4_weighted_scale((int)n, v, w, extreme);
-      }
       float d = mk_half_value(h);
       scales[r * b + blk] = h;
       float inverse = d != 0 ? 1.0f / d : 0.0f;

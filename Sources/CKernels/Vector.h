@@ -64,8 +64,9 @@ MK_AVX2 MK_INLINE float mk_sum8(__m256 v) {
 /// The weights of `n` elements' squared errors: `importance[i]·√(σ² + x[i]²)` given per-column
 /// importance (σ² the mean square of the elements), else `√(σ²) + |x[i]|`, which favours the
 /// large elements that dominate a product. Weights that are all zero (a column set that no
-/// calibration token reached) fall back to the unweighted rule.
-static inline void mk_error_weights(int n, const float *x, const float *importance, float *w) {
+/// calibration token reached) fall back to the unweighted rule. Returns whether importance
+/// weighted them.
+static inline int mk_error_weights(int n, const float *x, const float *importance, float *w) {
   float meanSquare = 0;
   for (int i = 0; i < n; i++) meanSquare += x[i] * x[i];
   meanSquare /= (float)n;
@@ -73,11 +74,10 @@ static inline void mk_error_weights(int n, const float *x, const float *importan
   if (importance) {
     for (int i = 0; i < n; i++) total += w[i] = importance[i] * sqrtf(meanSquare + x[i] * x[i]);
   }
-  if (!(total > 0)) {
-    float rms = sqrtf(meanSquare);
-    for (int i = 0; i < n; i++) w[i] = rms + fabsf(x[i]) + 1e-30f;
-  }
+  if (total > 0) return 1;
+  float rms = sqrtf(meanSquare);
+  for (int i = 0; i < n; i++) w[i] = rms + fabsf(x[i]) + 1e-30f;
+  return 0;
 }
-
 
 #endif

@@ -168,12 +168,13 @@ public final class ImportanceCalibration: ForwardObserver, @unchecked Sendable {
     var result: [String: [Float]] = [:]
     let k = Double(priorTokens)
     for (name, entry) in statistics {
+      // The prior's weight: k for an expert sampled on unrouted tokens, else none.
+      let weight = entry.isExpert && entry.sampledTokens > 0 ? k : 0
       let n = Double(entry.tokens)
-      let usesPrior = entry.isExpert && k > 0 && entry.sampledTokens > 0
-      guard n > 0 || usesPrior else { continue }
+      guard n + weight > 0 else { continue }
       result[name] = entry.sumOfSquares.indices.map { j in
-        let prior = usesPrior ? entry.sampledSumOfSquares[j] / Double(entry.sampledTokens) : 0
-        return Float((entry.sumOfSquares[j] + (usesPrior ? k * prior : 0)) / (n + (usesPrior ? k : 0)))
+        let prior = weight == 0 ? 0 : entry.sampledSumOfSquares[j] / Double(entry.sampledTokens)
+        return Float((entry.sumOfSquares[j] + weight * prior) / (n + weight))
       }
     }
     return result

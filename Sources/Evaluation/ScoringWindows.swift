@@ -12,6 +12,12 @@ public struct ScoringWindows: Sequence, Sendable {
     public var tokens: Range<Int>
     /// Token positions scored (a suffix of `tokens`, never its first position).
     public var targets: Range<Int>
+
+    /// The rows of the window's logits (one a fed token) that predict `targets`: each target's
+    /// position less one, counted from the window's start.
+    public var predictingRows: Range<Int> {
+      (targets.lowerBound - 1 - tokens.lowerBound)..<(targets.upperBound - 1 - tokens.lowerBound)
+    }
   }
 
   let windows: [Window]

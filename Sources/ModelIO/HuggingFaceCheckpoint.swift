@@ -382,10 +382,10 @@ public struct HuggingFaceCheckpoint: Sendable {
   /// finite non-negative number for each of its `columns`.
   func importance(of key: String, columns: Int) throws -> [Float]? {
     guard let values = importance[key] else { return nil }
-    guard values.count == columns, values.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+    let nonFinite = values.contains { !($0.isFinite && $0 >= 0) }
+    guard values.count == columns, !nonFinite else {
       throw CheckpointError.unusableImportance(
-        name: key, columns: columns, found: values.count,
-        nonFinite: values.contains { !$0.isFinite || $0 < 0 })
+        name: key, columns: columns, found: values.count, nonFinite: nonFinite)
     }
     return values
   }
@@ -481,13 +481,11 @@ public struct HuggingFaceCheckpoint: Sendable {
   func linear<Scalar: BLASScalar>(
     laidOut weight: Matrix<Scalar>, from name: String, expert: Int, bias: Matrix<Scalar>?
   ) throws -> Linear<Scalar> {
-    let stored = try weights.compactFormat(of: name)
-    guard Scalar.self == Float.self,
-      let held = heldFormat(stored: stored, columns: weight.columns, name: "\(name)#\(expert)")
+    let (stored, key) = (try weights.compactFormat(of: name), "\(name)#\(expert)")
+    guard Scalar.self == Float.self, let held = heldFormat(stored: stored, columns: weight.columns, name: key)
     else {
       return Linear(weight: weight, bias: bias)
     }
-    let key = "\(name)#\(expert)"
     let matrix = WeightMatrix(
       unsafeBitCast(weight, to: Matrix<Float>.self), format: held,
       importance: try importance(of: key, columns: weight.columns))
