@@ -76,6 +76,30 @@ import Testing
       "\(mismatches.count) lines differ, first \(mismatches.prefix(3))")
   }
 
+  /// A SentencePiece vocabulary (`tokenizer.ggml.model` "llama": tokens, scores and types,
+  /// as llama.cpp's converter writes a `tokenizer.model`) encodes every fixture line to the ids
+  /// llama.cpp's own tokenizer gives (special tokens in the text parsed), decodes them to the
+  /// text llama.cpp gives back, and puts the BOS first when special tokens are asked for.
+  @Test func sentencePieceVocabularyTokenizesAsLlamaCpp() throws {
+    let file = try GGUFFile(contentsOfFile: Fixtures.path("gguf/tokenizers/spm.gguf"))
+    let tokenizer = try #require(try BPETokenizer(gguf: file))
+    let cases = try JSONDecoder().decode(
+      [BPETokenizerTests.Case].self,
+      from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("gguf/tokenizers/spm-cases.json"))))
+    var (encoded, decoded) = ([String](), [String]())
+    for c in cases {
+      if try tokenizer.encode(c.text) != c.ids { encoded.append(c.text) }
+      if try tokenizer.decode(c.ids) != c.decoded { decoded.append(c.text) }
+    }
+    #expect(cases.count > 3000)
+    #expect(encoded.isEmpty, "\(encoded.count) lines encode differently, first \(encoded.prefix(3))")
+    #expect(decoded.isEmpty, "\(decoded.count) lines decode differently, first \(decoded.prefix(3))")
+    #expect(try tokenizer.encode("日本語 😀").contains { $0 == tokenizer.id(of: "<0xF0>") })
+    #expect(
+      try tokenizer.encode("hello", addSpecialTokens: true).first
+        == file.metadata["tokenizer.ggml.bos_token_id"]?.integer)
+  }
+
   /// A model written as GGUF loads back with the logits it had as held: Mixtral in float32
   /// (its query and key rows permuted and back), OLMoE held as q8 (written as Q8_0) and as bf16;
   /// with the folder's tokenizer written as `tokenizer.ggml.*`. Qwen3-MoE with a dense layer has

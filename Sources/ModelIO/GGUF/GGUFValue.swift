@@ -22,6 +22,12 @@ public enum GGUFValue: Sendable, Equatable {
     }
   }
 
+  /// The value as a number, if it is one (a float, or a whole number).
+  public var number: Double? {
+    if case .float(let x) = self { return x }
+    return integer.map(Double.init)
+  }
+
   /// The value as a string, if it is one.
   public var string: String? {
     if case .string(let s) = self { return s }
