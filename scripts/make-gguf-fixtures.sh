@@ -23,4 +23,4 @@ source scripts/blas-env.sh
 swift build --product moe-generate > /dev/null
 LLAMACPP="$llamacpp" LLAMACPP_BIN="$llamacpp_bin" LLAMA_LOGITS="$build/llama-logits" \
   MOE_GENERATE="$(swift build --show-bin-path)/moe-generate" \
-  LLAMACPP_VERSION="$llamacpp_version" "$venv/bin/python" scripts/make-gguf-model-fixtures.py
+  LLAMACPP_VERSION="$llamacpp_version" "$venv/bin/python" scripts/make-gguf-model-fixtures.py "$@"

@@ -52,6 +52,14 @@ FAMILIES = {
         intermediate_size=256, num_local_experts=4, num_experts_per_tok=2,
         rope_parameters=dict(rope_type="default", rope_theta=1e6)), ["Q8_0", "Q4_K_M"]),
     # "qwen3moe": per-head q/k norms, rotary halves as transformers has them.
+    # "gpt-oss": attention sinks, sliding layers, biases everywhere, the clamped SwiGLU at
+    # llama.cpp's fixed limit of 7, YaRN; experts in MXFP4 as llama-quantize's MXFP4_MOE writes.
+    "gpt_oss-small": (transformers.GptOssConfig, dict(
+        hidden_size=64, intermediate_size=64, num_local_experts=4, num_experts_per_tok=2, head_dim=16,
+        num_hidden_layers=3, sliding_window=5, swiglu_limit=7.0,
+        layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+        rope_parameters=dict(rope_type="yarn", rope_theta=150000.0, factor=4.0, original_max_position_embeddings=64,
+                             beta_fast=32.0, beta_slow=1.0, truncate=False)), ["F32", "MXFP4_MOE"]),
     "qwen3_moe": (transformers.Qwen3MoeConfig, dict(
         intermediate_size=256, moe_intermediate_size=256, num_experts=4, num_experts_per_tok=2, head_dim=64,
         decoder_sparse_step=1, mlp_only_layers=[], norm_topk_prob=True, tie_word_embeddings=True), ["Q4_K_M"]),
@@ -79,10 +87,18 @@ WRITTEN = {
 
 
 def main():
+    """Makes every family's files, or only those named as arguments (the others' stay as they are)."""
     os.makedirs(OUT, exist_ok=True)
+    only = sys.argv[1:]
     reference = dict(prompt=PROMPT, transformers=version("transformers"), torch=version("torch"),
                      llama_cpp_python=os.environ.get("LLAMACPP_VERSION", ""), models={}, written={})
+    if only:
+        with open(f"{OUT}/reference.json") as f:
+            kept = json.load(f)
+        reference["models"], reference["written"] = kept["models"], kept["written"]
     for name, (config_class, fields, types) in FAMILIES.items():
+        if only and name not in only:
+            continue
         torch.manual_seed(11)
         config = config_class(**{**common, **fields})
         model = transformers.AutoModelForCausalLM.from_config(config)

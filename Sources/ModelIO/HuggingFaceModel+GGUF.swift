@@ -16,13 +16,13 @@ extension HuggingFaceModel {
   public func saveGGUF(to path: String) throws {
     let type = checkpoint.modelType
     guard
-      let architecture = GGUFArchitecture.all.first(where: {
+      let architecture = GGUFArchitecture.writable.first(where: {
         $0.modelTypes.moe == type || $0.modelTypes.dense == type
       })
     else {
       throw GGUFError.unsupportedModelFeature(
         "model_type \"\(type)\"",
-        supported: GGUFArchitecture.all.flatMap {
+        supported: GGUFArchitecture.writable.flatMap {
           [$0.modelTypes.moe] + ($0.modelTypes.dense.map { [$0] } ?? [])
         }
         .joined(separator: ", "))

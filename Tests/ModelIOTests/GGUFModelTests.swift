@@ -29,9 +29,11 @@ import Testing
   }
 
   /// Float32 files (Mixtral as llama.cpp's "llama" architecture, with its query and key rows
-  /// permuted; Qwen3-MoE with per-head q/k norms and a tied head): llama.cpp rounds nothing but
+  /// permuted; Qwen3-MoE with per-head q/k norms and a tied head; gpt-oss with sinks, sliding
+  /// layers, biased experts and YaRN rounded as ggml rounds it): llama.cpp rounds nothing but
   /// its float arithmetic, and MoEKit agrees to float rounding (1e-5 of the largest logit).
-  @Test(arguments: ["mixtral-small-F32", "qwen3_moe-small-F32"]) func floatFilesGiveLlamaCppsLogits(
+  @Test(arguments: ["mixtral-small-F32", "qwen3_moe-small-F32", "gpt_oss-small-F32"])
+  func floatFilesGiveLlamaCppsLogits(
     model: String
   )
     throws
@@ -46,7 +48,7 @@ import Testing
   /// MoEKit per 32), which alone moves these random models' logits by 4–6 % of the largest
   /// against exact products of the same weights (and can flip a close route); the two engines
   /// agree within 6 % of the largest logit (measured 2.3–5.2 %).
-  @Test(arguments: ["mixtral-Q8_0", "mixtral-Q4_K_M", "qwen3_moe-Q4_K_M"])
+  @Test(arguments: ["mixtral-Q8_0", "mixtral-Q4_K_M", "qwen3_moe-Q4_K_M", "gpt_oss-small-MXFP4_MOE"])
   func quantizedFilesAgreeWithLlamaCpp(
     model: String
   ) throws {
@@ -211,6 +213,9 @@ import Testing
     #expect(throws: GGUFError.self) { try dense.saveGGUF(to: folder.path("a.gguf")) }
     let other = try HuggingFaceModel(folder: Fixtures.path("models/deepseek_v3"))
     #expect(throws: GGUFError.self) { try other.saveGGUF(to: folder.path("b.gguf")) }
+    // gpt-oss loads from GGUF, but its fused experts are not written as one.
+    let fused = try HuggingFaceModel(folder: Fixtures.path("models/gpt_oss"))
+    #expect(throws: GGUFError.self) { try fused.saveGGUF(to: folder.path("c.gguf")) }
     #expect(!FileManager.default.fileExists(atPath: folder.path("a.gguf")))
   }
 
@@ -218,6 +223,7 @@ import Testing
     let file = try GGUFFile(contentsOfFile: Fixtures.path("gguf/types.gguf"))  // "llama", no model in it
     #expect(throws: GGUFError.tensorNotFound("token_embd.weight")) { try HuggingFaceCheckpoint(gguf: file) }
     #expect(throws: CheckpointError.self) { try HuggingFaceModel(folder: "/nonexistent/model.gguf") }
-    #expect(GGUFArchitecture.all.map(\.name) == ["llama", "qwen3moe", "qwen2moe", "olmoe"])
+    #expect(GGUFArchitecture.all.map(\.name) == ["llama", "qwen3moe", "qwen2moe", "olmoe", "gpt-oss"])
+    #expect(!GGUFArchitecture.writable.contains { $0.name == "gpt-oss" })
   }
 }

@@ -8,7 +8,9 @@ import MoE
 /// over all experts renormalised over the top k); experts stored fused —
 /// `mlp.experts.gate_up_proj` `[E, d, 2I]` with the gate and up columns interleaved, its bias
 /// `[E, 2I]`, `mlp.experts.down_proj` `[E, I, d]` and its bias `[E, d]` — running the
-/// `ClampedSwiGLU` (`swiglu_alpha`, `swiglu_limit`); YaRN RoPE. The published checkpoints hold
+/// `ClampedSwiGLU` (`swiglu_alpha`, `swiglu_limit`); YaRN RoPE. From GGUF files the experts
+/// come one by one (`experts.{j}.{gate,up,down}_proj.{weight,bias}`, as llama.cpp stores them
+/// split, MXFP4 held where it lies). The published checkpoints hold
 /// the experts in MXFP4 (`…_blocks`, `…_scales`): those are refused by name until MoEKit reads
 /// that format; bf16 and float32 ones load.
 ///
@@ -38,7 +40,8 @@ public struct GptOSSFamily: ModelFamily {
     return TopKSoftmaxRouter(gate: biased, k: shape.topK, normalizeTopK: true)
   }
 
-  /// The experts from the fused tensors, each with its biases and the clamped unit.
+  /// The experts from the fused tensors (or one by one, as a GGUF file holds them), each with
+  /// its biases and the clamped unit.
   public func experts<Scalar: BLASScalar>(
     _ checkpoint: HuggingFaceCheckpoint, prefix: String, activation: ElementwiseFunction, as: Scalar.Type
   ) throws -> [FeedForward<Scalar>] {
@@ -59,10 +62,16 @@ public struct GptOSSFamily: ModelFamily {
           field: "swiglu_limit", value: "\(limit) (swiglu_alpha \(alpha))",
           requirement: "a finite positive limit and a finite alpha"))
     }
-    var experts = try checkpoint.fusedExperts(
-      gateUp: "\(base).gate_up_proj", down: "\(base).down_proj", inputMajor: true, interleaved: true,
-      biased: true,
-      activation: activation, Scalar.self)
+    let shape = checkpoint.architecture.moe!
+    var experts =
+      checkpoint.weights.contains("\(base).0.gate_proj.weight")
+      ? try (0..<shape.routedExperts).map { j in
+        try checkpoint.network(
+          "\(base).\(j)", hidden: shape.expert.hidden, bias: true, activation: activation, Scalar.self)
+      }
+      : try checkpoint.fusedExperts(
+        gateUp: "\(base).gate_up_proj", down: "\(base).down_proj", inputMajor: true, interleaved: true,
+        biased: true, activation: activation, Scalar.self)
     for e in experts.indices { experts[e].clamp = ClampedSwiGLU(alpha: alpha, limit: limit) }
     return experts
   }

@@ -6,6 +6,13 @@ import Foundation
 /// its tensor names the family's (`huggingFaceNames(of:family:)`), each expert of a stacked
 /// `ffn_*_exps` tensor a matrix of its own.
 ///
+/// `gpt-oss` adds attention sinks (`attn_sinks`), its pre-feed-forward norm under
+/// `post_attention_norm`, biases on the router and on every expert (stacked `ffn_*_exps.bias`),
+/// sliding layers (`attention.sliding_window`, the even layers as llama.cpp builds them) and the
+/// clamped SwiGLU at llama.cpp's fixed α = 1.702 and limit 7. YaRN RoPE (`rope.scaling.type`
+/// `yarn`) is read for every architecture, with the correction range rounded outward as ggml
+/// computes it.
+///
 /// llama.cpp's converter stores the `llama` architecture's query and key rows with each head's
 /// rotary pairs interleaved (`permutesQueryKey`); the other architectures keep
 /// `transformers`' rotate-half order. Which expert weights llama.cpp renormalises after top-k
@@ -35,7 +42,8 @@ public struct GGUFArchitecture: Sendable {
   static let layerTensorKinds = [
     "attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "attn_q_norm", "attn_k_norm", "ffn_norm",
     "ffn_gate_inp", "ffn_gate", "ffn_up", "ffn_down", "ffn_gate_exps", "ffn_up_exps", "ffn_down_exps",
-    "ffn_gate_shexp", "ffn_up_shexp", "ffn_down_shexp", "ffn_gate_inp_shexp",
+    "ffn_gate_shexp", "ffn_up_shexp", "ffn_down_shexp", "ffn_gate_inp_shexp", "attn_sinks",
+    "post_attention_norm",
   ]
 
   /// The most experts a layer may declare (published models have at most a few hundred).
@@ -51,7 +59,13 @@ public struct GGUFArchitecture: Sendable {
       name: "qwen2moe", modelTypes: ("qwen2_moe", nil), permutesQueryKey: false, normalizesTopK: false),
     GGUFArchitecture(
       name: "olmoe", modelTypes: ("olmoe", nil), permutesQueryKey: false, normalizesTopK: false),
+    GGUFArchitecture(
+      name: "gpt-oss", modelTypes: ("gpt_oss", nil), permutesQueryKey: false, normalizesTopK: true),
   ]
+
+  /// The architectures `HuggingFaceModel.saveGGUF` writes (gpt-oss's experts are held fused
+  /// as its checkpoints store them, which the writer does not split).
+  static var writable: [GGUFArchitecture] { all.filter { $0.name != "gpt-oss" } }
 
   /// The architecture of `file`.
   ///
@@ -70,7 +84,7 @@ public struct GGUFArchitecture: Sendable {
   /// The metadata of `file` as the `config.json` object of the mapped family.
   ///
   /// - Throws: `GGUFError.missingMetadata` for a size the model needs,
-  ///   `.unsupportedModelFeature` for RoPE scaling and per-layer head counts.
+  ///   `.unsupportedModelFeature` for RoPE scaling other than YaRN and per-layer head counts.
   public func config(of file: GGUFFile) throws -> [String: Any] {
     let m = file.metadata
     func int(_ key: String) throws -> Int {
@@ -90,8 +104,9 @@ public struct GGUFArchitecture: Sendable {
         return Double(v)
       }
     }
-    if let scaling = m["\(name).rope.scaling.type"]?.string, scaling != "none" {
-      throw GGUFError.unsupportedModelFeature("RoPE scaling \"\(scaling)\"", supported: "none")
+    let scaling = m["\(name).rope.scaling.type"]?.string ?? "none"
+    guard scaling == "none" || scaling == "yarn" else {
+      throw GGUFError.unsupportedModelFeature("RoPE scaling \"\(scaling)\"", supported: "none, yarn")
     }
     if case .array? = m["\(name).attention.head_count_kv"] {
       throw GGUFError.unsupportedModelFeature("per-layer key-value head counts", supported: "one count")
@@ -119,6 +134,30 @@ public struct GGUFArchitecture: Sendable {
       "tie_word_embeddings": file.tensors["output.weight"] == nil,
     ]
     if let headSize = m["\(name).attention.key_length"]?.integer { config["head_dim"] = headSize }
+    if scaling == "yarn" {
+      // ggml rounds the correction range outward (`truncate`); an attention factor, when given.
+      var yarn: [String: Any] = [
+        "rope_type": "yarn", "rope_theta": config["rope_theta"]!, "truncate": true,
+        "factor": try double("rope.scaling.factor", .nan),
+        "original_max_position_embeddings": try int("rope.scaling.original_context_length"),
+        "beta_fast": try double("rope.scaling.yarn_beta_fast", 32),
+        "beta_slow": try double("rope.scaling.yarn_beta_slow", 1),
+      ]
+      if m["\(name).rope.scaling.yarn_attn_factor"] != nil {
+        yarn["attention_factor"] = try double("rope.scaling.yarn_attn_factor", 1)
+      }
+      guard try double("rope.scaling.yarn_ext_factor", 1) == 1 else {
+        throw GGUFError.unsupportedModelFeature("a YaRN extrapolation factor other than 1", supported: "1")
+      }
+      config["rope_parameters"] = yarn
+    }
+    if let window = m["\(name).attention.sliding_window"]?.integer { config["sliding_window"] = window }
+    if name == "gpt-oss" {
+      (config["swiglu_alpha"], config["swiglu_limit"]) = (1.702, 7.0)
+      config["layer_types"] = (0..<(try int("block_count"))).map {
+        $0 % 2 == 0 ? "sliding_attention" : "full_attention"
+      }
+    }
     // Biases are read where the first layer has them, as the converter writes them.
     config["attention_bias"] = file.tensors["blk.0.attn_q.bias"] != nil
     config["mlp_bias"] = file.tensors["blk.0.ffn_gate.bias"] != nil
@@ -129,9 +168,11 @@ public struct GGUFArchitecture: Sendable {
     if experts > 0 {
       config["model_type"] = modelTypes.moe
       config["num_experts_per_tok"] = try int("expert_used_count")
-      config[modelTypes.moe == "mixtral" ? "num_local_experts" : "num_experts"] = experts
+      config[["mixtral", "gpt_oss"].contains(modelTypes.moe) ? "num_local_experts" : "num_experts"] = experts
       config["moe_intermediate_size"] =
         try m["\(name).expert_feed_forward_length"]?.integer ?? int("feed_forward_length")
+      // gpt-oss's `intermediate_size` is its experts' width.
+      if name == "gpt-oss" { config["intermediate_size"] = config["moe_intermediate_size"] }
       config["norm_topk_prob"] = normalizesTopK
       config["decoder_sparse_step"] = 1
       config["mlp_only_layers"] = [Int]()
@@ -167,6 +208,7 @@ public struct GGUFArchitecture: Sendable {
       "attn_q_norm": "q_norm", "attn_k_norm": "k_norm",
     ]
     if let projection = attention[tensor] { return [("\(block).self_attn.\(projection)\(kind)", nil)] }
+    if tensor == "attn_sinks" && kind == ".weight" { return [("\(block).self_attn.sinks", nil)] }
     let stacked = [
       "ffn_gate_exps": projections.gate, "ffn_up_exps": projections.up, "ffn_down_exps": projections.down,
     ]
@@ -174,9 +216,12 @@ public struct GGUFArchitecture: Sendable {
       return (0..<experts).map { ("\(ffn).experts.\($0).\(projection)\(kind)", $0) }
     }
     let shared = "\(ffn).\(family.sharedExpertName)"
+    // gpt-oss keeps its norm before the experts under `post_attention_norm` (other
+    // architectures' post-attention norms are another norm).
+    let feedForwardNorm = name == "gpt-oss" ? "post_attention_norm" : "ffn_norm"
     let single = [
       "attn_norm": "\(block).\(family.normNames.attention)",
-      "ffn_norm": "\(block).\(family.normNames.feedForward)",
+      feedForwardNorm: "\(block).\(family.normNames.feedForward)",
       "ffn_gate_inp": String(family.routerGateName(prefix: ffn).dropLast(".weight".count)),
       "ffn_gate": "\(ffn).gate_proj", "ffn_up": "\(ffn).up_proj", "ffn_down": "\(ffn).down_proj",
       "ffn_gate_shexp": "\(shared).gate_proj", "ffn_up_shexp": "\(shared).up_proj",

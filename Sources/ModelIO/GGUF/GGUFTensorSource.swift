@@ -45,11 +45,14 @@ public struct GGUFTensorSource: TensorSource {
       guard !mapped.isEmpty else { continue }
       var bytes = try file.rawBytes(gguf)
       let dimensions = Array(info.dimensions.reversed())
-      // Stacked experts are [experts, rows, columns]; permuted query/key rows a matrix (or a
-      // bias, each element a row).
+      // Stacked experts are [experts, rows, columns] (their biases [experts, rows]); permuted
+      // query/key rows a matrix (or a bias, each element a row).
       let stacked = mapped.contains { $0.slice != nil }
       let permuted = architecture.permutesQueryKey && architecture.isQueryOrKey(gguf)
-      guard stacked ? dimensions.count == 3 && dimensions[0] == experts : !permuted || dimensions.count <= 2
+      let stackedRank = gguf.hasSuffix(".bias") ? 2 : 3
+      guard
+        stacked
+          ? dimensions.count == stackedRank && dimensions[0] == experts : !permuted || dimensions.count <= 2
       else {
         throw GGUFError.invalidShape(name: gguf, shape: info.dimensions.map(UInt64.init))
       }
