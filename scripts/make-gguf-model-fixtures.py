@@ -60,6 +60,16 @@ FAMILIES = {
         layer_types=["sliding_attention", "full_attention", "sliding_attention"],
         rope_parameters=dict(rope_type="yarn", rope_theta=150000.0, factor=4.0, original_max_position_embeddings=64,
                              beta_fast=32.0, beta_slow=1.0, truncate=False)), ["F32", "MXFP4_MOE"]),
+    # "glm4moe": DeepSeek-V3's sigmoid routing with a selection bias and a scale, a shared expert, a
+    # leading dense layer, q/k/v biases, per-head q/k norms, RoPE on half of each head, and a
+    # multi-token-prediction layer counted in the file's blocks. One group: llama.cpp's GLM graph
+    # routes without groups, as GLM-4.5 is published.
+    "glm4_moe-small": (transformers.Glm4MoeConfig, dict(
+        hidden_size=64, intermediate_size=96, moe_intermediate_size=32, n_routed_experts=4, num_experts_per_tok=2,
+        n_shared_experts=1, first_k_dense_replace=1, num_hidden_layers=3, n_group=1, topk_group=1,
+        routed_scaling_factor=1.8, norm_topk_prob=True, use_qk_norm=True, head_dim=16, attention_bias=True,
+        num_nextn_predict_layers=1,
+        rope_parameters=dict(rope_type="default", rope_theta=10000.0, partial_rotary_factor=0.5)), ["F32"]),
     "qwen3_moe": (transformers.Qwen3MoeConfig, dict(
         intermediate_size=256, moe_intermediate_size=256, num_experts=4, num_experts_per_tok=2, head_dim=64,
         decoder_sparse_step=1, mlp_only_layers=[], norm_topk_prob=True, tie_word_embeddings=True), ["Q4_K_M"]),
@@ -72,8 +82,10 @@ import os, sys
 llamacpp = os.environ["LLAMACPP"]
 sys.path[:0] = [llamacpp, os.path.join(llamacpp, "gguf-py")]
 import convert_hf_to_gguf
-from conversion import base
+from conversion import base, glm
 base.TextModel.get_vocab_base_pre = lambda self, tokenizer: "gpt-2"
+# GLM's vocabulary step looks up GLM's own special tokens, which the fixture tokenizer lacks.
+glm.Glm4MoeModel.set_vocab = lambda self: self._set_vocab_gpt2()
 sys.argv = ["convert_hf_to_gguf.py", *sys.argv[1:]]
 convert_hf_to_gguf.main()
 """
@@ -108,6 +120,10 @@ def main():
                     p.copy_(1 + 0.2 * torch.randn_like(p))
                 elif p.dim() > 1:
                     p.copy_(torch.randn_like(p) / (p.shape[-1] ** 0.5) * 1.5)
+            # DeepSeek-style selection biases are buffers: made to matter too.
+            for bname, b in model.named_buffers():
+                if "e_score_correction_bias" in bname:
+                    b.copy_(0.5 * torch.randn_like(b))
         with tempfile.TemporaryDirectory() as folder:
             model.save_pretrained(folder)
             shutil.copy(TOKENIZER, os.path.join(folder, "tokenizer.json"))

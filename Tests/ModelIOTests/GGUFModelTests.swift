@@ -30,9 +30,11 @@ import Testing
 
   /// Float32 files (Mixtral as llama.cpp's "llama" architecture, with its query and key rows
   /// permuted; Qwen3-MoE with per-head q/k norms and a tied head; gpt-oss with sinks, sliding
-  /// layers, biased experts and YaRN rounded as ggml rounds it): llama.cpp rounds nothing but
+  /// layers, biased experts and YaRN rounded as ggml rounds it; GLM-4.5 with sigmoid routing, a
+  /// selection bias and scale, a shared expert, a dense first layer, partial RoPE and a
+  /// prediction layer in its block count): llama.cpp rounds nothing but
   /// its float arithmetic, and MoEKit agrees to float rounding (1e-5 of the largest logit).
-  @Test(arguments: ["mixtral-small-F32", "qwen3_moe-small-F32", "gpt_oss-small-F32"])
+  @Test(arguments: ["mixtral-small-F32", "qwen3_moe-small-F32", "gpt_oss-small-F32", "glm4_moe-small-F32"])
   func floatFilesGiveLlamaCppsLogits(
     model: String
   )
@@ -223,7 +225,8 @@ import Testing
     let file = try GGUFFile(contentsOfFile: Fixtures.path("gguf/types.gguf"))  // "llama", no model in it
     #expect(throws: GGUFError.tensorNotFound("token_embd.weight")) { try HuggingFaceCheckpoint(gguf: file) }
     #expect(throws: CheckpointError.self) { try HuggingFaceModel(folder: "/nonexistent/model.gguf") }
-    #expect(GGUFArchitecture.all.map(\.name) == ["llama", "qwen3moe", "qwen2moe", "olmoe", "gpt-oss"])
-    #expect(!GGUFArchitecture.writable.contains { $0.name == "gpt-oss" })
+    #expect(
+      GGUFArchitecture.all.map(\.name) == ["llama", "qwen3moe", "qwen2moe", "olmoe", "gpt-oss", "glm4moe"])
+    #expect(GGUFArchitecture.writable.map(\.name) == ["llama", "qwen3moe", "qwen2moe", "olmoe"])
   }
 }

@@ -6,7 +6,9 @@ import Foundation
 /// its tensor names the family's (`huggingFaceNames(of:family:)`), each expert of a stacked
 /// `ffn_*_exps` tensor a matrix of its own.
 ///
-/// `gpt-oss` adds attention sinks (`attn_sinks`), its pre-feed-forward norm under
+/// `glm4moe` (GLM-4.5) reads DeepSeek-V3's routing from the file (`deepSeekRouting(_:into:)`),
+/// partial RoPE from `rope.dimension_count`, and leaves its multi-token-prediction layers
+/// unread (`mainLayerCount(of:)`). `gpt-oss` adds attention sinks (`attn_sinks`), its pre-feed-forward norm under
 /// `post_attention_norm`, biases on the router and on every expert (stacked `ffn_*_exps.bias`),
 /// sliding layers (`attention.sliding_window`, the even layers as llama.cpp builds them) and the
 /// clamped SwiGLU at llama.cpp's fixed α = 1.702 and limit 7. YaRN RoPE (`rope.scaling.type`
@@ -43,7 +45,7 @@ public struct GGUFArchitecture: Sendable {
     "attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "attn_q_norm", "attn_k_norm", "ffn_norm",
     "ffn_gate_inp", "ffn_gate", "ffn_up", "ffn_down", "ffn_gate_exps", "ffn_up_exps", "ffn_down_exps",
     "ffn_gate_shexp", "ffn_up_shexp", "ffn_down_shexp", "ffn_gate_inp_shexp", "attn_sinks",
-    "post_attention_norm",
+    "post_attention_norm", "exp_probs_b",
   ]
 
   /// The most experts a layer may declare (published models have at most a few hundred).
@@ -61,11 +63,14 @@ public struct GGUFArchitecture: Sendable {
       name: "olmoe", modelTypes: ("olmoe", nil), permutesQueryKey: false, normalizesTopK: false),
     GGUFArchitecture(
       name: "gpt-oss", modelTypes: ("gpt_oss", nil), permutesQueryKey: false, normalizesTopK: true),
+    GGUFArchitecture(
+      name: "glm4moe", modelTypes: ("glm4_moe", nil), permutesQueryKey: false, normalizesTopK: false),
   ]
 
   /// The architectures `HuggingFaceModel.saveGGUF` writes (gpt-oss's experts are held fused
-  /// as its checkpoints store them, which the writer does not split).
-  static var writable: [GGUFArchitecture] { all.filter { $0.name != "gpt-oss" } }
+  /// as its checkpoints store them, which the writer does not split; GLM-4.5's routing metadata
+  /// are read, not written).
+  static var writable: [GGUFArchitecture] { all.filter { !["gpt-oss", "glm4moe"].contains($0.name) } }
 
   /// The architecture of `file`.
   ///
@@ -134,6 +139,16 @@ public struct GGUFArchitecture: Sendable {
       "tie_word_embeddings": file.tensors["output.weight"] == nil,
     ]
     if let headSize = m["\(name).attention.key_length"]?.integer { config["head_dim"] = headSize }
+    config["num_hidden_layers"] = try mainLayerCount(of: file)
+    if let rotated = m["\(name).rope.dimension_count"]?.integer, let headSize = config["head_dim"] as? Int,
+      rotated != headSize
+    {
+      guard rotated > 0, rotated < headSize, rotated % 2 == 0 else {
+        throw GGUFError.missingMetadata(
+          key: "\(name).rope.dimension_count", expected: "an even count of at most the head size \(headSize)")
+      }
+      config["partial_rotary_factor"] = Double(rotated) / Double(headSize)
+    }
     if scaling == "yarn" {
       // ggml rounds the correction range outward (`truncate`); an attention factor, when given.
       var yarn: [String: Any] = [
@@ -168,7 +183,10 @@ public struct GGUFArchitecture: Sendable {
     if experts > 0 {
       config["model_type"] = modelTypes.moe
       config["num_experts_per_tok"] = try int("expert_used_count")
-      config[["mixtral", "gpt_oss"].contains(modelTypes.moe) ? "num_local_experts" : "num_experts"] = experts
+      let countField = [
+        "mixtral": "num_local_experts", "gpt_oss": "num_local_experts", "glm4_moe": "n_routed_experts",
+      ]
+      config[countField[modelTypes.moe] ?? "num_experts"] = experts
       config["moe_intermediate_size"] =
         try m["\(name).expert_feed_forward_length"]?.integer ?? int("feed_forward_length")
       // gpt-oss's `intermediate_size` is its experts' width.
@@ -179,12 +197,65 @@ public struct GGUFArchitecture: Sendable {
       if let shared = m["\(name).expert_shared_feed_forward_length"]?.integer {
         config["shared_expert_intermediate_size"] = shared
       }
+      if name == "glm4moe" { try deepSeekRouting(file, into: &config) }
     } else if let dense = modelTypes.dense {
       config["model_type"] = dense
     } else {
       throw GGUFError.missingMetadata(key: "\(name).expert_count", expected: "a positive number of experts")
     }
     return config
+  }
+
+  /// The layers the model runs: `block_count` less the multi-token-prediction layers
+  /// (`nextn_predict_layers`, GLM-4.5's), whose tensors are left unread.
+  ///
+  /// - Throws: `GGUFError.missingMetadata` without a block count, or with more prediction
+  ///   layers than blocks.
+  func mainLayerCount(of file: GGUFFile) throws -> Int {
+    let blocks = file.metadata["\(name).block_count"]?.integer ?? -1
+    let predicting = file.metadata["\(name).nextn_predict_layers"]?.integer ?? 0
+    guard blocks > 0, (0..<blocks).contains(predicting) else {
+      throw GGUFError.missingMetadata(
+        key: "\(name).block_count", expected: "a positive count above nextn_predict_layers (\(predicting))")
+    }
+    return blocks - predicting
+  }
+
+  /// DeepSeek-V3's routing as GLM-4.5 files state it: sigmoid gates
+  /// (`expert_gating_func` 2) with a selection bias (`exp_probs_b`), `expert_weights_norm`,
+  /// `expert_weights_scale`, groups (`expert_group_count`, `expert_group_used_count`; one
+  /// without them), shared experts (`expert_shared_count`) and leading dense layers
+  /// (`leading_dense_block_count`); per-head q/k norms where the file has them.
+  func deepSeekRouting(_ file: GGUFFile, into config: inout [String: Any]) throws {
+    let m = file.metadata
+    func int(_ key: String, _ fallback: Int) throws -> Int {
+      guard let value = m["\(name).\(key)"] else { return fallback }
+      guard let int = value.integer, int >= 0 else {
+        throw GGUFError.missingMetadata(key: "\(name).\(key)", expected: "a whole number")
+      }
+      return int
+    }
+    let gating = try int("expert_gating_func", 2)
+    guard gating == 2 else {
+      throw GGUFError.unsupportedModelFeature(
+        "expert_gating_func \(gating)", supported: "2 (sigmoid) for \(name)")
+    }
+    config["n_shared_experts"] = try int("expert_shared_count", 0)
+    config["first_k_dense_replace"] = try int("leading_dense_block_count", 0)
+    config["n_group"] = try int("expert_group_count", 1)
+    config["topk_group"] = try int("expert_group_used_count", 1)
+    switch m["\(name).expert_weights_norm"] {
+    case nil: config["norm_topk_prob"] = false
+    case .bool(let flag)?: config["norm_topk_prob"] = flag
+    default: throw GGUFError.missingMetadata(key: "\(name).expert_weights_norm", expected: "a boolean")
+    }
+    switch m["\(name).expert_weights_scale"] {
+    case nil: config["routed_scaling_factor"] = 1.0
+    case .float(let scale)? where scale.isFinite && scale > 0: config["routed_scaling_factor"] = scale
+    default:
+      throw GGUFError.missingMetadata(key: "\(name).expert_weights_scale", expected: "a positive number")
+    }
+    config["use_qk_norm"] = file.tensors["blk.0.attn_q_norm.weight"] != nil
   }
 
   /// The Hugging Face names (with the expert each is, for a stacked tensor of `experts`) that
@@ -209,6 +280,10 @@ public struct GGUFArchitecture: Sendable {
     ]
     if let projection = attention[tensor] { return [("\(block).self_attn.\(projection)\(kind)", nil)] }
     if tensor == "attn_sinks" && kind == ".weight" { return [("\(block).self_attn.sinks", nil)] }
+    if tensor == "exp_probs_b" && kind == ".bias" {
+      let gate = family.routerGateName(prefix: ffn).dropLast(".weight".count)
+      return [("\(gate).e_score_correction_bias", nil)]
+    }
     let stacked = [
       "ffn_gate_exps": projections.gate, "ffn_up_exps": projections.up, "ffn_down_exps": projections.down,
     ]
@@ -216,9 +291,9 @@ public struct GGUFArchitecture: Sendable {
       return (0..<experts).map { ("\(ffn).experts.\($0).\(projection)\(kind)", $0) }
     }
     let shared = "\(ffn).\(family.sharedExpertName)"
-    // gpt-oss keeps its norm before the experts under `post_attention_norm` (other
-    // architectures' post-attention norms are another norm).
-    let feedForwardNorm = name == "gpt-oss" ? "post_attention_norm" : "ffn_norm"
+    // gpt-oss and GLM-4.5 keep their norm before the feed-forward under `post_attention_norm`
+    // (other architectures' post-attention norms are another norm).
+    let feedForwardNorm = ["gpt-oss", "glm4moe"].contains(name) ? "post_attention_norm" : "ffn_norm"
     let single = [
       "attn_norm": "\(block).\(family.normNames.attention)",
       feedForwardNorm: "\(block).\(family.normNames.feedForward)",

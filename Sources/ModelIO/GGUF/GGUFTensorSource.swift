@@ -39,8 +39,13 @@ public struct GGUFTensorSource: TensorSource {
         key: "\(architecture.name).expert_count", expected: "0 to \(GGUFArchitecture.maximumExperts) experts")
     }
     let heads = file.metadata["\(architecture.name).attention.head_count"]?.integer
+    let layers = try architecture.mainLayerCount(of: file)
     var entries: [String: Entry] = [:]
     for (gguf, info) in file.tensors {
+      // Multi-token-prediction layers past the model's own are not run.
+      if gguf.hasPrefix("blk."), let layer = Int(gguf.dropFirst(4).prefix { $0 != "." }), layer >= layers {
+        continue
+      }
       let mapped = architecture.huggingFaceNames(of: gguf, family: family, experts: experts)
       guard !mapped.isEmpty else { continue }
       var bytes = try file.rawBytes(gguf)
