@@ -70,6 +70,25 @@ FAMILIES = {
         routed_scaling_factor=1.8, norm_topk_prob=True, use_qk_norm=True, head_dim=16, attention_bias=True,
         num_nextn_predict_layers=1,
         rope_parameters=dict(rope_type="default", rope_theta=10000.0, partial_rotary_factor=0.5)), ["F32"]),
+    # "deepseek2": multi-head latent attention (kv_b_proj split by the converter into k_b and v_b),
+    # interleaved rotary features, a query rank (llama.cpp takes a file without one for the Lite
+    # model only at its 26 or 27 layers), shared experts, a dense first layer. DeepSeek-V2:
+    # softmax gates, greedy top-k. DeepSeek-V3: sigmoid gates
+    # with a selection bias, two groups, a routed scale, and YaRN with DeepSeek's mscale.
+    "deepseek_v2-small": (transformers.DeepseekV2Config, dict(
+        hidden_size=64, intermediate_size=96, moe_intermediate_size=32, n_routed_experts=4, num_experts_per_tok=2,
+        n_shared_experts=2, first_k_dense_replace=1, num_hidden_layers=3, num_key_value_heads=4,
+        q_lora_rank=24, kv_lora_rank=16, qk_nope_head_dim=8, qk_rope_head_dim=8, v_head_dim=16, head_dim=8,
+        topk_method="greedy", norm_topk_prob=False, routed_scaling_factor=1.0,
+        rope_parameters=dict(rope_type="default", rope_theta=10000.0)), ["F32"]),
+    "deepseek_v3-small": (transformers.DeepseekV3Config, dict(
+        hidden_size=64, intermediate_size=96, moe_intermediate_size=32, n_routed_experts=4, num_experts_per_tok=2,
+        n_shared_experts=1, first_k_dense_replace=1, num_hidden_layers=3, num_key_value_heads=4,
+        q_lora_rank=32, kv_lora_rank=16, qk_nope_head_dim=8, qk_rope_head_dim=8, v_head_dim=16, head_dim=8,
+        n_group=2, topk_group=1, norm_topk_prob=True, routed_scaling_factor=2.5, scoring_func="sigmoid",
+        rope_interleave=True,
+        rope_parameters=dict(rope_type="yarn", rope_theta=10000.0, factor=4.0, original_max_position_embeddings=64,
+                             beta_fast=32.0, beta_slow=1.0, mscale=0.707, mscale_all_dim=0.707)), ["F32"]),
     "qwen3_moe": (transformers.Qwen3MoeConfig, dict(
         intermediate_size=256, moe_intermediate_size=256, num_experts=4, num_experts_per_tok=2, head_dim=64,
         decoder_sparse_step=1, mlp_only_layers=[], norm_topk_prob=True, tie_word_embeddings=True), ["Q4_K_M"]),

@@ -32,9 +32,15 @@ import Testing
   /// permuted; Qwen3-MoE with per-head q/k norms and a tied head; gpt-oss with sinks, sliding
   /// layers, biased experts and YaRN rounded as ggml rounds it; GLM-4.5 with sigmoid routing, a
   /// selection bias and scale, a shared expert, a dense first layer, partial RoPE and a
-  /// prediction layer in its block count): llama.cpp rounds nothing but
+  /// prediction layer in its block count; DeepSeek-V2 and V3 with latent attention whose
+  /// `kv_b_proj` comes back from llama.cpp's two halves, softmax or sigmoid routing with groups,
+  /// and V3's YaRN with DeepSeek's mscale): llama.cpp rounds nothing but
   /// its float arithmetic, and MoEKit agrees to float rounding (1e-5 of the largest logit).
-  @Test(arguments: ["mixtral-small-F32", "qwen3_moe-small-F32", "gpt_oss-small-F32", "glm4_moe-small-F32"])
+  @Test(arguments: [
+    "mixtral-small-F32", "qwen3_moe-small-F32", "gpt_oss-small-F32", "glm4_moe-small-F32",
+    "deepseek_v2-small-F32",
+    "deepseek_v3-small-F32",
+  ])
   func floatFilesGiveLlamaCppsLogits(
     model: String
   )
@@ -226,7 +232,9 @@ import Testing
     #expect(throws: GGUFError.tensorNotFound("token_embd.weight")) { try HuggingFaceCheckpoint(gguf: file) }
     #expect(throws: CheckpointError.self) { try HuggingFaceModel(folder: "/nonexistent/model.gguf") }
     #expect(
-      GGUFArchitecture.all.map(\.name) == ["llama", "qwen3moe", "qwen2moe", "olmoe", "gpt-oss", "glm4moe"])
+      GGUFArchitecture.all.map(\.name) == [
+        "llama", "qwen3moe", "qwen2moe", "olmoe", "gpt-oss", "glm4moe", "deepseek2",
+      ])
     #expect(GGUFArchitecture.writable.map(\.name) == ["llama", "qwen3moe", "qwen2moe", "olmoe"])
   }
 }

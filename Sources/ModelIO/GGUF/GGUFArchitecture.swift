@@ -6,6 +6,9 @@ import Foundation
 /// its tensor names the family's (`huggingFaceNames(of:family:)`), each expert of a stacked
 /// `ffn_*_exps` tensor a matrix of its own.
 ///
+/// `deepseek2` (DeepSeek-V2, and V3 when its gates are sigmoid) reads the routing the same way
+/// and the latent attention's ranks and sizes (`latentAttention(_:into:)`); its `kv_b_proj` is
+/// put back together from the `attn_k_b` and `attn_v_b` halves newer converters split it into.
 /// `glm4moe` (GLM-4.5) reads DeepSeek-V3's routing from the file (`deepSeekRouting(_:into:)`),
 /// partial RoPE from `rope.dimension_count`, and leaves its multi-token-prediction layers
 /// unread (`mainLayerCount(of:)`). `gpt-oss` adds attention sinks (`attn_sinks`), its pre-feed-forward norm under
@@ -65,12 +68,16 @@ public struct GGUFArchitecture: Sendable {
       name: "gpt-oss", modelTypes: ("gpt_oss", nil), permutesQueryKey: false, normalizesTopK: true),
     GGUFArchitecture(
       name: "glm4moe", modelTypes: ("glm4_moe", nil), permutesQueryKey: false, normalizesTopK: false),
+    GGUFArchitecture(
+      name: "deepseek2", modelTypes: ("deepseek_v2", nil), permutesQueryKey: false, normalizesTopK: false),
   ]
 
   /// The architectures `HuggingFaceModel.saveGGUF` writes (gpt-oss's experts are held fused
   /// as its checkpoints store them, which the writer does not split; GLM-4.5's routing metadata
-  /// are read, not written).
-  static var writable: [GGUFArchitecture] { all.filter { !["gpt-oss", "glm4moe"].contains($0.name) } }
+  /// and DeepSeek's latent attention are read, not written).
+  static var writable: [GGUFArchitecture] {
+    all.filter { !["gpt-oss", "glm4moe", "deepseek2"].contains($0.name) }
+  }
 
   /// The architecture of `file`.
   ///
@@ -140,7 +147,10 @@ public struct GGUFArchitecture: Sendable {
     ]
     if let headSize = m["\(name).attention.key_length"]?.integer { config["head_dim"] = headSize }
     config["num_hidden_layers"] = try mainLayerCount(of: file)
-    if let rotated = m["\(name).rope.dimension_count"]?.integer, let headSize = config["head_dim"] as? Int,
+    if name == "deepseek2" {
+      try latentAttention(file, into: &config)
+    } else if let rotated = m["\(name).rope.dimension_count"]?.integer,
+      let headSize = config["head_dim"] as? Int,
       rotated != headSize
     {
       guard rotated > 0, rotated < headSize, rotated % 2 == 0 else {
@@ -160,6 +170,11 @@ public struct GGUFArchitecture: Sendable {
       ]
       if m["\(name).rope.scaling.yarn_attn_factor"] != nil {
         yarn["attention_factor"] = try double("rope.scaling.yarn_attn_factor", 1)
+      }
+      // DeepSeek's `mscale_all_dim`, stored as a tenth (llama.cpp takes `mscale` equal to it).
+      if m["\(name).rope.scaling.yarn_log_multiplier"] != nil {
+        let all = try double("rope.scaling.yarn_log_multiplier", 0) / 0.1
+        (yarn["mscale"], yarn["mscale_all_dim"]) = (all, all)
       }
       guard try double("rope.scaling.yarn_ext_factor", 1) == 1 else {
         throw GGUFError.unsupportedModelFeature("a YaRN extrapolation factor other than 1", supported: "1")
@@ -185,6 +200,7 @@ public struct GGUFArchitecture: Sendable {
       config["num_experts_per_tok"] = try int("expert_used_count")
       let countField = [
         "mixtral": "num_local_experts", "gpt_oss": "num_local_experts", "glm4_moe": "n_routed_experts",
+        "deepseek_v2": "n_routed_experts",
       ]
       config[countField[modelTypes.moe] ?? "num_experts"] = experts
       config["moe_intermediate_size"] =
@@ -197,7 +213,7 @@ public struct GGUFArchitecture: Sendable {
       if let shared = m["\(name).expert_shared_feed_forward_length"]?.integer {
         config["shared_expert_intermediate_size"] = shared
       }
-      if name == "glm4moe" { try deepSeekRouting(file, into: &config) }
+      if name == "glm4moe" || name == "deepseek2" { try deepSeekRouting(file, into: &config) }
     } else if let dense = modelTypes.dense {
       config["model_type"] = dense
     } else {
@@ -221,11 +237,15 @@ public struct GGUFArchitecture: Sendable {
     return blocks - predicting
   }
 
-  /// DeepSeek-V3's routing as GLM-4.5 files state it: sigmoid gates
-  /// (`expert_gating_func` 2) with a selection bias (`exp_probs_b`), `expert_weights_norm`,
-  /// `expert_weights_scale`, groups (`expert_group_count`, `expert_group_used_count`; one
-  /// without them), shared experts (`expert_shared_count`) and leading dense layers
-  /// (`leading_dense_block_count`); per-head q/k norms where the file has them.
+  /// DeepSeek's routing as GLM-4.5 and DeepSeek-V2/V3 files state it: softmax
+  /// (`expert_gating_func` 1, DeepSeek-V2's, llama.cpp's default for `deepseek2`) or sigmoid
+  /// gates (2, DeepSeek-V3's and GLM-4.5's, with a selection bias `exp_probs_b`),
+  /// `expert_weights_norm`, `expert_weights_scale`, groups (`expert_group_count`,
+  /// `expert_group_used_count`; one without them), shared experts (`expert_shared_count`) and
+  /// leading dense layers (`leading_dense_block_count`); per-head q/k norms where the file has
+  /// them. A `deepseek2` file with sigmoid gates is DeepSeek-V3; DeepSeek-V2's groups are scored
+  /// by their best expert as the model was trained (llama.cpp scores every architecture's groups
+  /// by their best two).
   func deepSeekRouting(_ file: GGUFFile, into config: inout [String: Any]) throws {
     let m = file.metadata
     func int(_ key: String, _ fallback: Int) throws -> Int {
@@ -235,11 +255,13 @@ public struct GGUFArchitecture: Sendable {
       }
       return int
     }
-    let gating = try int("expert_gating_func", 2)
-    guard gating == 2 else {
+    let gating = try int("expert_gating_func", name == "deepseek2" ? 1 : 2)
+    guard gating == 2 || (gating == 1 && name == "deepseek2") else {
       throw GGUFError.unsupportedModelFeature(
-        "expert_gating_func \(gating)", supported: "2 (sigmoid) for \(name)")
+        "expert_gating_func \(gating)",
+        supported: name == "deepseek2" ? "1 (softmax), 2 (sigmoid)" : "2 (sigmoid) for \(name)")
     }
+    if name == "deepseek2" { config["model_type"] = gating == 2 ? "deepseek_v3" : "deepseek_v2" }
     config["n_shared_experts"] = try int("expert_shared_count", 0)
     config["first_k_dense_replace"] = try int("leading_dense_block_count", 0)
     config["n_group"] = try int("expert_group_count", 1)
@@ -256,6 +278,38 @@ public struct GGUFArchitecture: Sendable {
       throw GGUFError.missingMetadata(key: "\(name).expert_weights_scale", expected: "a positive number")
     }
     config["use_qk_norm"] = file.tensors["blk.0.attn_q_norm.weight"] != nil
+    config["topk_method"] = (config["n_group"] as! Int) > 1 ? "group_limited_greedy" : "greedy"
+  }
+
+  /// DeepSeek's multi-head latent attention as a `deepseek2` file states it: the query's rank
+  /// (`attention.q_lora_rank`, none without it), the key-value rank (`attention.kv_lora_rank`),
+  /// the rotated features (`rope.dimension_count`) and each head's key and value sizes
+  /// (`attention.key_length_mla`, `value_length_mla`; older files put them in `key_length` and
+  /// `value_length`, which newer ones give the absorbed sizes).
+  func latentAttention(_ file: GGUFFile, into config: inout [String: Any]) throws {
+    let m = file.metadata
+    func int(_ key: String, _ fallback: String? = nil) throws -> Int {
+      guard let value = m["\(name).\(key)"]?.integer ?? fallback.flatMap({ m["\(name).\($0)"]?.integer }),
+        value > 0
+      else {
+        throw GGUFError.missingMetadata(key: "\(name).\(key)", expected: "a positive whole number")
+      }
+      return value
+    }
+    let rotated = try int("rope.dimension_count")
+    let key = try int("attention.key_length_mla", "attention.key_length")
+    guard key > rotated, rotated % 2 == 0 else {
+      throw GGUFError.missingMetadata(
+        key: "\(name).attention.key_length_mla", expected: "more than the \(rotated) rotated features")
+    }
+    config["q_lora_rank"] =
+      m["\(name).attention.q_lora_rank"] == nil ? NSNull() : try int("attention.q_lora_rank")
+    config["kv_lora_rank"] = try int("attention.kv_lora_rank")
+    config["qk_rope_head_dim"] = rotated
+    config["qk_nope_head_dim"] = key - rotated
+    config["v_head_dim"] = try int("attention.value_length_mla", "attention.value_length")
+    config["head_dim"] = rotated
+    config["num_key_value_heads"] = config["num_attention_heads"]
   }
 
   /// The Hugging Face names (with the expert each is, for a stacked tensor of `experts`) that
@@ -279,6 +333,13 @@ public struct GGUFArchitecture: Sendable {
       "attn_q_norm": "q_norm", "attn_k_norm": "k_norm",
     ]
     if let projection = attention[tensor] { return [("\(block).self_attn.\(projection)\(kind)", nil)] }
+    let latent = [
+      "attn_q_a": "q_a_proj", "attn_q_a_norm": "q_a_layernorm", "attn_q_b": "q_b_proj",
+      "attn_kv_a_mqa": "kv_a_proj_with_mqa", "attn_kv_a_norm": "kv_a_layernorm", "attn_kv_b": "kv_b_proj",
+    ]
+    if name == "deepseek2", let projection = latent[tensor] {
+      return [("\(block).self_attn.\(projection)\(kind)", nil)]
+    }
     if tensor == "attn_sinks" && kind == ".weight" { return [("\(block).self_attn.sinks", nil)] }
     if tensor == "exp_probs_b" && kind == ".bias" {
       let gate = family.routerGateName(prefix: ffn).dropLast(".weight".count)

@@ -7,7 +7,8 @@ import Linalg
 /// `WeightMatrix`es where they lie (Q8_0 and Q4_0 copied into MoEKit's q8/q4, the same numbers),
 /// and the `llama` architecture's query and key rows are put back in `transformers`' order once,
 /// at opening (each head's rotary pairs `2i, 2i + 1` to rows `i` and `i + d/2`, bytes copied
-/// row by row in any format).
+/// row by row in any format), and DeepSeek's `kv_b_proj` is put back together from its two
+/// halves (`keyValueUp`).
 public struct GGUFTensorSource: TensorSource {
   /// One tensor: its type, its Hugging Face shape (`[rows, columns]` or `[n]`) and its bytes.
   struct Entry: @unchecked Sendable {
@@ -81,7 +82,52 @@ public struct GGUFTensorSource: TensorSource {
         }
       }
     }
+    for (gguf, keys) in file.tensors where gguf.hasPrefix("blk.") && gguf.hasSuffix(".attn_k_b.weight") {
+      let block = gguf.dropLast(".attn_k_b.weight".count)
+      guard let layer = Int(block.dropFirst(4)), layer < layers,
+        let values = file.tensors["\(block).attn_v_b.weight"]
+      else { continue }
+      entries["model.layers.\(layer).self_attn.kv_b_proj.weight"] = try Self.keyValueUp(
+        keys: (keys, try file.rawBytes(gguf)),
+        values: (values, try file.rawBytes("\(block).attn_v_b.weight")),
+        owner: owner)
+    }
     (self.entries, self.owner) = (entries, owner)
+  }
+
+  /// DeepSeek's `kv_b_proj` (`[heads·(nope + v), rank]`, each head's key rows then its value
+  /// rows) from the halves llama.cpp's converter splits it into — `attn_k_b` `[heads, rank,
+  /// nope]` (each head's key rows transposed) and `attn_v_b` `[heads, v, rank]` — dequantized to
+  /// Float.
+  ///
+  /// - Throws: `GGUFError.invalidShape` for halves that do not fit together.
+  static func keyValueUp(
+    keys: (info: GGUFTensorInfo, bytes: UnsafeRawBufferPointer),
+    values: (info: GGUFTensorInfo, bytes: UnsafeRawBufferPointer), owner: Owner
+  ) throws -> Entry {
+    let (k, v) = (keys.info.shape, values.info.shape)
+    guard k.count == 3, v.count == 3, k[0] == v[0], k[1] == v[2] else {
+      throw GGUFError.invalidShape(
+        name: "attn_k_b.weight beside attn_v_b.weight", shape: keys.info.dimensions.map(UInt64.init))
+    }
+    let (heads, rank, nope, value) = (k[0], k[1], k[2], v[1])
+    let key = GGUFFile.matrix(keys.info.type, keys.bytes, rows: heads * rank, columns: nope, owner: owner)
+    let val = GGUFFile.matrix(
+      values.info.type, values.bytes, rows: heads * value, columns: rank, owner: owner)
+    let rows = heads * (nope + value)
+    let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: rows * rank * 4, alignment: 64)
+    owner.copies.append(copy)
+    let out = copy.bindMemory(to: Float.self)
+    for h in 0..<heads {
+      let first = h * (nope + value)
+      for i in 0..<nope {
+        for c in 0..<rank { out[(first + i) * rank + c] = key.elements[(h * rank + c) * nope + i] }
+      }
+      for j in 0..<value {
+        for c in 0..<rank { out[(first + nope + j) * rank + c] = val.elements[(h * value + j) * rank + c] }
+      }
+    }
+    return Entry(type: .f32, shape: [rows, rank], bytes: UnsafeRawBufferPointer(copy))
   }
 
   /// `bytes` (`rows` rows, each head's rotary pairs interleaved) copied with each head's rows
