@@ -12,7 +12,8 @@ import _ExampleSupport
 struct MoERun: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "moe-run",
-    abstract: "Run layer N's feed-forward block (dense or MoE) of a Hugging Face checkpoint on a .npy input.",
+    abstract:
+      "Run layer N's feed-forward block (dense or MoE) of a Hugging Face checkpoint or GGUF file on a .npy input.",
     discussion: """
       The input is a float32 (or float64) tokens × hidden_size array; the output is exactly \
       what model.layers[N].mlp (Mixtral: block_sparse_moe) returns for it in transformers — no \
@@ -24,10 +25,12 @@ struct MoERun: ParsableCommand {
 
   @OptionGroup var threading: ThreadsOption
 
-  @Option(help: "The checkpoint's config.json.")
-  var config: String
+  @Option(help: "The checkpoint's config.json (not for a GGUF file, whose metadata say it).")
+  var config: String?
 
-  @Option(help: "model.safetensors, or model.safetensors.index.json for a sharded checkpoint.")
+  @Option(
+    help:
+      "model.safetensors, model.safetensors.index.json for a sharded checkpoint, or a llama.cpp model.gguf.")
   var weights: String
 
   @Option(help: "The layer whose feed-forward block to run.")
@@ -52,19 +55,33 @@ struct MoERun: ParsableCommand {
   func validate() throws {
     guard layer >= 0 else { throw ValidationError("--layer must be non-negative, got \(layer)") }
     try OptionLimits.check("--timed-repetitions", timedRepetitions, in: 0...1000)
+    switch (isGGUF, config) {
+    case (true, let config?):
+      throw ValidationError("--config \(config) is not for a GGUF file: \(weights)'s metadata are its config")
+    case (false, nil):
+      throw ValidationError("--config is required for \(weights) (only a .gguf file needs none)")
+    default: break
+    }
     _ = try outputs()
   }
 
   /// The run's outputs, checked: none is an input, a folder or in a missing folder, and
   /// they differ.
   func outputs() throws -> OutputBatch {
-    try OutputBatch(outputs: [output] + (routing.map { [$0] } ?? []), inputs: [config, weights, input])
+    try OutputBatch(
+      outputs: [output] + (routing.map { [$0] } ?? []),
+      inputs: [weights, input] + (config.map { [$0] } ?? []))
   }
+
+  /// Whether `--weights` is a GGUF file.
+  var isGGUF: Bool { weights.lowercased().hasSuffix(".gguf") }
 
   func run() throws {
     threading.apply()
     let batch = try outputs()
-    let checkpoint = try HuggingFaceCheckpoint(configFile: config, weightsFile: weights)
+    let checkpoint =
+      try config.map { try HuggingFaceCheckpoint(configFile: $0, weightsFile: weights) }
+      ?? HuggingFaceCheckpoint(gguf: try GGUFFile(contentsOfFile: weights))
     let block = try checkpoint.feedForward(layer: layer, as: Float.self)
     let x: Matrix<Float>
     do {

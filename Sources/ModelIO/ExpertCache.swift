@@ -7,11 +7,12 @@ import Report
 /// budget and loaded on demand — the serving pattern for models whose experts do not all
 /// fit — with LRU or LFU eviction (`ExpertResidency`) and optional prefetching.
 ///
-/// Expert `e` of layer `l` is the gated network stored as
-/// `layers.{l}.experts.{e}.gate.weight`, `.up.weight` and `.down.weight` (`h × d`, `h × d`,
-/// `d × h`), each as a floating-point tensor or quantized as MoEKit stores it
-/// (`….qweight` and `….scales`, see `TensorSource.storedQuantization`); `write` produces
-/// such a file. A load copies the three matrices out of the file's memory map into memory
+/// Expert `e` of layer `l` is the gated network whose three matrices `naming` names — in the
+/// file `write` produces `layers.{l}.experts.{e}.gate.weight`, `.up.weight` and `.down.weight`
+/// (`h × d`, `h × d`, `d × h`; `ExpertNaming.expertFile`), in a model's checkpoint or GGUF file
+/// its family's names (`ExpertNaming.family`) — each a floating-point tensor, a block format
+/// where it lies (GGUF), or quantized as MoEKit stores it (`….qweight` and `….scales`, see
+/// `TensorSource.storedQuantization`). A load copies the three matrices out of the file's memory map into memory
 /// of the cache's own, so a load costs what reading the bytes costs and the budget bounds
 /// what is resident.
 ///
@@ -36,6 +37,8 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
 
   /// Where the experts are.
   public let source: any TensorSource
+  /// What the experts' matrices are called in `source`.
+  public let naming: ExpertNaming
   /// The experts' activation (`silu` for SwiGLU).
   public let activation: ElementwiseFunction
   /// How loaded experts are held: `nil` as `Scalar` matrices (a compact file is expanded),
@@ -51,20 +54,23 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
   public private(set) var statistics = Statistics()
   private var held: [ExpertResidency.Key: FeedForward<Scalar>] = [:]
 
-  /// A cache over `source` holding at most `budgetBytes` of experts, held as
-  /// `weightFormat` says; the expert size is read from expert 0 of layer 0.
+  /// A cache over `source` holding at most `budgetBytes` of experts named as `naming` says,
+  /// held as `weightFormat` says (a stored block format that is `weightFormat` is copied as
+  /// it is); the expert size is read from expert 0 of layer 0.
   ///
   /// - Throws: `CheckpointError.missingTensor` when layer 0 has no expert 0;
   ///   `CheckpointError.shapeMismatch` when its three matrices do not compose.
   /// - Precondition: the budget holds at least one expert; a compact `weightFormat` only
   ///   for `Float` caches.
   public init(
-    source: any TensorSource, budgetBytes: Int, policy: ExpertResidency.Policy,
-    activation: ElementwiseFunction = .silu, weightFormat: WeightMatrix.Format? = nil
+    source: any TensorSource, naming: ExpertNaming = .expertFile, budgetBytes: Int,
+    policy: ExpertResidency.Policy, activation: ElementwiseFunction = .silu,
+    weightFormat: WeightMatrix.Format? = nil
   ) throws {
     precondition(weightFormat == nil || Scalar.self == Float.self, "ExpertCache: compact experts need Float")
-    let (h, d) = try Self.shape(in: source, layer: 0, expert: 0)
+    let (h, d) = try Self.shape(in: source, naming: naming, layer: 0, expert: 0)
     self.source = source
+    self.naming = naming
     self.activation = activation
     self.weightFormat = weightFormat
     expertShape = [h, d]
@@ -119,15 +125,14 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
   /// and the time.
   private mutating func read(_ key: ExpertResidency.Key) throws -> FeedForward<Scalar> {
     let started = ContinuousClock.now
-    let prefix = Self.prefix(layer: key.layer, expert: key.expert)
-    let (h, d) = try Self.shape(in: source, layer: key.layer, expert: key.expert)
+    let names = naming.names(layer: key.layer, expert: key.expert)
+    let (h, d) = try Self.shape(in: source, naming: naming, layer: key.layer, expert: key.expert)
     guard [h, d] == expertShape else {
-      throw CheckpointError.shapeMismatch(name: prefix + ".up.weight", expected: expertShape, found: [h, d])
+      throw CheckpointError.shapeMismatch(name: names.up + ".weight", expected: expertShape, found: [h, d])
     }
     let network = FeedForward(
-      gate: try layer(prefix + ".gate", rows: h, columns: d),
-      up: try layer(prefix + ".up", rows: h, columns: d),
-      down: try layer(prefix + ".down", rows: d, columns: h), activation: activation)
+      gate: try layer(names.gate, rows: h, columns: d), up: try layer(names.up, rows: h, columns: d),
+      down: try layer(names.down, rows: d, columns: h), activation: activation)
     statistics.bytesLoaded += expertBytes
     statistics.secondsLoading += Stopwatch.seconds(in: ContinuousClock.now - started)
     return network
@@ -154,7 +159,9 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
       held =
         quantized.format == weightFormat
         ? quantized : WeightMatrix(quantized.dequantized(), format: weightFormat.fitting(columns: columns))
-    } else if weightFormat == .bf16, let stored = try source.compactMatrix(base + ".weight") {
+    } else if let stored = try source.compactMatrix(base + ".weight"),
+      stored.format == weightFormat.fitting(columns: columns)
+    {
       held = stored.owned()
     } else {
       let weight = try source.matrix(base + ".weight", as: Float.self)
@@ -170,17 +177,16 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
       + WeightMatrix.byteCount(format.fitting(columns: h), rows: d, columns: h)
   }
 
-  /// `layers.{layer}.experts.{expert}`.
-  public static func prefix(layer: Int, expert: Int) -> String { "layers.\(layer).experts.\(expert)" }
-
   /// `(h, d)` of the stored expert, checked for the gated form: `gate` and `up` `h × d`,
   /// `down` `d × h`, each a 2-D tensor or quantized parts that fit that shape.
-  static func shape(in source: any TensorSource, layer: Int, expert: Int) throws -> (Int, Int) {
-    let prefix = prefix(layer: layer, expert: expert)
+  static func shape(in source: any TensorSource, naming: ExpertNaming, layer: Int, expert: Int) throws -> (
+    Int, Int
+  ) {
+    let names = naming.names(layer: layer, expert: expert)
+    let bases = [names.gate, names.up, names.down]
     var shapes: [[Int]?] = []  // nil: stored quantized
     var rows: [Int] = []
-    for name in ["gate", "up", "down"] {
-      let base = prefix + "." + name
+    for base in bases {
       if source.contains(base + ".weight") {
         let shape = try source.shape(of: base + ".weight")
         shapes.append(shape)
@@ -193,9 +199,8 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
       }
     }
     let (h, d) = (rows[0], rows[2])
-    for (i, expected) in [[h, d], [h, d], [d, h]].enumerated() {
-      let base = prefix + "." + ["gate", "up", "down"][i]
-      if let shape = shapes[i] {
+    for ((base, shape), expected) in zip(zip(bases, shapes), [[h, d], [h, d], [d, h]]) {
+      if let shape {
         guard shape == expected else {
           throw CheckpointError.shapeMismatch(name: base + ".weight", expected: expected, found: shape)
         }
@@ -253,9 +258,9 @@ public struct ExpertCache<Scalar: BLASScalar>: Sendable {
     for (l, layer) in layers.enumerated() {
       for (e, expert) in layer.experts.enumerated() {
         precondition(expert.isGated, "ExpertCache.write: layer \(l) expert \(e) is not gated")
-        let prefix = prefix(layer: l, expert: e)
-        for (name, linear) in [("gate", expert.gate!), ("up", expert.up), ("down", expert.down)] {
-          tensors.merge(encode(prefix + "." + name, linear.expandedWeight)) { $1 }
+        let names = ExpertNaming.expertFile.names(layer: l, expert: e)
+        for (base, linear) in [(names.gate, expert.gate!), (names.up, expert.up), (names.down, expert.down)] {
+          tensors.merge(encode(base, linear.expandedWeight)) { $1 }
         }
       }
     }

@@ -317,6 +317,47 @@ import _TestSupport
     #expect(wrong.status != 0 && wrong.errors.contains("outside 0..<1"))
     #expect(!FileManager.default.fileExists(atPath: path("z.npy")))
   }
+
+  /// A GGUF file needs no `--config`: its layer 1 (experts in Q4_K and Q6_K where they lie)
+  /// gives what the loaded model's block gives; a safetensors file without `--config`, or a
+  /// GGUF file with one, is a one-line error.
+  @Test func runsALayerOfAGGUFFile() throws {
+    let fixture = try MoERunFixture()
+    let path = fixture.path
+    let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("ModelIOTests/Fixtures/gguf/models/qwen3_moe-Q4_K_M.gguf").path
+    let checkpoint = try HuggingFaceCheckpoint(gguf: try GGUFFile(contentsOfFile: model))
+    guard case .moe(let layer) = try checkpoint.feedForward(layer: 1, as: Float.self) else {
+      Issue.record("layer 1 of \(model) is not MoE")
+      return
+    }
+    var g = Xoshiro256StarStar(seed: 4)
+    try NpyArray(Matrix<Float>.normal(rows: 6, columns: checkpoint.width, using: &g)).write(to: path("g.npy"))
+    let run = try ProductRunner.run(
+      "moe-run",
+      ["--weights", model, "--layer", "1", "--input", path("g.npy"), "--output", path("gy.npy")])
+    #expect(run.status == 0, "\(run.errors)")
+    let x = try NpyArray(contentsOfFile: path("g.npy")).matrix(as: Float.self)
+    var (context, workspace) = (RoutingContext(), MoEWorkspace<Float>())
+    #expect(
+      try NpyArray(contentsOfFile: path("gy.npy")).matrix(as: Float.self)
+        == layer.forward(x, context: &context, workspace: &workspace).output)
+
+    let configured = try ProductRunner.run(
+      "moe-run",
+      [
+        "--config", path("config.json"), "--weights", model, "--layer", "1", "--input", path("g.npy"),
+        "--output", path("c.npy"),
+      ])
+    #expect(configured.status != 0 && configured.errors.contains("not for a GGUF file"))
+    let unconfigured = try ProductRunner.run(
+      "moe-run",
+      [
+        "--weights", path("model.safetensors"), "--layer", "0", "--input", path("x.npy"), "--output",
+        path("u.npy"),
+      ])
+    #expect(unconfigured.status != 0 && unconfigured.errors.contains("--config is required"))
+  }
 }
 
 /// A one-layer `qwen3_moe` checkpoint (d 8, 4 experts of 6, top-2) and a 5-token input in

@@ -96,6 +96,52 @@ import Testing
       replay.hits == stats.hits && replay.misses == stats.misses && replay.prefetches == stats.prefetches)
   }
 
+  /// A GGUF file's experts, named as its family names them (each expert a slice of a stacked
+  /// `ffn_*_exps` tensor), serve what the loaded model's experts give: held in the gate's
+  /// stored block format (Q4_K; matrices stored so are copied as they are, the Q4_K_M recipe's
+  /// Q6_K down projections converted from their exact values), or expanded to Float.
+  @Test(arguments: [true, false]) func servesTheExpertsOfAGGUFFile(compact: Bool) throws {
+    let file = try GGUFFile(contentsOfFile: Fixtures.path("gguf/models/qwen3_moe-Q4_K_M.gguf"))
+    let checkpoint = try HuggingFaceCheckpoint(gguf: file)
+    let source = try GGUFTensorSource(
+      file, architecture: try GGUFArchitecture.of(file), family: checkpoint.family)
+    let naming = ExpertNaming.family(checkpoint.family)
+    let stored = try #require(
+      try source.compactFormat(of: naming.names(layer: 1, expert: 2).gate + ".weight"))
+    var cache = try ExpertCache<Float>(
+      source: source, naming: naming, budgetBytes: 1 << 22, policy: .leastRecentlyUsed,
+      weightFormat: compact ? stored : nil)
+    var g = Xoshiro256StarStar(seed: 8)
+    let x = Matrix<Float>.normal(rows: 3, columns: checkpoint.width, using: &g)
+    for layer in 0..<2 {
+      guard case .moe(let moe) = try checkpoint.feedForward(layer: layer, as: Float.self) else {
+        Issue.record("layer \(layer) is not MoE")
+        continue
+      }
+      for e in moe.experts.indices {
+        let cached = try cache.expert(layer: layer, index: e)
+        var expert = moe.experts[e]
+        if compact {
+          // A matrix stored in another format is converted from its exact values.
+          for path in [\FeedForward<Float>.up, \.down] where expert[keyPath: path].compactWeight?.format != stored {
+            expert[keyPath: path] = Linear(
+              compactWeight: WeightMatrix(expert[keyPath: path].expandedWeight, format: stored))
+          }
+        }
+        let (ours, theirs) = (cached(x), expert(x))
+        if compact {
+          #expect(ours == theirs, "layer \(layer) expert \(e)")
+        } else {
+          // Float products against the blocks' own kernels (activations rounded to 8 bits).
+          let scale = theirs.elements.map(abs).max()!
+          #expect(zip(ours.elements, theirs.elements).allSatisfy { abs($0 - $1) <= 0.05 * scale })
+        }
+      }
+    }
+    #expect(cache.statistics.misses == 8)
+    #expect(cache.expertBytes == (compact ? 3 * 256 * 144 : 3 * 256 * 256 * 4))
+  }
+
   @Test func aMissingExpertIsATypedError() throws {
     let folder = TemporaryFolder()
     let path = folder.path("experts.safetensors")
