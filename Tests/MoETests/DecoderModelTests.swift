@@ -45,6 +45,32 @@ import _TestSupport
     #expect(caches.map { $0.byteCount / 8 / MemoryLayout<Double>.size } == [8, 8, 6])
   }
 
+  /// Three sequences decoded together — prompts of different lengths prefilled in one step,
+  /// then steps where one sequence sits out, then single tokens — give each sequence the
+  /// logits it gets decoded alone (the experts run over all sequences' rows together; in
+  /// Double the products agree to rounding), and every cache grows by its own tokens only.
+  @Test func sequencesDecodedTogetherGetTheirOwnLogits() {
+    let model = Self.model()
+    let steps: [[[Int]]] = [
+      [[3, 1, 4], [1, 5], [9, 2, 6, 5]], [[3], [], [5]], [[8], [9], [7]], [[2], [4], [6]],
+    ]
+    var alone = (0..<3).map { _ in model.makeCaches(capacity: 2) }
+    var together = model.blocks.map { block in (0..<3).map { _ in block.makeCache(capacity: 2) } }
+    for step in steps {
+      let batched = model.decode(step, layerCaches: &together)
+      var row = 0
+      for (s, tokens) in step.enumerated() where !tokens.isEmpty {
+        let own = model.decode(tokens, caches: &alone[s])
+        #expect(
+          batched[rows: row..<row + tokens.count].isApproximatelyEqual(
+            to: own, absoluteTolerance: 1e-12, relativeTolerance: 1e-11), "sequence \(s)")
+        row += tokens.count
+      }
+      #expect(row == batched.rows)
+    }
+    #expect(together.map { $0.map(\.count) } == model.blocks.indices.map { _ in [6, 4, 7] })
+  }
+
   @Test func greedyGenerationFeedsBackTheMostLikelyToken() throws {
     let model = Self.model(tied: false)
     let prompt = [2, 7, 1]

@@ -123,7 +123,8 @@ import Testing
         var expert = moe.experts[e]
         if compact {
           // A matrix stored in another format is converted from its exact values.
-          for path in [\FeedForward<Float>.up, \.down] where expert[keyPath: path].compactWeight?.format != stored {
+          for path in [\FeedForward<Float>.up, \.down]
+          where expert[keyPath: path].compactWeight?.format != stored {
             expert[keyPath: path] = Linear(
               compactWeight: WeightMatrix(expert[keyPath: path].expandedWeight, format: stored))
           }

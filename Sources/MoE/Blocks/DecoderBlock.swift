@@ -68,12 +68,44 @@ public struct DecoderBlock<Scalar: BLASScalar>: Sendable, ParameterContainer {
     workspace: inout MoEWorkspace<Scalar>
   ) -> Matrix<Scalar> {
     let normalized = OperationProfile.measure("attention norm") { attentionNorm(x) }
-    let attended =
-      grouped?.forward(normalized, cache: &cache)
+    let attended = attend(normalized, cache: &cache)
+    return feedForward.forward(x + residual(attended), context: &context, workspace: &workspace).output
+  }
+
+  /// The next tokens of several sequences through the block at once: `x` holds `counts[s]`
+  /// rows of sequence `s`, one sequence after another. Each sequence's rows attend over its
+  /// own cache `caches[s]` (which grows by `counts[s]`), as `forward(_:cache:context:workspace:)`
+  /// does alone; the feed-forward half runs over every row together, so an expert chosen by
+  /// tokens of several sequences is read once for all of them.
+  ///
+  /// - Precondition: one count per cache, the counts summing to `x.rows`.
+  public func forward(
+    _ x: Matrix<Scalar>, caches: inout [KVCache<Scalar>], counts: [Int], context: inout RoutingContext,
+    workspace: inout MoEWorkspace<Scalar>
+  ) -> Matrix<Scalar> {
+    precondition(
+      counts.count == caches.count && counts.allSatisfy({ $0 >= 0 }) && counts.reduce(0, +) == x.rows,
+      "DecoderBlock: row counts \(counts) for \(caches.count) caches and \(x.rows) rows")
+    guard x.rows > 0 else { return x }
+    let normalized = OperationProfile.measure("attention norm") { attentionNorm(x) }
+    var attended = Matrix<Scalar>(rows: 0, columns: 0)
+    var row = 0
+    for s in caches.indices where counts[s] > 0 {
+      let rows = row..<row + counts[s]
+      let part = attend(normalized[rows: rows], cache: &caches[s])
+      if attended.rows == 0 { attended = Matrix(rows: x.rows, columns: part.columns) }
+      attended[rows: rows] = part
+      row += counts[s]
+    }
+    return feedForward.forward(x + residual(attended), context: &context, workspace: &workspace).output
+  }
+
+  /// `normalized`'s rows through the block's mixer, over (and appended to) `cache`.
+  func attend(_ normalized: Matrix<Scalar>, cache: inout KVCache<Scalar>) -> Matrix<Scalar> {
+    grouped?.forward(normalized, cache: &cache)
       ?? OperationProfile.measure(latent != nil ? "latent attention" : recurrent!.operationName) {
         latent?.forward(normalized, cache: &cache) ?? recurrent!.forward(normalized, cache: &cache)
       }
-    return feedForward.forward(x + residual(attended), context: &context, workspace: &workspace).output
   }
 
   /// `r·y`, or `y` itself when `r = 1`.

@@ -183,6 +183,33 @@ public struct DecoderModel<Scalar: BLASScalar>: Sendable, ParameterContainer {
     return project(OperationProfile.measure("final norm") { finalNorm(h) })
   }
 
+  /// Logits for the next tokens of several sequences at once (`tokens.reduce(0) { $0 + $1.count }
+  /// × vocabulary`, the rows of sequence `s` after those of sequence `s − 1`), appending
+  /// `tokens[s]` to sequence `s`'s caches: `layerCaches[i][s]` is layer `i`'s cache of sequence
+  /// `s` (`makeCaches` gives one sequence's, layer by layer). Attention runs per sequence over
+  /// its own cache; every MoE layer's experts run over all the sequences' tokens together,
+  /// reading an expert once for every sequence that chose it (continuous batching). Each
+  /// sequence's logits are what `decode(_:caches:)` gives it alone, up to the rounding of
+  /// products over more rows.
+  ///
+  /// - Precondition: one cache per layer and sequence; an empty `tokens[s]` leaves sequence `s`
+  ///   as it is.
+  public func decode(_ tokens: [[Int]], layerCaches: inout [[KVCache<Scalar>]]) -> Matrix<Scalar> {
+    precondition(
+      layerCaches.count == blocks.count && layerCaches.allSatisfy { $0.count == tokens.count },
+      "DecoderModel: caches of \(layerCaches.map(\.count)) sequences per layer for \(blocks.count) layers and \(tokens.count) sequences"
+    )
+    var context = RoutingContext()
+    var workspace = MoEWorkspace<Scalar>()
+    let counts = tokens.map(\.count)
+    var h = embed(tokens.flatMap { $0 })
+    for i in blocks.indices {
+      h = blocks[i].forward(
+        h, caches: &layerCaches[i], counts: counts, context: &context, workspace: &workspace)
+    }
+    return project(OperationProfile.measure("final norm") { finalNorm(h) })
+  }
+
   /// Generation: the prompt goes through the caches at once (prefill), then each step
   /// feeds back the token `sampler` picks from the last logits (greedy by default: the most
   /// likely, lowest id on ties), until `count` new tokens or one of `stop` (which is kept).
