@@ -11,6 +11,7 @@ let package = Package(
     .library(name: "CostModel", targets: ["CostModel"]),
     .library(name: "ModelIO", targets: ["ModelIO"]),
     .library(name: "Evaluation", targets: ["Evaluation"]),
+    .library(name: "Serving", targets: ["Serving"]),
     .library(name: "MoEKit", targets: ["MoEKit"]),
     // Needs Open MPI (libopenmpi-dev); nothing else depends on it.
     .library(name: "MoEDistributed", targets: ["MoEDistributed"]),
@@ -83,6 +84,9 @@ let package = Package(
     .target(name: "ModelIO", dependencies: ["Linalg", "MoE", "CostModel", "Report"]),
 
     .target(name: "Evaluation", dependencies: ["Linalg", "MoE"]),
+
+    // Continuous batching and OpenAI request types; the HTTP layer is moe-serve's.
+    .target(name: "Serving", dependencies: ["CostModel", "Linalg", "MoE", "ModelIO"]),
 
     .target(name: "MoEKit", dependencies: ["CostModel", "Evaluation", "Linalg", "MoE", "ModelIO", "Report"]),
 
@@ -251,6 +255,7 @@ let package = Package(
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Linalg", "MoE", "ModelIO"]),
     .testTarget(name: "CostModelTests", dependencies: ["CostModel"], exclude: ["Fixtures"]),
     .testTarget(name: "MoEKitTests", dependencies: ["MoEKit"]),
+    .testTarget(name: "ServingTests", dependencies: ["Serving", "MoE", "Linalg", "ModelIO"]),
     .testTarget(
       name: "ModelIOTests", dependencies: ["ModelIO", "MoE", "Linalg", "CostModel", "_TestSupport"],
       exclude: ["Fixtures"]),

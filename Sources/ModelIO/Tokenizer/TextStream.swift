@@ -12,10 +12,11 @@ public struct TextStream {
   /// Leading spaces the decoder still removes (SentencePiece's first `▁`).
   private var strip: Int
 
-  /// A stream over `tokenizer`'s tokens.
-  public init(tokenizer: BPETokenizer) {
+  /// A stream over `tokenizer`'s tokens; `continuing` text that follows a prompt keeps the
+  /// leading space the decoder removes at the start of a text (SentencePiece's first `▁`).
+  public init(tokenizer: BPETokenizer, continuing: Bool = false) {
     self.tokenizer = tokenizer
-    self.strip = tokenizer.leadingSpacesToStrip
+    self.strip = continuing ? 0 : tokenizer.leadingSpacesToStrip
   }
 
   /// The text `id` completes.
