@@ -31,10 +31,13 @@ let package = Package(
     .executable(name: "quant-bench", targets: ["quant-bench"]),
     .executable(name: "ep-bench", targets: ["ep-bench"]),
     .executable(name: "moe-lm", targets: ["moe-lm"]),
+    .executable(name: "moe-serve", targets: ["moe-serve"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    // moe-serve's HTTP layer.
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     // `swift package generate-documentation` (scripts/docs.sh); no target depends on it.
     .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
   ],
@@ -229,6 +232,15 @@ let package = Package(
       path: "Examples/moe-lm"
     ),
     .executableTarget(
+      name: "moe-serve",
+      dependencies: [
+        "Linalg", "ModelIO", "Report", "Serving", "_ExampleSupport",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+      ],
+      path: "Examples/moe-serve"
+    ),
+    .executableTarget(
       name: "ep-bench",
       dependencies: [
         "CostModel", "Linalg", "MoE", "MoEDistributed", "Report",
@@ -267,7 +279,7 @@ let package = Package(
         "gemm-bench", "moe-tour", "cost-tables", "routing-collapse", "dense-vs-sparse", "attention-bench",
         "expert-memory", "expert-finetune", "moe-bench", "moe-run", "moe-generate", "model-bench",
         "quant-bench",
-        "moe-lm", "ep-bench", "ModelIO", "MoE", "Linalg", "_TestSupport",
+        "moe-lm", "ep-bench", "moe-serve", "ModelIO", "MoE", "Linalg", "_TestSupport",
       ]),
 
     // MoEDistributed's checks run under mpirun by MoEDistributedTests, which launches them.

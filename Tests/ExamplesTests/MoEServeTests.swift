@@ -1,0 +1,162 @@
+import Foundation
+import MoE
+import ModelIO
+import Testing
+import _TestSupport
+
+#if canImport(FoundationNetworking)
+  import FoundationNetworking
+#endif
+
+/// `moe-serve` as clients use it: a real process on a free port, spoken to over HTTP.
+@Suite(.serialized) struct MoEServeTests {
+  static let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("ModelIOTests/Fixtures/gguf/models/mixtral-small-F32.gguf").path
+
+  /// A running `moe-serve`, stopped with Ctrl-C's signal.
+  final class Server: @unchecked Sendable {
+    let process = Process()
+    let output = Pipe()
+    var base = ""
+    var printed = ""
+
+    init(_ arguments: [String]) throws {
+      process.executableURL = ProductRunner.productsFolder.appendingPathComponent("moe-serve")
+      process.arguments = ["--model", MoEServeTests.model, "--port", "0"] + arguments
+      process.standardOutput = output
+      process.standardError = FileHandle.nullDevice
+      try process.run()
+      let deadline = Date().addingTimeInterval(120)
+      while Date() < deadline, process.isRunning {
+        printed += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        if let range = printed.range(of: #"listening on http://[0-9.]+:[0-9]+"#, options: .regularExpression)
+        {
+          base = String(printed[range].dropFirst("listening on ".count))
+          return
+        }
+      }
+      process.terminate()
+      throw CocoaError(
+        .fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "moe-serve did not start: \(printed)"])
+    }
+
+    /// `(status, body)` of a request.
+    func request(_ method: String, _ path: String, _ body: String? = nil) async throws -> (Int, String) {
+      var request = URLRequest(url: URL(string: base + path)!)
+      request.httpMethod = method
+      request.httpBody = body.map { Data($0.utf8) }
+      request.timeoutInterval = 120
+      let (data, response) = try await URLSession.shared.data(for: request)
+      return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    /// The completion text of a non-streamed request.
+    func completion(_ body: String) async throws -> String {
+      let (status, text) = try await request("POST", "/v1/completions", body)
+      let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+      let choices = object?["choices"] as? [[String: Any]]
+      guard status == 200, let answer = choices?.first?["text"] as? String else {
+        return "status \(status): \(text)"
+      }
+      return answer
+    }
+
+    /// Interrupts the server and returns its exit status and everything it printed.
+    func interrupt() -> (Int32, String) {
+      kill(process.processIdentifier, SIGINT)
+      process.waitUntilExit()
+      printed += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      return (process.terminationStatus, printed)
+    }
+  }
+
+  /// What greedy generation gives `text` alone, as the server should answer it.
+  static func alone(_ loaded: HuggingFaceModel, _ text: String, tokens: Int) throws -> String {
+    let prompt = try loaded.tokenizer!.encode(text, addSpecialTokens: true)
+    let stop = Set(loaded.endOfSequence)
+    let ids = try loaded.model.generate(prompt: prompt, count: tokens, stop: stop)
+    var stream = TextStream(tokenizer: loaded.tokenizer!, continuing: true)
+    return try ids.filter { !stop.contains($0) }.map { try stream.append($0) }.joined() + stream.finish()
+  }
+
+  /// Health and models; a greedy answer equal to generation alone, streamed or not; sixteen
+  /// concurrent requests each answered as if alone; then Ctrl-C stops the server cleanly.
+  @Test func servesCompletionsAsGenerationAloneDoes() async throws {
+    let loaded = try HuggingFaceModel(folder: Self.model)
+    let server = try Server(["--max-sequences", "8"])
+    #expect(try await server.request("GET", "/health") == (200, #"{"status":"ok"}"#))
+    let (status, models) = try await server.request("GET", "/v1/models")
+    #expect(status == 200 && models.contains(#""id":"mixtral-small-F32""#))
+
+    let expected = try Self.alone(loaded, "def main():", tokens: 10)
+    #expect(
+      try await server.completion(#"{"prompt": "def main():", "max_tokens": 10, "temperature": 0}"#)
+        == expected)
+    let (streamStatus, events) = try await server.request(
+      "POST", "/v1/completions",
+      #"{"prompt": "def main():", "max_tokens": 10, "temperature": 0, "stream": true}"#)
+    let chunks = events.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+    #expect(streamStatus == 200 && chunks.last == "data: [DONE]")
+    let streamed = try chunks.dropLast().map { chunk -> String in
+      let object =
+        try JSONSerialization.jsonObject(with: Data(chunk.dropFirst("data: ".count).utf8)) as? [String: Any]
+      return ((object?["choices"] as? [[String: Any]])?.first?["text"] as? String) ?? "?"
+    }
+    #expect(streamed.joined() == expected)
+
+    let prompts = (0..<16).map { "line \($0): x = \($0 * 7)" }
+    let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+      for (i, prompt) in prompts.enumerated() {
+        group.addTask {
+          (i, try await server.completion(#"{"prompt": "\#(prompt)", "max_tokens": 6, "temperature": 0}"#))
+        }
+      }
+      var answers = [String](repeating: "", count: prompts.count)
+      for try await (i, answer) in group { answers[i] = answer }
+      return answers
+    }
+    for (prompt, answer) in zip(prompts, answers) {
+      #expect(answer == (try Self.alone(loaded, prompt, tokens: 6)), "\(prompt)")
+    }
+    let (_, metrics) = try await server.request("GET", "/metrics")
+    #expect(metrics.contains(#"moekit_requests_total{endpoint="/v1/completions",status="200"} 18"#))
+    let (exit, printed) = server.interrupt()
+    #expect(exit == 0 && printed.contains("moe-serve: stopped"))
+  }
+
+  /// Each bad request gets its 4xx (or 501) with an OpenAI error object, and the server keeps
+  /// serving.
+  @Test func badRequestsAreAnsweredAndTheServerKeepsServing() async throws {
+    let server = try Server(["--max-body-bytes", "2048", "--max-context", "64"])
+    for (body, status, param) in [
+      ("{not json", 400, nil), (#"{"prompt": 5}"#, 400, "prompt"),
+      (#"{"prompt": "a", "temperature": "hot"}"#, 400, "temperature"),
+      (#"{"prompt": "a", "top_p": -1}"#, 400, "top_p"), (#"{"prompt": "a", "model": "gpt-4"}"#, 404, "model"),
+      (#"{"prompt": "a", "max_tokens": 100}"#, 400, "max_tokens"), (#"{"prompt": [100000]}"#, 400, "prompt"),
+      (#"{"prompt": "\#(String(repeating: "x", count: 4000))"}"#, 413, nil),
+    ] as [(String, Int, String?)] {
+      let (answered, text) = try await server.request("POST", "/v1/completions", body)
+      let error = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [String: Any]])?[
+        "error"]
+      #expect(answered == status && error?["message"] is String, "\(body.prefix(60)): \(answered) \(text)")
+      #expect(error?["param"] as? String == param, "\(body.prefix(60))")
+    }
+    let (chat, _) = try await server.request(
+      "POST", "/v1/chat/completions", #"{"messages": [{"role": "user", "content": "hi"}]}"#)
+    #expect(chat == 501)
+    #expect(try await server.request("GET", "/health").0 == 200)
+    #expect(try await server.completion(#"{"prompt": "ok", "max_tokens": 2}"#).hasPrefix("status") == false)
+    #expect(server.interrupt().0 == 0)
+  }
+
+  @Test func badOptionsAreRefused() throws {
+    for arguments in [
+      ["--port", "70000"], ["--max-sequences", "0"], ["--prefill-chunk", "0"], ["--timeout", "0"],
+    ] {
+      let result = try ProductRunner.run("moe-serve", ["--model", Self.model] + arguments)
+      #expect(result.refused(naming: arguments[0]), "\(arguments): \(result.errors)")
+    }
+    let missing = try ProductRunner.run("moe-serve", ["--model", "/nonexistent/model.gguf", "--port", "0"])
+    #expect(missing.status != 0 && !missing.crashed)
+  }
+}
