@@ -91,7 +91,9 @@ let package = Package(
     // Continuous batching and OpenAI request types; the HTTP layer is moe-serve's.
     .target(name: "Serving", dependencies: ["CostModel", "Linalg", "MoE", "ModelIO"]),
 
-    .target(name: "MoEKit", dependencies: ["CostModel", "Evaluation", "Linalg", "MoE", "ModelIO", "Report"]),
+    .target(
+      name: "MoEKit",
+      dependencies: ["CostModel", "Evaluation", "Linalg", "MoE", "ModelIO", "Report", "Serving"]),
 
     // Expert parallelism over MPI: the only module that needs it (not in the umbrella).
     .target(name: "MoEDistributed", dependencies: ["CMPI", "Linalg", "MoE"]),

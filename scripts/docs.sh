@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 modules=("$@")
-[ ${#modules[@]} -eq 0 ] && modules=(Linalg MoE ModelIO Evaluation CostModel Report MoEKit MoEDistributed)
+[ ${#modules[@]} -eq 0 ] && modules=(Linalg MoE ModelIO Evaluation Serving CostModel Report MoEKit MoEDistributed)
 for module in "${modules[@]}"; do
   swift package --disable-sandbox generate-documentation --target "$module" --warnings-as-errors
 done

@@ -6,3 +6,4 @@
 @_exported import MoE
 @_exported import ModelIO
 @_exported import Report
+@_exported import Serving
