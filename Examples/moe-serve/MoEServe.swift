@@ -14,7 +14,8 @@ struct MoEServe: AsyncParsableCommand {
     commandName: "moe-serve",
     abstract: "Serve a model over HTTP as the OpenAI API does, many requests batched together.",
     discussion: """
-      POST /v1/completions (stream: true answers as server-sent events), GET /v1/models, \
+      POST /v1/completions and /v1/chat/completions (the model's chat template rendered as \
+      transformers renders it; stream: true answers as server-sent events), GET /v1/models, \
       GET /health, GET /metrics (Prometheus text). Requests join the running batch at any step; \
       each step runs every running sequence's next tokens through the model at once, so an \
       expert chosen by several sequences is read once. A bad request is answered with a 4xx and \
@@ -76,6 +77,24 @@ struct MoEServe: AsyncParsableCommand {
     try OptionLimits.check("--max-body-bytes", maxBodyBytes, in: 1024...104_857_600)
   }
 
+  /// The model's chat template, or why `/v1/chat/completions` answers 501 (said at start-up).
+  static func chatTemplate(_ model: String) -> Result<ChatTemplate, OpenAIRoutes.ChatTemplateUnavailable> {
+    do {
+      let template =
+        model.lowercased().hasSuffix(".gguf")
+        ? try ChatTemplate(gguf: try GGUFFile(contentsOfFile: model)) : try ChatTemplate(folder: model)
+      guard let template else {
+        return .failure(
+          .init(reason: "\(model) has no chat template: send the formatted prompt to /v1/completions"))
+      }
+      return .success(template)
+    } catch {
+      let reason = "\(error); /v1/chat/completions answers 501, /v1/completions serves the formatted prompt"
+      FileHandle.standardError.write(Data("moe-serve: \(reason)\n".utf8))
+      return .failure(.init(reason: reason))
+    }
+  }
+
   func run() async throws {
     threading.apply()
     BLAS.warnIfGenericKernels()
@@ -91,7 +110,8 @@ struct MoEServe: AsyncParsableCommand {
     let name = servedModelName ?? URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
     let routes = OpenAIRoutes(
       scheduler: scheduler, modelName: name, endOfSequence: Set(loaded.endOfSequence),
-      maxBodyBytes: maxBodyBytes)
+      maxBodyBytes: maxBodyBytes,
+      chatTemplate: Self.chatTemplate(model))
     scheduler.start()
     let description =
       "\(name): \(loaded.checkpoint.modelType), weights \(Format.bytes(loaded.weightBytes))"

@@ -2,12 +2,19 @@ import Foundation
 import ModelIO
 import _FuzzSupport
 
-// A libFuzzer target over the tokenizer.json reader (and encoding and decoding with what it accepts): no input may crash it. Built normally, it
+// A libFuzzer target over the tokenizer.json reader (and encoding and decoding with what it
+// accepts) and over chat templates (the input read as a template and rendered on a small
+// conversation): no input may crash it. Built normally, it
 // replays the files given as arguments; built by `scripts/fuzz.sh tokenizer SECONDS`,
 // libFuzzer drives it.
 
 /// Parses one input; every failure must be a thrown error.
 func check(_ bytes: UnsafeRawBufferPointer) {
+  if let template = try? ChatTemplate(String(decoding: bytes, as: UTF8.self)) {
+    _ = try? template.render(
+      messages: [["role": "system", "content": "s"], ["role": "user", "content": "u"]],
+      addGenerationPrompt: true)
+  }
   guard let tokenizer = try? BPETokenizer(json: Data(bytes)) else { return }
   if let ids = try? tokenizer.encode("héllo wörld 123 \u{1F600}\n  <|endoftext|>", addSpecialTokens: true) {
     _ = try? tokenizer.decode(ids)

@@ -22,7 +22,8 @@ import _TestSupport
 
     init(_ arguments: [String]) throws {
       process.executableURL = ProductRunner.productsFolder.appendingPathComponent("moe-serve")
-      process.arguments = ["--model", MoEServeTests.model, "--port", "0"] + arguments
+      let model = arguments.contains("--model") ? [] : ["--model", MoEServeTests.model]
+      process.arguments = model + ["--port", "0"] + arguments
       process.standardOutput = output
       process.standardError = FileHandle.nullDevice
       try process.run()
@@ -122,6 +123,61 @@ import _TestSupport
     #expect(metrics.contains(#"moekit_requests_total{endpoint="/v1/completions",status="200"} 18"#))
     let (exit, printed) = server.interrupt()
     #expect(exit == 0 && printed.contains("moe-serve: stopped"))
+  }
+
+  /// A chat request is rendered by the model's chat template (Qwen2.5's, in the folder's
+  /// `tokenizer_config.json`) exactly as `ChatTemplate` renders it, answered as generation alone
+  /// answers that prompt, streamed as `chat.completion.chunk`s; a message without content is
+  /// an empty one.
+  @Test func servesChatThroughTheModelsTemplate() async throws {
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("ModelIOTests/Fixtures")
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-chat-\(UInt64.random(in: 0..<1 << 40))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    for file in ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json"] {
+      try FileManager.default.copyItem(
+        at: fixtures.appendingPathComponent("models/qwen2_moe/\(file)"),
+        to: folder.appendingPathComponent(file))
+    }
+    let template = try String(
+      contentsOf: fixtures.appendingPathComponent("chat_templates/qwen2.5.jinja"), encoding: .utf8)
+    try JSONSerialization.data(withJSONObject: ["chat_template": template, "eos_token": "<|im_end|>"])
+      .write(to: folder.appendingPathComponent("tokenizer_config.json"))
+    let loaded = try HuggingFaceModel(folder: folder.path)
+    let messages = [["role": "system", "content": "Be brief."], ["role": "user", "content": "Hello"]]
+    let prompt = try #require(try ChatTemplate(folder: folder.path)).render(
+      messages: messages, addGenerationPrompt: true)
+    #expect(prompt.hasSuffix("<|im_start|>assistant\n"))
+    let ids = try loaded.model.generate(
+      prompt: try loaded.tokenizer!.encode(prompt), count: 6, stop: Set(loaded.endOfSequence))
+    var stream = TextStream(tokenizer: loaded.tokenizer!, continuing: true)
+    let expected =
+      try ids.filter { !loaded.endOfSequence.contains($0) }.map { try stream.append($0) }.joined()
+      + stream.finish()
+
+    let server = try Server(["--model", folder.path])
+    let body =
+      #"{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}], "max_tokens": 6, "temperature": 0}"#
+    let (status, text) = try await server.request("POST", "/v1/chat/completions", body)
+    let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+    let message = ((object?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])
+    #expect(status == 200 && object?["object"] as? String == "chat.completion")
+    #expect(message?["role"] as? String == "assistant" && message?["content"] as? String == expected)
+    let (_, events) = try await server.request(
+      "POST", "/v1/chat/completions", String(body.dropLast()) + #", "stream": true}"#)
+    let deltas = try events.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: {") }.map { chunk in
+      let object =
+        try JSONSerialization.jsonObject(with: Data(chunk.dropFirst("data: ".count).utf8)) as? [String: Any]
+      return ((object?["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any]) ?? [:]
+    }
+    #expect(deltas.first?["role"] as? String == "assistant")
+    #expect(deltas.compactMap { $0["content"] as? String }.joined() == expected)
+    let (empty, _) = try await server.request(
+      "POST", "/v1/chat/completions", #"{"messages": [{"role": "user"}], "max_tokens": 1}"#)
+    #expect(empty == 200)
+    #expect(server.interrupt().0 == 0)
   }
 
   /// Each bad request gets its 4xx (or 501) with an OpenAI error object, and the server keeps

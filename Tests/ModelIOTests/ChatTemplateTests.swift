@@ -56,4 +56,78 @@ import Testing
       mismatches.isEmpty,
       "\(name): \(mismatches.count) of \(cases.count) differ; first:\n\(mismatches.first ?? "")")
   }
+
+  /// What the renderer lacks is refused when the template is read, naming it and the line;
+  /// broken Jinja is a syntax error; `raise_exception` is the template's own refusal.
+  @Test func unsupportedOrBrokenTemplatesAreRefusedWhenRead() throws {
+    for (source, what) in [
+      ("{% include 'other.jinja' %}", "{% include %}"), ("{{ x | wordwrap(20) }}", "|wordwrap"),
+      ("a\n{{ x.format(1) }}", ".format()"), ("{{ cycler(1, 2) }}", "cycler()"),
+      ("{% if x is sameas y %}{% endif %}", "is sameas"),
+      ("{% for a in b recursive %}{% endfor %}", "recursive"),
+    ] {
+      #expect(throws: ChatTemplateError.self, "\(source)") { try ChatTemplate(source) }
+      do { _ = try ChatTemplate(source) } catch {
+        guard case .unsupported(let construct, let line) = error else {
+          Issue.record("\(source): \(error)")
+          continue
+        }
+        #expect(
+          construct.contains(what) && line == (source.hasPrefix("a\n") ? 2 : 1), "\(source): \(construct)")
+      }
+    }
+    for source in [
+      "{% if x %}", "{{ x ", "{% for %}{% endfor %}", "{{ 'open }}", "{% endif %}", "{{ x[1:2:3:4] }}",
+    ] {
+      do {
+        _ = try ChatTemplate(source)
+        Issue.record("accepted \(source)")
+      } catch {
+        if case .syntax = error {} else { Issue.record("\(source): \(error)") }
+      }
+    }
+    let refusing = try ChatTemplate(
+      "{% if messages|length > 1 %}{{ raise_exception('one message only') }}{% endif %}ok")
+    #expect(
+      try refusing.render(messages: [["role": "user", "content": "a"]], addGenerationPrompt: true) == "ok")
+    #expect(throws: ChatTemplateError.raised("one message only")) {
+      try refusing.render(
+        messages: [["role": "user", "content": "a"], ["role": "user", "content": "b"]],
+        addGenerationPrompt: true)
+    }
+  }
+
+  /// Jinja's whitespace control and scoping as `transformers` configures it (the expected text
+  /// is what it renders): `trim_blocks` drops the newline after a tag, `lstrip_blocks` the
+  /// indentation before one, `-` every whitespace on its side; a loop's assignments stay in the
+  /// loop, a namespace's do not.
+  @Test func whitespaceAndScopesFollowJinja() throws {
+    let template = try ChatTemplate(
+      "{% set ns = namespace(n=0) %}{% set x = 'outer' %}\n  {% for m in messages %}\n{% set x = m.role %}{% set ns.n = ns.n + 1 %}[{{ x }}]  {%- if loop.last %} last{% endif %}\n{% endfor %}\n{{ x }} {{ ns.n }} {{ messages[::-1][0].content | upper }} {{ 'a,b,c'.split(',')[-1] }}{# gone #}"
+    )
+    let text = try template.render(
+      messages: [["role": "user", "content": "hi"], ["role": "assistant", "content": "yo"]],
+      addGenerationPrompt: false)
+    #expect(text == "[user][assistant] lastouter 2 YO c")  // what transformers renders
+  }
+
+  /// A template that would nest, recurse or allocate without end is an error, not a crash.
+  @Test func runawayTemplatesAreErrors() throws {
+    for source in [
+      "{{ " + String(repeating: "(", count: 5000) + "1" + String(repeating: ")", count: 5000) + " }}",
+      "{{ " + String(repeating: "not ", count: 5000) + "x }}",
+      String(repeating: "{% if x %}", count: 5000) + String(repeating: "{% endif %}", count: 5000),
+    ] {
+      #expect(throws: ChatTemplateError.self) { try ChatTemplate(source) }
+    }
+    for source in [
+      "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "{% for i in range(1000000000) %}{% endfor %}",
+      "{{ 'ab' * 1000000000 }}",
+    ] {
+      let template = try ChatTemplate(source)
+      #expect(throws: ChatTemplateError.self, "\(source)") {
+        try template.render(messages: [], addGenerationPrompt: false)
+      }
+    }
+  }
 }

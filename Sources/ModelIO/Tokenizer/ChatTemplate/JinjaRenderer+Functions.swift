@@ -31,6 +31,11 @@ extension JinjaRenderer {
       guard step != 0, bounds.count <= 3, !bounds.isEmpty else {
         throw .rendering("range() takes 1 to 3 integers", line: line)
       }
+      let count =
+        step > 0 ? max(0, (stop - start + step - 1) / step) : max(0, (start - stop - step - 1) / -step)
+      guard count <= Self.largestCollection else {
+        throw .rendering("range() of \(count) numbers (at most \(Self.largestCollection))", line: line)
+      }
       return .list(stride(from: start, to: stop, by: step).map { .int($0) })
     case "strftime_now":
       let formatter = DateFormatter()

@@ -28,6 +28,12 @@ struct JinjaRenderer {
     "in",
   ]
 
+  /// The most elements a template may make in one `range()` or string repetition: a template
+  /// is the model's, but no template needs more.
+  static let largestCollection = 1 << 20
+  /// The deepest a template may nest expressions or macro calls.
+  static let deepestNesting = 200
+
   /// Control flow out of a node.
   enum Flow { case normal, breakLoop, continueLoop }
 
@@ -137,7 +143,17 @@ struct JinjaRenderer {
       (self.name, self.parameters, self.body, self.scopes) = (name, parameters, body, scopes)
     }
 
+    /// Calls of this macro now running (a macro may call itself, but not without end).
+    var depth = 0
+
     func call(_ arguments: [JinjaValue], _ keywords: [(String, JinjaValue)]) throws -> JinjaValue {
+      guard depth < JinjaRenderer.deepestNesting else {
+        throw ChatTemplateError.rendering(
+          "the macro \(name) calls itself more than \(JinjaRenderer.deepestNesting) deep",
+          line: body.first?.line ?? 0)
+      }
+      depth += 1
+      defer { depth -= 1 }
       var renderer = JinjaRenderer(variables: [:])
       renderer.scopes = scopes
       var scope: [String: JinjaValue] = [:]
@@ -379,6 +395,10 @@ struct JinjaRenderer {
       }
     case "*":
       if case .string(let s) = l, case .int(let n) = r {
+        guard n <= 0 || s.count <= Self.largestCollection / n else {
+          throw .rendering(
+            "a string repeated \(n) times (at most \(Self.largestCollection) characters)", line: line)
+        }
         return .string(String(repeating: s, count: max(n, 0)))
       }
       if case .int(let a) = l, case .int(let b) = r { return .int(a &* b) }

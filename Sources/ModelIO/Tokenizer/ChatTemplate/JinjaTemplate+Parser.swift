@@ -8,6 +8,8 @@ extension JinjaTemplate {
     var cursor = 0
     var line = 1
     var macros: Set<String> = []
+    /// Expressions being read inside one another.
+    var nesting = 0
 
     init(segments: [Segment]) { self.segments = segments }
 
@@ -15,6 +17,11 @@ extension JinjaTemplate {
 
     /// Nodes up to one of the statements `enders` (which is left unread), or the end.
     mutating func block(until enders: Set<String>) throws(ChatTemplateError) -> [Node] {
+      nesting += enders.isEmpty ? 0 : 1
+      defer { nesting -= enders.isEmpty ? 0 : 1 }
+      guard nesting <= JinjaRenderer.deepestNesting else {
+        throw .syntax("blocks nested more than \(JinjaRenderer.deepestNesting) deep", line: line)
+      }
       var nodes: [Node] = []
       while position < segments.count {
         switch segments[position] {
@@ -172,6 +179,8 @@ extension JinjaTemplate {
         _ = try closing()
         try end()
         return Node(kind: .conditional([(.literal(.bool(true)), body)], otherwise: []), line: at)
+      case "elif", "else", "endif", "endfor", "endset", "endmacro", "endgeneration":
+        throw .syntax("{% \(keyword) %} without the block it closes", line: line)
       default:
         throw .unsupported("the {% \(keyword) %} tag", line: line)
       }
@@ -219,6 +228,11 @@ extension JinjaTemplate {
     // MARK: Expressions
 
     mutating func expression() throws(ChatTemplateError) -> Expression {
+      nesting += 1
+      defer { nesting -= 1 }
+      guard nesting <= JinjaRenderer.deepestNesting else {
+        throw .syntax("expressions nested more than \(JinjaRenderer.deepestNesting) deep", line: line)
+      }
       let value = try orExpression()
       guard accept(.name("if")) else { return value }
       let test = try orExpression()
@@ -239,7 +253,20 @@ extension JinjaTemplate {
     }
 
     mutating func notExpression() throws(ChatTemplateError) -> Expression {
-      accept(.name("not")) ? .unary("not", try notExpression()) : try comparison()
+      guard accept(.name("not")) else { return try comparison() }
+      return .unary("not", try expression(nested: { (p) throws(ChatTemplateError) in try p.notExpression() }))
+    }
+
+    /// `read` one level deeper, within `JinjaRenderer.deepestNesting`.
+    mutating func expression(nested read: (inout Parser) throws(ChatTemplateError) -> Expression)
+      throws(ChatTemplateError) -> Expression
+    {
+      nesting += 1
+      defer { nesting -= 1 }
+      guard nesting <= JinjaRenderer.deepestNesting else {
+        throw .syntax("expressions nested more than \(JinjaRenderer.deepestNesting) deep", line: line)
+      }
+      return try read(&self)
     }
 
     mutating func comparison() throws(ChatTemplateError) -> Expression {
@@ -289,8 +316,12 @@ extension JinjaTemplate {
     }
 
     mutating func unary() throws(ChatTemplateError) -> Expression {
-      if accept(.op("-")) { return .unary("-", try unary()) }
-      if accept(.op("+")) { return try unary() }
+      if accept(.op("-")) {
+        return .unary("-", try expression(nested: { (p) throws(ChatTemplateError) in try p.unary() }))
+      }
+      if accept(.op("+")) {
+        return try expression(nested: { (p) throws(ChatTemplateError) in try p.unary() })
+      }
       return try filtered(try postfix(try primary()))
     }
 
