@@ -32,6 +32,7 @@ let package = Package(
     .executable(name: "ep-bench", targets: ["ep-bench"]),
     .executable(name: "moe-lm", targets: ["moe-lm"]),
     .executable(name: "moe-serve", targets: ["moe-serve"]),
+    .executable(name: "serve-bench", targets: ["serve-bench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -243,6 +244,11 @@ let package = Package(
       path: "Examples/moe-serve"
     ),
     .executableTarget(
+      name: "serve-bench",
+      dependencies: ["Linalg", "Report", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      path: "Examples/serve-bench"
+    ),
+    .executableTarget(
       name: "ep-bench",
       dependencies: [
         "CostModel", "Linalg", "MoE", "MoEDistributed", "Report",
@@ -281,7 +287,7 @@ let package = Package(
         "gemm-bench", "moe-tour", "cost-tables", "routing-collapse", "dense-vs-sparse", "attention-bench",
         "expert-memory", "expert-finetune", "moe-bench", "moe-run", "moe-generate", "model-bench",
         "quant-bench",
-        "moe-lm", "ep-bench", "moe-serve", "ModelIO", "MoE", "Linalg", "_TestSupport",
+        "moe-lm", "ep-bench", "moe-serve", "serve-bench", "ModelIO", "MoE", "Linalg", "_TestSupport",
       ]),
 
     // MoEDistributed's checks run under mpirun by MoEDistributedTests, which launches them.

@@ -97,7 +97,7 @@ struct OpenAIRoutes: Sendable {
         .init(
           prompt: prompt, maxTokens: parsed.maxTokens, sampler: parsed.sampler,
           seed: parsed.seed ?? UInt64.random(in: 0...UInt64.max), stopStrings: parsed.stop,
-          stopIds: endOfSequence,
+          stopIds: parsed.ignoreEOS ? [] : endOfSequence,
           logprobs: parsed.logprobs))
     } catch {
       return refuse(endpoint, error)

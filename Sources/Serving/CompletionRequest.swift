@@ -11,7 +11,8 @@ import MoE
 /// completions, the context's room for chat), `temperature` (0…2, default 1), `top_p`
 /// (0 < p ≤ 1, default 1), `top_k` (0 = all, or 1…), `seed` (a whole number), `stop` (a string
 /// or up to 4 strings, none empty), `n` (1 only), `logprobs` (completions: 0…20 alternatives;
-/// chat: a boolean with `top_logprobs` 0…20), `stream` (boolean).
+/// chat: a boolean with `top_logprobs` 0…20), `stream` (boolean), and `ignore_eos` (boolean, the
+/// vLLM and llama.cpp extension).
 public struct CompletionRequest: Sendable, Equatable {
   /// What the model continues.
   public enum Prompt: Sendable, Equatable {
@@ -39,6 +40,9 @@ public struct CompletionRequest: Sendable, Equatable {
   public var logprobs: Int?
   /// Whether to answer as server-sent events, token by token.
   public var stream: Bool
+  /// Whether to go on past end-of-sequence tokens (`ignore_eos`, as vLLM and llama.cpp take it:
+  /// benchmarks that need answers of a fixed length).
+  public var ignoreEOS: Bool
 
   /// The most alternatives `logprobs` may ask for.
   public static let maximumLogprobs = 20
@@ -126,6 +130,7 @@ public struct CompletionRequest: Sendable, Equatable {
       logprobs = try read.int("logprobs", in: 0...Self.maximumLogprobs)
     }
     stream = try read.bool("stream") ?? false
+    ignoreEOS = try read.bool("ignore_eos") ?? false
   }
 
   /// The string `value` is, if it is one.

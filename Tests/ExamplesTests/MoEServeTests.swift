@@ -215,4 +215,36 @@ import _TestSupport
     let missing = try ProductRunner.run("moe-serve", ["--model", "/nonexistent/model.gguf", "--port", "0"])
     #expect(missing.status != 0 && !missing.crashed)
   }
+
+  /// serve-bench against moe-serve: every request answered, the table and JSON written; bad
+  /// options refused by name.
+  @Test func serveBenchMeasuresTheServer() async throws {
+    let server = try Server([])
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "moekit-bench-\(UInt64.random(in: 0..<1 << 40))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let json = folder.appendingPathComponent("bench.json").path
+    let result = try ProductRunner.run(
+      "serve-bench",
+      [
+        "--url", server.base, "--clients", "1,3", "--duration", "1", "--mix", "8x4,16x2", "--json", json,
+        "--chart",
+        folder.appendingPathComponent("bench.svg").path,
+      ])
+    #expect(result.status == 0, "\(result.errors)")
+    let records =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [[String: Any]]
+    #expect(records?.map { $0["clients"] as? Int } == [1, 3])
+    #expect(records?.allSatisfy { ($0["requests"] as? Int ?? 0) > 0 && $0["failures"] as? Int == 0 } == true)
+    #expect(result.output.contains("$ per 1M tokens"))
+    #expect(server.interrupt().0 == 0)
+    for arguments in [
+      ["--clients", "0"], ["--mix", "5"], ["--url", "ftp://x"], ["--duration", "0"],
+      ["--price-per-hour", "-1"],
+    ] {
+      let refused = try ProductRunner.run("serve-bench", arguments)
+      #expect(refused.refused(naming: arguments[0]), "\(arguments): \(refused.errors)")
+    }
+  }
 }
