@@ -20,7 +20,7 @@ if ! "$venv/bin/python" -c "import openai" 2> /dev/null; then
   timeout 300 "$venv/bin/pip" install --quiet openai > /dev/null 2>&1 || skip "the openai package could not be installed"
 fi
 source scripts/blas-env.sh
-swift build --product moe-serve > /dev/null
+swift build --product moe-serve > /dev/null 2>&1 || swift build --product moe-serve
 work="$(mktemp -d)"
 server=""
 cleanup() {
@@ -36,7 +36,7 @@ python3 -c 'import json, sys; json.dump({"chat_template": open(sys.argv[1]).read
   > "$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do
-  grep -q "listening on" "$work/server.log" && break
+  grep -q "listening on" "$work/server.log" 2> /dev/null && break
   sleep 0.2
 done
 url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/server.log" | head -1)

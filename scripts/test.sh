@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need (scripts/bootstrap.sh, scripts/install-text.sh),
 # checks formatting against .swift-format, runs the whole test suite and prints its ten
-# slowest tests, then builds the documentation (scripts/docs.sh), timing each phase.
+# slowest tests, then speaks to moe-serve with the openai Python client
+# (scripts/openai-client-check.sh) and builds the documentation (scripts/docs.sh), timing each
+# phase.
 # Extra arguments go to `swift test` (e.g. `scripts/test.sh --filter GEMMTests`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +27,12 @@ phase tests "$start"
 echo "test.sh: the ten slowest tests:" >&2
 grep -E '^[^ ]+ Test .* (passed|failed) after [0-9.]+ seconds' "$log" | grep -v ' Test run with ' \
   | sed -E 's/^[^ ]+ Test (.*) (passed|failed) after ([0-9.]+) seconds.*/\3 s  \1/' | sort -rn | head -10 >&2 || true
-# The DocC catalogs must build without a warning (only on a full run).
+# The openai Python client against moe-serve, and the DocC catalogs without a warning (only on
+# a full run; the client check is skipped where Python or the package index is missing).
 if [ $# -eq 0 ]; then
+  start=$(date +%s)
+  bash scripts/openai-client-check.sh --optional
+  phase "openai client" "$start"
   start=$(date +%s)
   bash scripts/docs.sh
   phase docs "$start"
