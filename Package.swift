@@ -39,6 +39,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     // moe-serve's HTTP layer.
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    // moe-serve sees the connection (NIOCore's Channel), already there under Hummingbird.
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     // `swift package generate-documentation` (scripts/docs.sh); no target depends on it.
     .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
   ],
@@ -240,6 +242,7 @@ let package = Package(
         "Linalg", "ModelIO", "Report", "Serving", "_ExampleSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "NIOCore", package: "swift-nio"),
       ],
       path: "Examples/moe-serve"
     ),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the library test suites (Linalg, MoE, ModelIO, Evaluation, CostModel, Report: the grouped GEMM
+# Runs the library test suites (Linalg, MoE, ModelIO, Evaluation, Serving, CostModel, Report: the grouped GEMM
 # and the kernels run concurrently there) under AddressSanitizer and ThreadSanitizer, each
 # in its own build folder (.build-address, .build-thread). PeakMemoryTests is skipped under
 # ASan, whose shadow memory it would measure.
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/blas-env.sh
 kinds=("$@")
 [ ${#kinds[@]} -eq 0 ] && kinds=(address thread)
-suites='^(LinalgTests|MoETests|ModelIOTests|EvaluationTests|CostModelTests|ReportTests)\.'
+suites='^(LinalgTests|MoETests|ModelIOTests|EvaluationTests|ServingTests|CostModelTests|ReportTests)\.'
 for kind in "${kinds[@]}"; do
   case "$kind" in address | thread) ;; *) echo "unknown sanitizer '$kind' (address or thread)" >&2; exit 2 ;; esac
   skip=()

@@ -121,6 +121,7 @@ struct MoEServe: AsyncParsableCommand {
     let (host, port) = (self.host, self.port)
     let app = Application(
       router: routes.router(),
+      server: .http1(configuration: .init(additionalChannelHandlers: [DisconnectWatcher()])),
       configuration: .init(address: .hostname(host, port: port), serverName: "moe-serve"),
       onServerRunning: { channel in
         let address = "http://\(host):\(channel.localAddress?.port ?? port)"

@@ -21,8 +21,8 @@ struct OpenAIRoutes: Sendable {
   }
 
   /// The routes.
-  func router() -> Router<BasicRequestContext> {
-    let router = Router()
+  func router() -> Router<ServerContext> {
+    let router = Router(context: ServerContext.self)
     router.get("/health") { _, _ in answer("/health", 200, ["status": "ok"]) }
     router.get("/v1/models") { _, _ in
       answer(
@@ -38,8 +38,9 @@ struct OpenAIRoutes: Sendable {
         status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
         body: .init(byteBuffer: ByteBuffer(string: scheduler.metrics.prometheusText())))
     }
-    router.post("/v1/completions") { request, _ in try await complete(request, chat: false) }
-    router.post("/v1/chat/completions") { request, _ in try await complete(request, chat: true) }
+    router.post("/v1/completions") { request, context in try await complete(request, context, chat: false) }
+    router.post("/v1/chat/completions") { request, context in try await complete(request, context, chat: true)
+    }
     return router
   }
 
@@ -68,7 +69,7 @@ struct OpenAIRoutes: Sendable {
   }
 
   /// `POST /v1/completions` and `POST /v1/chat/completions`.
-  func complete(_ request: Request, chat: Bool) async throws -> Response {
+  func complete(_ request: Request, _ context: ServerContext, chat: Bool) async throws -> Response {
     let endpoint = chat ? "/v1/chat/completions" : "/v1/completions"
     var request = request
     let body: ByteBuffer
@@ -130,21 +131,35 @@ struct OpenAIRoutes: Sendable {
           try await writer.finish(nil)
         })
     }
-    var (text, tokens) = ("", [GenerationEvent.Token]())
-    for await event in events {
-      switch event {
-      case .token(let token):
-        text += token.text
-        if token.id >= 0 { tokens.append(token) }
-      case .finished(.failed(let message), _): return answer(endpoint, 500, Self.error(message, code: 500))
-      case .finished(let reason, let usage):
-        return answer(
-          endpoint, 200,
-          shape.completion(
-            text: text, tokens: parsed.logprobs == nil ? nil : tokens, finish: reason, usage: usage))
+    // Collected in a task of its own, cancelled when the client goes away: the cancelled stream
+    // takes the request out of the batch at the next step.
+    let collecting = Task {
+      () -> (String, [GenerationEvent.Token], GenerationEvent.FinishReason?, GenerationEvent.Usage?) in
+      var (text, tokens) = ("", [GenerationEvent.Token]())
+      for await event in events {
+        switch event {
+        case .token(let token):
+          text += token.text
+          if token.id >= 0 { tokens.append(token) }
+        case .finished(let reason, let usage): return (text, tokens, reason, usage)
+        }
       }
+      return (text, tokens, nil, nil)
     }
-    return answer(endpoint, 500, Self.error("the answer ended early", code: 500))
+    let watched = context.channel.pipeline.handler(type: DisconnectWatcher.self).flatMap { watcher in
+      watcher.gone ?? context.channel.closeFuture
+    }
+    watched.whenComplete { _ in collecting.cancel() }
+    let (text, tokens, reason, usage) = await collecting.value
+    switch (reason, usage) {
+    case (.failed(let message)?, _): return answer(endpoint, 500, Self.error(message, code: 500))
+    case (let reason?, let usage?):
+      return answer(
+        endpoint, 200,
+        shape.completion(
+          text: text, tokens: parsed.logprobs == nil ? nil : tokens, finish: reason, usage: usage))
+    default: return answer(endpoint, 499, Self.error("the client closed the connection", code: 499))
+    }
   }
 
   /// A request refused before it reaches the scheduler.

@@ -247,4 +247,77 @@ import _TestSupport
       #expect(refused.refused(naming: arguments[0]), "\(arguments): \(refused.errors)")
     }
   }
+
+  /// A raw request for an answer far longer than any test takes.
+  static func longRequest(stream: Bool) -> String {
+    let body = #"{"prompt": [1, 2, 3], "max_tokens": 150000, "ignore_eos": true, "stream": \#(stream)}"#
+    return "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
+  }
+
+  /// Opens a connection to the server, sends `request` (if any), reads up to `read` bytes of the
+  /// answer, and closes the connection.
+  static func touch(_ base: String, _ request: String?, read: Int) {
+    let port = UInt16(base.split(separator: ":").last!)!
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(port.bigEndian)
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    guard connected == 0 else { return }
+    if let request {
+      _ = request.utf8CString.withUnsafeBufferPointer {
+        send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL))
+      }
+    }
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    var total = 0
+    while total < read {
+      let n = recv(fd, &buffer, buffer.count, 0)
+      if n <= 0 { break }
+      total += n
+    }
+  }
+
+  /// Two thousand connections opened and dropped — empty, half a request, and requests for
+  /// answers far longer than the test, dropped while streamed or while waited for — leave no
+  /// slot taken: with two slots, a request afterwards is answered at once, and the server
+  /// still answers health checks.
+  @Test func droppedConnectionsLeakNoSlot() async throws {
+    let server = try Server(["--max-sequences", "2", "--max-context", "200000", "--queue-limit", "4000"])
+    let (streamed, waited) = (Self.longRequest(stream: true), Self.longRequest(stream: false))
+    DispatchQueue.concurrentPerform(iterations: 2000) { i in
+      switch i % 4 {
+      case 0: Self.touch(server.base, nil, read: 0)
+      case 1:
+        Self.touch(
+          server.base, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"pro",
+          read: 0)
+      case 2:
+        if i < 40 {
+          Self.touch(server.base, streamed, read: 2000)
+        } else {
+          Self.touch(server.base, nil, read: 0)
+        }
+      default:
+        if i < 40 {
+          Self.touch(server.base, waited, read: 0)
+        } else {
+          Self.touch(server.base, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", read: 1)
+        }
+      }
+    }
+    #expect(try await server.request("GET", "/health").0 == 200)
+    let started = Date()
+    let answer = try await server.completion(#"{"prompt": "ok", "max_tokens": 4, "temperature": 0}"#)
+    #expect(!answer.hasPrefix("status"), "\(answer)")
+    #expect(Date().timeIntervalSince(started) < 60, "a dropped request held its slot")
+    #expect(server.interrupt().0 == 0)
+  }
 }
