@@ -90,7 +90,8 @@ extension Table {
 /// Minimal JSON text helpers.
 public enum JSON {
   /// `text` as a JSON string literal, with quotes, backslashes and control characters
-  /// escaped.
+  /// escaped as Python's `json.dumps(ensure_ascii=False)` escapes them (`\n`, `\r`, `\t`,
+  /// `\b`, `\f`, the other controls as `\u00XX`; all else as it is).
   public static func quoted(_ text: String) -> String {
     var result = "\""
     for scalar in text.unicodeScalars {
@@ -100,6 +101,8 @@ public enum JSON {
       case "\n": result += "\\n"
       case "\r": result += "\\r"
       case "\t": result += "\\t"
+      case "\u{08}": result += "\\b"
+      case "\u{0C}": result += "\\f"
       case _ where scalar.value < 0x20:
         let hex = String(scalar.value, radix: 16)
         result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex

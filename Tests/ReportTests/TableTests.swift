@@ -33,6 +33,7 @@ import Testing
         == "[{\"name\": \"tab\\there \\\"q\\\"\", \"value\": 2.5},\n {\"name\": \"n/a\", \"value\": \"nan\"}]"
     )
     #expect(JSON.quoted("\u{1}") == "\"\\u0001\"")
+    #expect(JSON.quoted("\u{8}\u{C}é") == "\"\\b\\fé\"")  // as Python's json.dumps(ensure_ascii=False)
   }
 
   @Test func fixedDecimals() {

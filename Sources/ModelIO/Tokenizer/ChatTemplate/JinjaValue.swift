@@ -1,4 +1,5 @@
 import Foundation
+import Report
 
 /// A value inside a chat template, with Python's semantics where Jinja borrows them: truth,
 /// equality, `str()`, and `json.dumps` for `tojson`. Objects keep their keys' order.
@@ -110,7 +111,7 @@ enum JinjaValue {
     case .int(let i): return "\(i)"
     case .double(let d):
       return d.isFinite ? Self.pythonFloat(d) : (d.isNaN ? "NaN" : d > 0 ? "Infinity" : "-Infinity")
-    case .string(let s): return Self.jsonString(s)
+    case .string(let s): return JSON.quoted(s)
     case .list(let l):
       guard !l.isEmpty else { return "[]" }
       return "[" + newline
@@ -119,36 +120,13 @@ enum JinjaValue {
     case .object(let o):
       guard !o.isEmpty else { return "{}" }
       return "{" + newline
-        + o.map { inner + Self.jsonString($0.key) + ": " + $0.value.json(indent: indent, level: level + 1) }
+        + o.map { inner + JSON.quoted($0.key) + ": " + $0.value.json(indent: indent, level: level + 1) }
         .joined(separator: separator + newline) + newline + pad + "}"
     case .namespace(let ns):
       return JinjaValue.object(ns.values.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }).json(
         indent: indent, level: level)
     case .function: return "null"
     }
-  }
-
-  /// A JSON string literal as Python's `json` writes it with `ensure_ascii=False`.
-  static func jsonString(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case "\u{08}": out += "\\b"
-      case "\u{0C}": out += "\\f"
-      default:
-        if scalar.value < 0x20 {
-          out += String(format: "\\u%04x", scalar.value)
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return out + "\""
   }
 
   /// What a value is called in an error message.
