@@ -237,7 +237,9 @@ public final class BatchScheduler: @unchecked Sendable {
       waiting.removeFirst()
       reserved += next.length * kvBytesPerToken
       active.append(next)
-      let caches = model.makeCaches(capacity: next.length)
+      // The reservation is the whole length; the caches grow into it as tokens come (a request
+      // that asks for far more tokens than it ends up using never holds the memory).
+      let caches = model.makeCaches(capacity: min(next.length, next.request.prompt.count + 64))
       for i in layerCaches.indices { layerCaches[i].append(caches[i]) }
       metrics.admitted(promptTokens: next.request.prompt.count)
     }
