@@ -200,7 +200,7 @@ struct OpenAIRoutes: Sendable {
       } catch {
         return .failure(Refusal(.invalidField(param: "messages", problem: "\(error)")))
       }
-    case .tokens(let ids): return .success(ids)
+    case .tokens(let ids): return .success(ids)  // answered above
     }
   }
 

@@ -122,7 +122,7 @@ struct StreamingClient {
   static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
     guard haystack.count >= needle.count, from <= haystack.count - needle.count else { return nil }
     for i in from...(haystack.count - needle.count) where haystack[i] == needle[0] {
-      if Array(haystack[i..<i + needle.count]) == needle { return i }
+      if haystack[i..<i + needle.count].elementsEqual(needle) { return i }
     }
     return nil
   }

@@ -324,8 +324,7 @@ public final class BatchScheduler: @unchecked Sendable {
   {
     let largest = Double(logits.max()!)
     let total = largest + log(logits.reduce(0.0) { $0 + exp(Double($1) - largest) })
-    let top = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
-      .prefix(count)
+    let top = Matrix(row: logits).topKRows(min(count, logits.count)).indices
     return (
       Double(logits[id]) - total,
       top.map {

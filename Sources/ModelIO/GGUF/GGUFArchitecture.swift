@@ -35,6 +35,14 @@ public struct GGUFArchitecture: Sendable {
   let permutesQueryKey: Bool
   /// Whether the top-k expert weights are renormalised to sum to one.
   let normalizesTopK: Bool
+  /// The per-layer tensor holding the norm before the feed-forward (`post_attention_norm` for
+  /// gpt-oss and GLM-4.5, whose post-attention norm it is; other architectures' post-attention
+  /// norms are another norm).
+  var feedForwardNorm = "ffn_norm"
+  /// Whether `HuggingFaceModel.saveGGUF` writes it (not gpt-oss, whose experts are held fused as
+  /// its checkpoints store them; not GLM-4.5 or DeepSeek, whose routing metadata and latent
+  /// attention are read, not written).
+  var writable = true
 
   /// Whether the GGUF tensor is a query or key projection's weight or bias (the rows the
   /// `llama` architecture stores with rotary pairs interleaved).
@@ -65,19 +73,18 @@ public struct GGUFArchitecture: Sendable {
     GGUFArchitecture(
       name: "olmoe", modelTypes: ("olmoe", nil), permutesQueryKey: false, normalizesTopK: false),
     GGUFArchitecture(
-      name: "gpt-oss", modelTypes: ("gpt_oss", nil), permutesQueryKey: false, normalizesTopK: true),
+      name: "gpt-oss", modelTypes: ("gpt_oss", nil), permutesQueryKey: false, normalizesTopK: true,
+      feedForwardNorm: "post_attention_norm", writable: false),
     GGUFArchitecture(
-      name: "glm4moe", modelTypes: ("glm4_moe", nil), permutesQueryKey: false, normalizesTopK: false),
+      name: "glm4moe", modelTypes: ("glm4_moe", nil), permutesQueryKey: false, normalizesTopK: false,
+      feedForwardNorm: "post_attention_norm", writable: false),
     GGUFArchitecture(
-      name: "deepseek2", modelTypes: ("deepseek_v2", nil), permutesQueryKey: false, normalizesTopK: false),
+      name: "deepseek2", modelTypes: ("deepseek_v2", nil), permutesQueryKey: false, normalizesTopK: false,
+      writable: false),
   ]
 
-  /// The architectures `HuggingFaceModel.saveGGUF` writes (gpt-oss's experts are held fused
-  /// as its checkpoints store them, which the writer does not split; GLM-4.5's routing metadata
-  /// and DeepSeek's latent attention are read, not written).
-  static var writable: [GGUFArchitecture] {
-    all.filter { !["gpt-oss", "glm4moe", "deepseek2"].contains($0.name) }
-  }
+  /// The architectures `HuggingFaceModel.saveGGUF` writes.
+  static var writable: [GGUFArchitecture] { all.filter(\.writable) }
 
   /// The architecture of `file`.
   ///
@@ -352,9 +359,6 @@ public struct GGUFArchitecture: Sendable {
       return (0..<experts).map { ("\(ffn).experts.\($0).\(projection)\(kind)", $0) }
     }
     let shared = "\(ffn).\(family.sharedExpertName)"
-    // gpt-oss and GLM-4.5 keep their norm before the feed-forward under `post_attention_norm`
-    // (other architectures' post-attention norms are another norm).
-    let feedForwardNorm = ["gpt-oss", "glm4moe"].contains(name) ? "post_attention_norm" : "ffn_norm"
     let single = [
       "attn_norm": "\(block).\(family.normNames.attention)",
       feedForwardNorm: "\(block).\(family.normNames.feedForward)",
